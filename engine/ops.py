@@ -1,0 +1,188 @@
+"""The op table: the one place where every operation is declared.
+
+Each :class:`Op` carries its forward function, and for every input the local derivative twice:
+as a function (used by the engine's backward pass) and as a readable formula (used by every
+explanation the app, the CLI and the JSON output give). Nothing else in stepgrad writes a
+derivative down.
+
+Formulas name the inputs ``a`` (first) and ``b`` (second) and the op's result ``out``; the
+functions take the same arguments in the same order: ``(a, out)`` for a unary op,
+``(a, b, out)`` for a binary one. Formulas use the expression language's own syntax, so a
+student can read ``-a/b**2`` exactly as they would type it.
+
+The kinks follow PyTorch: relu'(0) = 0 and abs'(0) = 0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+__all__ = ["OPS", "Op", "render_formula", "sign"]
+
+Forward = Callable[..., float]
+Derivative = Callable[..., float]
+Domain = Callable[..., "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operation of the engine.
+
+    Attributes:
+        name: the key in :data:`OPS` and the value of ``Value.op`` (``"*"``, ``"tanh"``...).
+        symbol: how the op is written between or before its operands (``"*"``, ``"tanh"``).
+        arity: 1 or 2.
+        forward: computes the result from the inputs' data.
+        derivatives: one function per input: the local derivative d out / d input.
+        formulas: the same derivatives as readable text over ``a``, ``b`` and ``out``.
+        summary: one plain sentence on what the local derivative means, for narration.
+        domain: returns why the inputs are outside the op's domain, or None when they are fine.
+    """
+
+    name: str
+    symbol: str
+    arity: int
+    forward: Forward
+    derivatives: tuple[Derivative, ...]
+    formulas: tuple[str, ...]
+    summary: str
+    domain: Domain | None = None
+
+    @property
+    def infix(self) -> bool:
+        """Whether the op is written between its two operands (``a * b``)."""
+        return self.arity == 2
+
+    def check(self, *args: float) -> str | None:
+        """Why ``args`` are outside the op's domain, or None."""
+        return None if self.domain is None else self.domain(*args)
+
+
+def sign(a: float) -> float:
+    """-1, 0 or 1: the derivative of abs, with abs'(0) = 0 as in PyTorch."""
+    return 1.0 if a > 0 else -1.0 if a < 0 else 0.0
+
+
+def _sigmoid(a: float) -> float:
+    # Two branches so that neither exp() can overflow, at +-1000 or anywhere else.
+    if a >= 0:
+        return 1.0 / (1.0 + math.exp(-a))
+    z = math.exp(a)
+    return z / (1.0 + z)
+
+
+def _pow(a: float, b: float) -> float:
+    return math.pow(a, b)
+
+
+def _pow_base_derivative(a: float, b: float, out: float) -> float:
+    # d/da a**b = b * a**(b-1); for b == 0 the result is the constant 1, whose derivative is 0
+    # even at a == 0 (where a**(b-1) would be 0**-1).
+    return 0.0 if b == 0 else b * math.pow(a, b - 1)
+
+
+def _pow_exponent_derivative(a: float, b: float, out: float) -> float:
+    # d/db a**b = a**b * log(a); PyTorch takes it as 0 at a == 0, b >= 0 (out is 0 or 1 there).
+    if a == 0 and b >= 0:
+        return 0.0
+    return out * math.log(a)
+
+
+def _div_domain(a: float, b: float) -> str | None:
+    return "division by zero" if b == 0 else None
+
+
+def _pow_domain(a: float, b: float) -> str | None:
+    if a == 0 and b < 0:
+        return "0 to a negative power is undefined"
+    if a < 0 and b != math.floor(b):
+        return "a negative number to a non-integer power is not a real number"
+    return None
+
+
+def _log_domain(a: float) -> str | None:
+    return "log is defined only for positive numbers" if a <= 0 else None
+
+
+def _sqrt_domain(a: float) -> str | None:
+    return "sqrt is defined only for numbers >= 0" if a < 0 else None
+
+
+_OPS: tuple[Op, ...] = (
+    Op("+", "+", 2, lambda a, b: a + b,
+       (lambda a, b, out: 1.0, lambda a, b, out: 1.0), ("1", "1"),
+       "a sum passes its grad unchanged to both inputs"),
+    Op("-", "-", 2, lambda a, b: a - b,
+       (lambda a, b, out: 1.0, lambda a, b, out: -1.0), ("1", "-1"),
+       "a difference passes its grad to the first input and its negative to the second"),
+    Op("*", "*", 2, lambda a, b: a * b,
+       (lambda a, b, out: b, lambda a, b, out: a), ("b", "a"),
+       "a product sends each input the grad times the other input"),
+    Op("/", "/", 2, lambda a, b: a / b,
+       (lambda a, b, out: 1.0 / b, lambda a, b, out: -a / (b * b)), ("1/b", "-a/b**2"),
+       "a quotient sends the numerator grad/b and the denominator -grad*a/b**2",
+       _div_domain),
+    Op("**", "**", 2, _pow,
+       (_pow_base_derivative, _pow_exponent_derivative), ("b*a**(b-1)", "out*log(a)"),
+       "a power sends the base grad*b*a**(b-1) and the exponent grad*a**b*log(a)",
+       _pow_domain),
+    Op("neg", "-", 1, lambda a: -a,
+       (lambda a, out: -1.0,), ("-1",),
+       "a negation passes the grad back with its sign flipped"),
+    Op("exp", "exp", 1, math.exp,
+       (lambda a, out: out,), ("out",),
+       "exp is its own derivative, so the local derivative is the output itself"),
+    Op("log", "log", 1, math.log,
+       (lambda a, out: 1.0 / a,), ("1/a",),
+       "the derivative of log(a) is 1/a",
+       _log_domain),
+    Op("sin", "sin", 1, math.sin,
+       (lambda a, out: math.cos(a),), ("cos(a)",),
+       "the derivative of sin is cos"),
+    Op("cos", "cos", 1, math.cos,
+       (lambda a, out: -math.sin(a),), ("-sin(a)",),
+       "the derivative of cos is -sin"),
+    Op("tanh", "tanh", 1, math.tanh,
+       (lambda a, out: 1.0 - out * out,), ("1 - out**2",),
+       "the derivative of tanh is 1 - tanh**2, read off the output"),
+    Op("relu", "relu", 1, lambda a: a if a > 0 else 0.0,
+       (lambda a, out: 1.0 if a > 0 else 0.0,), ("1 if a > 0 else 0",),
+       "relu passes the grad through where its input is positive and blocks it elsewhere"),
+    Op("sigmoid", "sigmoid", 1, _sigmoid,
+       (lambda a, out: out * (1.0 - out),), ("out*(1 - out)",),
+       "the derivative of the sigmoid is out*(1 - out), read off the output"),
+    Op("sqrt", "sqrt", 1, math.sqrt,
+       (lambda a, out: 0.5 / out,), ("1/(2*out)",),
+       "the derivative of sqrt(a) is 1/(2*sqrt(a))",
+       _sqrt_domain),
+    Op("abs", "abs", 1, abs,
+       (lambda a, out: sign(a),), ("sign(a)",),
+       "abs passes the grad through with the sign of its input (0 at 0)"),
+)
+
+OPS: dict[str, Op] = {op.name: op for op in _OPS}
+"""Every op, by name. ``Value.op`` is one of these keys, or ``""`` for a leaf."""
+
+FUNCTIONS: tuple[str, ...] = tuple(op.name for op in _OPS if op.arity == 1 and op.name != "neg")
+"""The ops a program calls by name: ``exp(x)``, ``tanh(x)``..."""
+
+_OPERAND = re.compile(r"\b(a|b|out)\b")
+
+
+def render_formula(formula: str, operands: dict[str, str]) -> str:
+    """Replace the operand names ``a``, ``b``, ``out`` in ``formula`` with the given texts.
+
+    ``render_formula("-a/b**2", {"a": "65", "b": "8"})`` is ``"-65/8**2"``. Texts that are not a
+    bare name or a non-negative number are parenthesized so the result still reads right.
+    """
+
+    def sub(match: re.Match[str]) -> str:
+        text = operands.get(match.group(1), match.group(1))
+        if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+(e[+-]?[0-9]+)?", text):
+            return text
+        return f"({text})"
+
+    return _OPERAND.sub(sub, formula)
