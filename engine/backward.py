@@ -27,7 +27,7 @@ class Edge(NamedTuple):
     """
 
     parent: Value
-    index: int  # which input of the op: 0 for a, 1 for b
+    index: int  # type: ignore[assignment]  # which input of the op: 0 for a, 1 for b
     local: float  # d node / d parent
     formula: str  # the same derivative, as written in the op table
     contribution: float  # upstream * local
@@ -51,7 +51,7 @@ class Trace(NamedTuple):
     steps: tuple[Step, ...]
     grads: dict[Value, float]  # this pass's own gradient of every node it reached
 
-    def __len__(self) -> int:  # type: ignore[override]
+    def __len__(self) -> int:
         return len(self.steps)
 
 
@@ -143,12 +143,13 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
             if count == 0 and parent.parents:
                 ready.append(parent)
             if trace:
+                assert local is not None
                 base = parent.grad
                 edges.append(
                     Edge(
                         parent,
                         index,
-                        local,  # type: ignore[arg-type]
+                        local,
                         OPS[node.op].formulas[index],
                         contribution,
                         base + before,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["format_number"]
 
 
@@ -14,10 +16,8 @@ def format_number(x: float, digits: int = 6) -> str:
     """
     if x == 0:
         return "0"
-    if x != x:
-        return "nan"
-    if x in (float("inf"), float("-inf")):
-        return "inf" if x > 0 else "-inf"
+    if not math.isfinite(x):
+        return str(x)
     text = f"{x:.{digits}g}"
     if "e" in text:
         mantissa, exponent = text.split("e")

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 __all__ = ["OPS", "Op", "render_formula", "sign"]
 
@@ -112,55 +112,145 @@ def _sqrt_domain(a: float) -> str | None:
 
 
 _OPS: tuple[Op, ...] = (
-    Op("+", "+", 2, lambda a, b: a + b,
-       (lambda a, b, out: 1.0, lambda a, b, out: 1.0), ("1", "1"),
-       "a sum passes its grad unchanged to both inputs"),
-    Op("-", "-", 2, lambda a, b: a - b,
-       (lambda a, b, out: 1.0, lambda a, b, out: -1.0), ("1", "-1"),
-       "a difference passes its grad to the first input and its negative to the second"),
-    Op("*", "*", 2, lambda a, b: a * b,
-       (lambda a, b, out: b, lambda a, b, out: a), ("b", "a"),
-       "a product sends each input the grad times the other input"),
-    Op("/", "/", 2, lambda a, b: a / b,
-       (lambda a, b, out: 1.0 / b, lambda a, b, out: -a / (b * b)), ("1/b", "-a/b**2"),
-       "a quotient sends the numerator grad/b and the denominator -grad*a/b**2",
-       _div_domain),
-    Op("**", "**", 2, _pow,
-       (_pow_base_derivative, _pow_exponent_derivative), ("b*a**(b-1)", "out*log(a)"),
-       "a power sends the base grad*b*a**(b-1) and the exponent grad*a**b*log(a)",
-       _pow_domain),
-    Op("neg", "-", 1, lambda a: -a,
-       (lambda a, out: -1.0,), ("-1",),
-       "a negation passes the grad back with its sign flipped"),
-    Op("exp", "exp", 1, math.exp,
-       (lambda a, out: out,), ("out",),
-       "exp is its own derivative, so the local derivative is the output itself"),
-    Op("log", "log", 1, math.log,
-       (lambda a, out: 1.0 / a,), ("1/a",),
-       "the derivative of log(a) is 1/a",
-       _log_domain),
-    Op("sin", "sin", 1, math.sin,
-       (lambda a, out: math.cos(a),), ("cos(a)",),
-       "the derivative of sin is cos"),
-    Op("cos", "cos", 1, math.cos,
-       (lambda a, out: -math.sin(a),), ("-sin(a)",),
-       "the derivative of cos is -sin"),
-    Op("tanh", "tanh", 1, math.tanh,
-       (lambda a, out: 1.0 - out * out,), ("1 - out**2",),
-       "the derivative of tanh is 1 - tanh**2, read off the output"),
-    Op("relu", "relu", 1, lambda a: a if a > 0 else 0.0,
-       (lambda a, out: 1.0 if a > 0 else 0.0,), ("1 if a > 0 else 0",),
-       "relu passes the grad through where its input is positive and blocks it elsewhere"),
-    Op("sigmoid", "sigmoid", 1, _sigmoid,
-       (lambda a, out: out * (1.0 - out),), ("out*(1 - out)",),
-       "the derivative of the sigmoid is out*(1 - out), read off the output"),
-    Op("sqrt", "sqrt", 1, math.sqrt,
-       (lambda a, out: 0.5 / out,), ("1/(2*out)",),
-       "the derivative of sqrt(a) is 1/(2*sqrt(a))",
-       _sqrt_domain),
-    Op("abs", "abs", 1, abs,
-       (lambda a, out: sign(a),), ("sign(a)",),
-       "abs passes the grad through with the sign of its input (0 at 0)"),
+    Op(
+        "+",
+        "+",
+        2,
+        lambda a, b: a + b,
+        (lambda a, b, out: 1.0, lambda a, b, out: 1.0),
+        ("1", "1"),
+        "a sum passes its grad unchanged to both inputs",
+    ),
+    Op(
+        "-",
+        "-",
+        2,
+        lambda a, b: a - b,
+        (lambda a, b, out: 1.0, lambda a, b, out: -1.0),
+        ("1", "-1"),
+        "a difference passes its grad to the first input and its negative to the second",
+    ),
+    Op(
+        "*",
+        "*",
+        2,
+        lambda a, b: a * b,
+        (lambda a, b, out: b, lambda a, b, out: a),
+        ("b", "a"),
+        "a product sends each input the grad times the other input",
+    ),
+    Op(
+        "/",
+        "/",
+        2,
+        lambda a, b: a / b,
+        (lambda a, b, out: 1.0 / b, lambda a, b, out: -a / (b * b)),
+        ("1/b", "-a/b**2"),
+        "a quotient sends the numerator grad/b and the denominator -grad*a/b**2",
+        _div_domain,
+    ),
+    Op(
+        "**",
+        "**",
+        2,
+        _pow,
+        (_pow_base_derivative, _pow_exponent_derivative),
+        ("b*a**(b-1)", "out*log(a)"),
+        "a power sends the base grad*b*a**(b-1) and the exponent grad*a**b*log(a)",
+        _pow_domain,
+    ),
+    Op(
+        "neg",
+        "-",
+        1,
+        lambda a: -a,
+        (lambda a, out: -1.0,),
+        ("-1",),
+        "a negation passes the grad back with its sign flipped",
+    ),
+    Op(
+        "exp",
+        "exp",
+        1,
+        math.exp,
+        (lambda a, out: out,),
+        ("out",),
+        "exp is its own derivative, so the local derivative is the output itself",
+    ),
+    Op(
+        "log",
+        "log",
+        1,
+        math.log,
+        (lambda a, out: 1.0 / a,),
+        ("1/a",),
+        "the derivative of log(a) is 1/a",
+        _log_domain,
+    ),
+    Op(
+        "sin",
+        "sin",
+        1,
+        math.sin,
+        (lambda a, out: math.cos(a),),
+        ("cos(a)",),
+        "the derivative of sin is cos",
+    ),
+    Op(
+        "cos",
+        "cos",
+        1,
+        math.cos,
+        (lambda a, out: -math.sin(a),),
+        ("-sin(a)",),
+        "the derivative of cos is -sin",
+    ),
+    Op(
+        "tanh",
+        "tanh",
+        1,
+        math.tanh,
+        (lambda a, out: 1.0 - out * out,),
+        ("1 - out**2",),
+        "the derivative of tanh is 1 - tanh**2, read off the output",
+    ),
+    Op(
+        "relu",
+        "relu",
+        1,
+        lambda a: a if a > 0 else 0.0,
+        (lambda a, out: 1.0 if a > 0 else 0.0,),
+        ("1 if a > 0 else 0",),
+        "relu passes the grad through where its input is positive and blocks it elsewhere",
+    ),
+    Op(
+        "sigmoid",
+        "sigmoid",
+        1,
+        _sigmoid,
+        (lambda a, out: out * (1.0 - out),),
+        ("out*(1 - out)",),
+        "the derivative of the sigmoid is out*(1 - out), read off the output",
+    ),
+    Op(
+        "sqrt",
+        "sqrt",
+        1,
+        math.sqrt,
+        (lambda a, out: 0.5 / out,),
+        ("1/(2*out)",),
+        "the derivative of sqrt(a) is 1/(2*sqrt(a))",
+        _sqrt_domain,
+    ),
+    Op(
+        "abs",
+        "abs",
+        1,
+        abs,
+        (lambda a, out: sign(a),),
+        ("sign(a)",),
+        "abs passes the grad through with the sign of its input (0 at 0)",
+    ),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}
@@ -181,8 +271,10 @@ def render_formula(formula: str, operands: dict[str, str]) -> str:
 
     def sub(match: re.Match[str]) -> str:
         text = operands.get(match.group(1), match.group(1))
-        if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+(e[+-]?[0-9]+)?", text):
-            return text
-        return f"({text})"
+        simple = re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+(e[+-]?[0-9]+)?", text)
+        enclosed = formula[match.start() - 1 : match.start()] == "(" and (
+            formula[match.end() : match.end() + 1] == ")"
+        )
+        return text if simple or enclosed else f"({text})"
 
     return _OPERAND.sub(sub, formula)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from .errors import DomainError
 from .ops import OPS, Op
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Value"]
 
-Number = Union[int, float]
+Number = int | float
 
 
 def _finite(x: float) -> bool:
@@ -94,7 +94,7 @@ class Value:
     def _binary(self, name: str, other: object, reflected: bool = False) -> Value:
         if not isinstance(other, Value):
             if not isinstance(other, (int, float)):
-                return NotImplemented
+                return NotImplemented  # type: ignore[no-any-return]
             other = Value.constant(other)
         if reflected:
             return self._apply(OPS[name], other, self)

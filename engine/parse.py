@@ -1,0 +1,745 @@
+"""The expression language: program text -> :class:`Program` of engine Values.
+
+A program is one or more statements separated by newlines or ``;``. ``name = number`` (or any
+expression of numbers only, like ``2*pi``) defines an input with a default value; ``name =
+expression`` defines a named intermediate; the last statement is the output. Python syntax and
+precedence, parsed with :mod:`ast` and checked against a whitelist: user text is never run.
+
+Every rejected input raises :class:`ProgramError`, which knows the line, the column and a hint,
+and formats itself with a caret under the offending text.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .backward import Edge, Step, Trace, nodes
+from .errors import DomainError, GradientError
+from .numbers import format_number
+from .ops import FUNCTIONS, OPS, render_formula
+from .value import Value
+
+__all__ = ["MAX_SOURCE", "Program", "ProgramError", "Span", "parse", "parse_assignment"]
+
+MAX_SOURCE = 20_000
+"""The longest program accepted, in characters: far beyond any graph one can step through."""
+
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+
+_BINOPS: dict[type[ast.operator], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+}
+_UNSUPPORTED_BINOPS: dict[type[ast.operator], tuple[str, str | None]] = {
+    ast.BitXor: ("^ is not a power here", "use ** for powers: x**2"),
+    ast.FloorDiv: ("// (floor division) is not supported", "use / for division"),
+    ast.Mod: ("% (remainder) is not supported", None),
+    ast.MatMult: ("@ (matrix product) is not supported", "use * to multiply scalars"),
+    ast.LShift: ("<< is not supported", None),
+    ast.RShift: (">> is not supported", None),
+    ast.BitOr: ("| is not supported", None),
+    ast.BitAnd: ("& is not supported", None),
+}
+_UNSUPPORTED_NODES: dict[type[ast.AST], str] = {
+    ast.Attribute: "attributes (a.b) are not supported",
+    ast.Subscript: "indexing (a[i]) is not supported",
+    ast.Lambda: "lambda is not supported",
+    ast.Compare: "comparisons are not supported",
+    ast.BoolOp: "and/or are not supported",
+    ast.IfExp: "conditional expressions (a if c else b) are not supported",
+    ast.NamedExpr: "the := operator is not supported",
+    ast.JoinedStr: "strings are not supported",
+    ast.List: "lists are not supported",
+    ast.Tuple: "tuples are not supported",
+    ast.Set: "sets are not supported",
+    ast.Dict: "dictionaries are not supported",
+    ast.Starred: "* unpacking is not supported",
+    ast.Await: "await is not supported",
+    ast.Yield: "yield is not supported",
+    ast.YieldFrom: "yield is not supported",
+    ast.ListComp: "comprehensions are not supported",
+    ast.SetComp: "comprehensions are not supported",
+    ast.DictComp: "comprehensions are not supported",
+    ast.GeneratorExp: "generator expressions are not supported",
+    ast.Slice: "slices are not supported",
+}
+_CHARACTER_HINTS: dict[str, str] = {
+    "\u2212": "use - for minus",
+    "\u00d7": "use * for multiplication",
+    "\u00b7": "use * for multiplication",
+    "\u22c5": "use * for multiplication",
+    "\u00f7": "use / for division",
+    "\u00b2": "use **2 for a square",
+    "\u00b3": "use **3 for a cube",
+    "\u221a": "use sqrt(x)",
+    "\u03c0": "write pi",
+    "\u00a0": "replace it with a plain space",
+}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4}
+"""Python's binding strength of each infix op (functions and leaves bind tightest)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where something is in the program: 1-based line and column, end column exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+class ProgramError(Exception):
+    """A rejected program, with where and why.
+
+    Attributes:
+        message: what is wrong, in one sentence.
+        span: where, or None when the whole program is at fault.
+        hint: how to fix it, or None.
+        source: the program text, to quote the offending line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        span: Span | None = None,
+        hint: str | None = None,
+        source: str = "",
+    ) -> None:
+        self.message = message
+        self.span = span
+        self.hint = hint
+        self.source = source
+        super().__init__(self.headline())
+
+    def headline(self) -> str:
+        """One line: ``line:col: message (hint)``."""
+        where = f"{self.span.line}:{self.span.col}: " if self.span else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{self.message}{hint}"
+
+    def caret_lines(self) -> list[str]:
+        """The offending source line and a caret line under the offending text."""
+        if self.span is None:
+            return []
+        lines = self.source.split("\n")
+        if not 1 <= self.span.line <= len(lines):
+            return []
+        text = "".join(c if c.isprintable() else " " for c in lines[self.span.line - 1])
+        start = max(self.span.col - 1, 0)
+        end = self.span.end_col - 1 if self.span.end_line == self.span.line else len(text)
+        end = max(end, start + 1)
+        if len(text) > 100:  # show a window of a very long line around the error
+            lo = max(0, start - 40)
+            text = ("..." if lo else "") + text[lo : lo + 90]
+            shift = lo - (3 if lo else 0)
+            start, end = start - shift, min(end - shift, len(text) + 1)
+        return [f"  {text}", "  " + " " * start + "^" * (end - start)]
+
+    def format(self) -> str:
+        """The full message: the headline, then the line with a caret under the problem."""
+        return "\n".join([self.headline(), *self.caret_lines()])
+
+
+@dataclass
+class Program:
+    """A parsed and evaluated program.
+
+    Attributes:
+        source: the program text.
+        output: the value of the last statement.
+        inputs: the leaf values, by name (defaults overridden by the values given).
+        names: every name's final value.
+        spans: where each node made by the program was written.
+        texts: the source text of each node made by the program, on one line.
+        warnings: things worth telling the user that are not errors.
+    """
+
+    source: str
+    output: Value
+    inputs: dict[str, Value]
+    names: dict[str, Value]
+    spans: dict[Value, Span] = field(default_factory=dict)
+    texts: dict[Value, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def name(self, node: Value) -> str:
+        """How to call ``node`` in explanations: its label, its number, or its source text."""
+        if node.label is not None:
+            return node.label
+        if node is self.output and node.parents:
+            return "output" if "out" in self.names else "out"
+        if not node.parents and not node.requires_grad:
+            return self.texts.get(node) or format_number(node.data)
+        return self.texts.get(node) or (node.op or format_number(node.data))
+
+    def expression(self, node: Value) -> str:
+        """``node``'s op written over its inputs' names: ``a / b``, ``tanh(n)``, ``-x``."""
+        if not node.parents:
+            return self.name(node)
+        op = OPS[node.op]
+        if op.arity == 1 and op.name != "neg":
+            return f"{op.symbol}({self.name(node.parents[0])})"
+        mine = _PRECEDENCE[op.name]
+        operands = []
+        for position, parent in enumerate(node.parents):
+            text = self.name(parent)
+            theirs = _PRECEDENCE.get(parent.op, 9) if parent.label is None else 9
+            if not parent.parents and text.startswith("-"):
+                theirs = _PRECEDENCE["neg"]
+            # a - (b - c), a / (b * c), (a ** b) ** c: the side that does not associate
+            tight = position == (0 if op.name in ("**", "neg") else 1) and op.name in "-/**neg"
+            if theirs < mine or (theirs == mine and tight):
+                text = f"({text})"
+            operands.append(text)
+        if op.name == "neg":
+            return f"-{operands[0]}"
+        return f"{operands[0]} {op.symbol} {operands[1]}"
+
+    def describe(self, node: Value) -> str:
+        """``r = a / b`` for a named node, the expression alone otherwise."""
+        expression = self.expression(node)
+        if node.label is not None and node.parents:
+            return f"{node.label} = {expression}"
+        return expression
+
+    def nodes(self) -> list[Value]:
+        """Every node of the output's graph, parents first, then inputs it does not use."""
+        order = nodes(self.output)
+        seen = set(order)
+        return order + [v for v in self.inputs.values() if v not in seen]
+
+    def formula(self, step: Step, edge: Edge, *, numbers: bool = False) -> str:
+        """``edge``'s local derivative as a formula over names (or, with numbers=True, values)."""
+        node = step.node
+        if numbers:
+            operands = {"a": format_number(node.parents[0].data), "out": format_number(node.data)}
+            if len(node.parents) == 2:
+                operands["b"] = format_number(node.parents[1].data)
+        else:
+            operands = {"a": self.name(node.parents[0]), "out": self.name(node)}
+            if len(node.parents) == 2:
+                operands["b"] = self.name(node.parents[1])
+        return render_formula(edge.formula, operands)
+
+    def backward(self, *, trace: bool = True) -> Trace | None:
+        """One backward pass from the output; a non-finite gradient becomes a ProgramError."""
+        try:
+            return self.output.backward(trace=trace)
+        except GradientError as err:
+            raise self._gradient_error(err) from None
+
+    def zero_grad(self) -> None:
+        """Set every grad in the program to 0, including inputs the output does not use."""
+        self.output.zero_grad()
+        for value in self.inputs.values():
+            value.grad = 0.0
+
+    def _gradient_error(self, err: GradientError) -> ProgramError:
+        node, parent = err.node, err.parent
+        op = OPS[node.op]
+        formula = op.formulas[err.index]
+        operands = {"a": self.name(node.parents[0]), "out": self.name(node)}
+        numbers = {"a": format_number(node.parents[0].data), "out": format_number(node.data)}
+        if len(node.parents) == 2:
+            operands["b"] = self.name(node.parents[1])
+            numbers["b"] = format_number(node.parents[1].data)
+        local = "undefined" if err.local is None else format_number(err.local)
+        message = (
+            f"the gradient along the edge {self.name(node)} -> {self.name(parent)} is not finite: "
+            f"d({self.name(node)})/d({self.name(parent)}) = {render_formula(formula, operands)}"
+            f" = {render_formula(formula, numbers)} = {local}"
+        )
+        if op.name == "sqrt" or (op.name == "**" and err.index == 0):
+            hint = "the slope is vertical there: no finite derivative at 0"
+        elif op.name == "**":
+            hint = "the exponent's gradient needs log(base), defined only for a positive base"
+        else:
+            hint = "the numbers are too large or too small for a finite gradient"
+        return ProgramError(message, self.spans.get(node), hint, self.source)
+
+
+def parse_assignment(text: str) -> tuple[str, float]:
+    """Parse a command-line ``name=value``; raises ProgramError on anything else."""
+    name, sep, number = text.partition("=")
+    name, number = name.strip(), number.strip()
+    if not sep:
+        raise ProgramError(
+            f"unexpected argument {text!r}", hint="give values as name=number, e.g. x=1.5"
+        )
+    if not _NAME.match(name) or name.startswith("__"):
+        raise ProgramError(f"{name!r} in {text!r} is not a valid name", hint="e.g. x=1.5")
+    try:
+        value = float(number)
+    except ValueError:
+        raise ProgramError(
+            f"the value in {text!r} is not a number", hint=f"give it as {name}=1.5"
+        ) from None
+    if not math.isfinite(value):
+        raise ProgramError(f"the value in {text!r} is not a finite number")
+    return name, value
+
+
+def parse(source: str, values: Mapping[str, float] | None = None) -> Program:
+    """Parse and evaluate ``source`` with ``values`` for (or overriding) its inputs."""
+    return _Parser(source, dict(values or {})).run()
+
+
+def _is_constant_expression(node: ast.expr, assigned: set[str]) -> bool:
+    """True if ``node`` uses no names but function names and pi and e (not reassigned)."""
+    functions = {id(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call)}
+    return all(
+        not isinstance(sub, ast.Name)
+        or id(sub) in functions
+        or (sub.id in CONSTANTS and sub.id not in assigned)
+        for sub in ast.walk(node)
+    )
+
+
+class _Parser:
+    def __init__(self, source: str, values: dict[str, float]) -> None:
+        self.source = source.replace("\r\n", "\n").replace("\r", "\n")
+        self.values = values
+        self.lines = self.source.split("\n")
+        self.indent: list[int] = []
+        self.spans: dict[Value, Span] = {}
+        self.texts: dict[Value, str] = {}
+        self.warnings: list[str] = []
+        self.inputs: dict[str, Value] = {}
+        self.free: dict[str, ast.Name] = {}
+        self.used: set[str] = set()
+
+    # --- errors and locations ------------------------------------------------------------------
+
+    def error(
+        self, message: str, node: ast.AST | Span | None = None, hint: str | None = None
+    ) -> ProgramError:
+        span = node if isinstance(node, Span) or node is None else self.span(node)
+        return ProgramError(message, span, hint, self.source)
+
+    def _char_col(self, line: int, byte_col: int) -> int:
+        text = self.lines[line - 1].lstrip(" \t") if line - 1 < len(self.lines) else ""
+        chars = len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+        return chars + self.indent[line - 1] + 1
+
+    def span(self, node: ast.AST) -> Span:
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        col = self._char_col(line, getattr(node, "col_offset", 0))
+        end_byte = getattr(node, "end_col_offset", None)
+        end_col = self._char_col(end_line, end_byte) if end_byte is not None else col + 1
+        return Span(line, col, end_line, end_col)
+
+    def text(self, node: ast.AST) -> str:
+        segment = ast.get_source_segment(self.stripped, node) or ""
+        return " ".join(segment.split())
+
+    # --- the three phases ----------------------------------------------------------------------
+
+    def run(self) -> Program:
+        module = self.syntax()
+        self.validate(module)
+        return self.evaluate(module)
+
+    def syntax(self) -> ast.Module:
+        if len(self.source) > MAX_SOURCE:
+            raise self.error(
+                f"the program is {len(self.source):,} characters long; the limit is {MAX_SOURCE:,}"
+            )
+        nul = self.source.find("\0")
+        if nul >= 0:
+            row = self.source.count("\n", 0, nul) + 1
+            col = nul - (self.source.rfind("\n", 0, nul) + 1) + 1
+            raise self.error("the program contains a NUL character", Span(row, col, row, col + 1))
+        stripped = []
+        for line in self.lines:
+            body = line.lstrip(" \t")
+            self.indent.append(len(line) - len(body))
+            stripped.append(body)
+        self.stripped = "\n".join(stripped)
+        if not self.stripped.strip() or all(not s.strip() or s.startswith("#") for s in stripped):
+            raise self.error("the program is empty", hint='e.g. stepgrad "x*x + 1" x=3')
+        try:
+            return ast.parse(self.stripped, mode="exec")
+        except SyntaxError as err:
+            raise self.syntax_error(err) from None
+        except (RecursionError, MemoryError):
+            raise self.error(
+                "the program is nested too deeply to parse", hint="split it into named steps"
+            ) from None
+        except ValueError as err:  # e.g. "source code string cannot contain null bytes"
+            raise self.error(f"the program cannot be read: {err}") from None
+
+    def syntax_error(self, err: SyntaxError) -> ProgramError:
+        line = err.lineno or 1
+        line = min(max(line, 1), len(self.lines))
+        body = self.lines[line - 1].lstrip(" \t")
+        col = min(max((err.offset or 1), 1), len(body) + 1) + self.indent[line - 1]
+        end_col = col + 1
+        if err.end_lineno == err.lineno and err.end_offset and err.end_offset > (err.offset or 0):
+            end_col = min(err.end_offset, len(body) + 1) + self.indent[line - 1]
+        span = Span(line, col, line, max(end_col, col + 1))
+        raw = (err.msg or "invalid syntax").strip()
+        message, hint = "invalid syntax", None
+        lowered = raw.lower()
+        char = re.search(r"invalid (?:non-printable )?character '?(.)'? \(U\+([0-9A-F]+)\)", raw)
+        if char:
+            symbol = chr(int(char.group(2), 16))
+            message = f"the character {symbol!r} (U+{char.group(2)}) is not allowed"
+            hint = _CHARACTER_HINTS.get(symbol)
+        elif "invalid decimal literal" in lowered:
+            message = "a number runs straight into a name"
+            hint = "write 2*x for a product"
+        elif "perhaps you forgot a comma" in lowered:
+            message = "two values stand next to each other"
+            hint = "is an operator missing? e.g. 2*x"
+        elif "never closed" in lowered or "was never closed" in lowered:
+            message = raw.replace("'(' was never closed", "this ( is never closed")
+        elif "unmatched" in lowered or "does not match" in lowered:
+            message = raw
+        elif "too many nested parentheses" in lowered:
+            message = "too many nested parentheses"
+            hint = "split it into named steps"
+        elif "exceeds the limit" in lowered and "digits" in lowered:
+            message = "this number is too long"
+        elif "cannot assign" in lowered or "cannot delete" in lowered:
+            message = raw.replace("maybe you meant '==' instead of '='?", "").strip(" ?")
+            hint = "assign to a plain name: x = 1.5"
+        elif "unexpected eof" in lowered or "unexpected end" in lowered:
+            message = "the program ends in the middle of an expression"
+        elif "expected an indented block" in lowered or "unindent" in lowered:
+            message = "unexpected indentation"
+        elif raw not in ("invalid syntax",):
+            message = raw.split(". Perhaps")[0].split(". Did you mean")[0]
+        if hint is None and "^" in body and message == "invalid syntax":
+            hint = "use ** for powers"
+        return ProgramError(message, span, hint, self.source)
+
+    def validate(self, module: ast.Module) -> None:
+        """Check every node against the whitelist, in reading order, before computing anything.
+
+        Also decide which names are inputs, and report missing values all at once.
+        """
+        assigned: set[str] = set()
+        constant_inputs: set[str] = set()
+        computed: dict[str, ast.stmt] = {}
+        free: dict[str, ast.Name] = {}
+        later: dict[str, ast.stmt] = {
+            t.id: stmt
+            for stmt in module.body
+            if isinstance(stmt, (ast.Assign, ast.AugAssign))
+            for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+            if isinstance(t, ast.Name)
+        }
+        for stmt in module.body:
+            if isinstance(stmt, ast.Assign):
+                if len(stmt.targets) != 1:
+                    raise self.error(
+                        "assign one name at a time", stmt.targets[1], "write a = 1 and b = 1"
+                    )
+                target, value = stmt.targets[0], stmt.value
+            elif isinstance(stmt, ast.AugAssign):
+                target, value = stmt.target, stmt.value
+                if type(stmt.op) not in _BINOPS:
+                    self._check_binop(stmt.op, stmt)
+            elif isinstance(stmt, ast.Expr):
+                target, value = None, stmt.value
+            elif isinstance(stmt, ast.AnnAssign):
+                raise self.error("type annotations are not supported", stmt, "write x = 1.5")
+            else:
+                kind = type(stmt).__name__.lower()
+                raise self.error(
+                    f"only assignments and expressions are allowed, not {kind} statements",
+                    stmt,
+                    "e.g. y = x*x + 1",
+                )
+            if target is not None and not isinstance(target, ast.Name):
+                raise self.error(
+                    "only a plain name can be assigned", target, "assign to a name: y = ..."
+                )
+            if isinstance(stmt, ast.AugAssign):
+                assert isinstance(target, ast.Name)
+                self._check_load(target, assigned, free)
+            self._check_expression(value, assigned, free)
+            if isinstance(target, ast.Name):
+                self._check_target(target)
+                if isinstance(stmt, ast.Assign) and _is_constant_expression(value, assigned):
+                    constant_inputs.add(target.id)
+                elif target.id not in constant_inputs and target.id not in free:
+                    computed.setdefault(target.id, stmt)
+                assigned.add(target.id)
+
+        missing = [name for name in free if name not in self.values and name not in CONSTANTS]
+        if missing:
+            self._missing(missing, free, assigned, later)
+        for name in self.values:
+            if name in computed and name not in constant_inputs and name not in free:
+                stmt = computed[name]
+                raise self.error(
+                    f"{name} is computed by the program, so it cannot be given a value",
+                    stmt,
+                    "only inputs (name = number) and names the program uses freely can be set",
+                )
+        self.free = free
+        self.used = set(free) | constant_inputs
+
+    def _missing(
+        self,
+        missing: list[str],
+        free: dict[str, ast.Name],
+        assigned: set[str],
+        later: dict[str, ast.stmt],
+    ) -> None:
+        first = missing[0]
+        node = free[first]
+        if first in later:
+            stmt = later[first]
+            raise self.error(
+                f"{first} is used before it is assigned (on line {stmt.lineno})",
+                node,
+                f"move the assignment up, or give it a value: {first}=1.5",
+            )
+        known = sorted(assigned | set(FUNCTIONS) | set(CONSTANTS))
+        close = difflib.get_close_matches(first, known, n=1, cutoff=0.75)
+        if close and len(missing) == 1:
+            raise self.error(
+                f"unknown name {first!r}",
+                node,
+                f"did you mean {close[0]}? or give it a value: {first}=1.5",
+            )
+        if len(missing) == 1:
+            raise self.error(f"{first} has no value", node, f"give it as {first}=1.5")
+        names = ", ".join(missing[:-1]) + " and " + missing[-1]
+        example = " ".join(f"{n}=1.5" for n in missing)
+        raise self.error(f"{names} have no values", node, f"give them as {example}")
+
+    def _check_target(self, target: ast.Name) -> None:
+        name = target.id
+        if name.startswith("__"):
+            raise self.error("names with double underscores are not allowed", target)
+        if name in FUNCTIONS:
+            raise self.error(
+                f"{name} is a function and cannot be assigned", target, "choose another name"
+            )
+
+    def _check_load(
+        self,
+        node: ast.Name,
+        assigned: set[str],
+        free: dict[str, ast.Name],
+    ) -> None:
+        name = node.id
+        if name.startswith("__"):
+            raise self.error("names with double underscores are not allowed", node)
+        if name in FUNCTIONS:
+            raise self.error(f"{name} is a function", node, f"call it: {name}(x)")
+        if name not in assigned and name not in free:
+            free[name] = node
+
+    def _check_binop(self, op: ast.operator, node: ast.AST) -> None:
+        message, hint = _UNSUPPORTED_BINOPS.get(type(op), ("this operator is not supported", None))
+        raise self.error(message, node, hint)
+
+    def _check_expression(
+        self,
+        expr: ast.expr,
+        assigned: set[str],
+        free: dict[str, ast.Name],
+    ) -> None:
+        stack: list[ast.AST] = [expr]
+        while stack:  # pre-order, left to right: the first problem in reading order wins
+            node = stack.pop()
+            children: list[ast.AST] = []
+            if isinstance(node, ast.BinOp):
+                if type(node.op) not in _BINOPS:
+                    self._check_binop(node.op, node)
+                children = [node.left, node.right]
+            elif isinstance(node, ast.UnaryOp):
+                if isinstance(node.op, ast.Not):
+                    raise self.error("not is not supported", node)
+                if isinstance(node.op, ast.Invert):
+                    raise self.error("~ is not supported", node)
+                children = [node.operand]
+            elif isinstance(node, ast.Call):
+                self._check_call(node)
+                children = [node.args[0]]
+            elif isinstance(node, ast.Name):
+                self._check_load(node, assigned, free)
+            elif isinstance(node, ast.Constant):
+                self._check_constant(node)
+            else:
+                message = _UNSUPPORTED_NODES.get(type(node), "this syntax is not supported")
+                hint = None
+                if isinstance(node, ast.Compare):
+                    hint = "a program computes a number; = assigns, == is not needed"
+                raise self.error(message, node, hint)
+            stack.extend(reversed(children))
+
+    def _check_call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            if isinstance(func, ast.Attribute):
+                raise self.error(
+                    "attributes (a.b) are not supported", func, f"call it directly: {func.attr}(x)"
+                )
+            raise self.error("only the listed functions can be called", func)
+        name = func.id
+        if name.startswith("__"):
+            raise self.error("names with double underscores are not allowed", func)
+        if name not in FUNCTIONS:
+            close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else "functions: " + " ".join(FUNCTIONS)
+            raise self.error(f"unknown function {name!r}", func, hint)
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            count = len(node.args) + len(node.keywords)
+            raise self.error(
+                f"{name} takes exactly one argument ({count} given)", node, f"e.g. {name}(x)"
+            )
+
+    def _check_constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, bool) or value is None or value is Ellipsis:
+            raise self.error(f"{value} is not a number", node)
+        if isinstance(value, (str, bytes)):
+            raise self.error("strings are not supported", node, "a program is arithmetic only")
+        if isinstance(value, complex):
+            raise self.error("complex numbers are not supported", node)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise self.error("this number is too large", node, "numbers must be finite")
+
+    # --- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, module: ast.Module) -> Program:
+        env: dict[str, Value] = {}
+        output: Value | None = None
+        for index, stmt in enumerate(module.body):
+            if isinstance(stmt, ast.Assign):
+                target = stmt.targets[0]
+                assert isinstance(target, ast.Name)
+                name = target.id
+                if _is_constant_expression(stmt.value, set(env)):
+                    value = self.values.get(name)
+                    if value is None:
+                        value = self.expression(stmt.value, env).data
+                    node = Value(value, name)
+                    self.spans[node] = self.span(target)
+                    self.inputs[name] = node
+                else:
+                    node = self.expression(stmt.value, env)
+                    if node.label is None:  # a fresh node; otherwise b = a just aliases a
+                        node.label = name
+            elif isinstance(stmt, ast.AugAssign):
+                target = stmt.target
+                assert isinstance(target, ast.Name)
+                name = target.id
+                left = self.lookup(target, env)
+                right = self.expression(stmt.value, env)
+                node = self.apply(
+                    stmt, _BINOPS[type(stmt.op)], (left, right), (name, self.text(stmt.value))
+                )
+                node.label = name
+            else:
+                assert isinstance(stmt, ast.Expr)
+                name = ""
+                node = self.expression(stmt.value, env)
+                if index < len(module.body) - 1:
+                    self.warnings.append(
+                        f"line {stmt.lineno}: the value of {self.text(stmt.value)} is not used"
+                    )
+            if name:
+                env[name] = node
+            output = node
+        assert output is not None
+        for name, value in self.values.items():
+            if name not in self.used:
+                self.warnings.append(
+                    f"{name}={format_number(value)} is not used by the program; "
+                    f"{name} stays an input with grad 0"
+                )
+                self.inputs[name] = Value(value, name)
+        if not output.requires_grad:
+            self.warnings.append("the output does not depend on any input: no gradient flows")
+        return Program(self.source, output, self.inputs, env, self.spans, self.texts, self.warnings)
+
+    def lookup(self, node: ast.Name, env: dict[str, Value]) -> Value:
+        name = node.id
+        if name in env:
+            return env[name]
+        if name in self.values:  # a free name given on the command line: one shared input
+            value = Value(self.values[name], name)
+            self.spans[value] = self.span(node)
+            self.inputs[name] = env[name] = value
+            return value
+        constant = Value.constant(CONSTANTS[name], name)
+        self.spans[constant] = self.span(node)
+        return constant
+
+    def expression(self, expr: ast.expr, env: dict[str, Value]) -> Value:
+        """Evaluate a validated expression without recursion (any depth ast accepts)."""
+        results: list[Value] = []
+        stack: list[tuple[ast.expr, bool]] = [(expr, False)]
+        while stack:
+            node, ready = stack.pop()
+            if isinstance(node, ast.Name):
+                results.append(self.lookup(node, env))
+            elif isinstance(node, ast.Constant):
+                value = Value.constant(float(node.value))  # type: ignore[arg-type]
+                self.spans[value] = self.span(node)
+                self.texts[value] = self.text(node)
+                results.append(value)
+            elif not ready:
+                stack.append((node, True))
+                if isinstance(node, ast.BinOp):
+                    stack += [(node.right, False), (node.left, False)]
+                elif isinstance(node, ast.UnaryOp):
+                    stack.append((node.operand, False))
+                else:
+                    assert isinstance(node, ast.Call)
+                    stack.append((node.args[0], False))
+            elif isinstance(node, ast.BinOp):
+                right, left = results.pop(), results.pop()
+                texts = (self.text(node.left), self.text(node.right))
+                results.append(self.apply(node, _BINOPS[type(node.op)], (left, right), texts))
+            elif isinstance(node, ast.UnaryOp):
+                operand = results.pop()
+                if isinstance(node.op, ast.USub):
+                    operand = self.apply(node, "neg", (operand,), (self.text(node.operand),))
+                results.append(operand)
+            else:
+                assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                operand = results.pop()
+                results.append(
+                    self.apply(node, node.func.id, (operand,), (self.text(node.args[0]),))
+                )
+        return results[0]
+
+    def apply(
+        self, node: ast.AST, op: str, operands: tuple[Value, ...], texts: tuple[str, ...]
+    ) -> Value:
+        """Make one op node; a domain error names the subexpression and its operands' values."""
+        try:
+            result = operands[0]._apply(OPS[op], *operands)
+        except DomainError as err:
+            shown = [
+                f"{text} = {format_number(value.data)}"
+                for text, value in zip(texts, operands, strict=True)
+                if text != format_number(value.data)
+            ]
+            where = f" ({', '.join(shown)})" if shown else ""
+            raise self.error(f"{self.text(node)}: {err.reason}{where}", node) from None
+        self.spans[result] = self.span(node)
+        self.texts[result] = self.text(node)
+        return result

@@ -1,0 +1,5 @@
+"""``python -m stepgrad``."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,256 @@
+"""The command line: ``stepgrad [PROGRAM] [name=value ...] [--json | --print | --graph]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from engine import Trace, Value
+from engine.parse import Program, ProgramError, parse, parse_assignment
+
+from .examples import DEFAULT, EXAMPLES
+
+__all__ = ["main", "run", "to_json"]
+
+EXIT_USAGE = 2
+_LONG_OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]*")
+
+_EPILOG = """\
+examples:
+  stepgrad                                   open the default example (toy)
+  stepgrad "(x*x + 1)/(y*y - 1)" x=8 y=3     step through your own expression
+  stepgrad "a = 2; b = -3; e = (a + b)*(b + 1)" --print
+  stepgrad "tanh(w*x + b)" w=0.5 x=2 b=0 --json
+  stepgrad --example neuron --print
+
+a program is one or more statements separated by newlines or ';':
+  name = number        an input with a default value (override it with name=value)
+  name = expression    a named intermediate value
+  the last statement is the output.
+  operators: + - * / ** (and unary -); functions: exp log sin cos tanh relu sigmoid sqrt abs;
+  constants: pi e.  Use '-' as PROGRAM to read it from standard input.
+"""
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # never print usage + exit(2) mid-way; we do it
+        raise _UsageError(message)
+
+
+def _argument_parser() -> _Parser:
+    parser = _Parser(
+        prog="stepgrad",
+        description="Step through backpropagation one node at a time.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("program", nargs="?", help="the program (default: the toy example)")
+    parser.add_argument("values", nargs="*", metavar="name=value", help="input values")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--json", action="store_true", help="print the graph and trace as JSON")
+    mode.add_argument(
+        "--print", action="store_true", help="print the backward pass as a step-by-step table"
+    )
+    mode.add_argument("--graph", action="store_true", help="print the graph drawing")
+    parser.add_argument(
+        "--backward", action="store_true", help="with --graph: draw it after a backward pass"
+    )
+    parser.add_argument("--example", metavar="NAME", help="open a built-in example")
+    parser.add_argument("--list-examples", action="store_true", help="list the built-in examples")
+    return parser
+
+
+def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    """Put options first and everything else after ``--``, so a program may start with ``-``.
+
+    ``stepgrad "-x**2" x=3`` must read ``-x**2`` as the program, not as an option.
+    """
+    options: list[str] = []
+    positionals: list[str] = []
+    takes_value = {"--example"}
+    known = set(parser._option_string_actions)
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            positionals += args[i + 1 :]
+            break
+        name = arg.split("=", 1)[0]
+        if name in known or _LONG_OPTION.fullmatch(name):  # unknown --words: argparse says so
+            options.append(arg)
+            if name in takes_value and "=" not in arg and i + 1 < len(args):
+                options.append(args[i + 1])
+                i += 1
+        else:
+            positionals.append(arg)
+        i += 1
+    return [*options, "--", *positionals]
+
+
+def _fail(message: str, err: TextIO) -> int:
+    print(f"stepgrad: error: {message}", file=err)
+    return EXIT_USAGE
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the CLI; returns the exit code (0, or 2 for any bad input)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = _argument_parser()
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in args_list if a.startswith("-")):
+        out.write(parser.format_help())
+        return 0
+    try:
+        args = parser.parse_args(_split_argv(args_list, parser))
+    except _UsageError as exc:
+        return _fail(f"{exc} (see stepgrad --help)", err)
+
+    if args.list_examples:
+        width = max(len(name) for name in EXAMPLES)
+        for example in EXAMPLES.values():
+            print(f"{example.name:<{width}}  {example.description}", file=out)
+        return 0
+
+    values_args = list(args.values)
+    if args.example is not None:
+        if args.example not in EXAMPLES:
+            names = ", ".join(EXAMPLES)
+            return _fail(f"unknown example {args.example!r} (examples: {names})", err)
+        if args.program is not None:  # with --example every positional is a value
+            values_args.insert(0, args.program)
+        source = EXAMPLES[args.example].program
+    elif args.program is None:
+        source = EXAMPLES[DEFAULT].program
+    elif args.program == "-":
+        source = sys.stdin.read()
+    else:
+        source = args.program
+
+    try:
+        values: dict[str, float] = {}
+        for text in values_args:
+            name, value = parse_assignment(text)
+            values[name] = value
+        program = parse(source, values)
+        for warning in program.warnings:
+            print(f"stepgrad: warning: {warning}", file=err)
+        if args.graph:
+            return _graph(program, args.backward, out)
+        trace = program.backward(trace=True)
+        assert trace is not None
+    except ProgramError as exc:
+        print(f"stepgrad: error: {exc.format()}", file=err)
+        return EXIT_USAGE
+
+    if args.json:
+        json.dump(to_json(program, trace), out, indent=2)
+        out.write("\n")
+        return 0
+    from .report import print_trace
+
+    print_trace(program, trace, out)
+    return 0
+
+
+def _graph(program: Program, backward: bool, out: TextIO) -> int:
+    from .draw import render_text
+
+    if backward:
+        program.backward(trace=False)
+    color = out.isatty() and not _no_color()
+    out.write(render_text(program.output, _names(program), backward=backward, color=color))
+    out.write("\n")
+    return 0
+
+
+def _no_color() -> bool:
+    import os
+
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def _names(program: Program) -> dict[Value, str]:
+    return {node: program.name(node) for node in program.nodes()}
+
+
+def to_json(program: Program, trace: Trace) -> dict[str, Any]:
+    """The document ``--json`` prints: output, inputs, nodes and the steps of one pass."""
+    order = program.nodes()
+    ids = {node: i for i, node in enumerate(order)}
+
+    def kind(node: Value) -> str:
+        if node.parents:
+            return "op"
+        return "input" if node.requires_grad else "constant"
+
+    return {
+        "program": program.source,
+        "output": {
+            "id": ids[program.output],
+            "label": program.output.label,
+            "data": program.output.data,
+            "grad": program.output.grad,
+        },
+        "inputs": {
+            name: {"id": ids[node], "data": node.data, "grad": node.grad}
+            for name, node in program.inputs.items()
+        },
+        "nodes": [
+            {
+                "id": ids[node],
+                "label": node.label,
+                "name": program.name(node),
+                "kind": kind(node),
+                "op": node.op,
+                "data": node.data,
+                "grad": node.grad,
+                "parents": [ids[parent] for parent in node.parents],
+            }
+            for node in order
+        ],
+        "steps": [
+            {
+                "node": ids[step.node],
+                "upstream": step.upstream,
+                "edges": [
+                    {
+                        "parent": ids[edge.parent],
+                        "index": edge.index,
+                        "local": edge.local,
+                        "formula": program.formula(step, edge),
+                        "formula_values": program.formula(step, edge, numbers=True),
+                        "contribution": edge.contribution,
+                        "grad_before": edge.grad_before,
+                        "grad_after": edge.grad_after,
+                        "pending": edge.pending,
+                    }
+                    for edge in step.edges
+                ],
+            }
+            for step in trace.steps
+        ],
+        "warnings": program.warnings,
+    }
+
+
+def run() -> None:
+    """The console script's entry point."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:  # e.g. `stepgrad --print | head`
+        code = 0
+    sys.exit(code)

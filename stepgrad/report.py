@@ -1,0 +1,138 @@
+"""``stepgrad --print``: the backward pass as step-by-step tables, for handouts and terminals."""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from engine import Edge, Step, Trace, Value
+from engine.numbers import format_number
+from engine.parse import Program
+
+__all__ = ["edge_note", "partial", "print_trace"]
+
+_SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|-?[0-9.]+(e-?[0-9]+)?")
+
+
+def partial(program: Program, of: Value, by: Value) -> str:
+    """``∂r/∂a``, with compound names in parentheses: ``∂(x*x + 1)/∂(x*x)``."""
+
+    def wrap(node: Value) -> str:
+        name = program.name(node)
+        return name if _SIMPLE_NAME.fullmatch(name) else f"({name})"
+
+    return f"∂{wrap(of)}/∂{wrap(by)}"
+
+
+def edge_note(edge: Edge) -> str:
+    """What the parent does after this contribution: wait, fire, or finish."""
+    if edge.pending > 0:
+        return f"waits for {edge.pending} more"
+    if edge.parent.parents:
+        return "complete: will fire"
+    return "complete (input)"
+
+
+def _console(out: TextIO) -> Console:
+    terminal = out.isatty()
+    return Console(
+        file=out,
+        width=None if terminal else 200,
+        highlight=False,
+        soft_wrap=False,
+        force_terminal=terminal,
+    )
+
+
+def _step_table(program: Program, step: Step, fresh: set[Value]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
+    table.add_column("edge", style="bold", no_wrap=True)
+    table.add_column("local derivative", no_wrap=True)
+    table.add_column("local", justify="right", no_wrap=True)
+    table.add_column("upstream × local = contribution", no_wrap=True)
+    table.add_column("grad before → after", no_wrap=True)
+    table.add_column("then", style="dim", no_wrap=True)
+    for edge in step.edges:
+        before = "—" if edge.parent in fresh else format_number(edge.grad_before)
+        fresh.discard(edge.parent)
+        symbolic = program.formula(step, edge)
+        numeric = program.formula(step, edge, numbers=True)
+        formula = f"{partial(program, step.node, edge.parent)} = {symbolic}"
+        if numeric != symbolic:
+            formula += f" = {numeric}"
+        table.add_row(
+            program.name(edge.parent),
+            formula,
+            format_number(edge.local),
+            f"{format_number(step.upstream)} × {format_number(edge.local)}"
+            f" = {format_number(edge.contribution)}",
+            Text.assemble(before, " → ", (format_number(edge.grad_after), "bold")),
+            edge_note(edge),
+        )
+    return table
+
+
+def print_trace(program: Program, trace: Trace, out: TextIO) -> None:
+    """Print the program, its forward values, every step of ``trace`` and the final grads."""
+    console = _console(out)
+    output = program.output
+    one_line = "; ".join(
+        line.strip() for line in program.source.strip().splitlines() if line.strip()
+    )
+    console.print(Text.assemble(("program  ", "bold"), one_line))
+    if program.inputs:
+        inputs = ", ".join(f"{n} = {format_number(v.data)}" for n, v in program.inputs.items())
+        console.print(Text.assemble(("inputs   ", "bold"), inputs))
+    console.print(
+        Text.assemble(
+            ("forward  ", "bold"),
+            f"{program.name(output)} = ",
+            (format_number(output.data), "bold"),
+        )
+    )
+    console.print()
+    steps = trace.steps
+    if not steps:
+        console.print("The output is a leaf: its grad is 1 and there is nothing to propagate.")
+    else:
+        console.print(
+            Text.assemble(
+                ("backward pass", "bold"),
+                f": {len(steps)} steps. A node fires once every consumer has sent it its grad;",
+                " it then sends upstream × local along each edge, and each input's grad += that.",
+            )
+        )
+    fresh = {node for node in program.nodes() if node.grad == trace.grads.get(node, 0.0)}
+    fresh.discard(output)
+    for number, step in enumerate(steps, start=1):
+        console.print()
+        console.print(
+            Text.assemble(
+                (f"step {number} of {len(steps)}", "bold reverse"),
+                "  ",
+                (program.describe(step.node), "bold"),
+                " fires, upstream ",
+                f"{partial(program, output, step.node)} = ",
+                (format_number(step.upstream), "bold"),
+            )
+        )
+        console.print(_step_table(program, step, fresh))
+    console.print()
+    console.print(Text("grads after the pass", style="bold"))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("name", style="bold")
+    table.add_column("data", justify="right")
+    table.add_column("grad", justify="right")
+    shown = list(program.inputs.values()) + [
+        node for node in program.names.values() if node not in program.inputs.values()
+    ]
+    if output not in shown:
+        shown.append(output)
+    for node in shown:
+        table.add_row(program.name(node), format_number(node.data), format_number(node.grad))
+    console.print(table)
