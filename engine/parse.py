@@ -15,6 +15,7 @@ import ast
 import difflib
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -368,7 +369,11 @@ class _Parser:
         self.stripped = "\n".join(stripped)
         if not self.stripped.strip() or all(not s.strip() or s.startswith("#") for s in stripped):
             raise self.error("the program is empty", hint='e.g. stepgrad "x*x + 1" x=3')
+        limit = sys.getrecursionlimit()
         try:
+            # ast builds its tree recursively; a long flat sum of MAX_SOURCE characters is about
+            # 10,000 levels deep, which 3.11's C parser handles safely at this limit.
+            sys.setrecursionlimit(max(limit, 3 * MAX_SOURCE))
             return ast.parse(self.stripped, mode="exec")
         except SyntaxError as err:
             raise self.syntax_error(err) from None
@@ -378,6 +383,8 @@ class _Parser:
             ) from None
         except ValueError as err:  # e.g. "source code string cannot contain null bytes"
             raise self.error(f"the program cannot be read: {err}") from None
+        finally:
+            sys.setrecursionlimit(limit)
 
     def syntax_error(self, err: SyntaxError) -> ProgramError:
         line = err.lineno or 1
@@ -420,8 +427,18 @@ class _Parser:
             message = "unexpected indentation"
         elif raw not in ("invalid syntax",):
             message = raw.split(". Perhaps")[0].split(". Did you mean")[0]
-        if hint is None and "^" in body and message == "invalid syntax":
-            hint = "use ** for powers"
+        if message == "invalid syntax":
+            here = body[col - 1 - self.indent[line - 1] :]
+            before = body[: col - 1 - self.indent[line - 1]].rstrip()
+            if (
+                before
+                and (before[-1].isalnum() or before[-1] in "_).")
+                and (here[:1].isalnum() or here[:1] in "_(")
+            ):
+                message = "two values stand next to each other"
+                hint = "is an operator missing? e.g. 2*x"
+            elif "^" in body:
+                hint = "use ** for powers"
         return ProgramError(message, span, hint, self.source)
 
     def validate(self, module: ast.Module) -> None:

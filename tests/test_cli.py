@@ -1,0 +1,173 @@
+"""The command line, run as a user runs it: a subprocess, stdout, stderr, the exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from stepgrad.examples import EXAMPLES
+
+
+def stepgrad(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stepgrad", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def test_json_document_for_the_toy_example() -> None:
+    result = stepgrad("(x*x + 1)/(y*y - 1)", "x=8", "y=3", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["output"]["data"] == 8.125 and doc["output"]["grad"] == 1.0
+    assert doc["inputs"]["x"]["grad"] == 2.0
+    assert doc["inputs"]["y"]["grad"] == -6.09375
+    nodes = {node["id"]: node for node in doc["nodes"]}
+    for node in doc["nodes"]:
+        assert set(node) >= {"id", "label", "op", "data", "grad", "parents"}
+        assert all(parent in nodes for parent in node["parents"])
+    assert nodes[doc["inputs"]["x"]["id"]]["label"] == "x"
+    assert len(doc["steps"]) == 5  # one per op node: x*x, +1, y*y, -1, /
+    for step in doc["steps"]:
+        assert step["node"] in nodes
+        for edge in step["edges"]:
+            assert set(edge) >= {
+                "parent",
+                "local",
+                "formula",
+                "contribution",
+                "grad_before",
+                "grad_after",
+            }
+            assert edge["contribution"] == pytest.approx(step["upstream"] * edge["local"])
+            assert edge["grad_after"] == pytest.approx(edge["grad_before"] + edge["contribution"])
+    first = doc["steps"][0]
+    assert first["node"] == doc["output"]["id"] and first["upstream"] == 1.0
+    assert [edge["formula"] for edge in first["edges"]] == [
+        "1/(y*y - 1)",
+        "-(x*x + 1)/(y*y - 1)**2",
+    ]
+    assert [edge["local"] for edge in first["edges"]] == [0.125, -65 / 64]
+
+
+def test_json_named_intermediates_carry_their_names() -> None:
+    result = stepgrad("a = 2; b = -3; c = a + b; d = b + 1; e = c * d", "--json")
+    doc = json.loads(result.stdout)
+    labels = {node["label"]: node for node in doc["nodes"] if node["label"]}
+    assert {"a", "b", "c", "d", "e"} <= set(labels)
+    assert labels["c"]["grad"] == -2.0 and labels["d"]["grad"] == -1.0
+    assert doc["inputs"]["b"]["grad"] == -3.0
+    assert doc["output"]["label"] == "e"
+    b_edges = [e for s in doc["steps"] for e in s["edges"] if e["parent"] == labels["b"]["id"]]
+    assert len(b_edges) == 2  # b reaches e along two paths
+    assert b_edges[1]["grad_before"] == b_edges[0]["grad_after"]  # the second adds to the first
+    assert b_edges[1]["grad_after"] == -3.0
+
+
+def test_print_table_shows_formulas_numbers_and_accumulation() -> None:
+    result = stepgrad("(x*x + 1)/(y*y - 1)", "x=8", "y=3", "--print")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "step 1 of 5" in out and "step 5 of 5" in out
+    assert "1/(y*y - 1) = 1/8" in out
+    assert "-6.09375" in out and "8.125" in out
+    assert "1 → 2" in out  # x's second contribution adds to the first
+    assert "\x1b[" not in out  # plain text when piped
+
+
+def test_no_arguments_runs_the_default_example() -> None:
+    result = stepgrad()
+    assert result.returncode == 0, result.stderr
+    assert "8.125" in result.stdout and "-6.09375" in result.stdout
+
+
+def test_program_starting_with_minus_is_a_program() -> None:
+    result = stepgrad("-x**2", "x=3", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["output"]["data"] == -9.0 and doc["inputs"]["x"]["grad"] == -6.0
+
+
+def test_program_from_stdin() -> None:
+    result = stepgrad("-", "--json", stdin="x = 3\ny = x*x\n")
+    assert json.loads(result.stdout)["inputs"]["x"]["grad"] == 6.0
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_every_example_runs_in_every_mode(name: str) -> None:
+    for mode in ("--json", "--print"):
+        result = stepgrad("--example", name, mode)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_examples_published_numbers() -> None:
+    neuron = json.loads(stepgrad("--example", "neuron", "--json").stdout)
+    assert neuron["output"]["data"] == pytest.approx(0.7071067811865476, abs=1e-12)
+    assert neuron["inputs"]["x1"]["grad"] == pytest.approx(-1.5, abs=1e-12)
+    assert neuron["inputs"]["w1"]["grad"] == pytest.approx(1.0, abs=1e-12)
+    merge = json.loads(stepgrad("--example", "merge", "--json").stdout)
+    assert merge["output"]["data"] == 56.0 and merge["inputs"]["A"]["grad"] == 45.0
+
+
+def test_list_examples() -> None:
+    result = stepgrad("--list-examples")
+    assert result.returncode == 0
+    for name in ("toy", "paths", "merge", "neuron", "shared"):
+        assert name in result.stdout
+
+
+def test_unused_value_warns_on_stderr() -> None:
+    result = stepgrad("x*2", "x=1", "q=5", "--json")
+    assert result.returncode == 0
+    assert "q=5 is not used" in result.stderr
+    assert json.loads(result.stdout)["inputs"]["q"]["grad"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["x^2", "x=1"], "use ** for powers"),
+        (["tanhh(x)", "x=1"], "did you mean tanh?"),
+        (["x*x + 1"], "give it as x=1.5"),
+        (["log(x)", "x=0"], "positive"),
+        (["sqrt(x)", "x=0"], "not finite"),
+        (["x+1", "x=abc"], "not a number"),
+        (["x+1", "x=inf"], "not a finite number"),
+        (["x+1", "oops"], "name=number"),
+        (["x+1", "--bogus"], "unrecognized arguments: --bogus"),
+        (["--example", "nope"], "unknown example"),
+        (["x+1", "x=1", "--json", "--print"], "not allowed with"),
+        (["import os"], "only assignments and expressions"),
+        (["x" * 25000], "limit"),
+        (["(" * 300 + "x" + ")" * 300, "x=1"], "nested"),
+    ],
+)
+def test_bad_input_is_one_clear_error_with_exit_code_2(args: list[str], expected: str) -> None:
+    result = stepgrad(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("stepgrad: error: ")
+    assert expected in result.stderr
+    assert result.stdout == ""
+
+
+def test_error_has_line_column_and_caret() -> None:
+    result = stepgrad("x = 1\ny = x ^ 2", "--json")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("stepgrad: error: 2:5: ")
+    assert lines[1] == "  y = x ^ 2"
+    assert lines[2] == "      ^^^^^"
+
+
+def test_help() -> None:
+    result = stepgrad("--help")
+    assert result.returncode == 0
+    assert "--json" in result.stdout and "name=value" in result.stdout
