@@ -1,0 +1,732 @@
+"""Engine graph -> networkx graph -> positions of boxes and routed edges, in character cells.
+
+Plain functions, no UI: the CLI, the Textual widget and the tests all call these.
+
+The graph model
+---------------
+:func:`to_networkx` returns a :class:`networkx.MultiDiGraph` (a subclass of ``DiGraph``): node
+keys are ints in :func:`engine.nodes` order (parents before children), and every operand of an
+op is its own edge ``parent -> child`` whose *key* is the operand position, also stored as the
+edge attribute ``index``. So ``a*a`` gives two edges ``(a, out, 0)`` and ``(a, out, 1)``, and an
+edge is named everywhere by its :data:`EdgeKey` ``(parent, child, index)``.
+
+The op is drawn in the header of the result's box (``e = ·*·``), not as a node of its own, so
+every engine edge is exactly one drawn path, and a step of the backward pass lights up exactly
+the paths of its trace edges. Operands enter a box in order: operand 0 at the top port.
+
+The layout (a small Sugiyama pipeline)
+--------------------------------------
+1. Layers from networkx: the topological generations of the *reversed* graph give each node its
+   longest distance to a sink, so every node sits as late as possible (a leaf is next to its
+   first consumer, the output is on the right).
+2. Edges that span several layers get one dummy "lane" per layer they cross.
+3. Barycenter sweeps (down and up, keeping the order with the fewest crossings).
+4. Rows: alternating sweeps pull each element towards the rows of its neighbours' ports, solved
+   exactly per layer with isotonic regression so boxes keep their order and spacing.
+5. Channels between columns: every edge segment gets its own vertical track; tracks are ordered
+   so that no two edges ever share a cell except where one horizontal crosses one vertical;
+   a segment that cannot be ordered (two edges swapping rows) takes a dogleg on a free row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Literal
+
+import networkx as nx
+
+from engine import OPS, Value, nodes
+from engine.numbers import format_number
+
+__all__ = [
+    "Box",
+    "EdgeKey",
+    "Layout",
+    "Mode",
+    "box_size",
+    "focus",
+    "layout",
+    "node_name",
+    "op_form",
+    "to_networkx",
+]
+
+EdgeKey = tuple[int, int, int]
+"""An edge: ``(parent, child, index)``, the index being the operand position in the child's op."""
+
+Mode = Literal["full", "compact"]
+"""Box contents: ``full`` = name and op / ``data 8.125`` / ``grad 1``; ``compact`` = a shorter
+name and op / ``8.125`` / ``∇ 1``, in narrower boxes."""
+
+GRAD_WIDTH = 8
+"""Characters reserved for a grad in a box; wider grads are shown with fewer digits."""
+NAME_WIDTH = 24
+"""Longest name shown in a box header; longer names are cut with ``…``."""
+COMPACT_NAME_WIDTH = 10
+"""Longest name shown in a compact box header."""
+CHANNEL_LEAD = 2
+"""Cells between the widest box of a column and the first track of the channel after it."""
+CHANNEL_TAIL = 3
+"""Cells between the last track of a channel and the next column (``─▶`` and a space)."""
+TRACK_STEP = 2
+"""Distance between two vertical tracks of a channel."""
+
+
+# --- the graph ------------------------------------------------------------------------------
+
+
+def node_name(value: Value, names: Mapping[Value, str] | None = None) -> str:
+    """The name shown for a value: ``names[value]``, else its label, else a constant's number."""
+    if names is not None:
+        name = names.get(value)
+        if name:
+            return name
+    if value.label:
+        return value.label
+    if not value.parents and not value.requires_grad:
+        return format_number(value.data)
+    return ""
+
+
+def to_networkx(root: Value, names: Mapping[Value, str] | None = None) -> nx.MultiDiGraph:
+    """The graph of ``root`` as a :class:`networkx.MultiDiGraph`.
+
+    Nodes are ints ``0..n-1`` in :func:`engine.nodes` order, with attributes ``label`` (the
+    display name, see :func:`node_name`), ``op`` (``""`` for a leaf), ``data``, ``grad``,
+    ``requires_grad`` and ``value`` (the :class:`engine.Value`). Edges go parent -> child with
+    key and attribute ``index``: the operand position.
+    """
+    order = nodes(root)
+    ids = {value: i for i, value in enumerate(order)}
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(
+        (
+            i,
+            {
+                "label": node_name(value, names),
+                "op": value.op,
+                "data": value.data,
+                "grad": value.grad,
+                "requires_grad": value.requires_grad,
+                "value": value,
+            },
+        )
+        for i, value in enumerate(order)
+    )
+    graph.add_edges_from(
+        (ids[parent], i, index, {"index": index})
+        for i, value in enumerate(order)
+        for index, parent in enumerate(value.parents)
+    )
+    return graph
+
+
+def focus(graph: nx.MultiDiGraph, node: int, radius: int = 1) -> nx.MultiDiGraph:
+    """The neighbourhood of ``node``: every node within ``radius`` edges of it, either way.
+
+    Returns an independent copy (node keys and attributes kept) that :func:`layout` can lay out.
+    """
+    return nx.ego_graph(graph, node, radius=radius, undirected=True).copy()
+
+
+# --- boxes ----------------------------------------------------------------------------------
+
+
+def op_form(op: str) -> str:
+    """How a box header shows its op, with ``·`` for the operands: ``·*·``, ``tanh·``, ``-·``."""
+    if not op:
+        return ""
+    spec = OPS[op]
+    if spec.arity == 2:
+        return f"·{spec.symbol}·"
+    if spec.symbol == "-":
+        return "-·"
+    return f"{spec.symbol}·"
+
+
+def header_text(label: str, op: str, mode: Mode = "full") -> str:
+    """The text in a box's top border: ``e = ·*·``, ``x``, ``·+·`` (names cut to fit)."""
+    limit = NAME_WIDTH if mode == "full" else COMPACT_NAME_WIDTH
+    if len(label) > limit:
+        label = label[: limit - 1] + "…"
+    form = op_form(op)
+    if label and form:
+        return f"{label} = {form}"
+    return label or form
+
+
+def is_constant(attrs: Mapping[str, object]) -> bool:
+    """Unnamed constants (a number written into an expression, like the ``1`` in ``x*x + 1``)
+    are drawn as bare numbers, not boxes. A named constant gets a box without a grad row."""
+    return (
+        not attrs["op"]
+        and not attrs["requires_grad"]
+        and attrs["label"] == format_number(float(attrs["data"]))  # type: ignore[arg-type]
+    )
+
+
+def takes_grad(attrs: Mapping[str, object]) -> bool:
+    """Whether a grad can ever reach the node (else its box has no grad row)."""
+    return bool(attrs["requires_grad"])
+
+
+def box_size(attrs: Mapping[str, object], mode: Mode = "full") -> tuple[int, int]:
+    """Width and minimum height of a node's box (without room for extra ports)."""
+    if is_constant(attrs):
+        return len(str(attrs["label"])) + 1, 1  # the number and a space before its edge
+    data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
+    header = header_text(str(attrs["label"]), str(attrs["op"]), mode)
+    if not takes_grad(attrs):
+        inner = len("data ") + len(data) if mode == "full" else len(data)
+        rows = 1
+    elif mode == "full":
+        inner = max(len("data ") + len(data), len("grad ") + GRAD_WIDTH)
+        rows = 2
+    else:
+        inner = max(len(data), len("∇ ") + GRAD_WIDTH)
+        rows = 2
+    inner = max(inner, len(header) + 3, 7)
+    return inner + 4, rows + 2
+
+
+# --- the result -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """Where a node is drawn. Coordinates are character cells, ``(x, y)`` = column, row.
+
+    Attributes:
+        node: the node key.
+        layer: the column index, 0 on the left.
+        x, y, w, h: the rectangle (for a constant: its text, ``h`` rows).
+        in_ports: the row where each operand's edge arrives, by operand position (a focus
+            view may leave some ports without an edge).
+        out_ports: rows where outgoing edges leave, top to bottom.
+        constant: drawn as a bare number, not a box.
+    """
+
+    node: int
+    layer: int
+    x: int
+    y: int
+    w: int
+    h: int
+    in_ports: tuple[int, ...]
+    out_ports: tuple[int, ...]
+    constant: bool = False
+
+    def contains(self, x: int, y: int) -> bool:
+        """Whether cell ``(x, y)`` is inside the box (border included)."""
+        return self.x <= x < self.x + self.w and self.y <= y < self.y + self.h
+
+
+@dataclass(slots=True)
+class Layout:
+    """Positions of every box and the route of every edge.
+
+    Attributes:
+        graph: the laid-out graph.
+        mode: the box contents the sizes were made for.
+        boxes: node -> :class:`Box`.
+        routes: edge -> its waypoints: the cell right of the source box, every corner, and the
+            arrow head left of the target box; consecutive waypoints share a row or a column.
+            :meth:`cells` expands them into every cell of the path.
+        layers: node keys per column, top to bottom.
+        width, height: the canvas size.
+    """
+
+    graph: nx.MultiDiGraph
+    mode: Mode
+    boxes: dict[int, Box]
+    routes: dict[EdgeKey, list[tuple[int, int]]]
+    layers: list[list[int]]
+    width: int
+    height: int
+    column_x: list[int] = field(default_factory=list)
+
+    def cells(self, edge: EdgeKey) -> list[tuple[int, int]]:
+        """Every cell of an edge's path in order, source side first, the arrow head last."""
+        return _expand(self.routes[edge])
+
+
+# --- internal elements: real nodes and dummy lanes --------------------------------------------
+
+
+@dataclass(slots=True)
+class _Elem:
+    key: int  # node key, or -1 for a dummy
+    layer: int
+    w: int
+    h: int
+    inputs: list[_Seg] = field(default_factory=list)  # segments arriving, by in-port order
+    outputs: list[_Seg] = field(default_factory=list)  # segments leaving
+    pos: int = 0  # order in its layer
+    top: float = 0.0
+    dummy: bool = False
+    constant: bool = False
+    edge: EdgeKey | None = None  # for a dummy: the edge it carries
+    arity: int = 0  # operand ports
+
+
+@dataclass(slots=True)
+class _Seg:
+    edge: EdgeKey
+    src: _Elem
+    dst: _Elem
+    in_slot: int  # row offset of the arrival in dst
+    out_slot: int = 0  # row offset of the departure in src (set after ordering)
+
+
+def _in_offset(elem: _Elem, slot: int) -> int:
+    return slot if elem.dummy else 1 + slot
+
+
+def _out_offset(elem: _Elem, slot: int) -> int:
+    return slot if (elem.dummy or elem.constant) else 1 + slot
+
+
+def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> Layout:
+    """Lay out ``graph`` (from :func:`to_networkx` or :func:`focus`) left to right.
+
+    Deterministic: the same graph (same node keys and edges) always gives the same layout.
+    """
+    if graph.number_of_nodes() == 0:
+        return Layout(graph, mode, {}, {}, [], 0, 0)
+    # 1. layers: as late as possible (distance to a sink, from networkx)
+    generations = list(nx.topological_generations(graph.reverse(copy=False)))
+    last = len(generations) - 1
+    layer_of: dict[int, int] = {}
+    for g, members in enumerate(generations):
+        for n in members:
+            layer_of[n] = last - g
+    # 2. elements and segments, with dummy lanes for long edges
+    layers: list[list[_Elem]] = [[] for _ in generations]
+    elem_of: dict[int, _Elem] = {}
+    for n in sorted(graph.nodes):
+        attrs = graph.nodes[n]
+        w, h = box_size(attrs, mode)
+        e = _Elem(n, layer_of[n], w, h, constant=is_constant(attrs))
+        elem_of[n] = e
+        layers[e.layer].append(e)
+    for n in sorted(graph.nodes):
+        target = elem_of[n]
+        in_edges = sorted(graph.in_edges(n, keys=True), key=lambda edge: edge[2])
+        for u, v, k in in_edges:
+            slot = k  # operand position: operand 0 arrives at the top port
+            key = (u, v, k)
+            src = elem_of[u]
+            for lay in range(src.layer + 1, target.layer):
+                dummy = _Elem(-1, lay, 0, 1, dummy=True, edge=key)
+                layers[lay].append(dummy)
+                seg = _Seg(key, src, dummy, 0)
+                src.outputs.append(seg)
+                dummy.inputs.append(seg)
+                src = dummy
+            seg = _Seg(key, src, target, slot)
+            src.outputs.append(seg)
+            target.inputs.append(seg)
+    for e in elem_of.values():
+        e.arity = OPS[graph.nodes[e.key]["op"]].arity if graph.nodes[e.key]["op"] else 0
+        e.h = max(
+            e.h,
+            _in_offset(e, e.arity) + (0 if e.constant else 1),
+            _out_offset(e, len(e.outputs)) + (0 if e.constant else 1),
+        )
+    # 3. order within layers
+    _order(layers, sweeps)
+    for lay in layers:
+        for e in lay:
+            e.outputs.sort(key=lambda s: (s.dst.pos, s.in_slot))
+            for slot, seg in enumerate(e.outputs):
+                seg.out_slot = slot
+    # 4. rows
+    _place_rows(layers)
+    # 5. columns, channels and routes
+    return _route(graph, mode, layers, elem_of)
+
+
+# --- ordering -------------------------------------------------------------------------------
+
+
+def _crossings(layers: list[list[_Elem]]) -> int:
+    """Edge crossings between adjacent layers (counted on element positions and port slots)."""
+    total = 0
+    for lay in layers[:-1]:
+        pairs = sorted(
+            ((e.pos, s.out_slot), (s.dst.pos, s.in_slot)) for e in lay for s in e.outputs
+        )
+        total += _inversions([b for _, b in pairs])
+    return total
+
+
+def _inversions(seq: list[tuple[int, int]]) -> int:
+    """Number of pairs i < j with seq[i] > seq[j] (merge sort)."""
+    if len(seq) < 2:
+        return 0
+    work = list(seq)
+    count = 0
+    width = 1
+    n = len(work)
+    buf = list(work)
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if work[j] < work[i]:
+                    buf[k] = work[j]
+                    count += mid - i
+                    j += 1
+                else:
+                    buf[k] = work[i]
+                    i += 1
+                k += 1
+            buf[k:hi] = work[i:mid] if i < mid else work[j:hi]
+        work, buf = buf, work
+        width *= 2
+    return count
+
+
+def _set_positions(lay: list[_Elem]) -> None:
+    for i, e in enumerate(lay):
+        e.pos = i
+
+
+def _order(layers: list[list[_Elem]], sweeps: int) -> None:
+    """Barycenter sweeps; keeps the ordering with the fewest crossings seen."""
+    for lay in layers:
+        _set_positions(lay)
+    # a first useful order: each layer by its consumers (right to left), so leaves follow them
+    for lay in reversed(layers[:-1]):
+        _sort_by(lay, up=True)
+    best_count = _crossings(layers)
+    best = [list(lay) for lay in layers]
+    for _ in range(sweeps):
+        for lay in layers[1:]:
+            _sort_by(lay, up=False)
+        for lay in reversed(layers[:-1]):
+            _sort_by(lay, up=True)
+        count = _crossings(layers)
+        if count < best_count:
+            best_count = count
+            best = [list(lay) for lay in layers]
+        else:
+            break
+    for i, lay in enumerate(best):
+        layers[i] = lay
+        _set_positions(lay)
+
+
+def _sort_by(lay: list[_Elem], *, up: bool) -> None:
+    """Sort one layer by the mean position of its neighbours in the adjacent layer."""
+    keys: list[tuple[float, int]] = []
+    for e in lay:
+        if up:
+            ports = [s.dst.pos + s.in_slot / 8 for s in e.outputs]
+        else:
+            ports = [s.src.pos + s.out_slot / 8 for s in e.inputs]
+        keys.append(((sum(ports) / len(ports)) if ports else float(e.pos), e.pos))
+    # elements without neighbours keep their place: they sort by their own position
+    order = sorted(range(len(lay)), key=lambda i: keys[i])
+    lay[:] = [lay[i] for i in order]
+    _set_positions(lay)
+
+
+# --- rows -----------------------------------------------------------------------------------
+
+
+def _gap(a: _Elem, b: _Elem) -> int:
+    """Blank rows between two consecutive elements of a layer."""
+    return 0 if (a.dummy and b.dummy) else 1
+
+
+def _isotonic(values: list[float], weights: list[float]) -> list[float]:
+    """Weighted least-squares nondecreasing fit (pool adjacent violators)."""
+    blocks: list[list[float]] = []  # [mean, weight, count]
+    for v, w in zip(values, weights, strict=False):
+        blocks.append([v, w, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2, c2 = blocks.pop()
+            m1, w1, c1 = blocks[-1]
+            total = w1 + w2
+            blocks[-1] = [(m1 * w1 + m2 * w2) / total, total, c1 + c2]
+    out: list[float] = []
+    for mean, _, count in blocks:
+        out.extend([mean] * int(count))
+    return out
+
+
+def _fit_layer(lay: list[_Elem], desired: list[float], weights: list[float]) -> None:
+    offsets: list[int] = []
+    offset = 0
+    for i, e in enumerate(lay):
+        if i:
+            offset += lay[i - 1].h + _gap(lay[i - 1], e)
+        offsets.append(offset)
+    fitted = _isotonic([d - o for d, o in zip(desired, offsets, strict=False)], weights)
+    for e, z, o in zip(lay, fitted, offsets, strict=False):
+        e.top = float(round(z) + o)
+
+
+def _place_rows(layers: list[list[_Elem]], rounds: int = 4) -> None:
+    for lay in layers:
+        _fit_layer(lay, [0.0] * len(lay), [1.0] * len(lay))
+    for _ in range(rounds):
+        for lay in layers[1:]:
+            _pull(lay, up=False)
+        for lay in reversed(layers[:-1]):
+            _pull(lay, up=True)
+    low = min((e.top for lay in layers for e in lay), default=0.0)
+    for lay in layers:
+        for e in lay:
+            e.top -= low
+
+
+def _pull(lay: list[_Elem], *, up: bool) -> None:
+    desired: list[float] = []
+    weights: list[float] = []
+    for e in lay:
+        wants: list[float] = []
+        if up:
+            for s in e.outputs:
+                wants.append(s.dst.top + _in_offset(s.dst, s.in_slot) - _out_offset(e, s.out_slot))
+        else:
+            for s in e.inputs:
+                wants.append(s.src.top + _out_offset(s.src, s.out_slot) - _in_offset(e, s.in_slot))
+        if wants:
+            wants.sort()
+            mid = len(wants) // 2
+            median = wants[mid] if len(wants) % 2 else (wants[mid - 1] + wants[mid]) / 2
+            desired.append(median)
+            weights.append(float(len(wants)) * (2.0 if e.dummy else 1.0))
+        else:
+            desired.append(e.top)
+            weights.append(0.01)
+    _fit_layer(lay, desired, weights)
+
+
+# --- channels and routes ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Piece:
+    """A vertical run of one segment in a channel: rows ``a`` -> ``b`` on one track."""
+
+    seg: _Seg
+    a: int
+    b: int
+    part: int  # 0: the whole segment, or the first half of a dogleg; 1: the second half
+    track: int = 0
+
+    @property
+    def lo(self) -> int:
+        return min(self.a, self.b)
+
+    @property
+    def hi(self) -> int:
+        return max(self.a, self.b)
+
+
+def _channel_tracks(
+    segs: list[_Seg], rows: dict[int, tuple[int, int]]
+) -> tuple[dict[int, list[_Piece]], int]:
+    """Give every bending segment of one channel its own track; returns pieces per segment."""
+    pieces: list[_Piece] = []
+    for s in segs:
+        r1, r2 = rows[id(s)]
+        if r1 != r2:
+            pieces.append(_Piece(s, r1, r2, 0))
+    if not pieces:
+        return {}, 0
+    # precedence: a piece leaving on row r must use a track left of a piece arriving on row r
+    leaving = {p.a: p for p in pieces}
+    arriving = {p.b: p for p in pieces}
+    cgraph = nx.DiGraph()
+    cgraph.add_nodes_from(range(len(pieces)))
+    index = {id(p): i for i, p in enumerate(pieces)}
+    for row, p in leaving.items():
+        q = arriving.get(row)
+        if q is not None and q is not p:
+            cgraph.add_edge(index[id(p)], index[id(q)])
+    if not nx.is_directed_acyclic_graph(cgraph):
+        # two edges that swap rows: split each piece of a cycle on a free row (a dogleg)
+        used = {r for s in segs for r in rows[id(s)]}
+        cyclic = sorted(
+            i for comp in nx.strongly_connected_components(cgraph) if len(comp) > 1 for i in comp
+        )
+        new: list[_Piece] = []
+        for i, p in enumerate(pieces):
+            if i not in set(cyclic):
+                new.append(p)
+                continue
+            m = _free_row((p.a + p.b) // 2, used)
+            used.add(m)
+            new.append(_Piece(p.seg, p.a, m, 0))
+            new.append(_Piece(p.seg, m, p.b, 1))
+        pieces = new
+        leaving = {p.a: p for p in pieces if p.part == 0}
+        arriving = {p.b: p for p in pieces if not (p.part == 0 and _split(pieces, p))}
+        cgraph = nx.DiGraph()
+        cgraph.add_nodes_from(range(len(pieces)))
+        index = {id(p): i for i, p in enumerate(pieces)}
+        for row, p in leaving.items():
+            q = arriving.get(row)
+            if q is not None and q is not p:
+                cgraph.add_edge(index[id(p)], index[id(q)])
+        # a dogleg runs left to right, so it never folds back over itself
+        for i, p in enumerate(pieces):
+            if p.part == 1:
+                cgraph.add_edge(i - 1, i)
+    # greedy assignment in topological order of the precedence graph
+    order = list(nx.lexicographical_topological_sort(cgraph, key=lambda i: (pieces[i].lo, i)))
+    occupied: list[list[tuple[int, int]]] = []  # per track: (lo, hi) runs
+    min_track = [0] * len(pieces)
+    for i in order:
+        p = pieces[i]
+        t = min_track[i]
+        while True:
+            if t == len(occupied):
+                occupied.append([])
+            if all(p.hi + 1 < lo or hi + 1 < p.lo for lo, hi in occupied[t]):
+                break
+            t += 1
+        occupied[t].append((p.lo, p.hi))
+        p.track = t
+        for j in cgraph.successors(i):
+            min_track[j] = max(min_track[j], t + 1)
+    result: dict[int, list[_Piece]] = {}
+    for p in pieces:
+        result.setdefault(id(p.seg), []).append(p)
+    return result, len(occupied)
+
+
+def _split(pieces: list[_Piece], p: _Piece) -> bool:
+    """Whether ``p`` is the first half of a dogleg (its end row is a free row, not a port)."""
+    return any(q.seg is p.seg and q.part == 1 for q in pieces)
+
+
+def _free_row(start: int, used: set[int]) -> int:
+    for d in range(0, 10_000_000):
+        for r in (start + d, start - d):
+            if r >= 0 and r not in used:
+                return r
+    raise AssertionError("no free row")  # pragma: no cover
+
+
+def _route(
+    graph: nx.MultiDiGraph, mode: Mode, layers: list[list[_Elem]], elem_of: dict[int, _Elem]
+) -> Layout:
+    # port rows of every segment
+    rows: dict[int, tuple[int, int]] = {}
+    channel_segs: list[list[_Seg]] = [[] for _ in layers]
+    for i, lay in enumerate(layers):
+        for e in lay:
+            for s in e.outputs:
+                r1 = int(e.top) + _out_offset(e, s.out_slot)
+                r2 = int(s.dst.top) + _in_offset(s.dst, s.in_slot)
+                rows[id(s)] = (r1, r2)
+                channel_segs[i].append(s)
+    # tracks per channel; doglegs may use rows outside the boxes, so shift everything down
+    channel_pieces: list[dict[int, list[_Piece]]] = []
+    channel_width: list[int] = []
+    for segs in channel_segs[:-1]:
+        pieces, tracks = _channel_tracks(segs, rows)
+        channel_pieces.append(pieces)
+        channel_width.append(
+            CHANNEL_LEAD + max(0, tracks - 1) * TRACK_STEP + 1 + CHANNEL_TAIL
+            if tracks
+            else CHANNEL_LEAD + CHANNEL_TAIL
+        )
+    column_w = [max((e.w for e in lay), default=0) for lay in layers]
+    column_x: list[int] = []
+    x = 0
+    for i, w in enumerate(column_w):
+        column_x.append(x)
+        x += w
+        if i < len(channel_width):
+            x += channel_width[i]
+    width = x
+    # boxes
+    boxes: dict[int, Box] = {}
+    for lay in layers:
+        for e in lay:
+            if e.dummy:
+                continue
+            top = int(e.top)
+            # constants sit at the right of their column, next to their consumer
+            left = column_x[e.layer] + (column_w[e.layer] - e.w if e.constant else 0)
+            boxes[e.key] = Box(
+                e.key,
+                e.layer,
+                left,
+                top,
+                e.w,
+                e.h,
+                tuple(top + _in_offset(e, slot) for slot in range(e.arity)),
+                tuple(top + _out_offset(e, s.out_slot) for s in e.outputs),
+                e.constant,
+            )
+    # routes: walk each edge's chain of segments
+    routes: dict[EdgeKey, list[tuple[int, int]]] = {}
+    height = max((int(e.top) + e.h for lay in layers for e in lay), default=0)
+    for lay in layers:
+        for e in lay:
+            if e.dummy:
+                continue
+            for s in e.outputs:
+                points: list[tuple[int, int]] = []
+                seg: _Seg = s
+                r1, _ = rows[id(seg)]
+                points.append((boxes[e.key].x + e.w, r1))
+                while True:
+                    r1, r2 = rows[id(seg)]
+                    chan = seg.src.layer
+                    base = column_x[chan] + column_w[chan] + CHANNEL_LEAD
+                    for p in channel_pieces[chan].get(id(seg), []):
+                        tx = base + p.track * TRACK_STEP
+                        points.append((tx, p.a))
+                        points.append((tx, p.b))
+                    if seg.dst.dummy:
+                        seg = seg.dst.outputs[0]
+                        continue
+                    points.append((column_x[seg.dst.layer] - 1, r2))
+                    break
+                route = [points[0]]
+                for point in points[1:]:
+                    if point != route[-1]:
+                        route.append(point)
+                    if point[1] >= height:
+                        height = point[1] + 1
+                routes[s.edge] = route
+    return Layout(
+        graph,
+        mode,
+        boxes,
+        routes,
+        [[e.key for e in lay if not e.dummy] for lay in layers],
+        width,
+        height,
+        column_x,
+    )
+
+
+def _expand(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The cells of an orthogonal polyline through ``points`` (each turn is a waypoint)."""
+    cells: list[tuple[int, int]] = [points[0]]
+    cx, cy = points[0]
+    for x, y in points[1:]:
+        if y == cy:
+            if x != cx:
+                step = 1 if x > cx else -1
+                cells.extend(zip(range(cx + step, x + step, step), repeat(y)))
+        elif x == cx:
+            step = 1 if y > cy else -1
+            cells.extend(zip(repeat(x), range(cy + step, y + step, step)))
+        else:  # pragma: no cover - waypoints are always aligned
+            raise AssertionError("diagonal route")
+        cx, cy = x, y
+    return cells

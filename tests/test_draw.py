@@ -1,0 +1,303 @@
+"""Drawings: golden files for the classic graphs (each checked by eye before it was frozen),
+plus independent facts, styles, cell ownership and windows on random graphs.
+
+To regenerate the golden files after a deliberate change, run with STEPGRAD_UPDATE_GOLDEN=1 and
+read every changed file before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_layout import random_graph
+
+from engine import Value, nodes
+from stepgrad.draw import (
+    NOT_COMPUTED,
+    Drawing,
+    NodeState,
+    View,
+    draw,
+    render_text,
+    step_view,
+    to_ansi,
+)
+from stepgrad.layout import focus, layout, to_networkx
+
+GOLDEN = Path(__file__).parent / "golden"
+HEAVY = set("━┃┏┓┗┛┣┫┳┻╋┿╂┝┥┠┨┯┷┰┸")
+
+
+def classic() -> Value:
+    """e = (a + b) * (b + 1) at a = 2, b = -3."""
+    a = Value(2.0, "a")
+    b = Value(-3.0, "b")
+    c = a + b
+    c.label = "c"
+    d = b + 1
+    d.label = "d"
+    e = c * d
+    e.label = "e"
+    return e
+
+
+def toy() -> Value:
+    """r = (x*x + 1) / (y*y - 1) at x = 8, y = 3."""
+    x = Value(8.0, "x")
+    y = Value(3.0, "y")
+    a = x * x + 1
+    a.label = "a"
+    b = y * y - 1
+    b.label = "b"
+    r = a / b
+    r.label = "r"
+    return r
+
+
+def neuron() -> Value:
+    """micrograd's neuron: o = tanh(x1*w1 + x2*w2 + b)."""
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    x1w1x2w2 = x1w1 + x2w2
+    x1w1x2w2.label = "x1*w1 + x2*w2"
+    n = x1w1x2w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+CLASSICS: dict[str, Callable[[], Value]] = {"classic": classic, "toy": toy, "neuron": neuron}
+
+
+# --- golden drawings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("name", sorted(CLASSICS))
+def test_golden(name: str, backward: bool) -> None:
+    text = render_text(CLASSICS[name](), backward=backward) + "\n"
+    path = GOLDEN / f"{name}{'_backward' if backward else ''}.txt"
+    if os.environ.get("STEPGRAD_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def boxes_text(text: str) -> list[str]:
+    return text.splitlines()
+
+
+@pytest.mark.parametrize("name", sorted(CLASSICS))
+def test_every_label_appears_once(name: str) -> None:
+    root = CLASSICS[name]()
+    text = render_text(root)
+    for value in nodes(root):
+        if value.label:
+            assert len(re.findall(rf"┌ {re.escape(value.label)}(?: = | ─)", text)) == 1, value.label
+
+
+def test_toy_numbers() -> None:
+    text = render_text(toy(), backward=True)
+    for number in ("data 8 ", "data 3 ", "data 64 ", "data 9 ", "data 65 ", "data 8.125 "):
+        assert number in text
+    assert "grad 2 " in text and "grad -6.09375 " in text and "grad 0.125 " in text
+    assert NOT_COMPUTED not in text  # every node that takes a grad has one
+    forward = render_text(toy())
+    assert forward.count(f"grad {NOT_COMPUTED}") == 7  # x, y, x*x, y*y, a, b, r
+    assert "grad 0 " not in forward  # "not computed" never looks like zero
+
+
+def test_neuron_numbers() -> None:
+    text = render_text(neuron(), backward=True)
+    for fact in ("data 0.707107", "data 0.881374", "data 6.88137", "grad -1.5 ", "grad 0.5 "):
+        assert fact in text
+    assert "o = tanh·" in text
+
+
+def test_classic_numbers() -> None:
+    text = render_text(classic(), backward=True)
+    for fact in ("data -1 ", "data -2 ", "data 2 ", "grad -3 ", "grad -2 ", "grad 1 "):
+        assert fact in text
+    assert "e = ·*·" in text and "c = ·+·" in text
+
+
+def test_render_text_leaves_grads_alone() -> None:
+    root = toy()
+    render_text(root, backward=True)
+    assert all(v.grad == 0.0 for v in nodes(root))
+    root.backward()
+    before = [v.grad for v in nodes(root)]
+    assert "grad 2 " in render_text(root, backward=True)  # one pass, not two
+    assert [v.grad for v in nodes(root)] == before
+
+
+def test_colour_only_when_asked() -> None:
+    assert "\x1b[" not in render_text(neuron(), backward=True)
+    coloured = render_text(neuron(), backward=True, color=True)
+    assert "\x1b[" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == render_text(neuron(), backward=True)
+
+
+def test_narrow_width_uses_compact_boxes() -> None:
+    wide = render_text(neuron())
+    narrow = render_text(neuron(), width=120)
+    assert max(map(len, narrow.splitlines())) <= 120 < max(map(len, wide.splitlines()))
+    assert "data " not in narrow and "∇ —" in narrow
+
+
+# --- styles ---------------------------------------------------------------------------------
+
+
+def toy_drawing() -> tuple[Value, Drawing]:
+    root = toy()
+    return root, draw(layout(to_networkx(root)))
+
+
+def test_step_styles_do_not_rely_on_colour() -> None:
+    root, drawing = toy_drawing()
+    trace = root.backward(trace=True)
+    assert trace is not None
+    graph = drawing.graph
+    view = step_view(graph, trace, 0)  # r fires: a and b receive
+    text = drawing.render(view).text
+    r = next(n for n in graph if graph.nodes[n]["label"] == "r")
+    box = drawing.boxes[r]
+    lines = text.splitlines()
+    assert lines[box.y][box.x] == "┏" and "now" in lines[box.y + box.h - 1]
+    assert text.count("┏ ") == 1  # only the current node has a heavy box
+    assert text.count(" ready ") == 2  # a and b will fire next
+    # every cell of the two active edges is drawn heavy
+    active = [k for k, kind in view.edges.items() if kind == "active"]
+    assert len(active) == 2
+    for key in active:
+        for x, y in drawing.edge_cells(key)[:-1]:
+            assert lines[y][x] in HEAVY, (key, x, y, lines[y][x])
+        x, y = drawing.edge_cells(key)[-1]
+        assert lines[y][x] == "▶"
+    # the edge's style name says active, for the colour layer
+    x, y = drawing.edge_cells(active[0])[1]
+    assert drawing.render(view).style_at(x, y) == "edge.active"
+
+
+def test_waiting_nodes_show_their_pending_count() -> None:
+    x = Value(2.0, "x")
+    y = x * 3
+    y.label = "y"
+    z = x + y
+    z.label = "z"
+    graph = to_networkx(z)
+    drawing = draw(layout(graph))
+    trace = z.backward(trace=True)
+    assert trace is not None
+    text = drawing.render(step_view(graph, trace, 0)).text  # z fires: x still waits for y
+    assert "waits 1" in text
+    later = drawing.render(step_view(graph, trace, 1)).text  # y fires: x is complete
+    assert "waits" not in later and "✓" in later
+
+
+def test_view_grads_are_what_is_shown() -> None:
+    root, drawing = toy_drawing()
+    ids = {drawing.graph.nodes[n]["label"]: n for n in drawing.graph}
+    text = drawing.render(View(grads={ids["r"]: 1.0, ids["a"]: 0.0})).text
+    assert "grad 1 " in text and "grad 0 " in text
+    assert text.count(f"grad {NOT_COMPUTED}") == 5
+
+
+def test_long_grads_are_shortened_to_fit() -> None:
+    root, drawing = toy_drawing()
+    ids = {drawing.graph.nodes[n]["label"]: n for n in drawing.graph}
+    text = drawing.render(View(grads={ids["x"]: -1.234567891e-7})).text
+    assert "grad -1.23e-7 " in text
+
+
+def test_ownership_and_hit_testing() -> None:
+    root, drawing = toy_drawing()
+    for node, box in drawing.boxes.items():
+        assert drawing.node_at(box.x, box.y) == node
+        assert drawing.node_at(box.x + box.w - 1, box.y + box.h - 1) == node
+    for key in drawing.routes:
+        for x, y in drawing.edge_cells(key):
+            assert key in drawing.owners(x, y)
+    assert drawing.owners(drawing.width + 5, 0) == ()
+
+
+# --- random graphs --------------------------------------------------------------------------
+
+graphs = st.builds(random_graph, st.integers(0, 10**6), st.integers(1, 35))
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs)
+def test_every_node_drawn_once_and_edges_end_in_arrows(root: Value) -> None:
+    graph = to_networkx(root)
+    drawing = draw(layout(graph))
+    text = drawing.render().text
+    lines = text.splitlines()
+    for _n, attrs in graph.nodes(data=True):
+        label = attrs["label"]
+        if label.startswith("q") or label == "root":
+            assert len(re.findall(rf"┌ {label}(?: = | ─)", text)) == 1, label
+    for key in drawing.routes:
+        x, y = drawing.edge_cells(key)[-1]
+        assert lines[y][x] == "▶"
+    assert "\x1b" not in text
+    assert text == draw(layout(to_networkx(root))).render().text  # deterministic
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, st.data())
+def test_window_is_a_crop_of_the_whole(root: Value, data: st.DataObject) -> None:
+    graph = to_networkx(root)
+    drawing = draw(layout(graph))
+    trace = root.backward(trace=True)
+    assert trace is not None
+    view = None
+    if trace.steps:
+        view = step_view(graph, trace, data.draw(st.integers(0, len(trace.steps) - 1)))
+    whole = drawing.render(view)
+    x = data.draw(st.integers(-3, drawing.width))
+    y = data.draw(st.integers(-3, drawing.height))
+    w = data.draw(st.integers(1, 60))
+    h = data.draw(st.integers(1, 30))
+    part = drawing.window(x, y, w, h, view)
+    padded = [" " * (w + 3) + line.ljust(drawing.width) + " " * (w + 3) for line in whole.lines]
+    blank = " " * len(padded[0]) if padded else ""
+    rows = [blank] * 3 + padded + [blank] * (h + 3)
+    expected = [rows[y + 3 + i][x + w + 3 : x + 2 * w + 3] for i in range(h)]
+    assert part.lines == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(graphs)
+def test_all_states_render(root: Value) -> None:
+    graph = to_networkx(root)
+    drawing = draw(layout(graph, mode="compact"))
+    kinds = ("idle", "current", "done", "waiting")
+    states = {n: NodeState(kinds[n % 4], n % 3) for n in graph}  # type: ignore[arg-type]
+    edges = {k: ("active", "done", "idle")[i % 3] for i, k in enumerate(drawing.routes)}
+    view = View({n: float(n) for n in graph}, states, edges)  # type: ignore[arg-type]
+    rendered = drawing.render(view)
+    assert all(len(line) == drawing.width for line in rendered.lines)
+    assert "\x1b" in to_ansi(rendered) or not graph.number_of_edges()
+
+
+def test_focus_view_draws_the_neighbourhood() -> None:
+    root = neuron()
+    graph = to_networkx(root)
+    n = next(k for k in graph if graph.nodes[k]["label"] == "n")
+    sub = focus(graph, n, 1)
+    labels = sorted(sub.nodes[k]["label"] for k in sub)
+    assert labels == ["b", "n", "o", "x1*w1 + x2*w2"]
+    text = draw(layout(sub)).render().text
+    assert "┌ n = ·+·" in text and "x1 " not in text

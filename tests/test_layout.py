@@ -1,0 +1,189 @@
+"""Layout properties: on random graphs, every box is placed once, no boxes overlap, and every
+edge is its own path from its source box to its target's arrow head."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import DomainError, Value
+from stepgrad.layout import Layout, focus, layout, to_networkx
+
+UNARY = ("neg", "tanh", "sin", "relu", "sigmoid", "abs")
+BINARY = ("+", "-", "*")
+
+
+def random_graph(seed: int, size: int) -> Value:
+    """A random DAG of Values: reused nodes, ``a*a`` double edges, constants, unlabelled nodes."""
+    rng = random.Random(seed)
+    made: list[Value] = [Value(rng.uniform(-2, 2), "q000")]
+    for i in range(1, size):
+        label = f"q{i:03d}" if rng.random() < 0.8 else None
+        roll = rng.random()
+        if roll < 0.15:
+            made.append(Value(rng.uniform(-2, 2), label))
+            continue
+        a = rng.choice(made[-6:]) if rng.random() < 0.7 else rng.choice(made)
+        try:
+            if roll < 0.35:
+                op = rng.choice(UNARY)
+                out = -a if op == "neg" else abs(a) if op == "abs" else getattr(a, op)()
+            elif roll < 0.45:
+                out = a * a  # two edges between the same pair
+            elif roll < 0.55:
+                out = a + rng.choice((1, 2, 0.5))  # a constant
+            else:
+                b = rng.choice(made)
+                op = rng.choice(BINARY)
+                out = a + b if op == "+" else a - b if op == "-" else a * b
+        except DomainError:
+            out = a + 1
+        out.label = label
+        made.append(out)
+    root = made[-1]
+    for value in made[-4:-1]:  # tie a few loose ends in so the graph is not a single chain
+        try:
+            root = root + value
+        except DomainError:
+            pass
+    root.label = "root"
+    return root
+
+
+graphs = st.builds(random_graph, st.integers(0, 10**6), st.integers(1, 40))
+
+
+def check_layout(lay: Layout) -> None:
+    graph = lay.graph
+    boxes = lay.boxes
+    # every node is placed exactly once, in exactly one layer
+    assert sorted(boxes) == sorted(graph.nodes)
+    assert sorted(n for layer in lay.layers for n in layer) == sorted(graph.nodes)
+    # boxes never overlap (checked per pair of boxes whose rows meet)
+    items = sorted(boxes.values(), key=lambda b: b.x)
+    for i, a in enumerate(items):
+        for b in items[i + 1 :]:
+            if b.x >= a.x + a.w:
+                break
+            assert a.y + a.h <= b.y or b.y + b.h <= a.y, (a, b)
+    # every box is inside the canvas
+    for box in boxes.values():
+        assert 0 <= box.x and box.x + box.w <= lay.width
+        assert 0 <= box.y and box.y + box.h <= lay.height
+    occupied: dict[tuple[int, int], list[tuple[tuple[int, int, int], str]]] = {}
+    box_cells = {
+        (x, y): box.node
+        for box in boxes.values()
+        for x in range(box.x, box.x + box.w)
+        for y in range(box.y, box.y + box.h)
+    }
+    assert set(lay.routes) == set(graph.edges(keys=True))
+    in_ports_used: set[tuple[int, int]] = set()
+    for edge in graph.edges(keys=True):
+        parent, child, index = edge
+        cells = lay.cells(edge)
+        src, dst = boxes[parent], boxes[child]
+        # starts right next to the source box, on one of its ports
+        x0, y0 = cells[0]
+        assert x0 == src.x + src.w and y0 in src.out_ports, (edge, cells[0], src)
+        # ends at the target box's arrow head: the cell left of its port for this operand
+        x1, y1 = cells[-1]
+        assert (x1, y1) == (dst.x - 1, dst.in_ports[index]), (edge, cells[-1], dst)
+        assert (x1, y1) not in in_ports_used
+        in_ports_used.add((x1, y1))
+        # a connected path of distinct cells, none inside a box, inside the canvas
+        assert len(set(cells)) == len(cells)
+        for (ax, ay), (bx, by) in zip(cells, cells[1:], strict=False):
+            assert abs(ax - bx) + abs(ay - by) == 1
+        for i, cell in enumerate(cells):
+            assert cell not in box_cells, (edge, cell, box_cells.get(cell))
+            assert 0 <= cell[0] < lay.width and 0 <= cell[1] < lay.height
+            prev = cells[i - 1] if i else (cell[0] - 1, cell[1])
+            nxt = cells[i + 1] if i + 1 < len(cells) else (cell[0] + 1, cell[1])
+            straight = "h" if prev[1] == cell[1] == nxt[1] else "v" if prev[0] == nxt[0] else "c"
+            occupied.setdefault(cell, []).append((edge, straight))
+    # edges never merge: a shared cell is one horizontal crossing one vertical
+    for cell, users in occupied.items():
+        if len(users) > 1:
+            assert len(users) == 2, (cell, users)
+            assert {users[0][1], users[1][1]} == {"h", "v"}, (cell, users)
+    # every source port carries exactly one edge
+    starts = [lay.cells(e)[0] for e in graph.edges(keys=True)]
+    assert len(set(starts)) == len(starts)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs)
+def test_random_graphs_lay_out_cleanly(root: Value) -> None:
+    check_layout(layout(to_networkx(root)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs)
+def test_compact_mode_lays_out_cleanly(root: Value) -> None:
+    check_layout(layout(to_networkx(root), mode="compact"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**6), st.integers(2, 40), st.integers(0, 3))
+def test_focus_views_lay_out_cleanly(seed: int, size: int, radius: int) -> None:
+    graph = to_networkx(random_graph(seed, size))
+    center = random.Random(seed).choice(sorted(graph.nodes))
+    sub = focus(graph, center, radius)
+    assert center in sub
+    assert all(nx.shortest_path_length(graph.to_undirected(), center, n) <= radius for n in sub)
+    check_layout(layout(sub))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 40))
+def test_layout_is_deterministic(seed: int, size: int) -> None:
+    first = layout(to_networkx(random_graph(seed, size)))
+    second = layout(to_networkx(random_graph(seed, size)))
+    assert first.boxes == second.boxes
+    assert first.routes == second.routes
+    assert (first.width, first.height) == (second.width, second.height)
+
+
+def test_to_networkx_keeps_every_operand_edge() -> None:
+    a = Value(3.0, "a")
+    sq = a * a
+    sq.label = "sq"
+    graph = to_networkx(sq)
+    assert isinstance(graph, nx.DiGraph)  # a MultiDiGraph is a DiGraph
+    assert list(graph.nodes) == [0, 1]
+    assert sorted(graph.edges(keys=True)) == [(0, 1, 0), (0, 1, 1)]
+    assert graph.edges[0, 1, 1]["index"] == 1
+    attrs = graph.nodes[1]
+    assert (attrs["label"], attrs["op"], attrs["data"], attrs["value"]) == ("sq", "*", 9.0, sq)
+
+
+def test_names_fall_back_to_label_then_number() -> None:
+    x = Value(8.0, "x")
+    sq = x * x
+    out = sq + 1
+    graph = to_networkx(out, names={sq: "x*x"})
+    labels = [graph.nodes[n]["label"] for n in graph.nodes]
+    assert labels == ["x", "x*x", "1", ""]
+
+
+def test_leaves_sit_next_to_their_first_consumer() -> None:
+    # e = (a + b) * c: c is consumed only by the last op, so it is placed just before it
+    a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(3.0, "c")
+    s = a + b
+    e = s * c
+    e.label = "e"
+    graph = to_networkx(e)
+    lay = layout(graph)
+    layer = {n: lay.boxes[n].layer for n in graph.nodes}
+    ids = {graph.nodes[n]["label"]: n for n in graph.nodes}
+    assert layer[ids["a"]] == layer[ids["b"]] == 0
+    assert layer[ids["c"]] == layer[ids[""]] == 1
+    assert layer[ids["e"]] == 2
+
+
+def test_large_graph_lays_out() -> None:
+    check_layout(layout(to_networkx(random_graph(7, 400))))
