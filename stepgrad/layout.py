@@ -30,6 +30,7 @@ The layout (a small Sugiyama pipeline)
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -278,6 +279,7 @@ class _Seg:
     dst: _Elem
     in_slot: int  # row offset of the arrival in dst
     out_slot: int = 0  # row offset of the departure in src (set after ordering)
+    shift: int = 0  # dst port offset - src port offset: straight when src.top - dst.top = shift
 
 
 def _in_offset(elem: _Elem, slot: int) -> int:
@@ -342,6 +344,7 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
             e.outputs.sort(key=lambda s: (s.dst.pos, s.in_slot))
             for slot, seg in enumerate(e.outputs):
                 seg.out_slot = slot
+                seg.shift = _in_offset(seg.dst, seg.in_slot) - _out_offset(e, slot)
     # 4. rows
     _place_rows(layers)
     # 5. columns, channels and routes
@@ -490,13 +493,11 @@ def _pull(lay: list[_Elem], *, up: bool) -> None:
     desired: list[float] = []
     weights: list[float] = []
     for e in lay:
-        wants: list[float] = []
+        # where this element's top would have to be for each of its edges to run straight
         if up:
-            for s in e.outputs:
-                wants.append(s.dst.top + _in_offset(s.dst, s.in_slot) - _out_offset(e, s.out_slot))
+            wants = [s.dst.top + s.shift for s in e.outputs]
         else:
-            for s in e.inputs:
-                wants.append(s.src.top + _out_offset(s.src, s.out_slot) - _in_offset(e, s.in_slot))
+            wants = [s.src.top - s.shift for s in e.inputs]
         if wants:
             wants.sort()
             mid = len(wants) // 2
@@ -521,14 +522,12 @@ class _Piece:
     b: int
     part: int  # 0: the whole segment, or the first half of a dogleg; 1: the second half
     track: int = 0
+    lo: int = field(init=False)
+    hi: int = field(init=False)
 
-    @property
-    def lo(self) -> int:
-        return min(self.a, self.b)
-
-    @property
-    def hi(self) -> int:
-        return max(self.a, self.b)
+    def __post_init__(self) -> None:
+        self.lo = min(self.a, self.b)
+        self.hi = max(self.a, self.b)
 
 
 def _channel_tracks(
@@ -583,25 +582,34 @@ def _channel_tracks(
                 cgraph.add_edge(i - 1, i)
     # greedy assignment in topological order of the precedence graph
     order = list(nx.lexicographical_topological_sort(cgraph, key=lambda i: (pieces[i].lo, i)))
-    occupied: list[list[tuple[int, int]]] = []  # per track: (lo, hi) runs
+    # per track: the disjoint runs it already carries, sorted (starts and ends)
+    starts: list[list[int]] = []
+    ends: list[list[int]] = []
     min_track = [0] * len(pieces)
     for i in order:
         p = pieces[i]
+        lo, hi = p.lo, p.hi
         t = min_track[i]
         while True:
-            if t == len(occupied):
-                occupied.append([])
-            if all(p.hi + 1 < lo or hi + 1 < p.lo for lo, hi in occupied[t]):
+            if t == len(starts):
+                starts.append([])
+                ends.append([])
+            at = bisect_left(starts[t], lo)
+            # free if the run before ends, and the run after starts, at least one row away
+            if (at == 0 or ends[t][at - 1] + 1 < lo) and (
+                at == len(starts[t]) or hi + 1 < starts[t][at]
+            ):
                 break
             t += 1
-        occupied[t].append((p.lo, p.hi))
+        starts[t].insert(at, lo)
+        ends[t].insert(at, hi)
         p.track = t
         for j in cgraph.successors(i):
             min_track[j] = max(min_track[j], t + 1)
     result: dict[int, list[_Piece]] = {}
     for p in pieces:
         result.setdefault(id(p.seg), []).append(p)
-    return result, len(occupied)
+    return result, len(starts)
 
 
 def _split(pieces: list[_Piece], p: _Piece) -> bool:
