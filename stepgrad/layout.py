@@ -403,37 +403,41 @@ def _order(layers: list[list[_Elem]], sweeps: int) -> None:
     """Barycenter sweeps; keeps the ordering with the fewest crossings seen."""
     for lay in layers:
         _set_positions(lay)
+    sizes = {i: len(lay) for i, lay in enumerate(layers)}
     # a first useful order: each layer by its consumers (right to left), so leaves follow them
     for lay in reversed(layers[:-1]):
-        _sort_by(lay, up=True)
+        _sort_by(lay, up=True, sizes=sizes)
     best_count = _crossings(layers)
     best = [list(lay) for lay in layers]
     for _ in range(sweeps):
         for lay in layers[1:]:
-            _sort_by(lay, up=False)
+            _sort_by(lay, up=False, sizes=sizes)
         for lay in reversed(layers[:-1]):
-            _sort_by(lay, up=True)
+            _sort_by(lay, up=True, sizes=sizes)
         count = _crossings(layers)
-        if count < best_count:
-            best_count = count
-            best = [list(lay) for lay in layers]
-        else:
-            break
+        if count >= best_count:
+            break  # converged: a sweep that does not help is not repeated
+        best_count = count
+        best = [list(lay) for lay in layers]
     for i, lay in enumerate(best):
         layers[i] = lay
         _set_positions(lay)
 
 
-def _sort_by(lay: list[_Elem], *, up: bool) -> None:
-    """Sort one layer by the mean position of its neighbours in the adjacent layer."""
+def _sort_by(lay: list[_Elem], *, up: bool, sizes: dict[int, int]) -> None:
+    """Sort one layer by the mean position of its neighbours in the adjacent layer.
+
+    Positions are taken relative to their layer's size, so layers of different sizes compare;
+    an element without neighbours on that side keeps its own relative position.
+    """
+    own = len(lay)
     keys: list[tuple[float, int]] = []
     for e in lay:
         if up:
-            ports = [s.dst.pos + s.in_slot / 8 for s in e.outputs]
+            ports = [(s.dst.pos + 0.5 + s.in_slot / 4) / sizes[s.dst.layer] for s in e.outputs]
         else:
-            ports = [s.src.pos + s.out_slot / 8 for s in e.inputs]
-        keys.append(((sum(ports) / len(ports)) if ports else float(e.pos), e.pos))
-    # elements without neighbours keep their place: they sort by their own position
+            ports = [(s.src.pos + 0.5 + s.out_slot / 4) / sizes[s.src.layer] for s in e.inputs]
+        keys.append(((sum(ports) / len(ports)) if ports else (e.pos + 0.5) / own, e.pos))
     order = sorted(range(len(lay)), key=lambda i: keys[i])
     lay[:] = [lay[i] for i in order]
     _set_positions(lay)
