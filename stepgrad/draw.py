@@ -29,7 +29,7 @@ from engine import Trace, Value
 from engine.backward import backward as run_backward
 from engine.numbers import format_number
 
-from .layout import EdgeKey, Layout, Mode, focus, layout, to_networkx
+from .layout import EdgeKey, Layout, Mode, focus, header_text, layout, to_networkx
 
 __all__ = [
     "Drawing",
@@ -377,8 +377,14 @@ class Drawing:
         for row in range(y0, y1):
             if 0 <= row < self.height:
                 base_chars, base_styles = self._idle_row(row)
-                line = base_chars[max(0, x0) : x1] if x0 >= 0 else [" "] * -x0 + base_chars[:x1]
-                sty = base_styles[max(0, x0) : x1] if x0 >= 0 else [None] * -x0 + base_styles[:x1]
+                sty: list[str | None]
+                if x0 >= 0:
+                    line = base_chars[x0:x1]
+                    sty = base_styles[x0:x1]
+                else:
+                    line = [" "] * -x0 + base_chars[:x1]
+                    sty = [None] * -x0
+                    sty += base_styles[:x1]
                 if pad:
                     line += [" "] * pad
                     sty += [None] * pad
@@ -440,9 +446,9 @@ class Drawing:
         if box.constant:
             text = str(attrs["label"]).ljust(box.w)
             lines = [text] + [" " * box.w] * (box.h - 1)
-            styles: list[list[str | None]] = [["constant"] * box.w] + [
-                [None] * box.w for _ in range(box.h - 1)
-            ]
+            first: list[str | None] = ["constant"] * box.w
+            styles: list[list[str | None]] = [first]
+            styles += [[None] * box.w for _ in range(box.h - 1)]
         else:
             lines, styles = _box_lines(
                 box.w, box.h, attrs, self.layout.mode, state, grad, box.out_ports, box.y, ports
@@ -506,8 +512,6 @@ def _box_lines(
     heavy_ports: tuple[bool, ...],
 ) -> tuple[list[str], list[list[str | None]]]:
     """One box, as ``h`` lines of ``w`` characters, with a style per character."""
-    from .layout import header_text
-
     heavy = state.kind == "current"
     b = 2 if heavy else 1
     hz = _glyph(0, 0, b, b)

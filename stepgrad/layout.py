@@ -320,9 +320,9 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
             slot = k  # operand position: operand 0 arrives at the top port
             key = (u, v, k)
             src = elem_of[u]
-            for lay in range(src.layer + 1, target.layer):
-                dummy = _Elem(-1, lay, 0, 1, dummy=True, edge=key)
-                layers[lay].append(dummy)
+            for between in range(src.layer + 1, target.layer):
+                dummy = _Elem(-1, between, 0, 1, dummy=True, edge=key)
+                layers[between].append(dummy)
                 seg = _Seg(key, src, dummy, 0)
                 src.outputs.append(seg)
                 dummy.inputs.append(seg)
