@@ -301,6 +301,14 @@ class Drawing:
             for key, points in lay.routes.items()
         }
         self._rows: dict[int, tuple[list[str], list[str | None]]] = {}
+        # ports whose operand is not in this graph (a focus view): a "⋯▶" stub, per row
+        self._stubs: dict[int, list[int]] = {}
+        for node, box in lay.boxes.items():
+            if len(box.in_ports) > lay.graph.in_degree(node):
+                present = {k for _, _, k in lay.graph.in_edges(node, keys=True)}
+                for slot, row in enumerate(box.in_ports):
+                    if slot not in present:
+                        self._stubs.setdefault(row, []).append(box.x - 1)
         bands: dict[int, list[int]] = {}
         for node, box in lay.boxes.items():
             for band in range(box.y // _BAND, (box.y + box.h - 1) // _BAND + 1):
@@ -323,6 +331,9 @@ class Drawing:
                 styles[x] = "edge.idle"
             for x, (_, arms) in self._crossings.get(y, {}).items():
                 chars[x] = idle[self._arms[y][x] | arms]
+            for x in self._stubs.get(y, ()):
+                chars[x - 1 : x + 1] = ["⋯", ARROW]
+                styles[x - 1 : x + 1] = ["edge.hidden", "edge.hidden"]
             cached = self._rows[y] = (chars, styles)
         return cached
 
@@ -587,6 +598,7 @@ _SGR = {
     "node.waiting": "2",
     "edge.active": "1;33",
     "edge.done": "32",
+    "edge.hidden": "2",
     "label": "1",
     "grad": "35",
     "constant": "36",

@@ -655,7 +655,8 @@ def _route(
         )
     column_w = [max((e.w for e in lay), default=0) for lay in layers]
     column_x: list[int] = []
-    x = 0
+    # room left of the first column for "⋯▶" stubs, if a focus view cut some operands off
+    x = 2 if any(e.arity for e in layers[0]) else 0
     for i, w in enumerate(column_w):
         column_x.append(x)
         x += w

@@ -301,3 +301,4 @@ def test_focus_view_draws_the_neighbourhood() -> None:
     assert labels == ["b", "n", "o", "x1*w1 + x2*w2"]
     text = draw(layout(sub)).render().text
     assert "┌ n = ·+·" in text and "x1 " not in text
+    assert text.count("⋯▶") == 2  # the two operands of x1*w1 + x2*w2 lie outside the view
