@@ -493,25 +493,48 @@ def _place_rows(layers: list[list[_Elem]], rounds: int = 4) -> None:
             e.top -= low
 
 
+_LIGHT = 0.1
+"""How much a bare constant pulls: its edge bends rather than the main path drifting."""
+
+
 def _pull(lay: list[_Elem], *, up: bool) -> None:
+    """Move a layer's elements towards the rows that make their edges straight.
+
+    Each element wants the weighted median of the positions its edges ask for; edges to bare
+    constants ask softly, so a chain like ``v + 0.001`` stays on one row.
+    """
     desired: list[float] = []
     weights: list[float] = []
     for e in lay:
         # where this element's top would have to be for each of its edges to run straight
         if up:
-            wants = [s.dst.top + s.shift for s in e.outputs]
+            wants = [(s.dst.top + s.shift, _LIGHT if s.dst.constant else 1.0) for s in e.outputs]
         else:
-            wants = [s.src.top - s.shift for s in e.inputs]
+            wants = [(s.src.top - s.shift, _LIGHT if s.src.constant else 1.0) for s in e.inputs]
         if wants:
-            wants.sort()
-            mid = len(wants) // 2
-            median = wants[mid] if len(wants) % 2 else (wants[mid - 1] + wants[mid]) / 2
-            desired.append(median)
-            weights.append(float(len(wants)) * (2.0 if e.dummy else 1.0))
+            desired.append(_weighted_median(wants))
+            weight = sum(w for _, w in wants) * (2.0 if e.dummy else 1.0)
+            weights.append(weight * _LIGHT if e.constant else weight)
         else:
             desired.append(e.top)
             weights.append(0.01)
     _fit_layer(lay, desired, weights)
+
+
+def _weighted_median(items: list[tuple[float, float]]) -> float:
+    """The value where half the weight lies on either side (the mean of two tied middles)."""
+    if len(items) == 1:
+        return items[0][0]
+    items.sort()
+    half = sum(w for _, w in items) / 2
+    seen = 0.0
+    for i, (value, weight) in enumerate(items):
+        seen += weight
+        if seen > half + 1e-12:
+            return value
+        if abs(seen - half) <= 1e-12:
+            return (value + items[i + 1][0]) / 2
+    return items[-1][0]  # pragma: no cover
 
 
 # --- channels and routes ----------------------------------------------------------------------

@@ -187,3 +187,13 @@ def test_leaves_sit_next_to_their_first_consumer() -> None:
 
 def test_large_graph_lays_out() -> None:
     check_layout(layout(to_networkx(random_graph(7, 400))))
+
+
+def test_a_chain_with_constants_stays_on_one_row() -> None:
+    # v + 0.001, tanh, v + 0.001, ...: the constants bend their own edges; the chain runs straight
+    v = Value(0.5, "x")
+    for i in range(60):
+        v = v.tanh() if i % 2 else v + 0.001
+    lay = layout(to_networkx(v))
+    assert lay.height <= 8
+    check_layout(lay)
