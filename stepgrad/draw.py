@@ -34,6 +34,7 @@ from .layout import EdgeKey, Layout, Mode, focus, header_text, layout, to_networ
 __all__ = [
     "Drawing",
     "EdgeKind",
+    "LEGEND",
     "NodeKind",
     "NodeState",
     "Owner",
@@ -55,6 +56,11 @@ Owner = int | EdgeKey
 NOT_COMPUTED = "—"
 """Shown for a grad that has not been computed yet: never confused with zero."""
 ARROW = "▶"
+LEGEND = (
+    "e = ·*· : e is made by * from the values whose arrows enter its box, the first operand at "
+    "the top.  grad — : not computed yet."
+)
+"""One line explaining the drawing, for ``render_text(..., legend=True)``."""
 
 # arms of an edge cell, as a bit mask
 _UP, _DOWN, _LEFT, _RIGHT = 1, 2, 4, 8
@@ -648,12 +654,14 @@ def render_text(
     backward: bool = False,
     color: bool = False,
     width: int | None = None,
+    legend: bool = False,
 ) -> str:
     """The drawing of ``root``'s graph, for ``stepgrad PROGRAM --graph``.
 
     Without ``backward`` every grad shows ``—``; with it, the grads of one full backward pass
     from ``root`` (computed here, without changing any ``.grad``). ``color`` adds SGR codes.
     If ``width`` is given and the full drawing is wider, the compact box mode is used instead.
+    ``legend`` adds :data:`LEGEND` under the drawing.
     """
     graph = to_networkx(root, names)
     drawing = draw(layout(graph))
@@ -668,4 +676,5 @@ def render_text(
             if attrs["value"] in pass_grads
         }
     rendered = drawing.render(View(grads))
-    return to_ansi(rendered) if color else rendered.text
+    text = to_ansi(rendered) if color else rendered.text
+    return f"{text}\n\n{LEGEND}" if legend else text

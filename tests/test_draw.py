@@ -19,6 +19,7 @@ from test_layout import random_graph
 
 from engine import Value, nodes
 from stepgrad.draw import (
+    LEGEND,
     NOT_COMPUTED,
     Drawing,
     NodeState,
@@ -147,6 +148,12 @@ def test_colour_only_when_asked() -> None:
     coloured = render_text(neuron(), backward=True, color=True)
     assert "\x1b[" in coloured
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == render_text(neuron(), backward=True)
+
+
+def test_legend_only_when_asked() -> None:
+    plain = render_text(toy())
+    assert render_text(toy(), legend=True) == plain + "\n\n" + LEGEND
+    assert "first operand at the top" in LEGEND
 
 
 def test_narrow_width_uses_compact_boxes() -> None:
