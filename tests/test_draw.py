@@ -309,3 +309,15 @@ def test_focus_view_draws_the_neighbourhood() -> None:
     text = draw(layout(sub)).render().text
     assert "┌ n = ·+·" in text and "x1 " not in text
     assert text.count("⋯▶") == 2  # the two operands of x1*w1 + x2*w2 lie outside the view
+
+
+def test_core_modules_load_no_ui() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, stepgrad.layout, stepgrad.draw; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
