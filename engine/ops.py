@@ -16,9 +16,10 @@ The kinks follow PyTorch: relu'(0) = 0 and abs'(0) = 0.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["OPS", "Op", "render_formula", "sign"]
 
@@ -50,6 +51,15 @@ class Op:
     formulas: tuple[str, ...]
     summary: str
     domain: Domain | None = None
+    constants: tuple[float | None, ...] = field(init=False)
+    """Each derivative's value where its formula is a plain number (``"1"``, ``"-1"``), else
+    None: derived from ``formulas`` so the backward pass can skip calling a constant."""
+
+    def __post_init__(self) -> None:
+        constants = tuple(
+            float(f) if re.fullmatch(r"-?[0-9.]+", f) else None for f in self.formulas
+        )
+        object.__setattr__(self, "constants", constants)
 
     @property
     def infix(self) -> bool:
@@ -72,10 +82,6 @@ def _sigmoid(a: float) -> float:
         return 1.0 / (1.0 + math.exp(-a))
     z = math.exp(a)
     return z / (1.0 + z)
-
-
-def _pow(a: float, b: float) -> float:
-    return math.pow(a, b)
 
 
 def _pow_base_derivative(a: float, b: float, out: float) -> float:
@@ -111,147 +117,74 @@ def _sqrt_domain(a: float) -> str | None:
     return "sqrt is defined only for numbers >= 0" if a < 0 else None
 
 
+# fmt: off
 _OPS: tuple[Op, ...] = (
-    Op(
-        "+",
-        "+",
-        2,
-        lambda a, b: a + b,
-        (lambda a, b, out: 1.0, lambda a, b, out: 1.0),
-        ("1", "1"),
-        "a sum passes its grad unchanged to both inputs",
-    ),
-    Op(
-        "-",
-        "-",
-        2,
-        lambda a, b: a - b,
-        (lambda a, b, out: 1.0, lambda a, b, out: -1.0),
-        ("1", "-1"),
-        "a difference passes its grad to the first input and its negative to the second",
-    ),
-    Op(
-        "*",
-        "*",
-        2,
-        lambda a, b: a * b,
-        (lambda a, b, out: b, lambda a, b, out: a),
-        ("b", "a"),
-        "a product sends each input the grad times the other input",
-    ),
-    Op(
-        "/",
-        "/",
-        2,
-        lambda a, b: a / b,
-        (lambda a, b, out: 1.0 / b, lambda a, b, out: -a / (b * b)),
-        ("1/b", "-a/b**2"),
-        "a quotient sends the numerator grad/b and the denominator -grad*a/b**2",
-        _div_domain,
-    ),
-    Op(
-        "**",
-        "**",
-        2,
-        _pow,
-        (_pow_base_derivative, _pow_exponent_derivative),
-        ("b*a**(b-1)", "out*log(a)"),
-        "a power sends the base grad*b*a**(b-1) and the exponent grad*a**b*log(a)",
-        _pow_domain,
-    ),
-    Op(
-        "neg",
-        "-",
-        1,
-        lambda a: -a,
-        (lambda a, out: -1.0,),
-        ("-1",),
-        "a negation passes the grad back with its sign flipped",
-    ),
-    Op(
-        "exp",
-        "exp",
-        1,
-        math.exp,
-        (lambda a, out: out,),
-        ("out",),
-        "exp is its own derivative, so the local derivative is the output itself",
-    ),
-    Op(
-        "log",
-        "log",
-        1,
-        math.log,
-        (lambda a, out: 1.0 / a,),
-        ("1/a",),
-        "the derivative of log(a) is 1/a",
-        _log_domain,
-    ),
-    Op(
-        "sin",
-        "sin",
-        1,
-        math.sin,
-        (lambda a, out: math.cos(a),),
-        ("cos(a)",),
-        "the derivative of sin is cos",
-    ),
-    Op(
-        "cos",
-        "cos",
-        1,
-        math.cos,
-        (lambda a, out: -math.sin(a),),
-        ("-sin(a)",),
-        "the derivative of cos is -sin",
-    ),
-    Op(
-        "tanh",
-        "tanh",
-        1,
-        math.tanh,
-        (lambda a, out: 1.0 - out * out,),
-        ("1 - out**2",),
-        "the derivative of tanh is 1 - tanh**2, read off the output",
-    ),
-    Op(
-        "relu",
-        "relu",
-        1,
-        lambda a: a if a > 0 else 0.0,
-        (lambda a, out: 1.0 if a > 0 else 0.0,),
-        ("1 if a > 0 else 0",),
-        "relu passes the grad through where its input is positive and blocks it elsewhere",
-    ),
-    Op(
-        "sigmoid",
-        "sigmoid",
-        1,
-        _sigmoid,
-        (lambda a, out: out * (1.0 - out),),
-        ("out*(1 - out)",),
-        "the derivative of the sigmoid is out*(1 - out), read off the output",
-    ),
-    Op(
-        "sqrt",
-        "sqrt",
-        1,
-        math.sqrt,
-        (lambda a, out: 0.5 / out,),
-        ("1/(2*out)",),
-        "the derivative of sqrt(a) is 1/(2*sqrt(a))",
-        _sqrt_domain,
-    ),
-    Op(
-        "abs",
-        "abs",
-        1,
-        abs,
-        (lambda a, out: sign(a),),
-        ("sign(a)",),
-        "abs passes the grad through with the sign of its input (0 at 0)",
-    ),
+    Op("+", "+", 2, operator.add,
+       derivatives=(lambda a, b, out: 1.0, lambda a, b, out: 1.0),
+       formulas=("1", "1"),
+       summary="a sum passes its grad unchanged to both inputs"),
+    Op("-", "-", 2, operator.sub,
+       derivatives=(lambda a, b, out: 1.0, lambda a, b, out: -1.0),
+       formulas=("1", "-1"),
+       summary="a difference passes its grad to the first input and minus it to the second"),
+    Op("*", "*", 2, operator.mul,
+       derivatives=(lambda a, b, out: b, lambda a, b, out: a),
+       formulas=("b", "a"),
+       summary="a product sends each input the grad times the other input"),
+    Op("/", "/", 2, operator.truediv,
+       derivatives=(lambda a, b, out: 1.0 / b, lambda a, b, out: -a / (b * b)),
+       formulas=("1/b", "-a/b**2"),
+       summary="a quotient sends the numerator grad/b and the denominator -grad*a/b**2",
+       domain=_div_domain),
+    Op("**", "**", 2, math.pow,
+       derivatives=(_pow_base_derivative, _pow_exponent_derivative),
+       formulas=("b*a**(b-1)", "out*log(a)"),
+       summary="a power sends the base grad*b*a**(b-1) and the exponent grad*a**b*log(a)",
+       domain=_pow_domain),
+    Op("neg", "-", 1, operator.neg,
+       derivatives=(lambda a, out: -1.0,),
+       formulas=("-1",),
+       summary="a negation passes the grad back with its sign flipped"),
+    Op("exp", "exp", 1, math.exp,
+       derivatives=(lambda a, out: out,),
+       formulas=("out",),
+       summary="exp is its own derivative, so the local derivative is the output itself"),
+    Op("log", "log", 1, math.log,
+       derivatives=(lambda a, out: 1.0 / a,),
+       formulas=("1/a",),
+       summary="the derivative of log(a) is 1/a",
+       domain=_log_domain),
+    Op("sin", "sin", 1, math.sin,
+       derivatives=(lambda a, out: math.cos(a),),
+       formulas=("cos(a)",),
+       summary="the derivative of sin is cos"),
+    Op("cos", "cos", 1, math.cos,
+       derivatives=(lambda a, out: -math.sin(a),),
+       formulas=("-sin(a)",),
+       summary="the derivative of cos is -sin"),
+    Op("tanh", "tanh", 1, math.tanh,
+       derivatives=(lambda a, out: 1.0 - out * out,),
+       formulas=("1 - out**2",),
+       summary="the derivative of tanh is 1 - tanh**2, read off the output"),
+    Op("relu", "relu", 1, lambda a: a if a > 0 else 0.0,
+       derivatives=(lambda a, out: 1.0 if a > 0 else 0.0,),
+       formulas=("1 if a > 0 else 0",),
+       summary="relu passes the grad through where its input is positive, blocks it elsewhere"),
+    Op("sigmoid", "sigmoid", 1, _sigmoid,
+       derivatives=(lambda a, out: out * (1.0 - out),),
+       formulas=("out*(1 - out)",),
+       summary="the derivative of the sigmoid is out*(1 - out), read off the output"),
+    Op("sqrt", "sqrt", 1, math.sqrt,
+       derivatives=(lambda a, out: 0.5 / out,),
+       formulas=("1/(2*out)",),
+       summary="the derivative of sqrt(a) is 1/(2*sqrt(a))",
+       domain=_sqrt_domain),
+    Op("abs", "abs", 1, abs,
+       derivatives=(lambda a, out: sign(a),),
+       formulas=("sign(a)",),
+       summary="abs passes the grad through with the sign of its input (0 at 0)"),
 )
+# fmt: on
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}
 """Every op, by name. ``Value.op`` is one of these keys, or ``""`` for a leaf."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import DomainError
 from .ops import OPS, Op
@@ -33,7 +34,7 @@ class Value:
             computed only from constants; backward sends no gradient to them.
     """
 
-    __slots__ = ("data", "grad", "op", "parents", "label", "requires_grad")
+    __slots__ = ("_g", "_pending", "data", "grad", "label", "op", "parents", "requires_grad")
 
     data: float
     grad: float
@@ -41,6 +42,8 @@ class Value:
     parents: tuple[Value, ...]
     label: str | None
     requires_grad: bool
+    _g: float  # this backward pass's own gradient, while a pass runs
+    _pending: int  # edges to consumers not yet delivered in the running pass; 0 otherwise
 
     def __init__(self, data: Number, label: str | None = None, *, requires_grad: bool = True):
         try:
@@ -55,6 +58,8 @@ class Value:
         self.parents = ()
         self.label = label
         self.requires_grad = requires_grad
+        self._g = 0.0
+        self._pending = 0
 
     @classmethod
     def constant(cls, data: Number, label: str | None = None) -> Value:
@@ -68,100 +73,35 @@ class Value:
     # --- building the graph: every op goes through the table --------------------------------
 
     def _apply(self, op: Op, *parents: Value) -> Value:
-        args = tuple(p.data for p in parents)
-        reason = op.check(*args) if op.domain is not None else None
-        if reason is None:
-            try:
-                data = op.forward(*args)
-            except (ArithmeticError, ValueError):
-                data = float("inf")
-            if not _finite(data):
-                reason = "the result is too large (overflow)"
-        if reason is not None:
-            raise DomainError(op, args, reason)
-        out = Value.__new__(Value)
-        out.data = data
-        out.grad = 0.0
-        out.op = op.name
-        out.parents = parents
-        out.label = None
-        requires = False
-        for p in parents:
-            requires = requires or p.requires_grad
-        out.requires_grad = requires
-        return out
+        """Apply ``op`` (unary or binary) to ``parents``; used by the parser."""
+        if len(parents) == 1:
+            return _UNARY[op.name](parents[0])
+        return _BINARY[op.name](parents[0], parents[1])
 
-    def _binary(self, name: str, other: object, reflected: bool = False) -> Value:
-        if not isinstance(other, Value):
-            if not isinstance(other, (int, float)):
-                return NotImplemented  # type: ignore[no-any-return]
-            other = Value.constant(other)
-        if reflected:
-            return self._apply(OPS[name], other, self)
-        return self._apply(OPS[name], self, other)
-
-    def __add__(self, other: Value | Number) -> Value:
-        return self._binary("+", other)
-
-    def __radd__(self, other: Number) -> Value:
-        return self._binary("+", other, reflected=True)
-
-    def __sub__(self, other: Value | Number) -> Value:
-        return self._binary("-", other)
-
-    def __rsub__(self, other: Number) -> Value:
-        return self._binary("-", other, reflected=True)
-
-    def __mul__(self, other: Value | Number) -> Value:
-        return self._binary("*", other)
-
-    def __rmul__(self, other: Number) -> Value:
-        return self._binary("*", other, reflected=True)
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        return self._binary("/", other)
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return self._binary("/", other, reflected=True)
-
-    def __pow__(self, other: Value | Number) -> Value:
-        return self._binary("**", other)
-
-    def __rpow__(self, other: Number) -> Value:
-        return self._binary("**", other, reflected=True)
-
-    def __neg__(self) -> Value:
-        return self._apply(OPS["neg"], self)
+    # Every operator is made from its op table entry by the factories below the class.
+    __add__: Callable[[Value, Value | Number], Value]
+    __radd__: Callable[[Value, Number], Value]
+    __sub__: Callable[[Value, Value | Number], Value]
+    __rsub__: Callable[[Value, Number], Value]
+    __mul__: Callable[[Value, Value | Number], Value]
+    __rmul__: Callable[[Value, Number], Value]
+    __truediv__: Callable[[Value, Value | Number], Value]
+    __rtruediv__: Callable[[Value, Number], Value]
+    __pow__: Callable[[Value, Value | Number], Value]
+    __rpow__: Callable[[Value, Number], Value]
+    __neg__: Callable[[Value], Value]
+    __abs__: Callable[[Value], Value]
+    exp: Callable[[Value], Value]
+    log: Callable[[Value], Value]
+    sin: Callable[[Value], Value]
+    cos: Callable[[Value], Value]
+    tanh: Callable[[Value], Value]
+    relu: Callable[[Value], Value]
+    sigmoid: Callable[[Value], Value]
+    sqrt: Callable[[Value], Value]
 
     def __pos__(self) -> Value:
         return self
-
-    def __abs__(self) -> Value:
-        return self._apply(OPS["abs"], self)
-
-    def exp(self) -> Value:
-        return self._apply(OPS["exp"], self)
-
-    def log(self) -> Value:
-        return self._apply(OPS["log"], self)
-
-    def sin(self) -> Value:
-        return self._apply(OPS["sin"], self)
-
-    def cos(self) -> Value:
-        return self._apply(OPS["cos"], self)
-
-    def tanh(self) -> Value:
-        return self._apply(OPS["tanh"], self)
-
-    def relu(self) -> Value:
-        return self._apply(OPS["relu"], self)
-
-    def sigmoid(self) -> Value:
-        return self._apply(OPS["sigmoid"], self)
-
-    def sqrt(self) -> Value:
-        return self._apply(OPS["sqrt"], self)
 
     # --- gradients -----------------------------------------------------------------------------
 
@@ -181,3 +121,117 @@ class Value:
         from .backward import zero_grad
 
         zero_grad(self)
+
+
+# --- the operators, made from the op table (module level: the forward's hot path) -------------
+
+_new = object.__new__
+_INF = float("inf")
+
+
+def _lift(other: object) -> Value:
+    """A plain number as a constant Value; anything else is a TypeError, as in Python."""
+    if isinstance(other, Value):
+        return other
+    if not isinstance(other, (int, float)):
+        raise TypeError(f"unsupported operand for Value: {type(other).__name__}")
+    try:
+        x = float(other)
+    except OverflowError:
+        x = _INF
+    if x - x != 0.0:
+        raise DomainError(None, (x,), f"{other} is not a finite number")
+    out = _new(Value)
+    out.data = x
+    out.grad = 0.0
+    out.op = ""
+    out.parents = ()
+    out.label = None
+    out.requires_grad = False
+    out._g = 0.0
+    out._pending = 0
+    return out
+
+
+def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, object], Value]:
+    """``a <op> b`` as a method; ``reflected`` makes ``__radd__`` and friends (``2 * x``)."""
+    forward = op.forward
+    domain = op.domain
+    name = op.name
+
+    def method(self: Value, other: Any) -> Value:
+        if other.__class__ is not Value:
+            other = _lift(other)
+        if reflected:
+            a, b = other, self
+        else:
+            a, b = self, other
+        x = a.data
+        y = b.data
+        if domain is not None:
+            reason = domain(x, y)
+            if reason is not None:
+                raise DomainError(op, (x, y), reason)
+        try:
+            data = forward(x, y)
+        except (ArithmeticError, ValueError):
+            data = _INF
+        if data - data != 0.0:
+            raise DomainError(op, (x, y), "the result is too large (overflow)")
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.op = name
+        out.parents = (a, b)
+        out.label = None
+        out.requires_grad = a.requires_grad or b.requires_grad
+        out._g = 0.0
+        out._pending = 0
+        return out
+
+    method.__name__ = f"__{'r' if reflected else ''}{name}__"
+    return method
+
+
+def _unary_method(op: Op) -> Callable[[Value], Value]:
+    """``op(a)`` as a method: ``x.tanh()``, ``-x``, ``abs(x)``."""
+    forward = op.forward
+    domain = op.domain
+    name = op.name
+
+    def method(self: Value) -> Value:
+        x = self.data
+        if domain is not None:
+            reason = domain(x)
+            if reason is not None:
+                raise DomainError(op, (x,), reason)
+        try:
+            data = forward(x)
+        except (ArithmeticError, ValueError):
+            data = _INF
+        if data - data != 0.0:
+            raise DomainError(op, (x,), "the result is too large (overflow)")
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.op = name
+        out.parents = (self,)
+        out.label = None
+        out.requires_grad = self.requires_grad
+        out._g = 0.0
+        out._pending = 0
+        return out
+
+    method.__name__ = name
+    return method
+
+
+_BINARY = {name: _binary_method(op) for name, op in OPS.items() if op.arity == 2}
+_UNARY = {name: _unary_method(op) for name, op in OPS.items() if op.arity == 1}
+for _dunder, _name in (("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"), ("pow", "**")):
+    setattr(Value, f"__{_dunder}__", _BINARY[_name])
+    setattr(Value, f"__r{_dunder}__", _binary_method(OPS[_name], reflected=True))
+Value.__neg__ = _UNARY["neg"]
+Value.__abs__ = _UNARY["abs"]
+for _name in ("exp", "log", "sin", "cos", "tanh", "relu", "sigmoid", "sqrt"):
+    setattr(Value, _name, _UNARY[_name])
