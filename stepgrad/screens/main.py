@@ -1,0 +1,514 @@
+"""The main screen: the graph, the step panel, the values; every key of the walkthrough.
+
+The screen owns the one source of truth, a :class:`~stepgrad.state.Walkthrough`, and after any
+change pushes it down to the widgets (:meth:`MainScreen.sync`). Widgets post messages up (a
+click on a node, an edited program); nothing reaches sideways.
+
+The graph modules (networkx, layout, drawing) are imported after the first frame is on screen,
+so startup costs no more than Textual itself; the graph appears a moment later.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer
+
+from engine import Value
+from engine.numbers import format_number
+from engine.parse import Program, ProgramError, parse
+from stepgrad.state import Walkthrough, editable_source
+from stepgrad.widgets import (
+    GraphView,
+    Inspector,
+    ProgramEditor,
+    StepPanel,
+    TopBar,
+    ValuesTable,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from stepgrad.draw import Drawing, View
+
+__all__ = ["MainScreen", "SPEEDS"]
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""Auto-advance speeds in steps per second; ``+`` / ``-`` move along them."""
+DEFAULT_SPEED = 2
+FULL_MODE_MAX_NODES = 60
+"""Graphs up to this size are drawn with full boxes, larger ones compact (``c`` toggles)."""
+WIDE = 100
+"""From this width on the values pane is shown beside the step panel; below it folds away."""
+SHORT = 30
+"""Below this height the step panel takes the bottom half of the screen."""
+
+
+_CHECKED = (
+    "next", "prev", "home", "end", "play", "faster", "slower", "backward", "select", "unselect",
+    "focus_mode", "compact", "edit",
+)  # fmt: skip
+"""The actions whose availability can change; the footer is refreshed only when it does."""
+_JUMP = Binding.Group("start/end")
+_SPEED = Binding.Group("speed")
+
+
+class MainScreen(Screen[None]):
+    """Step through the backward pass of one program."""
+
+    AUTO_FOCUS = ""  # keys go to the screen's bindings; only the editor takes focus
+
+    BINDINGS = [
+        Binding("right,l,space", "next", "Next", key_display="→",
+                tooltip="Fire the next node (also l, space)"),
+        Binding("left,h", "prev", "Back", key_display="←",
+                tooltip="Step back: the exact earlier state (also h)"),
+        Binding("home", "home", "Start", tooltip="Go to step 0 of this pass", group=_JUMP),
+        Binding("end", "end", "End", tooltip="Go to the end of this pass", group=_JUMP),
+        Binding("p", "play", "Play", tooltip="Play / pause: fire one node after another"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+",
+                tooltip="Play faster (also =)", group=_SPEED),
+        Binding("minus", "slower", "Slower", key_display="-", tooltip="Play slower",
+                group=_SPEED),
+        Binding("z", "zero_grad", "zero_grad", tooltip="zero_grad(): every grad becomes 0"),
+        Binding("b", "backward", "Backward again",
+                tooltip="Another backward pass on top of the current grads (after a pass)"),
+        Binding("tab", "select(1)", "Inspect", key_display="tab",
+                tooltip="Select the next node and inspect it (shift+tab: previous; or click)"),
+        Binding("shift+tab", "select(-1)", "Inspect previous", show=False),
+        Binding("escape", "unselect", "Unselect", show=False,
+                tooltip="Clear the selection"),
+        Binding("f", "focus_mode", "Focus",
+                tooltip="Show only the current node's neighbourhood, or the whole graph"),
+        Binding("c", "compact", "Compact", show=False, tooltip="Toggle compact / full boxes"),
+        Binding("v", "toggle_values", "Values", tooltip="Show / hide the values pane"),
+        Binding("up", "pan(0,-3)", "Pan up", show=False,
+                tooltip="Pan the graph (also the mouse wheel)"),
+        Binding("down", "pan(0,3)", "Pan down", show=False, tooltip="Pan the graph"),
+        Binding("shift+left", "pan(-8,0)", "Pan left", show=False, tooltip="Pan the graph"),
+        Binding("shift+right", "pan(8,0)", "Pan right", show=False, tooltip="Pan the graph"),
+        Binding("e", "edit", "Edit", tooltip="Edit the program in place"),
+        Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="This screen"),
+        Binding("s", "screenshot", "Save SVG", tooltip="Save an SVG screenshot in this directory"),
+        Binding("q", "quit", "Quit", tooltip="Quit stepgrad"),
+    ]  # fmt: skip
+
+    def __init__(
+        self, program: Program, values: dict[str, float] | None = None, *, lazy: bool = True
+    ) -> None:
+        super().__init__()
+        self.values = dict(values or {})
+        self.walk = Walkthrough(program)
+        self.source = editable_source(program, self.values)
+        self.selected: Value | None = None
+        self.playing: Timer | None = None
+        self.speed = DEFAULT_SPEED
+        self.focus_mode = False
+        self.mode: str | None = None  # "full" / "compact"; None: chosen by size
+        self.side_shown: bool | None = None  # None: by width
+        self.screenshot_dir: str | None = None
+        self.graph: nx.MultiDiGraph | None = None
+        self.ids: dict[Value, int] = {}
+        self.by_id: dict[int, Value] = {}
+        self.consumers: dict[Value, list[Value]] = {}
+        self.order: list[int] = []  # node keys in reading order (columns, then rows)
+        self._drawings: dict[tuple[object, ...], Drawing] = {}
+        self._lazy = lazy
+        self._enabled: tuple[bool | None, ...] = ()
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        editor = ProgramEditor(id="editor")
+        editor.display = False
+        yield editor
+        yield GraphView(id="graph")
+        with Horizontal(id="lower"):
+            with VerticalScroll(id="steps", can_focus=False):
+                yield StepPanel(id="step-panel")
+            with Vertical(id="side"):
+                inspector = Inspector(id="inspector")
+                inspector.display = False
+                yield inspector
+                yield ValuesTable(id="values")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._arrange(self.size.width, self.size.height)
+        self.sync()
+        if self._lazy:
+            self.call_after_refresh(self._prepare_graph)
+        else:
+            self._prepare_graph()
+
+    def on_resize(self, event: Any) -> None:
+        self._arrange(event.size.width, event.size.height)
+
+    def _arrange(self, width: int, height: int) -> None:
+        self.set_class(width < WIDE, "-narrow")
+        self.set_class(height < SHORT, "-short")
+        shown = self.side_shown if self.side_shown is not None else width >= WIDE
+        self.query_one("#side").display = shown
+
+    # --- the graph ------------------------------------------------------------------------------
+
+    def _prepare_graph(self) -> None:
+        from stepgrad.layout import to_networkx
+
+        program = self.walk.program
+        names = {node: program.name(node) for node in program.nodes()}
+        graph = to_networkx(program.output, names)
+        self.graph = graph
+        self.by_id = {n: attrs["value"] for n, attrs in graph.nodes(data=True)}
+        self.ids = {value: n for n, value in self.by_id.items()}
+        self.consumers = {
+            value: [self.by_id[c] for c in dict.fromkeys(graph.successors(n))]
+            for n, value in self.by_id.items()
+        }
+        self._drawings.clear()
+        self.order = []
+        self.sync()
+
+    def _mode(self) -> str:
+        if self.mode is not None:
+            return self.mode
+        count = self.graph.number_of_nodes() if self.graph is not None else 0
+        return "full" if count <= FULL_MODE_MAX_NODES else "compact"
+
+    def drawing(self) -> Drawing | None:
+        """The drawing shown now: the whole graph, or the focus view around the current node."""
+        graph = self.graph
+        if graph is None:
+            return None
+        from stepgrad.draw import draw
+        from stepgrad.layout import focus, layout
+
+        mode = self._mode()
+        center: int | None = None
+        if self.focus_mode:
+            node = self._focus_node()
+            center = self.ids.get(node) if node is not None else None
+        key = (mode, center)
+        cached = self._drawings.get(key)
+        if cached is None:
+            shown = graph if center is None else focus(graph, center, radius=1)
+            cached = draw(layout(shown, mode=mode))  # type: ignore[arg-type]
+            if len(self._drawings) > 64:
+                self._drawings.clear()
+            self._drawings[key] = cached
+            if center is None:
+                self.order = [n for column in cached.layout.layers for n in column]
+        return cached
+
+    def _focus_node(self) -> Value | None:
+        walk = self.walk
+        if self.selected is not None:
+            return self.selected
+        if walk.current is not None:
+            return walk.current.node
+        return walk.trace.root
+
+    def view(self) -> View:
+        """The drawing's styles for the current state (the grads come from the walkthrough)."""
+        from stepgrad.draw import NodeState, View, step_view
+
+        walk = self.walk
+        assert self.graph is not None
+        grads = {self.ids[v]: g for v, g in walk.grads().items() if v in self.ids}
+        if walk.cleared or walk.step == 0:
+            nodes: dict[int, Any] = {}
+            root = self.ids.get(walk.trace.root)
+            if not walk.cleared and walk.total and root is not None:
+                nodes[root] = NodeState("waiting", 0)  # "ready": it fires first
+            return View(grads, nodes, {})
+        base = {self.ids[v]: g for v, g in walk.pass_.base.items() if v in self.ids}
+        styled = step_view(self.graph, walk.trace, walk.step - 1, base)
+        return View(grads, styled.nodes, styled.edges)
+
+    # --- pushing the state down -----------------------------------------------------------------
+
+    def sync(self, *, follow: bool = True) -> None:
+        """Push the walkthrough to every widget and refresh the footer's keys."""
+        walk = self.walk
+        self.query_one(TopBar).show(self._program_line(), self._status_line())
+        panel = self.query_one(StepPanel)
+        panel.update_from(walk)
+        self.query_one("#lower").border_title = panel.title()
+        values = self.query_one(ValuesTable)
+        values.update_from(walk, self.selected)
+        inspector = self.query_one(Inspector)
+        inspector.display = self.selected is not None
+        inspector.update_from(walk, self.selected, self.consumers.get(self.selected, []))  # type: ignore[arg-type]
+        graph_view = self.query_one(GraphView)
+        drawing = self.drawing()
+        if drawing is not None:
+            selected = self.ids.get(self.selected) if self.selected is not None else None
+            graph_view.show(drawing, self.view(), selected)
+            if follow:
+                self._follow(graph_view)
+        self._scroll_values(values)
+        enabled = tuple(self.check_action(name, ()) for name in _CHECKED)
+        if enabled != self._enabled:
+            self._enabled = enabled
+            self.refresh_bindings()
+
+    def _follow(self, graph_view: GraphView) -> None:
+        walk = self.walk
+        targets: list[Value] = []
+        if self.selected is not None:
+            targets.append(self.selected)
+        step = walk.current
+        if step is not None:
+            targets.append(step.node)
+            targets += [edge.parent for edge in step.edges]
+        elif not walk.cleared:
+            targets.append(walk.trace.root)
+        graph_view.follow([self.ids[v] for v in targets if v in self.ids])
+
+    def _scroll_values(self, values: ValuesTable) -> None:
+        node = self.selected or (self.walk.current.node if self.walk.current else None)
+        if node is not None and values.display:
+            values.show_row(node)
+
+    def _program_line(self) -> Content:
+        program = self.walk.program
+        one_line = "; ".join(
+            line.strip() for line in program.source.replace(";", "\n").splitlines() if line.strip()
+        )
+        output = format_number(program.output.data)
+        return Content.assemble(
+            ("stepgrad ", "bold $accent"),
+            (one_line, ""),
+            ("  = ", "$text-muted"),
+            (output, "bold"),
+        )
+
+    def _status_line(self) -> Content:
+        walk = self.walk
+        pass_ = walk.pass_
+        parts: list[tuple[str, str] | str] = [
+            (f"pass {pass_.number}", "bold"),
+            " · ",
+        ]
+        if walk.cleared:
+            parts.append(("grads zeroed", "bold $accent"))
+        else:
+            parts += [f"step {walk.step} of {walk.total}", " · "]
+            status = walk.status
+            style = {"done": "bold $success", "in progress": "bold $warning"}.get(status, "bold")
+            parts.append((f"✓ {status}" if status == "done" else status, style))
+            if pass_.accumulates:
+                parts += [" · ", ("grads accumulate (no zero_grad)", "$warning")]
+            elif pass_.zeroed and pass_.number > 1 or pass_.zeroed and walk.step == 0:
+                parts += [" · ", ("grads zeroed before this pass", "$text-muted")]
+        if self.playing is not None:
+            parts += [" · ", (f"▶ {SPEEDS[self.speed]:g}/s", "bold")]
+        if self.focus_mode:
+            parts += [" · ", ("focus", "reverse")]
+        return Content.assemble(*parts)
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        walk = self.walk
+        editing = self.query_one(ProgramEditor).display if self.is_mounted else False
+        if editing and action not in ("quit", "help", "screenshot"):
+            return None
+        enabled = {
+            "next": lambda: walk.can("next"),
+            "prev": lambda: walk.can("prev"),
+            "home": lambda: walk.can("home"),
+            "end": lambda: walk.can("end"),
+            "play": lambda: self.playing is not None or walk.can("play"),
+            "faster": lambda: self.speed < len(SPEEDS) - 1,
+            "slower": lambda: self.speed > 0,
+            "backward": lambda: walk.can("backward"),
+            "select": lambda: self.graph is not None,
+            "unselect": lambda: self.selected is not None,
+            "focus_mode": lambda: self.graph is not None,
+            "compact": lambda: self.graph is not None,
+        }.get(action)
+        if enabled is None:
+            return True
+        return True if enabled() else None
+
+    def _moved(self, changed: bool) -> None:
+        if changed:
+            self.sync()
+
+    def action_next(self) -> None:
+        self._moved(self.walk.next())
+
+    def action_prev(self) -> None:
+        self._moved(self.walk.prev())
+
+    def action_home(self) -> None:
+        self._moved(self.walk.home())
+
+    def action_end(self) -> None:
+        self._moved(self.walk.end())
+
+    def action_play(self) -> None:
+        if self.playing is not None:
+            self._stop()
+        elif self.walk.can("play"):
+            self.playing = self.set_interval(1 / SPEEDS[self.speed], self._tick, name="play")
+        self.sync(follow=False)
+
+    def _stop(self) -> None:
+        if self.playing is not None:
+            self.playing.stop()
+            self.playing = None
+
+    def _tick(self) -> None:
+        if not self.walk.next():
+            self._stop()
+        elif self.walk.finished:
+            self._stop()
+        self.sync()
+
+    def _set_speed(self, speed: int) -> None:
+        self.speed = max(0, min(speed, len(SPEEDS) - 1))
+        if self.playing is not None:
+            self.playing.stop()
+            self.playing = self.set_interval(1 / SPEEDS[self.speed], self._tick, name="play")
+        self.notify(f"{SPEEDS[self.speed]:g} steps per second", timeout=1.5)
+        self.sync(follow=False)
+
+    def action_faster(self) -> None:
+        self._set_speed(self.speed + 1)
+
+    def action_slower(self) -> None:
+        self._set_speed(self.speed - 1)
+
+    def action_zero_grad(self) -> None:
+        self._stop()
+        self.walk.zero_grad()
+        self.sync()
+
+    def action_backward(self) -> None:
+        self._stop()
+        try:
+            changed = self.walk.backward_again()
+        except ProgramError as err:
+            self.notify(err.headline(), title="backward failed", severity="error", timeout=8)
+            return
+        self._moved(changed)
+
+    def action_select(self, direction: int) -> None:
+        if self.graph is None:
+            return
+        order = self.order or sorted(self.by_id)
+        order = [n for n in order if not self.graph.nodes[n]["op"] == "" or self._selectable(n)]
+        if not order:
+            return
+        current = self.ids.get(self.selected) if self.selected is not None else None
+        if current in order:
+            i = (order.index(current) + direction) % len(order)
+        else:
+            i = 0 if direction > 0 else len(order) - 1
+        self.select(self.by_id[order[i]])
+
+    def _selectable(self, n: int) -> bool:
+        value = self.by_id[n]
+        return value.requires_grad or value.label is not None
+
+    def select(self, node: Value | None) -> None:
+        """Select ``node`` for the inspector (None clears the selection)."""
+        self.selected = node
+        if node is not None and self.side_shown is None and self.size.width < WIDE:
+            self.query_one("#side").display = True
+        elif node is None:
+            self._arrange(self.size.width, self.size.height)
+        self.sync()
+
+    def action_unselect(self) -> None:
+        self.select(None)
+
+    @on(GraphView.NodeClicked)
+    def _clicked(self, event: GraphView.NodeClicked) -> None:
+        self.select(self.by_id.get(event.node))
+
+    def action_focus_mode(self) -> None:
+        self.focus_mode = not self.focus_mode
+        self.sync()
+
+    def action_compact(self) -> None:
+        self.mode = "full" if self._mode() == "compact" else "compact"
+        self.sync()
+
+    def action_toggle_values(self) -> None:
+        side = self.query_one("#side")
+        self.side_shown = not side.display
+        side.display = self.side_shown
+        self.sync(follow=False)
+
+    def action_pan(self, dx: int, dy: int) -> None:
+        self.query_one(GraphView).pan(dx, dy)
+
+    def action_edit(self) -> None:
+        self._stop()
+        self.query_one(ProgramEditor).open(self.source)
+        self._enabled = ()
+        self.sync(follow=False)
+
+    @on(ProgramEditor.Cancelled)
+    def _edit_cancelled(self) -> None:
+        self.query_one(ProgramEditor).close()
+        self._enabled = ()
+        self.sync(follow=False)
+
+    @on(ProgramEditor.Submitted)
+    def _edit_submitted(self, event: ProgramEditor.Submitted) -> None:
+        editor = self.query_one(ProgramEditor)
+        try:
+            self.load(event.text)
+        except ProgramError as err:
+            editor.show_error(err)
+            return
+        editor.close()
+        self._enabled = ()
+        self.sync()
+        self.notify("program loaded: pass 1, step 0", timeout=2)
+
+    def load(self, text: str, values: dict[str, float] | None = None) -> None:
+        """Replace the program (raises ProgramError and changes nothing if it is invalid)."""
+        program = parse(text, values)
+        walk = Walkthrough(program)
+        self._stop()
+        self.walk = walk
+        self.values = dict(values or {})
+        self.source = editable_source(program, self.values)
+        self.selected = None
+        self.graph = None
+        self._prepare_graph()
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.BINDINGS))
+
+    def action_screenshot(self) -> None:
+        path = self.screenshot_dir or os.getcwd()
+        walk = self.walk
+        name = f"stepgrad-pass{walk.pass_.number}-step{walk.step}.svg"
+        try:
+            saved = self.app.save_screenshot(filename=name, path=path)
+        except OSError as err:
+            self.notify(f"could not save the screenshot: {err}", severity="error")
+            return
+        self.notify(f"saved {saved}", title="screenshot", timeout=4)
+
+    async def action_quit(self) -> None:
+        self._stop()
+        self.app.exit()

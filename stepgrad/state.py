@@ -1,0 +1,302 @@
+"""Where the walkthrough of the backward pass stands, as plain Python (no Textual).
+
+The trace of a pass is computed once, when the pass begins; after that the state is just
+``(pass number, step index, cleared?)`` plus the grads the pass started from. Every widget renders
+from :class:`Walkthrough`, and so do the tests, which check it against the engine.
+
+The single rule: the grads shown at step ``k`` of pass ``n`` are the grads the pass started from
+(those at the end of pass ``n - 1``, or 0 after ``zero_grad``, or "not computed" before any pass)
+plus the contributions of steps ``1..k`` of pass ``n``. Step 0 is "nothing fired yet", step ``N``
+is "pass done". Stepping back moves the index; no arithmetic is ever undone.
+
+Engine detail: ``program.backward(trace=True)`` adds the whole pass to every ``.grad`` at once,
+so the display never reads ``.grad`` mid-pass; it reads the trace, whose edges carry the parent's
+grad before and after each ``+=`` (including the grads the pass started from).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from engine import Step, Trace, Value
+from engine.parse import Program, ProgramError
+
+__all__ = ["Pass", "Status", "Walkthrough", "editable_source", "mlp_source"]
+
+Status = Literal["not started", "ready", "in progress", "done", "zeroed"]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One backward pass, recorded up front.
+
+    Attributes:
+        number: 1 for the first pass since the program was loaded.
+        trace: every step of the pass.
+        base: each node's grad when the pass began; a node missing here had no grad yet (``—``).
+        accumulates: the pass adds to a previous pass's grads (no ``zero_grad`` in between).
+        zeroed: ``zero_grad`` was called right before this pass.
+        stack: how many passes' grads the grads hold at the end of this one (2 after ``b``).
+    """
+
+    number: int
+    trace: Trace
+    base: dict[Value, float]
+    accumulates: bool
+    zeroed: bool
+    stack: int
+
+
+class Walkthrough:
+    """The walkthrough of a program's backward passes: the app's single source of truth.
+
+    Actions (:meth:`next`, :meth:`prev`, :meth:`home`, :meth:`end`, :meth:`zero_grad`,
+    :meth:`backward_again`) return True if they changed something; :meth:`can` says whether an
+    action is possible now, for greying out keys.
+    """
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.nodes: list[Value] = program.nodes()
+        self.step = 0
+        self.cleared = False  # zero_grad after the pass began: every grad 0, the pass is over
+        self.note = ""  # one line about the last thing that happened, for the panel
+        self.pass_ = self._begin(1, {}, accumulates=False, zeroed=False, stack=1)
+        self._cache: tuple[tuple[int, int, bool], dict[Value, float]] | None = None
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    @property
+    def trace(self) -> Trace:
+        return self.pass_.trace
+
+    @property
+    def total(self) -> int:
+        """N: the number of steps of the current pass."""
+        return len(self.pass_.trace.steps)
+
+    @property
+    def key(self) -> tuple[int, int, bool]:
+        """What the screen depends on: (pass number, step, cleared)."""
+        return (self.pass_.number, self.step, self.cleared)
+
+    @property
+    def status(self) -> Status:
+        if self.cleared:
+            return "zeroed"
+        if self.step >= self.total:
+            return "done"
+        if self.step == 0:
+            return "not started" if self.pass_.number == 1 and not self.pass_.zeroed else "ready"
+        return "in progress"
+
+    @property
+    def current(self) -> Step | None:
+        """The step that fired last (step ``k`` fires ``trace.steps[k - 1]``), or None."""
+        if self.cleared or self.step == 0:
+            return None
+        return self.trace.steps[self.step - 1]
+
+    @property
+    def finished(self) -> bool:
+        """No step left in this pass (done, or abandoned by ``zero_grad``)."""
+        return self.cleared or self.step >= self.total
+
+    def grads(self) -> dict[Value, float]:
+        """Every grad shown now; a node missing from the dict shows ``—`` (not computed)."""
+        if self._cache is not None and self._cache[0] == self.key:
+            return self._cache[1]
+        if self.cleared:
+            grads = {node: 0.0 for node in self.nodes}
+        else:
+            grads = dict(self.pass_.base)
+            root = self.trace.root
+            if self.step >= 1 or self.total == 0:  # the output's seed, d out/d out = 1
+                grads[root] = grads.get(root, 0.0) + self.trace.grads.get(root, 1.0)
+            for step in self.trace.steps[: self.step]:
+                for edge in step.edges:
+                    grads[edge.parent] = edge.grad_after
+        self._cache = (self.key, grads)
+        return grads
+
+    def grad(self, node: Value) -> float | None:
+        """The grad shown for ``node`` now, or None for ``—``."""
+        return self.grads().get(node)
+
+    def fired(self) -> set[Value]:
+        """The nodes that have fired so far in this pass."""
+        if self.cleared:
+            return set()
+        return {step.node for step in self.trace.steps[: self.step]}
+
+    def can(self, action: str) -> bool:
+        """Whether ``action`` (``next``, ``prev``, ``home``, ``end``, ``backward``, ``zero``,
+        ``play``) would do something now."""
+        if action in ("next", "end", "play"):
+            return not self.finished
+        if action in ("prev", "home"):
+            return not self.cleared and self.step > 0
+        if action == "backward":
+            return self.finished
+        if action == "zero":
+            return True
+        return False
+
+    # --- moving ----------------------------------------------------------------------------------
+
+    def go(self, step: int) -> bool:
+        """Jump to step ``step`` (clamped to 0..N) of this pass."""
+        if self.cleared:
+            return False
+        step = max(0, min(step, self.total))
+        changed = step != self.step
+        self.step = step
+        if changed:
+            self.note = ""
+        return changed
+
+    def next(self) -> bool:
+        return self.go(self.step + 1)
+
+    def prev(self) -> bool:
+        return self.go(self.step - 1)
+
+    def home(self) -> bool:
+        return self.go(0)
+
+    def end(self) -> bool:
+        return self.go(self.total)
+
+    def zero_grad(self) -> bool:
+        """``program.zero_grad()``: every grad becomes 0.
+
+        At step 0 the pass is simply rebased on zeros; once it has begun, it is over: the grads
+        show 0 and ``b`` starts the next pass from them.
+        """
+        self.program.zero_grad()
+        zeros = {node: 0.0 for node in self.nodes}
+        if self.step == 0 and not self.cleared:
+            try:
+                self.pass_ = self._begin(
+                    self.pass_.number, zeros, accumulates=False, zeroed=True, stack=1
+                )
+            except ProgramError:  # cannot happen for a pass that ran once; stay consistent
+                self.program.zero_grad()
+                self.cleared = True
+        else:
+            self.cleared = True
+        self.note = "zero_grad: all grads set to 0; the next pass starts clean."
+        return True
+
+    def backward_again(self) -> bool:
+        """``b``: start another pass on top of the current grads (or on zeros after zero_grad).
+
+        Raises ProgramError (and changes nothing) if the new grads would not be finite.
+        """
+        if not self.finished:
+            return False
+        if self.cleared:
+            base = {node: 0.0 for node in self.nodes}
+            new = self._begin(self.pass_.number + 1, base, accumulates=False, zeroed=True, stack=1)
+            self.note = "zero_grad was called: this pass starts from 0."
+        else:
+            base = dict(self.grads())
+            new = self._begin(
+                self.pass_.number + 1,
+                base,
+                accumulates=True,
+                zeroed=False,
+                stack=self.pass_.stack + 1,
+            )
+            self.note = (
+                f"No zero_grad: pass {new.number} adds to the grads of pass {new.number - 1}, "
+                f"so at its end every grad is exactly {new.stack}x one pass's grad."
+            )
+        self.pass_ = new
+        self.step = 0
+        self.cleared = False
+        return True
+
+    def _begin(
+        self, number: int, base: dict[Value, float], *, accumulates: bool, zeroed: bool, stack: int
+    ) -> Pass:
+        trace = self.program.backward(trace=True)  # adds the whole pass to every .grad now
+        assert trace is not None
+        return Pass(number, trace, base, accumulates, zeroed, stack)
+
+
+# --- helpers for the editor, the tests, benchmarks and screenshots ------------------------
+
+_STATEMENT = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)")
+
+
+def _number(x: float) -> str:
+    """The shortest text that reads back as exactly ``x``: ``8``, ``0.1``, ``1e-08``."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def editable_source(program: Program, values: dict[str, float] | None = None) -> str:
+    """The program as one self-contained line for the editor: ``x = 8; y = 3; (x*x + 1)/...``.
+
+    Values given on the command line become statements, so editing never loses them: a free
+    name gets ``name = value`` in front, an overridden input has its statement rewritten.
+    """
+    statements = [
+        s.strip() for line in program.source.split("\n") for s in line.split(";") if s.strip()
+    ]
+    values = values or {}
+    assigned: dict[str, int] = {}
+    for i, statement in enumerate(statements):
+        match = _STATEMENT.match(statement)
+        if match:
+            assigned.setdefault(match.group(1), i)
+    front = []
+    for name, value in values.items():
+        if name in assigned:
+            statements[assigned[name]] = f"{name} = {_number(value)}"
+        else:
+            front.append(f"{name} = {_number(value)}")
+    return "; ".join(front + statements)
+
+
+def mlp_source(sizes: tuple[int, ...] = (2, 4, 4, 1), samples: int = 4, seed: int = 0) -> str:
+    """A tanh MLP's summed squared loss over ``samples`` inputs, as a stepgrad program.
+
+    The default 2-4-4-1 net on 4 samples makes a graph of about 320 nodes.
+    """
+    rng = random.Random(seed)
+    lines: list[str] = []
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
+        neurons = []
+        for j in range(1, n_out + 1):
+            w = [f"w{i}_{j}_{k}" for k in range(1, n_in + 1)]
+            b = f"b{i}_{j}"
+            lines += [f"{name} = {rng.uniform(-1, 1):.3f}" for name in w]
+            lines.append(f"{b} = {rng.uniform(-1, 1):.3f}")
+            neurons.append((w, b))
+        layers.append(neurons)
+    losses = []
+    for s in range(1, samples + 1):
+        x = [f"x{s}_{k}" for k in range(1, sizes[0] + 1)]
+        lines += [f"{name} = {rng.uniform(-2, 2):.2f}" for name in x]
+        target = rng.choice((-1, 1))
+        for i, neurons in enumerate(layers, start=1):
+            out = []
+            for j, (w, b) in enumerate(neurons, start=1):
+                name = (
+                    f"h{s}_{i}_{j}"
+                    if i < len(layers)
+                    else f"y{s}" + (f"_{j}" if len(neurons) > 1 else "")
+                )
+                terms = " + ".join(f"{wk}*{xk}" for wk, xk in zip(w, x, strict=False))
+                lines.append(f"{name} = tanh({terms} + {b})")
+                out.append(name)
+            x = out
+        losses.append(f"({x[0]} - {target})**2")
+    lines.append("loss = " + " + ".join(losses))
+    return "\n".join(lines)

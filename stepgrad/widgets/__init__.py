@@ -1,0 +1,9 @@
+"""The widgets of the stepgrad app; each renders from the state its screen pushes down."""
+
+from .editor import ProgramEditor
+from .graph_view import GraphView
+from .step_panel import StepPanel
+from .topbar import TopBar
+from .values import Inspector, ValuesTable
+
+__all__ = ["GraphView", "Inspector", "ProgramEditor", "StepPanel", "TopBar", "ValuesTable"]

@@ -1,0 +1,319 @@
+"""The step panel: what the step that just fired did, edge by edge, and why.
+
+The screen sets :attr:`StepPanel.walk` and calls :meth:`StepPanel.update_from` (attributes
+down). The panel renders a table when it is wide enough and stacks each edge on two lines when it
+is not. Styles are theme variables (``$accent``...) or text styles, never literal colours.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widget import Widget
+
+from engine import Edge, Step, Value
+from engine.numbers import format_number
+from stepgrad.report import edge_note, partial
+from stepgrad.state import Walkthrough
+
+__all__ = ["StepPanel", "contribution_ordinals", "node_status"]
+
+NOT_COMPUTED = "—"
+_ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
+
+
+def _ordinal(n: int) -> str:
+    return _ORDINALS.get(n, f"{n}th")
+
+
+def n(x: float) -> str:
+    return format_number(x)
+
+
+def contribution_ordinals(walk: Walkthrough) -> dict[tuple[int, int], tuple[int, int]]:
+    """(step index, edge index) -> (which contribution to its parent this is, how many in all)."""
+    counts: dict[Value, int] = {}
+    ordinals: dict[tuple[int, int], int] = {}
+    for s, step in enumerate(walk.trace.steps):
+        for e, edge in enumerate(step.edges):
+            counts[edge.parent] = counts.get(edge.parent, 0) + 1
+            ordinals[(s, e)] = counts[edge.parent]
+    return {
+        (s, e): (k, counts[walk.trace.steps[s].edges[e].parent]) for (s, e), k in ordinals.items()
+    }
+
+
+def node_status(walk: Walkthrough, node: Value) -> str:
+    """``fired at step 3``, ``waits for 1 more contribution``, ``not reached yet``..."""
+    if walk.cleared:
+        return "grad zeroed"
+    for k, step in enumerate(walk.trace.steps[: walk.step], start=1):
+        if step.node is node:
+            return "firing now" if k == walk.step else f"fired at step {k}"
+    pending = None
+    for step in walk.trace.steps[: walk.step]:
+        for edge in step.edges:
+            if edge.parent is node:
+                pending = edge.pending
+    if pending is None:
+        if node is walk.trace.root and walk.trace.steps:
+            return "fires first (step 1)"
+        if not node.requires_grad:
+            return "a constant: no grad"
+        return "no contribution yet in this pass"
+    if pending:
+        s = "" if pending == 1 else "s"
+        return f"waits for {pending} more contribution{s}"
+    return "complete (input)" if not node.parents else "complete: fires when its turn comes"
+
+
+class StepPanel(Widget, can_focus=False):
+    """Step k of N: the firing node, its upstream grad, and each parent edge's arithmetic."""
+
+    DEFAULT_CSS = """
+    StepPanel { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.walk: Walkthrough | None = None
+        self._ordinals: tuple[object, dict[tuple[int, int], tuple[int, int]]] | None = None
+        self._last_height = -1
+
+    def update_from(self, walk: Walkthrough) -> None:
+        self.walk = walk
+        height = self._height(walk)
+        if height != self._last_height:
+            self._last_height = height
+            self.styles.height = height  # a relayout, once per pass, not once per step
+        self.refresh()
+
+    def _height(self, walk: Walkthrough) -> int:
+        """Enough lines for any step of the pass (edges stacked, a note each, the done line)."""
+        widest = max((len(step.edges) for step in walk.trace.steps), default=1)
+        return max(3, 3 * widest + 2)
+
+    # --- text -----------------------------------------------------------------------------------
+
+    def title(self) -> str:
+        walk = self.walk
+        if walk is None:
+            return "step"
+        if walk.cleared:
+            return f"pass {walk.pass_.number} · zero_grad"
+        step = walk.current
+        if step is None:
+            return f"pass {walk.pass_.number} · step 0 of {walk.total} · nothing fired yet"
+        program = walk.program
+        return (
+            f"step {walk.step} of {walk.total} · {program.describe(step.node)} fires · upstream "
+            f"{partial(program, program.output, step.node)} = {n(step.upstream)}"
+        )
+
+    def _ordinal_of(self, walk: Walkthrough) -> dict[tuple[int, int], tuple[int, int]]:
+        if self._ordinals is None or self._ordinals[0] is not walk.trace:
+            self._ordinals = (walk.trace, contribution_ordinals(walk))
+        return self._ordinals[1]
+
+    def render(self) -> Content:
+        walk = self.walk
+        if walk is None:
+            return Content("")
+        width = max(20, self.size.width)
+        lines: list[Content] = []
+        program = walk.program
+        out = program.name(program.output)
+        if walk.cleared:
+            lines.append(
+                Content.assemble(
+                    ("zero_grad", "bold $accent"),
+                    ": all grads set to 0; the next pass starts clean. Press ",
+                    ("b", "bold"),
+                    " to run backward again.",
+                )
+            )
+            return Content("\n").join(lines)
+        step = walk.current
+        if step is None:
+            lines += self._start_lines(walk, out)
+        else:
+            lines += self._edge_lines(walk, step, width)
+        if walk.step >= walk.total and walk.total:
+            lines.append(self._done_line(walk))
+        return Content("\n").join(lines)
+
+    def _start_lines(self, walk: Walkthrough, out: str) -> list[Content]:
+        lines = []
+        pass_ = walk.pass_
+        if walk.total == 0:
+            lines.append(
+                Content(
+                    f"The output {out} is a leaf: its grad is 1 and there is nothing to propagate."
+                )
+            )
+            return lines
+        if pass_.number == 1 and not pass_.zeroed:
+            lines.append(
+                Content.assemble(
+                    "Nothing has fired yet: every grad is ",
+                    (NOT_COMPUTED, "bold"),
+                    " (not computed). ",
+                )
+            )
+        elif pass_.accumulates:
+            lines.append(
+                Content.assemble(
+                    (f"pass {pass_.number} · grads accumulate (no zero_grad)", "bold $warning"),
+                    f": each grad starts from what pass {pass_.number - 1} left, and += adds "
+                    f"this pass on top. At the end every grad is exactly {pass_.stack}x "
+                    "one pass's grad.",
+                )
+            )
+        else:
+            lines.append(
+                Content.assemble(
+                    ("zero_grad", "bold $accent"),
+                    ": every grad is 0, so this pass starts clean.",
+                )
+            )
+        lines.append(
+            Content.assemble(
+                "Press ",
+                ("→", "bold"),
+                f": the output {out} gets ",
+                (f"∂{out}/∂{out} = 1", "bold"),
+                f" and fires first, sending upstream × local along each edge "
+                f"({walk.total} steps in this pass).",
+            )
+        )
+        return lines
+
+    def _done_line(self, walk: Walkthrough) -> Content:
+        pass_ = walk.pass_
+        times = f" ({pass_.stack}x one pass: grads accumulated)" if pass_.stack > 1 else ""
+        return Content.assemble(
+            ("✓ ", "bold $success"),
+            (f"pass {pass_.number} done", "bold"),
+            f": every grad is final{times}.  ",
+            ("b", "bold"),
+            " backward again (adds on top)  ",
+            ("z", "bold"),
+            " zero_grad",
+        )
+
+    def _edge_lines(self, walk: Walkthrough, step: Step, width: int) -> list[Content]:
+        program = walk.program
+        index = walk.step - 1
+        ordinals = self._ordinal_of(walk)
+        rows: list[list[Content]] = []
+        notes: list[Content] = []
+        for e, edge in enumerate(step.edges):
+            k, total = ordinals[(index, e)]
+            name = program.name(edge.parent)
+            fresh = k == 1 and edge.parent not in walk.pass_.base
+            symbolic = program.formula(step, edge)
+            numeric = program.formula(step, edge, numbers=True)
+            formula = f"{partial(program, step.node, edge.parent)} = {symbolic}"
+            if numeric != symbolic:
+                formula += f" = {numeric}"
+            who = name if total == 1 else f"{name} ({_ordinal(k)} of {total})"
+            rows.append(
+                [
+                    Content.styled(who, "bold"),
+                    Content(formula),
+                    Content(n(edge.local)),
+                    Content(f"{n(step.upstream)} × {n(edge.local)} = {n(edge.contribution)}"),
+                    self._grad_cell(edge, fresh),
+                    Content.styled(edge_note(edge), "dim"),
+                ]
+            )
+            if not fresh:
+                notes.append(self._accumulation_note(walk, edge, name, k))
+        if not rows:
+            rows.append(
+                [Content.styled("(no edge needs a gradient: its inputs are constants)", "dim")]
+            )
+        headers = [
+            "edge",
+            "local derivative",
+            "local",
+            "upstream × local = contribution",
+            "grad before → after",
+            "then",
+        ]
+        table = _table(headers, rows, width)
+        return table + notes
+
+    def _grad_cell(self, edge: Edge, fresh: bool) -> Content:
+        after = (n(edge.grad_after), "bold")
+        if fresh:
+            return Content.assemble(NOT_COMPUTED, " → ", after)
+        return Content.assemble(
+            n(edge.grad_before),
+            " + ",
+            n(edge.contribution),
+            " → ",
+            after,
+            ("  +=", "bold $warning"),
+        )
+
+    def _accumulation_note(self, walk: Walkthrough, edge: Edge, name: str, k: int) -> Content:
+        before, after = n(edge.grad_before), n(edge.grad_after)
+        if k > 1:
+            why = f"{name} is shared: this {_ordinal(k)} contribution adds to the {before} it has"
+        elif walk.pass_.accumulates:
+            why = (
+                f"{name} already holds {before} from pass {walk.pass_.number - 1} "
+                "(no zero_grad), and += adds to it"
+            )
+        else:
+            why = f"{name} already holds {before}, and += adds to it"
+        return Content.assemble(
+            ("+= ", "bold $warning"),
+            why,
+            ": ",
+            (f"{before} + {n(edge.contribution)} = {after}", "bold"),
+        )
+
+
+def _table(headers: list[str], rows: list[list[Content]], width: int) -> list[Content]:
+    """Rows as aligned columns if they fit in ``width``, else each edge stacked on two lines."""
+    if len(rows[0]) == 1:
+        return [rows[0][0]]
+    columns = len(headers)
+    widths = [max(len(headers[c]), *(row[c].cell_length for row in rows)) for c in range(columns)]
+    gap = 2
+    if sum(widths) + gap * (columns - 1) <= width:
+        lines = []
+        header = Content.assemble(
+            *(
+                (headers[c].ljust(widths[c]) + (" " * gap if c < columns - 1 else ""), "dim")
+                for c in range(columns)
+            )
+        )
+        lines.append(header)
+        for row in rows:
+            parts: list[Content | str] = []
+            for c, cell in enumerate(row):
+                if c == 2:  # numbers right-aligned
+                    parts.append(" " * (widths[c] - cell.cell_length) + cell.plain)
+                else:
+                    parts.append(cell.pad_right(widths[c] - cell.cell_length))
+                if c < columns - 1:
+                    parts.append(" " * gap)
+            lines.append(Content.assemble(*parts))
+        return lines
+    lines = []
+    for row in rows:
+        who, formula, _local, contribution, grad, note = row
+        lines.append(Content.assemble(who, "  ", formula))
+        lines.append(
+            Content.assemble(
+                ("   upstream × local ", "dim"),
+                contribution,
+                ("   grad ", "dim"),
+                grad,
+                "   ",
+                note,
+            )
+        )
+    return lines

@@ -1,0 +1,209 @@
+"""The values table (every named value with data and grad) and the node inspector.
+
+Both render from the :class:`~stepgrad.state.Walkthrough` the screen pushes down. What changed
+in this step is marked with text (``◀ fired``, ``+= 0.125``) and weight, never by colour alone.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from engine import OPS, Value
+from engine.numbers import format_number
+from stepgrad.state import Walkthrough
+
+from .step_panel import NOT_COMPUTED, node_status
+
+__all__ = ["Inspector", "ValuesTable", "named_values"]
+
+NAME_WIDTH = 12
+
+
+def named_values(walk: Walkthrough) -> list[tuple[str, Value]]:
+    """Every named value: the inputs, then the named intermediates, then the output."""
+    program = walk.program
+    seen: set[Value] = set()
+    out: list[tuple[str, Value]] = []
+    for _name, value in [*program.inputs.items(), *program.names.items()]:
+        if value not in seen:
+            seen.add(value)
+            out.append((program.name(value), value))
+    if program.output not in seen:
+        out.append((program.name(program.output), program.output))
+    return out
+
+
+def grad_text(walk: Walkthrough, node: Value) -> str:
+    grad = walk.grad(node)
+    if not node.requires_grad and node is not walk.trace.root:
+        return "·"
+    return NOT_COMPUTED if grad is None else format_number(grad)
+
+
+class ValuesTable(ScrollView, can_focus=False):
+    """One line per named value: ``name  data  grad  what happened now``.
+
+    A line-API widget: only the visible lines are rendered, so a step on a graph with many
+    names costs no more than on a small one.
+    """
+
+    DEFAULT_CSS = """
+    ValuesTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.walk: Walkthrough | None = None
+        self.selected: Value | None = None
+        self._rows: list[tuple[str, Value]] = []
+        self._program: object = None
+        self._widths = (4, 4, 4)
+        self._received: dict[Value, list[str]] = {}
+        self._fired: Value | None = None
+
+    def update_from(self, walk: Walkthrough, selected: Value | None) -> None:
+        if walk.program is not self._program:
+            self._program = walk.program
+            self._rows = named_values(walk)
+            self.virtual_size = Size(1, len(self._rows) + 1)
+        self.walk = walk
+        self.selected = selected
+        step = walk.current
+        self._fired = step.node if step is not None else None
+        self._received = {}
+        if step is not None:
+            for edge in step.edges:
+                self._received.setdefault(edge.parent, []).append(format_number(edge.contribution))
+        name_w = min(NAME_WIDTH, max((len(name) for name, _ in self._rows), default=4))
+        data_w = max([4, *(len(format_number(v.data)) for _, v in self._rows)])
+        grad_w = max([4, *(len(grad_text(walk, v)) for _, v in self._rows)])
+        self._widths = (max(4, name_w), data_w, grad_w)
+        self.refresh()
+
+    def row_of(self, node: Value) -> int | None:
+        """The line (after the header) showing ``node``, if it has a name."""
+        for i, (_, value) in enumerate(self._rows):
+            if value is node:
+                return i + 1
+        return None
+
+    def show_row(self, node: Value) -> None:
+        """Scroll so that ``node``'s line is visible."""
+        row = self.row_of(node)
+        if row is not None:
+            self.scroll_to_region(Region(0, row, 1, 1), animate=False, immediate=True)
+
+    def line(self, y: int) -> Content:
+        """Line ``y`` of the table (0 is the header)."""
+        walk = self.walk
+        name_w, data_w, grad_w = self._widths
+        if walk is None:
+            return Content("")
+        if y == 0:
+            return Content.styled(
+                f"{'name'.ljust(name_w)}  {'data'.rjust(data_w)}  {'grad'.rjust(grad_w)}", "dim"
+            )
+        if y > len(self._rows):
+            return Content("")
+        name, value = self._rows[y - 1]
+        g = grad_text(walk, value)
+        shown = name if len(name) <= name_w else name[: name_w - 1] + "…"
+        name_style = "bold reverse" if value is self.selected else "bold"
+        grad_style = "$text-muted" if g in (NOT_COMPUTED, "·") else ""
+        marker: tuple[str, str] = ("", "")
+        if value is self._fired:
+            marker, grad_style = (" ◀ fired", "bold $warning"), "bold"
+        elif value in self._received:
+            marker = (" += " + " += ".join(self._received[value]), "bold $warning")
+            grad_style = "bold"
+        return Content.assemble(
+            (shown.ljust(name_w), name_style),
+            "  ",
+            format_number(value.data).rjust(data_w),
+            "  ",
+            (g.rjust(grad_w), grad_style),
+            marker,
+        )
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        content = self.line(y + round(self.scroll_y))
+        if content.cell_length > width:
+            content = content.truncate(width, ellipsis=True)
+        segments = content.render_segments(self.visual_style)
+        return Strip(segments, content.cell_length).extend_cell_length(width, self.rich_style)
+
+
+class Inspector(Widget, can_focus=False):
+    """Everything about the selected node: value, grad, op, formula, parents, consumers."""
+
+    DEFAULT_CSS = """
+    Inspector { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.walk: Walkthrough | None = None
+        self.node: Value | None = None
+        self.consumers: list[Value] = []
+
+    def update_from(self, walk: Walkthrough, node: Value | None, consumers: list[Value]) -> None:
+        if node is None and self.node is None:
+            return
+        self.walk = walk
+        self.node = node
+        self.consumers = consumers
+        if node is not None:
+            self.border_title = f"node {walk.program.name(node)}"
+        self.refresh(layout=True)
+
+    def render(self) -> Content:
+        walk, node = self.walk, self.node
+        if walk is None or node is None:
+            return Content("")
+        program = walk.program
+        name = program.name
+        lines: list[Content] = []
+        if node.parents:
+            op = OPS[node.op]
+            lines.append(
+                Content.assemble(("op     ", "dim"), f"{op.name}  ", program.describe(node))
+            )
+            text = program.texts.get(node)
+            if text and text != program.expression(node):
+                lines.append(Content.assemble(("source ", "dim"), text))
+        else:
+            kind = "input" if node.requires_grad else "constant"
+            lines.append(Content.assemble(("op     ", "dim"), f"({kind}: a leaf)"))
+        lines.append(Content.assemble(("data   ", "dim"), (format_number(node.data), "bold")))
+        lines.append(Content.assemble(("grad   ", "dim"), (grad_text(walk, node), "bold")))
+        lines.append(Content.assemble(("state  ", "dim"), node_status(walk, node)))
+        if node.parents:
+            op = OPS[node.op]
+            operands = {"a": name(node.parents[0]), "out": name(node)}
+            if len(node.parents) == 2:
+                operands["b"] = name(node.parents[1])
+            lines.append(Content.styled("parents (local derivative)", "dim"))
+            from engine import render_formula
+
+            for i, parent in enumerate(node.parents):
+                formula = render_formula(op.formulas[i], operands)
+                lines.append(
+                    Content.assemble(
+                        "  ",
+                        (name(parent), "bold"),
+                        f" = {format_number(parent.data)}",
+                        (f"   ∂{name(node)}/∂{name(parent)} = {formula}", "$text-muted"),
+                    )
+                )
+        if self.consumers:
+            shown = ", ".join(name(c) for c in self.consumers[:6])
+            more = f" +{len(self.consumers) - 6}" if len(self.consumers) > 6 else ""
+            lines.append(Content.assemble(("used by ", "dim"), shown + more))
+        elif node is program.output:
+            lines.append(Content.assemble(("used by ", "dim"), "nothing: it is the output"))
+        return Content("\n").join(lines)
