@@ -29,7 +29,7 @@ __all__ = ["Pass", "Status", "Walkthrough", "editable_source", "mlp_source"]
 Status = Literal["not started", "ready", "in progress", "done", "zeroed"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pass:
     """One backward pass, recorded up front.
 
@@ -65,7 +65,7 @@ class Walkthrough:
         self.cleared = False  # zero_grad after the pass began: every grad 0, the pass is over
         self.note = ""  # one line about the last thing that happened, for the panel
         self.pass_ = self._begin(1, {}, accumulates=False, zeroed=False, stack=1)
-        self._cache: tuple[tuple[int, int, bool], dict[Value, float]] | None = None
+        self._cache: tuple[tuple[Pass, int, bool], dict[Value, float]] | None = None
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -107,7 +107,8 @@ class Walkthrough:
 
     def grads(self) -> dict[Value, float]:
         """Every grad shown now; a node missing from the dict shows ``—`` (not computed)."""
-        if self._cache is not None and self._cache[0] == self.key:
+        key = (self.pass_, self.step, self.cleared)
+        if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         if self.cleared:
             grads = {node: 0.0 for node in self.nodes}
@@ -119,7 +120,7 @@ class Walkthrough:
             for step in self.trace.steps[: self.step]:
                 for edge in step.edges:
                     grads[edge.parent] = edge.grad_after
-        self._cache = (self.key, grads)
+        self._cache = (key, grads)
         return grads
 
     def grad(self, node: Value) -> float | None:

@@ -1,0 +1,353 @@
+"""Pilot tests of the stepgrad app: every binding, accumulation, zero_grad, editing, sizes."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from engine.parse import ProgramError
+from stepgrad.app import StepgradApp, create_app
+from stepgrad.screens.help import HelpScreen
+from stepgrad.state import mlp_source
+from stepgrad.widgets import GraphView, Inspector, ProgramEditor, StepPanel, ValuesTable
+
+TOY = "(x*x + 1)/(y*y - 1)"
+VALUES = {"x": 8.0, "y": 3.0}
+SIZE = (120, 36)
+
+
+def toy_app() -> StepgradApp:
+    app = create_app(TOY, VALUES, lazy_graph=False)
+    app.theme = "textual-dark"
+    return app
+
+
+def text_of(app: StepgradApp) -> str:
+    """Everything on screen, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def panel_text(app: StepgradApp) -> str:
+    return app.screen.query_one(StepPanel).render().plain
+
+
+def values_text(app: StepgradApp) -> str:
+    table = app.screen.query_one(ValuesTable)
+    return "\n".join(table.line(y).plain for y in range(len(table._rows) + 1))
+
+
+def grad_of(app: StepgradApp, name: str) -> float | None:
+    walk = app.walk
+    return walk.grad(walk.program.names[name])
+
+
+def test_create_app_rejects_a_bad_program() -> None:
+    with pytest.raises(ProgramError):
+        create_app("x +* 2", {"x": 1})
+    with pytest.raises(ProgramError):
+        create_app("sqrt(x)", {"x": 0})  # the gradient is not finite
+
+
+async def test_start_screen() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.walk.key == (1, 0, False)
+        graph = app.screen.query_one(GraphView)
+        assert graph.drawing is not None
+        assert "not started" in app.screen._status_line().plain
+        assert "Nothing has fired yet" in panel_text(app)
+        assert "x         8     —" in values_text(app)
+        assert app.screen.check_action("prev", ()) is None  # greyed: nothing to go back to
+        assert app.screen.check_action("backward", ()) is None
+        assert app.screen.check_action("next", ()) is True
+
+
+@pytest.mark.parametrize("key", ["right", "l", "space"])
+async def test_next_keys(key: str) -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.walk.step == 1
+        assert "step 1 of 5" in app.screen._status_line().plain
+        panel = panel_text(app)
+        assert "∂out/∂(x*x + 1) = 1/(y*y - 1) = 1/8" in panel
+        assert "— → 0.125" in panel
+        assert "◀ fired" in values_text(app)
+
+
+@pytest.mark.parametrize("key", ["left", "h"])
+async def test_back_keys_restore_the_earlier_state(key: str) -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right", "right", "right")
+        await pilot.pause()
+        shown = dict(app.walk.grads())
+        panel = panel_text(app)
+        await pilot.press("right", key)
+        await pilot.pause()
+        assert app.walk.step == 3
+        assert app.walk.grads() == shown
+        assert panel_text(app) == panel
+
+
+async def test_home_and_end() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end")
+        await pilot.pause()
+        assert app.walk.status == "done"
+        assert grad_of(app, "x") == 2.0 and grad_of(app, "y") == -6.09375
+        assert "pass 1 done" in panel_text(app)
+        assert app.screen.check_action("next", ()) is None
+        await pilot.press("home")
+        await pilot.pause()
+        assert app.walk.step == 0 and grad_of(app, "x") is None
+
+
+async def test_shared_node_accumulation_is_shown() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*["right"] * 4)  # x * x fires: two contributions to x
+        await pilot.pause()
+        panel = panel_text(app)
+        assert "x (1st of 2)" in panel and "x (2nd of 2)" in panel
+        assert "1 + 1 → 2" in panel
+        assert "x is shared" in panel
+        assert "+= 1 += 1" in values_text(app)
+
+
+async def test_backward_again_doubles_and_explains() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")  # greyed mid-pass: nothing happens
+        await pilot.pause()
+        assert app.walk.key == (1, 0, False)
+        await pilot.press("end", "b")
+        await pilot.pause()
+        assert app.walk.key == (2, 0, False)
+        assert "grads accumulate (no zero_grad)" in app.screen._status_line().plain
+        assert "exactly 2x" in panel_text(app)
+        assert grad_of(app, "x") == 2.0
+        await pilot.press("right")
+        await pilot.pause()
+        assert "0.125 + 0.125 → 0.25" in panel_text(app)  # before is pass 1's value
+        await pilot.press("end")
+        await pilot.pause()
+        assert grad_of(app, "x") == 4.0 and grad_of(app, "y") == -12.1875
+        assert "2x one pass" in panel_text(app)
+
+
+async def test_zero_grad_then_backward() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end", "z")
+        await pilot.pause()
+        assert app.walk.cleared
+        assert all(g == 0 for g in app.walk.grads().values())
+        assert "zero_grad" in panel_text(app) and "grads zeroed" in text_of(app)
+        assert app.screen.check_action("prev", ()) is None
+        await pilot.press("b", "end")
+        await pilot.pause()
+        assert app.walk.key == (2, 5, False)
+        assert grad_of(app, "x") == 2.0
+
+
+async def test_play_pause_and_speed() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        speed = screen.speed
+        await pilot.press("plus", "plus", "minus")
+        assert screen.speed == speed + 1
+        await pilot.press("p")
+        assert screen.playing is not None
+        await pilot.pause(1.2)
+        assert app.walk.step >= 1
+        await pilot.press("p")
+        assert screen.playing is None
+        step = app.walk.step
+        await pilot.pause(0.6)
+        assert app.walk.step == step
+        for _ in range(10):
+            await pilot.press("plus")
+        assert screen.check_action("faster", ()) is None
+
+
+async def test_tab_and_click_select_a_node() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.selected is not None
+        inspector = screen.query_one(Inspector)
+        assert inspector.display
+        first = screen.selected
+        await pilot.press("tab")
+        assert screen.selected is not first
+        await pilot.press("shift+tab")
+        assert screen.selected is first
+        await pilot.press("escape")
+        assert screen.selected is None
+        graph = screen.query_one(GraphView)
+        out = app.walk.program.output
+        box = graph.drawing.boxes[screen.ids[out]]
+        await pilot.click(
+            GraphView, offset=(box.x + 2 - graph.scroll_x, box.y + 1 - graph.scroll_y)
+        )
+        await pilot.pause()
+        assert screen.selected is out
+        assert "nothing: it is the output" in inspector.render().plain
+
+
+async def test_focus_compact_values_and_pan() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        graph = screen.query_one(GraphView)
+        full = graph.drawing
+        await pilot.press("right", "f")
+        await pilot.pause()
+        assert screen.focus_mode and graph.drawing is not full
+        assert len(graph.drawing.boxes) < len(full.boxes)
+        await pilot.press("f", "c")
+        await pilot.pause()
+        assert graph.drawing.layout.mode == "compact"
+        side = screen.query_one("#side")
+        assert side.display
+        await pilot.press("v")
+        assert not side.display
+        await pilot.press("v")
+        assert side.display
+        await pilot.press("down", "shift+right", "up", "shift+left")
+
+
+async def test_edit_error_keeps_the_graph_then_applies() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        graph = app.screen.query_one(GraphView)
+        old = graph.drawing
+        await pilot.press("e")
+        await pilot.pause()
+        editor = app.screen.query_one(ProgramEditor)
+        assert editor.display and editor.input.value == "x = 8; y = 3; (x*x + 1)/(y*y - 1)"
+        assert app.screen.check_action("next", ()) is None  # keys go to the editor
+        editor.input.value = "x = 8; y = 3; (x*x + 1)/(y*y - 1"
+        await pilot.press("enter")
+        await pilot.pause()
+        error = app.screen.query_one("#editor-error").render().plain
+        assert "^" in error and editor.display
+        assert graph.drawing is old and app.walk.program.output.data == 8.125
+        editor.input.value = "a = 2; b = -3; c = a + b; d = b + 1; e = c * d"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not editor.display
+        assert app.walk.key == (1, 0, False) and app.walk.program.output.data == 2
+        assert graph.drawing is not old
+        await pilot.press("end")
+        assert grad_of(app, "b") == -3.0  # d + c: b reached along two paths
+        await pilot.press("e", "escape")
+        await pilot.pause()
+        assert not editor.display and app.walk.program.output.data == 2
+
+
+async def test_help_lists_every_key() -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = app.screen.query_one("#help-text").render().plain
+        words = "Next Back Start End Play Faster Slower zero_grad Inspect Focus Values Edit Quit"
+        for word in [*words.split(), "Backward again", "Save SVG"]:
+            assert word in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_screenshot_and_quit(tmp_path: Path) -> None:
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.main.screenshot_dir = str(tmp_path)
+        await pilot.press("right", "s")
+        await pilot.pause()
+        files = list(tmp_path.glob("*.svg"))
+        assert len(files) == 1 and "<svg" in files[0].read_text()
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+@pytest.mark.parametrize("size", [(60, 20), (120, 36), (200, 60)])
+async def test_sizes_and_resizing(size: tuple[int, int]) -> None:
+    app = toy_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("right", "right", "right", "right")
+        await pilot.pause()
+        screen = app.screen
+        graph = screen.query_one(GraphView)
+        assert graph.size.height >= 5 and screen.query_one("#lower").size.height >= 5
+        assert screen.query_one("#side").display == (size[0] >= 100)
+        current = screen.ids[app.walk.current.node]
+        box = graph.drawing.boxes[current]
+        assert graph.scroll_x <= box.x and box.x + 3 <= graph.scroll_x + graph.size.width
+        await pilot.resize_terminal(*reversed(size)) if hasattr(pilot, "resize_terminal") else None
+        await pilot.pause()
+
+
+async def test_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right", "right", "right", "right")
+        await pilot.pause()
+        text = text_of(app)
+        assert "now" in text and "✓" in text and "━" in text  # meaning without colour
+
+
+def send_keys(app: StepgradApp, keys: list[str]) -> None:
+    """Queue real key events as a fast typist would: no waiting for a frame between keys
+    (``pilot.press`` waits for the app to go idle after every key, ~60 ms here)."""
+    from textual import events
+
+    for key in keys:
+        char = {"space": " ", "plus": "+", "minus": "-", "question_mark": "?"}.get(key)
+        if char is None and len(key) == 1:
+            char = key
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)  # type: ignore[union-attr]
+
+
+async def test_monkey_on_the_mlp() -> None:
+    """A few thousand random keys on a ~320-node graph leave the app consistent."""
+    app = create_app(mlp_source(), lazy_graph=False)
+    app.theme = "textual-dark"
+    keys = ["right", "right", "right", "l", "space", "left", "h", "home", "end", "z", "b",
+            "tab", "shift+tab", "escape", "f", "c", "v", "up", "down", "shift+left",
+            "shift+right", "plus", "minus", "x", "question_mark", "escape", "7"]  # fmt: skip
+    rng = random.Random(4)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(30):  # 1500 keys (about 40 s here)
+            batch = [rng.choice(keys) for _ in range(50)]
+            send_keys(app, batch)
+            await pilot.pause()
+            if isinstance(app.screen, HelpScreen):
+                await pilot.press("escape")
+            walk = app.walk
+            assert 0 <= walk.step <= walk.total
+            shown = walk.grads()
+            if walk.finished:
+                for node, grad in shown.items():
+                    assert node.grad == grad
+            else:
+                for step in walk.trace.steps[: walk.step]:
+                    for edge in step.edges:
+                        assert shown[edge.parent] is not None
+        await pilot.pause()
+        assert app.screen.query_one(GraphView).drawing is not None
