@@ -10,13 +10,14 @@ give exactly twice the grads of one, as in PyTorch.
 from __future__ import annotations
 
 from collections import deque
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple, overload
 
 from .errors import GradientError
 from .ops import OPS
 from .value import Value
 
-__all__ = ["Edge", "Step", "Trace", "backward", "nodes", "zero_grad"]
+__all__ = ["Edge", "Step", "Steps", "Trace", "backward", "nodes", "zero_grad"]
 
 
 class Edge(NamedTuple):
@@ -44,11 +45,66 @@ class Step(NamedTuple):
     edges: tuple[Edge, ...]
 
 
+class Steps(Sequence[Step]):
+    """The steps of one pass, stored flat: a :class:`Step` is made when it is looked at.
+
+    Recording keeps one small tuple per step and one per edge, which keeps a recorded pass within
+    twice the cost of a plain one and a 10,000-step trace light for the app.
+    """
+
+    __slots__ = ("_edges", "_steps")
+
+    def __init__(self, steps: list[tuple[Value, float, int]], edges: list[tuple]) -> None:  # type: ignore[type-arg]
+        self._steps = steps  # (node, upstream, index of its first edge in ``edges``)
+        self._edges = edges  # (parent, index, local, this pass's grad before, base grad, pending)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    @overload
+    def __getitem__(self, i: int) -> Step: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Step]: ...
+
+    def __getitem__(self, i: int | slice) -> Step | list[Step]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        count = len(self._steps)
+        if i < 0:
+            i += count
+        if not 0 <= i < count:
+            raise IndexError("step index out of range")
+        node, upstream, start = self._steps[i]
+        end = self._steps[i + 1][2] if i + 1 < count else len(self._edges)
+        formulas = OPS[node.op].formulas
+        # the record keeps what cannot be recomputed; these are the same float operations the
+        # pass did, so they give the same numbers to the last bit
+        edges = tuple(
+            Edge(
+                parent,
+                index,
+                local,
+                formulas[index],
+                upstream * local,
+                base + before,
+                base + (before + upstream * local),
+                pending,
+            )  # fmt: skip
+            for parent, index, local, before, base, pending in self._edges[start:end]
+        )
+        return Step(node, upstream, edges)
+
+    def __iter__(self) -> Iterator[Step]:
+        for i in range(len(self._steps)):
+            yield self[i]
+
+
 class Trace(NamedTuple):
     """A whole backward pass, in firing order."""
 
     root: Value
-    steps: tuple[Step, ...]
+    steps: Steps
     grads: dict[Value, float]  # this pass's own gradient of every node it reached
 
     def __len__(self) -> int:
@@ -88,7 +144,6 @@ def zero_grad(root: Value) -> None:
                 stack.append(parent)
 
 
-_tuple_new = tuple.__new__  # builds Edge/Step records without NamedTuple's Python __new__
 _NAN = float("nan")
 
 
@@ -97,45 +152,60 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
 
     Per-pass state lives on the nodes (``_pending``: edges still to deliver, ``_g``: this pass's
     gradient) rather than in dicts, as this is the engine's hot path; every ``_pending`` is 0
-    between passes. A plain pass runs the lean loop; if that meets a non-finite number it starts
-    again with the recording loop, which checks every edge and names the one that failed.
+    between passes. The lean loop does not check each edge: inf and nan are absorbing under +
+    and *, so a look at the leaves at the end finds any; then :func:`_locate` runs the pass
+    again, checking every edge, and raises a GradientError that names the one that failed.
     """
-    reached = _count(root)
+    steps: list[tuple[Value, float, int]] | None = [] if trace else None
+    edges: list[tuple[Any, ...]] = []
+    reached, leaves = _count(root, count_leaves=trace)
     try:
-        if trace:
-            steps = _fire_recorded(root)
-        elif not _fire(root, reached):
+        if not _fire(root, leaves, steps, edges):
             _reset(reached)
-            reached = _count(root)
-            _fire_recorded(root)  # raises GradientError naming the edge
+            reached, leaves = _count(root, count_leaves=True)
+            _locate(root)
     except BaseException:
         _reset(reached)
         raise
     for node in reached:  # the pass succeeded: add its gradients to .grad
         node.grad += node._g
-    if not trace:
+    if steps is None:
         return None
-    return Trace(root, tuple(steps), {node: node._g for node in reached})
+    return Trace(root, Steps(steps, edges), {node: node._g for node in reached})
 
 
-def _count(root: Value) -> list[Value]:
-    """Set ``_pending`` on every node that needs a gradient; return them, root first."""
+def _count(root: Value, *, count_leaves: bool) -> tuple[list[Value], list[Value]]:
+    """Set ``_pending`` on every node that needs a gradient; return them all, and the leaves.
+
+    Leaves never fire, so a plain pass does not need their counts: unless ``count_leaves`` is
+    set, a leaf's ``_pending`` is only set to 1 as a "reached" mark. :func:`_finish_leaves`
+    clears it.
+    """
     reached = [root]
+    leaves: list[Value] = [] if root.parents else [root]
     stack = [root]
     push = stack.append
     keep = reached.append
+    keep_leaf = leaves.append
     while stack:
         for parent in stack.pop().parents:
             if parent.requires_grad:
                 count = parent._pending
-                if count == 0:
+                if parent.parents:
+                    if count == 0:
+                        parent._g = 0.0
+                        keep(parent)
+                        push(parent)
+                    parent._pending = count + 1
+                elif count == 0:
                     parent._g = 0.0
                     keep(parent)
-                    if parent.parents:
-                        push(parent)
-                parent._pending = count + 1
+                    keep_leaf(parent)
+                    parent._pending = 1
+                elif count_leaves:
+                    parent._pending = count + 1
     root._g = 1.0
-    return reached
+    return reached, leaves
 
 
 def _reset(reached: list[Value]) -> None:
@@ -143,101 +213,120 @@ def _reset(reached: list[Value]) -> None:
         node._pending = 0
 
 
-def _fire(root: Value, reached: list[Value]) -> bool:
-    """Fire every node once its count reaches zero; False if a number was not finite.
+def _finish_leaves(leaves: list[Value]) -> bool:
+    """Clear the leaves' marks; False if any leaf's gradient is not finite.
 
-    inf and nan are absorbing under + and *, so one look at the final gradients finds any.
+    Every reached node passes its gradient on to a reached leaf, so the leaves show any
+    non-finite number met in the pass.
+    """
+    finite = True
+    for leaf in leaves:
+        leaf._pending = 0
+        g = leaf._g
+        if g - g != 0.0:
+            finite = False
+    return finite
+
+
+def _fire(
+    root: Value,
+    leaves: list[Value],
+    steps: list[tuple[Value, float, int]] | None,
+    edges: list[tuple[Any, ...]],
+) -> bool:
+    """Fire every op node once its count reaches zero; record steps and edges if ``steps``.
+
+    Returns False if a number was not finite (the grads of this pass are then unusable).
     """
     ready: deque[Value] = deque((root,) if root.parents else ())
     pop = ready.popleft
     fire = ready.append
-    ops = OPS
+    table = _TABLE
+    record = steps is not None
+    add = edges.append
+    count = 0
     try:
         while ready:
             node = pop()
-            op = ops[node.op]
             upstream = node._g
             parents = node.parents
-            constants = op.constants
-            derivatives = op.derivatives
+            if record:
+                steps.append((node, upstream, len(edges)))  # type: ignore[union-attr]
             if len(parents) == 2:
+                c0, c1, d0, d1 = table[node.op]
                 a, b = parents
-                x = a.data
-                y = b.data
-                out = node.data
                 if a.requires_grad:
-                    local = constants[0]
-                    if local is None:
-                        local = derivatives[0](x, y, out)
-                    a._g += upstream * local
+                    local = d0(a.data, b.data, node.data) if c0 is None else c0
+                    contribution = upstream * local
+                    before = a._g
+                    a._g = before + contribution
+                    if a.parents or record:
+                        count = a._pending - 1
+                        a._pending = count
+                        if count == 0 and a.parents:
+                            fire(a)
+                    if record:
+                        add((a, 0, local, before, a.grad, count))
+                if b.requires_grad:
+                    local = d1(a.data, b.data, node.data) if c1 is None else c1
+                    contribution = upstream * local
+                    before = b._g
+                    b._g = before + contribution
+                    if b.parents or record:
+                        count = b._pending - 1
+                        b._pending = count
+                        if count == 0 and b.parents:
+                            fire(b)
+                    if record:
+                        add((b, 1, local, before, b.grad, count))
+            else:
+                c0, d0 = table[node.op]
+                a = parents[0]
+                local = d0(a.data, node.data) if c0 is None else c0
+                contribution = upstream * local
+                before = a._g
+                a._g = before + contribution
+                if a.parents or record:
                     count = a._pending - 1
                     a._pending = count
                     if count == 0 and a.parents:
                         fire(a)
-                if b.requires_grad:
-                    local = constants[1]
-                    if local is None:
-                        local = derivatives[1](x, y, out)
-                    b._g += upstream * local
-                    count = b._pending - 1
-                    b._pending = count
-                    if count == 0 and b.parents:
-                        fire(b)
-            else:
-                a = parents[0]
-                local = constants[0]
-                if local is None:
-                    local = derivatives[0](a.data, node.data)
-                a._g += upstream * local
-                a._pending = 0  # a unary op's input that needs a grad: its only edge here
-                if a.parents:
-                    fire(a)
+                if record:
+                    add((a, 0, local, before, a.grad, count))
     except (ArithmeticError, ValueError):
         return False
-    for node in reached:
-        g = node._g
-        if g - g != 0.0:
-            return False
-    return True
+    return _finish_leaves(leaves)
 
 
-def _fire_recorded(root: Value) -> list[Step]:
-    """The same firing order as :func:`_fire`, recording each step and checking each edge."""
-    steps: list[Step] = []
+def _locate(root: Value) -> None:
+    """Run the pass again checking every edge; raise GradientError at the first bad one."""
     ready: deque[Value] = deque((root,) if root.parents else ())
     while ready:
         node = ready.popleft()
         op = OPS[node.op]
-        upstream = node._g
         parents = node.parents
-        out = node.data
-        a = parents[0].data
-        binary = len(parents) == 2
-        b = parents[1].data if binary else 0.0
-        edges = []
+        args = [p.data for p in parents] + [node.data]
         for index, parent in enumerate(parents):
             if not parent.requires_grad:
                 continue
             local = op.constants[index]
             try:
                 if local is None:
-                    derivative = op.derivatives[index]
-                    local = derivative(a, b, out) if binary else derivative(a, out)
-                contribution = upstream * local
-                before = parent._g
-                after = before + contribution
+                    local = op.derivatives[index](*args)
+                after = parent._g + node._g * local
             except (ArithmeticError, ValueError):
                 after = _NAN
             if after - after != 0.0:  # inf or nan, here or in the sum
-                raise GradientError(node, index, local, upstream, "the gradient is not finite")
+                raise GradientError(node, index, local, node._g, "the gradient is not finite")
             parent._g = after
-            count = parent._pending - 1
-            parent._pending = count
-            if count == 0 and parent.parents:
+            parent._pending -= 1
+            if parent._pending == 0 and parent.parents:
                 ready.append(parent)
-            base = parent.grad
-            edge = (parent, index, local, op.formulas[index], contribution,
-                    base + before, base + after, count)  # fmt: skip
-            edges.append(_tuple_new(Edge, edge))
-        steps.append(_tuple_new(Step, (node, upstream, tuple(edges))))
-    return steps
+    raise AssertionError("a non-finite gradient was found but not located")  # pragma: no cover
+
+
+_TABLE: dict[str, tuple[Any, ...]] = {
+    name: (*op.constants, *op.derivatives) for name, op in OPS.items()
+}
+"""What the firing loop needs of each op in one lookup: its constant derivatives (or None),
+then its derivative functions."""

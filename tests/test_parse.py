@@ -323,9 +323,9 @@ def _evaluate_float(source: str, values: dict[str, float]) -> float:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     source=expressions(),
-    x=st.floats(-2, 2),
-    y=st.floats(-2, 2),
-    z=st.floats(-2, 2),
+    x=st.floats(-2, 2).filter(lambda v: abs(v) > 1e-3),
+    y=st.floats(-2, 2).filter(lambda v: abs(v) > 1e-3),
+    z=st.floats(-2, 2).filter(lambda v: abs(v) > 1e-3),
 )
 def test_random_expressions_match_finite_differences(source, x, y, z) -> None:
     values = {"x": x, "y": y, "z": z}
@@ -336,6 +336,8 @@ def test_random_expressions_match_finite_differences(source, x, y, z) -> None:
         assume(False)
         return
     assume(abs(program.output.data) < 1e6)
+    # finite differences with h = 1e-6 cannot follow a function that is this steep
+    assume(all(abs(node.grad) < 1e4 for node in program.inputs.values()))
     for name, node in program.inputs.items():
         h = 1e-6
         try:
