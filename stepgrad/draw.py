@@ -388,23 +388,19 @@ class Drawing:
         """The ``w`` x ``h`` rectangle at ``(x0, y0)``; costs only the cells inside it."""
         view = view or View()
         x1, y1 = x0 + w, y0 + h
-        pad = max(0, x1 - self.width)
+        lead = min(max(-x0, 0), w)  # columns left of the canvas
+        start, end = max(x0, 0), max(x1, 0)
         chars: list[list[str]] = []
         styles: list[list[str | None]] = []
         for row in range(y0, y1):
             if 0 <= row < self.height:
                 base_chars, base_styles = self._idle_row(row)
-                sty: list[str | None]
-                if x0 >= 0:
-                    line = base_chars[x0:x1]
-                    sty = base_styles[x0:x1]
-                else:
-                    line = [" "] * -x0 + base_chars[:x1]
-                    sty = [None] * -x0
-                    sty += base_styles[:x1]
-                if pad:
-                    line += [" "] * pad
-                    sty += [None] * pad
+                line = [" "] * lead + base_chars[start:end]
+                sty: list[str | None] = [None] * lead
+                sty += base_styles[start:end]
+                if len(line) < w:  # columns right of the canvas
+                    line += [" "] * (w - len(line))
+                    sty += [None] * (w - len(sty))
             else:
                 line = [" "] * w
                 sty = [None] * w
