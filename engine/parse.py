@@ -16,7 +16,7 @@ import difflib
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .backward import Edge, Step, Trace, nodes
@@ -151,6 +151,39 @@ class ProgramError(Exception):
         return "\n".join([self.headline(), *self.caret_lines()])
 
 
+class SourceTexts(Mapping[Value, str]):
+    """The source text of each node made by the program, on one line, cut from its span.
+
+    Computed when asked for: storing every nested subexpression's text up front would cost
+    time and memory quadratic in the program's length.
+    """
+
+    def __init__(self, source: str, spans: dict[Value, Span]) -> None:
+        self._lines = source.split("\n")
+        self._spans = spans
+        self._cache: dict[Value, str] = {}
+
+    def __getitem__(self, node: Value) -> str:
+        text = self._cache.get(node)
+        if text is None:
+            span = self._spans[node]  # KeyError for a node the program did not write
+            if span.line == span.end_line:
+                text = self._lines[span.line - 1][span.col - 1 : span.end_col - 1]
+            else:
+                parts = [self._lines[span.line - 1][span.col - 1 :]]
+                parts += self._lines[span.line : span.end_line - 1]
+                parts.append(self._lines[span.end_line - 1][: span.end_col - 1])
+                text = " ".join(parts)
+            text = self._cache[node] = " ".join(text.split())
+        return text
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
 @dataclass
 class Program:
     """A parsed and evaluated program.
@@ -161,8 +194,8 @@ class Program:
         inputs: the leaf values, by name (defaults overridden by the values given).
         names: every name's final value.
         spans: where each node made by the program was written.
-        texts: the source text of each node made by the program, on one line.
         warnings: things worth telling the user that are not errors.
+        texts: the source text of each node made by the program, on one line.
     """
 
     source: str
@@ -170,8 +203,11 @@ class Program:
     inputs: dict[str, Value]
     names: dict[str, Value]
     spans: dict[Value, Span] = field(default_factory=dict)
-    texts: dict[Value, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    texts: SourceTexts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.texts = SourceTexts(self.source.replace("\r\n", "\n").replace("\r", "\n"), self.spans)
 
     def name(self, node: Value) -> str:
         """How to call ``node`` in explanations: its label, its number, or its source text."""
@@ -312,8 +348,8 @@ class _Parser:
         self.values = values
         self.lines = self.source.split("\n")
         self.indent: list[int] = []
+        self.bodies: list[str] = []  # the lines without their indentation
         self.spans: dict[Value, Span] = {}
-        self.texts: dict[Value, str] = {}
         self.warnings: list[str] = []
         self.inputs: dict[str, Value] = {}
         self.free: dict[str, ast.Name] = {}
@@ -328,8 +364,14 @@ class _Parser:
         return ProgramError(message, span, hint, self.source)
 
     def _char_col(self, line: int, byte_col: int) -> int:
-        text = self.lines[line - 1].lstrip(" \t") if line - 1 < len(self.lines) else ""
-        chars = len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+        """ast's UTF-8 byte offset in a (de-indented) line -> a 1-based character column."""
+        if line - 1 >= len(self.lines):
+            return byte_col + 1
+        body = self.bodies[line - 1]
+        if body.isascii():
+            chars = byte_col
+        else:
+            chars = len(body.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
         return chars + self.indent[line - 1] + 1
 
     def span(self, node: ast.AST) -> Span:
@@ -361,7 +403,7 @@ class _Parser:
             row = self.source.count("\n", 0, nul) + 1
             col = nul - (self.source.rfind("\n", 0, nul) + 1) + 1
             raise self.error("the program contains a NUL character", Span(row, col, row, col + 1))
-        stripped = []
+        stripped = self.bodies
         for line in self.lines:
             body = line.lstrip(" \t")
             self.indent.append(len(line) - len(body))
@@ -664,9 +706,7 @@ class _Parser:
                 name = target.id
                 left = self.lookup(target, env)
                 right = self.expression(stmt.value, env)
-                node = self.apply(
-                    stmt, _BINOPS[type(stmt.op)], (left, right), (name, self.text(stmt.value))
-                )
+                node = self.apply(stmt, _BINOPS[type(stmt.op)], (left, right), (target, stmt.value))
                 node.label = name
             else:
                 assert isinstance(stmt, ast.Expr)
@@ -689,7 +729,7 @@ class _Parser:
                 self.inputs[name] = Value(value, name)
         if not output.requires_grad:
             self.warnings.append("the output does not depend on any input: no gradient flows")
-        return Program(self.source, output, self.inputs, env, self.spans, self.texts, self.warnings)
+        return Program(self.source, output, self.inputs, env, self.spans, self.warnings)
 
     def lookup(self, node: ast.Name, env: dict[str, Value]) -> Value:
         name = node.id
@@ -715,7 +755,6 @@ class _Parser:
             elif isinstance(node, ast.Constant):
                 value = Value.constant(float(node.value))  # type: ignore[arg-type]
                 self.spans[value] = self.span(node)
-                self.texts[value] = self.text(node)
                 results.append(value)
             elif not ready:
                 stack.append((node, True))
@@ -728,35 +767,32 @@ class _Parser:
                     stack.append((node.args[0], False))
             elif isinstance(node, ast.BinOp):
                 right, left = results.pop(), results.pop()
-                texts = (self.text(node.left), self.text(node.right))
-                results.append(self.apply(node, _BINOPS[type(node.op)], (left, right), texts))
+                operands = (node.left, node.right)
+                results.append(self.apply(node, _BINOPS[type(node.op)], (left, right), operands))
             elif isinstance(node, ast.UnaryOp):
                 operand = results.pop()
                 if isinstance(node.op, ast.USub):
-                    operand = self.apply(node, "neg", (operand,), (self.text(node.operand),))
+                    operand = self.apply(node, "neg", (operand,), (node.operand,))
                 results.append(operand)
             else:
                 assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 operand = results.pop()
-                results.append(
-                    self.apply(node, node.func.id, (operand,), (self.text(node.args[0]),))
-                )
+                results.append(self.apply(node, node.func.id, (operand,), (node.args[0],)))
         return results[0]
 
     def apply(
-        self, node: ast.AST, op: str, operands: tuple[Value, ...], texts: tuple[str, ...]
+        self, node: ast.AST, op: str, operands: tuple[Value, ...], written: tuple[ast.AST, ...]
     ) -> Value:
         """Make one op node; a domain error names the subexpression and its operands' values."""
         try:
             result = operands[0]._apply(OPS[op], *operands)
         except DomainError as err:
-            shown = [
-                f"{text} = {format_number(value.data)}"
-                for text, value in zip(texts, operands, strict=True)
-                if text != format_number(value.data)
-            ]
+            shown = []
+            for operand, value in zip(written, operands, strict=True):
+                text = self.text(operand)
+                if text != format_number(value.data):
+                    shown.append(f"{text} = {format_number(value.data)}")
             where = f" ({', '.join(shown)})" if shown else ""
             raise self.error(f"{self.text(node)}: {err.reason}{where}", node) from None
         self.spans[result] = self.span(node)
-        self.texts[result] = self.text(node)
         return result
