@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -150,6 +152,12 @@ def main(
             return _graph(program, args.backward, out)
         trace = program.backward(trace=True)
         assert trace is not None
+        if not (args.json or args.print) and _interactive(out):
+            from .app import create_app
+
+            app = create_app(source, values)
+            app.run()
+            return app.return_code or 0
     except ProgramError as exc:
         print(f"stepgrad: error: {exc.format()}", file=err)
         return EXIT_USAGE
@@ -164,21 +172,22 @@ def main(
     return 0
 
 
+def _interactive(out: TextIO) -> bool:
+    """Whether to open the app: both ends are a terminal (else print, for pipes and CI)."""
+    return out is sys.stdout and sys.stdout.isatty() and sys.stdin.isatty()
+
+
 def _graph(program: Program, backward: bool, out: TextIO) -> int:
     from .draw import render_text
 
     if backward:
-        program.backward(trace=False)
-    color = out.isatty() and not _no_color()
-    out.write(render_text(program.output, _names(program), backward=backward, color=color))
-    out.write("\n")
+        program.backward(trace=False)  # a non-finite gradient is reported like any error
+    terminal = out.isatty()
+    width = shutil.get_terminal_size().columns if terminal else None
+    color = terminal and not os.environ.get("NO_COLOR")
+    text = render_text(program.output, _names(program), backward=backward, color=color, width=width)
+    out.write(text + "\n")
     return 0
-
-
-def _no_color() -> bool:
-    import os
-
-    return bool(os.environ.get("NO_COLOR"))
 
 
 def _names(program: Program) -> dict[Value, str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT", "EXAMPLES", "Example"]
+__all__ = ["DEFAULT", "EXAMPLES", "Example", "mlp_program"]
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,43 @@ class Example:
     name: str
     description: str
     program: str
+
+
+def mlp_program(sizes: tuple[int, ...] = (2, 4, 4, 1), samples: int = 4, seed: int = 0) -> str:
+    """A tanh MLP's summed squared loss over ``samples`` inputs, written as a stepgrad program.
+
+    The default 2-4-4-1 net on 4 samples makes a graph of about 320 nodes. Weights and data come
+    from ``random.Random(seed)``, so the program is the same on every machine.
+    """
+    rng = random.Random(seed)
+    lines: list[str] = []
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
+        neurons = []
+        for j in range(1, n_out + 1):
+            w = [f"w{i}_{j}_{k}" for k in range(1, n_in + 1)]
+            b = f"b{i}_{j}"
+            lines += [f"{name} = {rng.uniform(-1, 1):.3f}" for name in w]
+            lines.append(f"{b} = {rng.uniform(-1, 1):.3f}")
+            neurons.append((w, b))
+        layers.append(neurons)
+    losses = []
+    for s in range(1, samples + 1):
+        x = [f"x{s}_{k}" for k in range(1, sizes[0] + 1)]
+        lines += [f"{name} = {rng.uniform(-2, 2):.2f}" for name in x]
+        target = rng.choice((-1, 1))
+        for i, neurons in enumerate(layers, start=1):
+            out = []
+            for j, (w, b) in enumerate(neurons, start=1):
+                last = i == len(layers)
+                name = f"y{s}" + (f"_{j}" if len(neurons) > 1 else "") if last else f"h{s}_{i}_{j}"
+                terms = " + ".join(f"{wk}*{xk}" for wk, xk in zip(w, x, strict=False))
+                lines.append(f"{name} = tanh({terms} + {b})")
+                out.append(name)
+            x = out
+        losses.append(f"({x[0]} - {target})**2")
+    lines.append("loss = " + " + ".join(losses))
+    return "\n".join(lines)
 
 
 EXAMPLES: dict[str, Example] = {
@@ -44,6 +82,11 @@ EXAMPLES: dict[str, Example] = {
             "shared",
             "one weight w used by two units: its grad accumulates both contributions",
             "w = 0.5\nx1 = 1\nx2 = -2\nu1 = tanh(w*x1)\nu2 = tanh(w*x2)\nL = u1*u1 + u2*u2",
+        ),
+        Example(
+            "mlp",
+            "a 2-4-4-1 tanh MLP's squared loss on 4 samples: about 320 nodes, to show scale",
+            mlp_program(),
         ),
     )
 }
