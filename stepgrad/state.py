@@ -16,7 +16,6 @@ grad before and after each ``+=`` (including the grads the pass started from).
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -24,7 +23,7 @@ from typing import Literal
 from engine import Step, Trace, Value
 from engine.parse import Program, ProgramError
 
-__all__ = ["Pass", "Status", "Walkthrough", "editable_source", "mlp_source"]
+__all__ = ["Pass", "Status", "Walkthrough", "editable_source"]
 
 Status = Literal["not started", "ready", "in progress", "done", "zeroed"]
 
@@ -262,42 +261,3 @@ def editable_source(program: Program, values: dict[str, float] | None = None) ->
         else:
             front.append(f"{name} = {_number(value)}")
     return "; ".join(front + statements)
-
-
-def mlp_source(sizes: tuple[int, ...] = (2, 4, 4, 1), samples: int = 4, seed: int = 0) -> str:
-    """A tanh MLP's summed squared loss over ``samples`` inputs, as a stepgrad program.
-
-    The default 2-4-4-1 net on 4 samples makes a graph of about 320 nodes.
-    """
-    rng = random.Random(seed)
-    lines: list[str] = []
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
-        neurons = []
-        for j in range(1, n_out + 1):
-            w = [f"w{i}_{j}_{k}" for k in range(1, n_in + 1)]
-            b = f"b{i}_{j}"
-            lines += [f"{name} = {rng.uniform(-1, 1):.3f}" for name in w]
-            lines.append(f"{b} = {rng.uniform(-1, 1):.3f}")
-            neurons.append((w, b))
-        layers.append(neurons)
-    losses = []
-    for s in range(1, samples + 1):
-        x = [f"x{s}_{k}" for k in range(1, sizes[0] + 1)]
-        lines += [f"{name} = {rng.uniform(-2, 2):.2f}" for name in x]
-        target = rng.choice((-1, 1))
-        for i, neurons in enumerate(layers, start=1):
-            out = []
-            for j, (w, b) in enumerate(neurons, start=1):
-                name = (
-                    f"h{s}_{i}_{j}"
-                    if i < len(layers)
-                    else f"y{s}" + (f"_{j}" if len(neurons) > 1 else "")
-                )
-                terms = " + ".join(f"{wk}*{xk}" for wk, xk in zip(w, x, strict=False))
-                lines.append(f"{name} = tanh({terms} + {b})")
-                out.append(name)
-            x = out
-        losses.append(f"({x[0]} - {target})**2")
-    lines.append("loss = " + " + ".join(losses))
-    return "\n".join(lines)

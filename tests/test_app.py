@@ -9,8 +9,8 @@ import pytest
 
 from engine.parse import ProgramError
 from stepgrad.app import StepgradApp, create_app
+from stepgrad.examples import mlp_program
 from stepgrad.screens.help import HelpScreen
-from stepgrad.state import mlp_source
 from stepgrad.widgets import GraphView, Inspector, ProgramEditor, StepPanel, ValuesTable
 
 TOY = "(x*x + 1)/(y*y - 1)"
@@ -325,7 +325,7 @@ def send_keys(app: StepgradApp, keys: list[str]) -> None:
 
 async def test_monkey_on_the_mlp() -> None:
     """A few thousand random keys on a ~320-node graph leave the app consistent."""
-    app = create_app(mlp_source(), lazy_graph=False)
+    app = create_app(mlp_program(), lazy_graph=False)
     app.theme = "textual-dark"
     keys = ["right", "right", "right", "l", "space", "left", "h", "home", "end", "z", "b",
             "tab", "shift+tab", "escape", "f", "c", "v", "up", "down", "shift+left",

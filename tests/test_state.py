@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.parse import parse
-from stepgrad.state import Walkthrough, editable_source, mlp_source
+from stepgrad.examples import mlp_program
+from stepgrad.state import Walkthrough, editable_source
 
 TOY = "(x*x + 1)/(y*y - 1)"
 SHARED = "w = 0.5\nx1 = 1\nx2 = -2\nu1 = tanh(w*x1)\nu2 = tanh(w*x2)\nL = u1*u1 + u2*u2"
@@ -127,8 +128,8 @@ def test_editable_source_inlines_the_values() -> None:
     assert parse(text).output.data == program.output.data
 
 
-def test_mlp_source_is_about_320_nodes() -> None:
-    program = parse(mlp_source())
+def test_mlp_program_is_about_320_nodes() -> None:
+    program = parse(mlp_program())
     assert 300 <= len(program.nodes()) <= 340
 
 

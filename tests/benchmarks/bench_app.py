@@ -80,9 +80,9 @@ def first_frame(mode: str) -> float:
 async def step_redraw_ms(steps: int = 120) -> list[float]:
     """Milliseconds per ``right`` press on the MLP, until the frame is composited."""
     from stepgrad.app import create_app
-    from stepgrad.state import mlp_source
+    from stepgrad.examples import mlp_program
 
-    app = create_app(mlp_source(), lazy_graph=False)
+    app = create_app(mlp_program(), lazy_graph=False)
     frames: list[float] = []
     display = app._display
 
