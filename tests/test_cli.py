@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -171,3 +172,30 @@ def test_help() -> None:
     result = stepgrad("--help")
     assert result.returncode == 0
     assert "--json" in result.stdout and "name=value" in result.stdout
+
+
+def test_graph_draws_every_named_value_with_its_data() -> None:
+    result = stepgrad("a = 2; b = -3; c = a + b; d = b + 1; e = c * d", "--graph")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for label, data in (("a", "2"), ("b", "-3"), ("c", "-1"), ("d", "-2"), ("e", "2")):
+        assert len(re.findall(rf"┌ {label}\b", out)) == 1, label
+        assert f"data {data} " in out
+    assert "grad —" in out and "grad 0" not in out  # not computed yet, never shown as zero
+    assert out.count("▶") == 6  # one arrow head per edge: a, b into c; b, 1 into d; c, d into e
+    assert "\x1b[" not in out
+
+
+def test_graph_after_backward_shows_the_hand_derived_grads() -> None:
+    # e = (a+b)*(b+1) at a=2, b=-3: de/da = b+1 = -2, de/db = (b+1) + (a+b) = -3
+    result = stepgrad("a = 2; b = -3; c = a + b; d = b + 1; e = c * d", "--graph", "--backward")
+    assert result.returncode == 0, result.stderr
+    for grad in ("grad -2 ", "grad -3 ", "grad -1 ", "grad 1 "):
+        assert grad in result.stdout
+    assert "—" not in result.stdout
+
+
+def test_graph_backward_with_a_non_finite_gradient_is_an_error() -> None:
+    result = stepgrad("sqrt(x)", "x=0", "--graph", "--backward")
+    assert result.returncode == 2 and "not finite" in result.stderr
+    assert "Traceback" not in result.stderr
