@@ -253,6 +253,7 @@ def _fire(
             if record:
                 steps.append((node, upstream, len(edges)))  # type: ignore[union-attr]
             if len(parents) == 2:
+                # the two edges are written out rather than looped over: this is the hot path
                 c0, c1, d0, d1 = table[node.op]
                 a, b = parents
                 if a.requires_grad:

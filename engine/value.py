@@ -135,22 +135,7 @@ def _lift(other: object) -> Value:
         return other
     if not isinstance(other, (int, float)):
         raise TypeError(f"unsupported operand for Value: {type(other).__name__}")
-    try:
-        x = float(other)
-    except OverflowError:
-        x = _INF
-    if x - x != 0.0:
-        raise DomainError(None, (x,), f"{other} is not a finite number")
-    out = _new(Value)
-    out.data = x
-    out.grad = 0.0
-    out.op = ""
-    out.parents = ()
-    out.label = None
-    out.requires_grad = False
-    out._g = 0.0
-    out._pending = 0
-    return out
+    return Value(other, requires_grad=False)
 
 
 def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, object], Value]:
