@@ -31,6 +31,9 @@ class StepgradApp(App[None]):
     TITLE = "stepgrad"
     ENABLE_COMMAND_PALETTE = False
 
+    cursor_blink = True
+    """Whether the editor's cursor blinks (tests and screenshots turn it off, for stable frames)."""
+
     def __init__(
         self,
         program: Program,

@@ -16,6 +16,7 @@ grad before and after each ``+=`` (including the grads the pass started from).
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -239,25 +240,45 @@ def _number(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def editable_source(program: Program, values: dict[str, float] | None = None) -> str:
-    """The program as one self-contained line for the editor: ``x = 8; y = 3; (x*x + 1)/...``.
+def _constant(text: str) -> bool:
+    """Whether ``text`` is an expression of numbers only (what the parser treats as an input)."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    allowed = (ast.Expression, ast.Constant, ast.UnaryOp, ast.BinOp, ast.operator, ast.unaryop)
+    return all(isinstance(node, allowed) for node in ast.walk(tree))
 
-    Values given on the command line become statements, so editing never loses them: a free
-    name gets ``name = value`` in front, an overridden input has its statement rewritten.
+
+def editable_source(program: Program, values: dict[str, float] | None = None) -> str:
+    """The program's own lines for the editor, with the command-line values written in.
+
+    ``stepgrad "(x*x + 1)/(y*y - 1)" x=8 y=3`` edits as ``x = 8``, ``y = 3``, then the program:
+    a value for a name the program assigns a number to rewrites that statement (the rest of the
+    line, comments included, stays), a value for a free name becomes a ``name = value`` line in
+    front. Nothing else is touched, so line numbers in errors match what the user sees.
     """
-    statements = [
-        s.strip() for line in program.source.split("\n") for s in line.split(";") if s.strip()
-    ]
-    values = values or {}
-    assigned: dict[str, int] = {}
-    for i, statement in enumerate(statements):
-        match = _STATEMENT.match(statement)
-        if match:
-            assigned.setdefault(match.group(1), i)
-    front = []
-    for name, value in values.items():
-        if name in assigned:
-            statements[assigned[name]] = f"{name} = {_number(value)}"
-        else:
-            front.append(f"{name} = {_number(value)}")
-    return "; ".join(front + statements)
+    remaining = dict(values or {})
+    lines = program.source.split("\n")
+    for i, line in enumerate(lines):
+        if not remaining:
+            break
+        code, hash_, comment = line.partition("#")
+        statements = code.split(";")
+        changed = False
+        for j, statement in enumerate(statements):
+            match = _STATEMENT.match(statement)
+            if match is None or match.group(1) not in remaining:
+                continue
+            if not _constant(statement[match.end() :]):
+                continue
+            name = match.group(1)
+            indent = statement[: len(statement) - len(statement.lstrip())]
+            trailing = statement[len(statement.rstrip()) :] if j < len(statements) - 1 else ""
+            statements[j] = f"{indent}{name} = {_number(remaining.pop(name))}{trailing}"
+            changed = True
+        if changed:
+            code = ";".join(statements)
+            lines[i] = f"{code.rstrip()}  {hash_}{comment}" if hash_ else code
+    front = [f"{name} = {_number(value)}" for name, value in remaining.items()]
+    return "\n".join(front + lines)

@@ -21,6 +21,7 @@ SIZE = (120, 36)
 def toy_app() -> StepgradApp:
     app = create_app(TOY, VALUES, lazy_graph=False)
     app.theme = "textual-dark"
+    app.cursor_blink = False
     return app
 
 
@@ -234,25 +235,46 @@ async def test_edit_error_keeps_the_graph_then_applies() -> None:
         await pilot.press("e")
         await pilot.pause()
         editor = app.screen.query_one(ProgramEditor)
-        assert editor.display and editor.input.value == "x = 8; y = 3; (x*x + 1)/(y*y - 1)"
-        assert app.screen.check_action("next", ()) is None  # keys go to the editor
-        editor.input.value = "x = 8; y = 3; (x*x + 1)/(y*y - 1"
-        await pilot.press("enter")
+        assert editor.display and editor.text == "x = 8\ny = 3\n(x*x + 1)/(y*y - 1)"
+        assert editor.input.has_focus and not app.screen.query_one("#lower").display
+        assert app.screen.check_action("next", ()) is False  # keys go to the editor
+        await pilot.press("right", "q", "backspace")  # typed into the editor, not the walk
+        assert app.walk.step == 0 and app.return_code is None
+        await pilot.press("backspace")  # delete the last ")"
         await pilot.pause()
         error = app.screen.query_one("#editor-error").render().plain
-        assert "^" in error and editor.display
-        assert graph.drawing is old and app.walk.program.output.data == 8.125
-        editor.input.value = "a = 2; b = -3; c = a + b; d = b + 1; e = c * d"
-        await pilot.press("enter")
+        assert "3:" in error and "^" in error and editor.has_class("-invalid")
+        await pilot.press("ctrl+s")  # refused: the error stays, the old graph too
         await pilot.pause()
-        assert not editor.display
+        assert editor.display and editor.input.cursor_location[0] == 2
+        assert graph.drawing is old and app.walk.program.output.data == 8.125
+        editor.input.load_text("a = 2\nb = -3  # a comment\nc = a + b\nd = b + 1\ne = c * d")
+        await pilot.pause()
+        assert not editor.has_class("-invalid")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not editor.display and app.screen.query_one("#lower").display
         assert app.walk.key == (1, 0, False) and app.walk.program.output.data == 2
         assert graph.drawing is not old
         await pilot.press("end")
         assert grad_of(app, "b") == -3.0  # d + c: b reached along two paths
-        await pilot.press("e", "escape")
+        await pilot.press("e", "x", "escape")
         await pilot.pause()
         assert not editor.display and app.walk.program.output.data == 2
+        await pilot.press("e")
+        assert editor.text.startswith("a = 2\nb = -3  # a comment")  # the lines as written
+
+
+async def test_edit_keeps_command_line_values() -> None:
+    app = create_app("x = 1  # start\ny = x*x + z", {"x": 3, "z": 0.5}, lazy_graph=False)
+    app.cursor_blink = False
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        editor = app.screen.query_one(ProgramEditor)
+        assert editor.text == "z = 0.5\nx = 3  # start\ny = x*x + z"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not editor.display and app.walk.program.output.data == 9.5
 
 
 async def test_help_lists_every_key() -> None:

@@ -120,12 +120,21 @@ def test_leaf_output_has_no_steps() -> None:
 
 def test_editable_source_inlines_the_values() -> None:
     assert editable_source(parse(TOY, {"x": 8, "y": 3}), {"x": 8, "y": 3}) == (
-        "x = 8; y = 3; (x*x + 1)/(y*y - 1)"
+        "x = 8\ny = 3\n(x*x + 1)/(y*y - 1)"
     )
     program = parse("x = 8\ny = 3\nr = x*y", {"x": 0.1})
     text = editable_source(program, {"x": 0.1})
-    assert text == "x = 0.1; y = 3; r = x*y"
+    assert text == "x = 0.1\ny = 3\nr = x*y"
     assert parse(text).output.data == program.output.data
+
+
+def test_editable_source_keeps_lines_and_comments() -> None:
+    source = "# a comment\nx = 8  # the input\ny = 3; z = 2\nr = x*y + z  # out\n"
+    program = parse(source, {"x": 0.5, "z": -1})
+    text = editable_source(program, {"x": 0.5, "z": -1})
+    assert text == "# a comment\nx = 0.5  # the input\ny = 3; z = -1\nr = x*y + z  # out\n"
+    assert parse(text).output.data == program.output.data
+    assert editable_source(parse(source)) == source  # no values: the program as written
 
 
 def test_mlp_program_is_about_320_nodes() -> None:

@@ -129,10 +129,10 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
+        yield GraphView(id="graph")
         editor = ProgramEditor(id="editor")
         editor.display = False
-        yield editor
-        yield GraphView(id="graph")
+        yield editor  # while editing it takes the place of the step panel; the graph stays
         with Horizontal(id="lower"):
             with VerticalScroll(id="steps", can_focus=False):
                 yield StepPanel(id="step-panel")
@@ -283,7 +283,10 @@ class MainScreen(Screen[None]):
     def _program_line(self) -> Content:
         program = self.walk.program
         one_line = "; ".join(
-            line.strip() for line in program.source.replace(";", "\n").splitlines() if line.strip()
+            code.strip()
+            for line in program.source.splitlines()
+            for code in line.partition("#")[0].split(";")
+            if code.strip()
         )
         output = format_number(program.output.data)
         return Content.assemble(
@@ -323,7 +326,7 @@ class MainScreen(Screen[None]):
         walk = self.walk
         editing = self.query_one(ProgramEditor).display if self.is_mounted else False
         if editing and action not in ("quit", "help", "screenshot"):
-            return None
+            return False  # hidden from the footer: the editor's keys are shown instead
         enabled = {
             "next": lambda: walk.can("next"),
             "prev": lambda: walk.can("prev"),
@@ -458,14 +461,19 @@ class MainScreen(Screen[None]):
 
     def action_edit(self) -> None:
         self._stop()
+        self.query_one("#lower").display = False
         self.query_one(ProgramEditor).open(self.source)
         self._enabled = ()
         self.sync(follow=False)
 
+    def _close_editor(self) -> None:
+        self.query_one(ProgramEditor).close()
+        self.query_one("#lower").display = True
+        self._enabled = ()
+
     @on(ProgramEditor.Cancelled)
     def _edit_cancelled(self) -> None:
-        self.query_one(ProgramEditor).close()
-        self._enabled = ()
+        self._close_editor()
         self.sync(follow=False)
 
     @on(ProgramEditor.Submitted)
@@ -476,8 +484,7 @@ class MainScreen(Screen[None]):
         except ProgramError as err:
             editor.show_error(err)
             return
-        editor.close()
-        self._enabled = ()
+        self._close_editor()
         self.sync()
         self.notify("program loaded: pass 1, step 0", timeout=2)
 

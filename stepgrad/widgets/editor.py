@@ -1,7 +1,7 @@
-"""The inline program editor: edit, see errors with a caret as you type, apply with enter.
+"""The inline program editor: the program's lines in a text area, errors with a caret as you type.
 
-The old graph stays on screen until the new program is valid; the screen does the loading and
-hands back any error (attributes down, messages up).
+``ctrl+s`` applies, ``esc`` cancels. The old graph stays on screen until the new program is
+valid; the screen does the loading and hands back any error (attributes down, messages up).
 """
 
 from __future__ import annotations
@@ -12,22 +12,39 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Static, TextArea
 
 from engine.parse import ProgramError, parse
 
-__all__ = ["ProgramEditor"]
+__all__ = ["ProgramEditor", "error_lines"]
+
+APPLY_KEY = "ctrl+s"
+
+
+def error_lines(error: ProgramError) -> list[Content]:
+    """``✗ line:col: message (hint)``, then the offending line and a caret under the problem,
+    with the line number in a gutter as in the editor."""
+    lines = [Content.assemble(("✗ ", "bold"), (error.headline(), "bold"))]
+    carets = error.caret_lines()
+    if error.span is not None and len(carets) == 2:
+        gutter = f"{error.span.line} │ "
+        lines.append(Content.assemble((gutter, "dim"), carets[0][2:]))
+        lines.append(
+            Content.assemble((" " * (len(gutter) - 2) + "│ ", "dim"), (carets[1][2:], "bold"))
+        )
+    return lines
 
 
 class ProgramEditor(Vertical):
-    """An :class:`Input` with the program on one line and an error area under it."""
+    """A :class:`TextArea` with the program, a title line with the keys, and an error area."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel edit", tooltip="Close the editor, keep the graph")
+        Binding(APPLY_KEY, "apply", "Apply", tooltip="Load the edited program"),
+        Binding("escape", "cancel", "Cancel edit", tooltip="Close the editor, keep the graph"),
     ]
 
     class Submitted(Message):
-        """The user pressed enter on a program that parses: the screen tries to load it."""
+        """The user applied a program that parses: the screen tries to load it."""
 
         def __init__(self, text: str) -> None:
             self.text = text
@@ -40,28 +57,41 @@ class ProgramEditor(Vertical):
         yield Static(
             Content.assemble(
                 ("edit the program", "bold"),
-                "  statements separated by ;  ·  ",
-                ("enter", "bold"),
-                " apply  ·  ",
+                " · ",
+                ("ctrl+s", "bold"),
+                " apply · ",
                 ("esc", "bold"),
-                " cancel",
+                " cancel · one statement a line, # comments",
             ),
             id="editor-help",
         )
-        yield Input(id="editor-input", placeholder="e.g. x = 8; y = 3; (x*x + 1)/(y*y - 1)")
+        yield TextArea(
+            id="editor-input",
+            show_line_numbers=True,
+            soft_wrap=False,
+            tab_behavior="focus",
+            placeholder="x = 8\ny = 3\n(x*x + 1)/(y*y - 1)",
+        )
         yield Static("", id="editor-error")
 
     @property
-    def input(self) -> Input:
-        return self.query_one("#editor-input", Input)
+    def input(self) -> TextArea:
+        return self.query_one("#editor-input", TextArea)
+
+    @property
+    def text(self) -> str:
+        return self.input.text
 
     def open(self, text: str) -> None:
-        """Show the editor with ``text`` and focus it."""
+        """Show the editor with ``text`` and focus it, the cursor at the end of the last line."""
         self.display = True
-        self.input.value = text
-        self.input.cursor_position = len(text)
+        area = self.input
+        area.cursor_blink = getattr(self.app, "cursor_blink", True)
+        area.load_text(text)
+        last = text.split("\n")
+        area.move_cursor((len(last) - 1, len(last[-1])))
         self.show_error(None)
-        self.input.focus()
+        area.focus()
 
     def close(self) -> None:
         self.input.blur()
@@ -76,38 +106,37 @@ class ProgramEditor(Vertical):
             area.display = False
             self.remove_class("-invalid")
             return
-        lines = [
-            Content.assemble(("✗ ", "bold"), (error.headline(), "bold")),
-            *(Content(line) for line in error.caret_lines()),
-        ]
-        area.update(Content("\n").join(lines))
+        area.update(Content("\n").join(error_lines(error)))
         area.display = True
         self.add_class("-invalid")
 
-    @on(Input.Changed, "#editor-input")
-    def _validate(self, event: Input.Changed) -> None:
-        event.stop()
-        text = event.value
+    def validate(self, text: str) -> ProgramError | None:
+        """Show the error of ``text`` (or clear it) and return it."""
         if not text.strip():
             self.show_error(None)
-            return
+            return None
         try:
             parse(text)
         except ProgramError as err:
             self.show_error(err)
-        else:
-            self.show_error(None)
+            return err
+        self.show_error(None)
+        return None
 
-    @on(Input.Submitted, "#editor-input")
-    def _submit(self, event: Input.Submitted) -> None:
+    @on(TextArea.Changed, "#editor-input")
+    def _changed(self, event: TextArea.Changed) -> None:
         event.stop()
-        text = event.value
-        try:
-            parse(text)
-        except ProgramError as err:
-            self.show_error(err)
-            if err.span is not None and err.span.line == 1:
-                self.input.cursor_position = max(0, err.span.col - 1)
+        self.validate(event.text_area.text)
+
+    def action_apply(self) -> None:
+        text = self.input.text
+        error = self.validate(text)
+        if error is None and not text.strip():
+            error = ProgramError("the program is empty", hint="write an expression")
+            self.show_error(error)
+        if error is not None:
+            if error.span is not None:
+                self.input.move_cursor((error.span.line - 1, max(0, error.span.col - 1)))
             return
         self.post_message(self.Submitted(text))
 
