@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import Edge, Step, Trace, Value
+from engine.check import check_gradients
 from engine.numbers import format_number
 from engine.parse import Program
 
@@ -135,4 +136,36 @@ def print_trace(program: Program, trace: Trace, out: TextIO) -> None:
         shown.append(output)
     for node in shown:
         table.add_row(program.name(node), format_number(node.data), format_number(node.grad))
+    console.print(table)
+    _print_gradient_check(program, console)
+
+
+def _print_gradient_check(program: Program, console: Console) -> None:
+    """Each input's grad beside a central finite difference, so the numbers can be trusted."""
+    checks = check_gradients(program.output, program.inputs)
+    if not checks:
+        return
+    console.print()
+    console.print(
+        Text.assemble(
+            ("gradient check", "bold"),
+            ": each input's grad against (f(x+h) - f(x-h)) / 2h with h = 1e-6",
+        )
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("input", style="bold")
+    table.add_column("backprop", justify="right")
+    table.add_column("finite difference", justify="right")
+    table.add_column("")
+    for check in checks:
+        if check.numeric is None:
+            table.add_row(check.name, format_number(check.grad), "undefined", "? at a domain edge")
+            continue
+        verdict = ("✓ agree", "green") if check.agree else ("✗ DIFFER", "bold red")
+        table.add_row(
+            check.name,
+            format_number(check.grad),
+            format_number(check.numeric),
+            Text(*verdict),
+        )
     console.print(table)

@@ -81,6 +81,7 @@ def test_print_table_shows_formulas_numbers_and_accumulation() -> None:
     assert "-6.09375" in out and "8.125" in out
     assert "1 → 2" in out  # x's second contribution adds to the first
     assert "\x1b[" not in out  # plain text when piped
+    assert out.count("✓ agree") == 2 and "DIFFER" not in out  # the gradient check
 
 
 def test_no_arguments_runs_the_default_example() -> None:
