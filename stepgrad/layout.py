@@ -569,24 +569,16 @@ def _channel_tracks(
     if not pieces:
         return {}, 0
     # precedence: a piece leaving on row r must use a track left of a piece arriving on row r
-    leaving = {p.a: p for p in pieces}
-    arriving = {p.b: p for p in pieces}
-    cgraph = nx.DiGraph()
-    cgraph.add_nodes_from(range(len(pieces)))
-    index = {id(p): i for i, p in enumerate(pieces)}
-    for row, p in leaving.items():
-        q = arriving.get(row)
-        if q is not None and q is not p:
-            cgraph.add_edge(index[id(p)], index[id(q)])
+    cgraph = _precedence(pieces, {p.a: p for p in pieces}, {p.b: p for p in pieces})
     if not nx.is_directed_acyclic_graph(cgraph):
         # two edges that swap rows: split each piece of a cycle on a free row (a dogleg)
         used = {r for s in segs for r in rows[id(s)]}
-        cyclic = sorted(
+        cyclic = {
             i for comp in nx.strongly_connected_components(cgraph) if len(comp) > 1 for i in comp
-        )
+        }
         new: list[_Piece] = []
         for i, p in enumerate(pieces):
-            if i not in set(cyclic):
+            if i not in cyclic:
                 new.append(p)
                 continue
             m = _free_row((p.a + p.b) // 2, used)
@@ -596,13 +588,7 @@ def _channel_tracks(
         pieces = new
         leaving = {p.a: p for p in pieces if p.part == 0}
         arriving = {p.b: p for p in pieces if not (p.part == 0 and _split(pieces, p))}
-        cgraph = nx.DiGraph()
-        cgraph.add_nodes_from(range(len(pieces)))
-        index = {id(p): i for i, p in enumerate(pieces)}
-        for row, p in leaving.items():
-            q = arriving.get(row)
-            if q is not None and q is not p:
-                cgraph.add_edge(index[id(p)], index[id(q)])
+        cgraph = _precedence(pieces, leaving, arriving)
         # a dogleg runs left to right, so it never folds back over itself
         for i, p in enumerate(pieces):
             if p.part == 1:
@@ -637,6 +623,20 @@ def _channel_tracks(
     for p in pieces:
         result.setdefault(id(p.seg), []).append(p)
     return result, len(starts)
+
+
+def _precedence(
+    pieces: list[_Piece], leaving: dict[int, _Piece], arriving: dict[int, _Piece]
+) -> nx.DiGraph:
+    """Piece i -> piece j when i leaves on the row where j arrives: i needs the track left of j."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(pieces)))
+    index = {id(p): i for i, p in enumerate(pieces)}
+    for row, p in leaving.items():
+        q = arriving.get(row)
+        if q is not None and q is not p:
+            graph.add_edge(index[id(p)], index[id(q)])
+    return graph
 
 
 def _split(pieces: list[_Piece], p: _Piece) -> bool:
