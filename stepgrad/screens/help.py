@@ -23,13 +23,27 @@ LEGEND = [
 
 
 def key_rows(bindings: list[BindingType]) -> list[tuple[str, str, str]]:
-    """(keys, description, longer explanation) for every binding that has a description."""
-    rows = []
+    """(keys, description, longer explanation) for every binding that has a description.
+
+    Bindings of one group share a row (``home end  Start/End``), with the first one's tooltip.
+    """
+    rows: list[tuple[str, str, str]] = []
+    groups: dict[int, int] = {}
     for binding in bindings:
         if not isinstance(binding, Binding) or not binding.description:
             continue
         keys = binding.key_display or binding.key
-        rows.append((keys, binding.description, binding.tooltip))
+        group = binding.group
+        if group is not None and id(group) in groups:
+            at = groups[id(group)]
+            shown, description, tooltip = rows[at]
+            rows[at] = (f"{shown} {keys}", description, tooltip)
+            continue
+        if group is not None:
+            groups[id(group)] = len(rows)
+            rows.append((keys, group.description, binding.tooltip))
+        else:
+            rows.append((keys, binding.description, binding.tooltip))
     return rows
 
 
@@ -64,8 +78,8 @@ class HelpScreen(ModalScreen[None]):
         lines.append(Content(""))
         lines.append(
             Content.styled(
-                "A node fires once every consumer has sent it its grad; it sends upstream × local "
-                "along each edge, and each parent's grad += that.",
+                "A node fires once every consumer has sent it its grad; it sends\n"
+                "upstream × local along each edge, and each parent's grad += that.",
                 "$text-muted",
             )
         )

@@ -58,47 +58,53 @@ _CHECKED = (
     "focus_mode", "compact", "edit",
 )  # fmt: skip
 """The actions whose availability can change; the footer is refreshed only when it does."""
-_JUMP = Binding.Group("start/end")
-_SPEED = Binding.Group("speed")
+_JUMP = Binding.Group("Jump")
+_SPEED = Binding.Group("Speed")
+_PAN = Binding.Group("Pan")
 
 
 class MainScreen(Screen[None]):
     """Step through the backward pass of one program."""
 
     AUTO_FOCUS = ""  # keys go to the screen's bindings; only the editor takes focus
+    INHERIT_BINDINGS = False  # our tab / shift+tab replace the screen's focus keys
 
     BINDINGS = [
         Binding("right,l,space", "next", "Next", key_display="→",
                 tooltip="Fire the next node (also l, space)"),
         Binding("left,h", "prev", "Back", key_display="←",
                 tooltip="Step back: the exact earlier state (also h)"),
-        Binding("home", "home", "Start", tooltip="Go to step 0 of this pass", group=_JUMP),
+        Binding("home", "home", "Start", tooltip="Go to step 0 / to the end of this pass",
+                group=_JUMP),
         Binding("end", "end", "End", tooltip="Go to the end of this pass", group=_JUMP),
         Binding("p", "play", "Play", tooltip="Play / pause: fire one node after another"),
         Binding("plus,equals_sign", "faster", "Faster", key_display="+",
-                tooltip="Play faster (also =)", group=_SPEED),
+                tooltip="Play faster / slower (+ also =)", group=_SPEED),
         Binding("minus", "slower", "Slower", key_display="-", tooltip="Play slower",
                 group=_SPEED),
         Binding("z", "zero_grad", "zero_grad", tooltip="zero_grad(): every grad becomes 0"),
-        Binding("b", "backward", "Backward again",
-                tooltip="Another backward pass on top of the current grads (after a pass)"),
+        Binding("b", "backward", "Backward",
+                tooltip="After a pass: backward again, adding on top of the grads"),
         Binding("tab", "select(1)", "Inspect", key_display="tab",
-                tooltip="Select the next node and inspect it (shift+tab: previous; or click)"),
-        Binding("shift+tab", "select(-1)", "Inspect previous", show=False),
-        Binding("escape", "unselect", "Unselect", show=False,
+                tooltip="Select the next node and inspect it (shift+tab: previous; or click it)"),
+        Binding("shift+tab", "select(-1)", "Inspect previous", key_display="⇧tab", show=False,
+                tooltip="Select the previous node"),
+        Binding("escape", "unselect", "Unselect", key_display="esc", show=False,
                 tooltip="Clear the selection"),
-        Binding("f", "focus_mode", "Focus",
-                tooltip="Show only the current node's neighbourhood, or the whole graph"),
+        Binding("f", "focus_mode", "Focus", show=False,
+                tooltip="Only the current node's neighbourhood / the whole graph"),
         Binding("c", "compact", "Compact", show=False, tooltip="Toggle compact / full boxes"),
-        Binding("v", "toggle_values", "Values", tooltip="Show / hide the values pane"),
-        Binding("up", "pan(0,-3)", "Pan up", show=False,
-                tooltip="Pan the graph (also the mouse wheel)"),
-        Binding("down", "pan(0,3)", "Pan down", show=False, tooltip="Pan the graph"),
-        Binding("shift+left", "pan(-8,0)", "Pan left", show=False, tooltip="Pan the graph"),
-        Binding("shift+right", "pan(8,0)", "Pan right", show=False, tooltip="Pan the graph"),
+        Binding("v", "toggle_values", "Values", show=False, tooltip="Show / hide the values pane"),
+        Binding("up", "pan(0,-3)", "Pan up", key_display="↑", show=False, group=_PAN,
+                tooltip="Pan the graph (also the mouse wheel, shift+wheel sideways)"),
+        Binding("down", "pan(0,3)", "Pan down", key_display="↓", show=False, group=_PAN),
+        Binding("shift+left", "pan(-8,0)", "Pan left", key_display="⇧←", show=False,
+                group=_PAN),
+        Binding("shift+right", "pan(8,0)", "Pan right", key_display="⇧→", show=False,
+                group=_PAN),
         Binding("e", "edit", "Edit", tooltip="Edit the program in place"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="This screen"),
-        Binding("s", "screenshot", "Save SVG", tooltip="Save an SVG screenshot in this directory"),
+        Binding("s", "screenshot", "SVG", tooltip="Save an SVG screenshot in this directory"),
         Binding("q", "quit", "Quit", tooltip="Quit stepgrad"),
     ]  # fmt: skip
 
@@ -178,6 +184,11 @@ class MainScreen(Screen[None]):
         self._drawings.clear()
         self.order = []
         self.sync()
+        self.call_after_refresh(self._follow_now)  # once the view has its size
+
+    def _follow_now(self) -> None:
+        if self.graph is not None:
+            self._follow(self.query_one(GraphView))
 
     def _mode(self) -> str:
         if self.mode is not None:

@@ -78,19 +78,36 @@ class StepPanel(Widget, can_focus=False):
         self.walk: Walkthrough | None = None
         self._ordinals: tuple[object, dict[tuple[int, int], tuple[int, int]]] | None = None
         self._last_height = -1
+        self._height_of: object = None  # the trace the height was grown for
+        self._width = 0
+        self._content: tuple[tuple[object, ...], Content] | None = None
 
     def update_from(self, walk: Walkthrough) -> None:
         self.walk = walk
-        height = self._height(walk)
-        if height != self._last_height:
-            self._last_height = height
-            self.styles.height = height  # a relayout, once per pass, not once per step
+        self._fit()
         self.refresh()
 
-    def _height(self, walk: Walkthrough) -> int:
-        """Enough lines for any step of the pass (edges stacked, a note each, the done line)."""
-        widest = max((len(step.edges) for step in walk.trace.steps), default=1)
-        return max(3, 3 * widest + 2)
+    def _fit(self) -> None:
+        """Grow the height to the lines this step needs (wrapped at the width); it only grows
+        within a pass, so the screen is laid out again a few times per pass, not every step."""
+        walk = self.walk
+        if walk is None:
+            return
+        width = max(20, self.size.width)
+        lines = self._text(width).split("\n")
+        needed = sum(max(1, -(-line.cell_length // width)) for line in lines)
+        if self._height_of is not walk.trace or self._width != width:
+            self._height_of, self._width = walk.trace, width
+            floor = 1
+        else:
+            floor = self._last_height
+        height = max(floor, needed)
+        if height != self._last_height:
+            self._last_height = height
+            self.styles.height = height
+
+    def on_resize(self) -> None:
+        self._fit()
 
     # --- text -----------------------------------------------------------------------------------
 
@@ -115,10 +132,20 @@ class StepPanel(Widget, can_focus=False):
         return self._ordinals[1]
 
     def render(self) -> Content:
+        return self._text(max(20, self.size.width))
+
+    def _text(self, width: int) -> Content:
         walk = self.walk
         if walk is None:
             return Content("")
-        width = max(20, self.size.width)
+        key = (walk.key, walk.pass_, width)
+        if self._content is not None and self._content[0] == key:
+            return self._content[1]
+        content = self._compose_content(walk, width)
+        self._content = (key, content)
+        return content
+
+    def _compose_content(self, walk: Walkthrough, width: int) -> Content:
         lines: list[Content] = []
         program = walk.program
         out = program.name(program.output)
@@ -306,14 +333,13 @@ def _table(headers: list[str], rows: list[list[Content]], width: int) -> list[Co
     for row in rows:
         who, formula, _local, contribution, grad, note = row
         lines.append(Content.assemble(who, "  ", formula))
-        lines.append(
-            Content.assemble(
-                ("   upstream × local ", "dim"),
-                contribution,
-                ("   grad ", "dim"),
-                grad,
-                "   ",
-                note,
-            )
+        second = Content.assemble(
+            ("   upstream × local ", "dim"), contribution, ("   grad ", "dim"), grad
         )
+        if second.cell_length > width:  # narrow: drop the label before the arithmetic
+            second = Content.assemble("   ", contribution, ("   grad ", "dim"), grad)
+        if second.cell_length + 3 + note.cell_length <= width:
+            lines.append(Content.assemble(second, "   ", note))
+        else:
+            lines += [second, Content.assemble("   ", note)]
     return lines

@@ -1,0 +1,47 @@
+"""Snapshots of the main screens at fixed sizes (pytest-textual-snapshot).
+
+Update after a deliberate change with ``pytest tests/test_snapshots.py --snapshot-update`` and
+look at the SVGs (or the report pytest writes on failure) before committing them. The theme is
+pinned and the editor's cursor does not blink, so the frames are stable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stepgrad.app import StepgradApp, create_app
+
+TOY = "(x*x + 1)/(y*y - 1)"
+VALUES = {"x": 8.0, "y": 3.0}
+BIG = (120, 36)
+SMALL = (60, 20)
+
+
+def toy_app() -> StepgradApp:
+    app = create_app(TOY, VALUES, lazy_graph=False)
+    app.theme = "textual-dark"
+    app.cursor_blink = False
+    return app
+
+
+SCENES: dict[str, list[str]] = {
+    "start": [],
+    "shared_node": ["right"] * 4,  # x*x fires: x gets its 2nd contribution
+    "pass_done": ["end"],
+    "accumulated": ["end", "b", "end"],  # pass 2 without zero_grad: every grad doubled
+    "zero_grad": ["end", "z"],
+    "help": ["question_mark"],
+    "edit_error": ["e", "backspace"],  # the last ")" deleted: a caret under the error
+}
+
+
+@pytest.mark.parametrize("scene", list(SCENES))
+def test_main_screens_120x36(snap_compare: Any, scene: str) -> None:
+    assert snap_compare(toy_app(), press=SCENES[scene], terminal_size=BIG)
+
+
+@pytest.mark.parametrize("scene", ["start", "shared_node"])
+def test_main_screens_60x20(snap_compare: Any, scene: str) -> None:
+    assert snap_compare(toy_app(), press=SCENES[scene], terminal_size=SMALL)
