@@ -398,6 +398,14 @@ class _Parser:
             raise self.error(
                 f"the program is {len(self.source):,} characters long; the limit is {MAX_SOURCE:,}"
             )
+        bad = re.search("[\ud800-\udfff]", self.source)  # undecodable bytes from the shell
+        if bad:
+            row = self.source.count("\n", 0, bad.start()) + 1
+            col = bad.start() - (self.source.rfind("\n", 0, bad.start()) + 1) + 1
+            raise self.error(
+                "the program contains bytes that are not valid UTF-8 text",
+                Span(row, col, row, col + 1),
+            )
         nul = self.source.find("\0")
         if nul >= 0:
             row = self.source.count("\n", 0, nul) + 1

@@ -260,6 +260,9 @@ def run() -> None:
         code = main()
     except KeyboardInterrupt:
         code = 130
-    except BrokenPipeError:  # e.g. `stepgrad --print | head`
+    except BrokenPipeError:  # e.g. `stepgrad --print | head`: the reader has all it wanted
+        # Python would flush stdout again at exit and fail; point it at /dev/null first
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         code = 0
     sys.exit(code)

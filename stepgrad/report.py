@@ -39,9 +39,16 @@ def edge_note(edge: Edge) -> str:
     return "complete (input)"
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader closed the pipe (``| head``): it has what it wanted, so that is success."""
+        self.quiet = True
+        raise BrokenPipeError  # the CLI's entry point silences stdout and exits 0
+
+
 def _console(out: TextIO) -> Console:
     terminal = out.isatty()
-    return Console(
+    return _Console(
         file=out,
         width=None if terminal else 200,
         highlight=False,

@@ -200,3 +200,33 @@ def test_graph_backward_with_a_non_finite_gradient_is_an_error() -> None:
     result = stepgrad("sqrt(x)", "x=0", "--graph", "--backward")
     assert result.returncode == 2 and "not finite" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error() -> None:
+    result = subprocess.run(
+        f"{sys.executable} -m stepgrad --example mlp --print | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.startswith("program")
+    assert "Error" not in result.stderr and "Traceback" not in result.stderr
+    status = subprocess.run(
+        f"{sys.executable} -m stepgrad --example mlp --print | head -1 >/dev/null;"
+        " exit ${PIPESTATUS[0]}",
+        shell=True,
+        executable="/bin/bash",
+        timeout=60,
+    )
+    assert status.returncode == 0
+
+
+def test_invalid_utf8_in_the_program_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable.encode(), b"-m", b"stepgrad", b"x\xff + 1", b"x=1"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert b"not valid UTF-8" in result.stderr and b"Traceback" not in result.stderr
