@@ -293,12 +293,16 @@ class MainScreen(Screen[None]):
 
     def _program_line(self) -> Content:
         program = self.walk.program
-        one_line = "; ".join(
+        statements = [
             code.strip()
             for line in program.source.splitlines()
             for code in line.partition("#")[0].split(";")
             if code.strip()
-        )
+        ]
+        if len(statements) > 6:  # a long program: its last statement says what the output is
+            one_line = f"({len(statements)} statements) … {statements[-1]}"
+        else:
+            one_line = "; ".join(statements)
         output = format_number(program.output.data)
         return Content.assemble(
             ("stepgrad ", "bold $accent"),

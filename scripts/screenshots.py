@@ -1,0 +1,79 @@
+"""Generate screenshots/NN-scenario.svg by driving the real app headless.
+
+Run: ``/work/venv/bin/python scripts/screenshots.py [OUTDIR]`` (default: ``screenshots/``).
+
+Each scenario is a fresh app at a fixed size, fed real key presses through Pilot; the theme is
+pinned and the editor's cursor does not blink, and each shot is taken after a pause so that the
+footer and any layout change are on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from stepgrad.app import StepgradApp, create_app  # noqa: E402
+from stepgrad.examples import EXAMPLES  # noqa: E402
+
+TOY = "(x*x + 1)/(y*y - 1)"
+VALUES = {"x": 8.0, "y": 3.0}
+SIZE = (120, 36)
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    keys: tuple[str, ...]
+    source: str = TOY
+    values: dict[str, float] | None = None
+    size: tuple[int, int] = SIZE
+    typed: str = ""  # typed into the editor after the keys
+
+
+SCENES = [
+    Scene("01-start", (), values=VALUES),
+    Scene("02-shared-node", ("right",) * 4, values=VALUES),  # x*x fires: x's 2nd contribution
+    Scene("03-pass-done", ("end",), values=VALUES),
+    Scene("04-accumulated", ("end", "b", "end"), values=VALUES),  # pass 2: every grad doubled
+    Scene("05-zero-grad", ("end", "z"), values=VALUES),
+    Scene("06-large-graph", ("right",) * 40, source=EXAMPLES["mlp"].program),
+    Scene("07-input-error", ("e", "backspace"), values=VALUES, typed=" +* 2"),
+    Scene("08-help", ("question_mark",), values=VALUES),
+]
+
+
+def make_app(scene: Scene) -> StepgradApp:
+    app = create_app(scene.source, scene.values, lazy_graph=False)
+    app.theme = "textual-dark"
+    app.cursor_blink = False
+    return app
+
+
+async def shoot(scene: Scene, outdir: Path) -> Path:
+    app = make_app(scene)
+    async with app.run_test(size=scene.size) as pilot:
+        await pilot.pause()
+        for key in scene.keys:
+            await pilot.press(key)
+        for char in scene.typed:
+            await pilot.press({" ": "space", "*": "asterisk", "+": "plus"}.get(char, char))
+        await pilot.pause()
+        await pilot.pause(0.2)
+        path = app.save_screenshot(filename=f"{scene.name}.svg", path=str(outdir))
+    return Path(path)
+
+
+async def main(outdir: Path) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    for scene in SCENES:
+        path = await shoot(scene, outdir)
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"))
