@@ -17,8 +17,9 @@ grad before and after each ``+=`` (including the grads the pass started from).
 from __future__ import annotations
 
 import ast
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from engine import Step, Trace, Value
@@ -40,6 +41,7 @@ class Pass:
         accumulates: the pass adds to a previous pass's grads (no ``zero_grad`` in between).
         zeroed: ``zero_grad`` was called right before this pass.
         stack: how many passes' grads the grads hold at the end of this one (2 after ``b``).
+        serial: unique to this pass object, for caches keyed by state.
     """
 
     number: int
@@ -48,6 +50,10 @@ class Pass:
     accumulates: bool
     zeroed: bool
     stack: int
+    serial: int = field(default_factory=lambda: next(_SERIALS))
+
+
+_SERIALS = itertools.count()
 
 
 class Walkthrough:

@@ -31,6 +31,7 @@ from stepgrad.widgets import (
     Inspector,
     ProgramEditor,
     StepPanel,
+    StepTitle,
     TopBar,
     ValuesTable,
 )
@@ -130,6 +131,8 @@ class MainScreen(Screen[None]):
         self._drawings: dict[tuple[object, ...], Drawing] = {}
         self._lazy = lazy
         self._enabled: tuple[bool | None, ...] = ()
+        self._views: dict[tuple[object, ...], View] = {}
+        self._prefetch_queued = False
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -139,14 +142,16 @@ class MainScreen(Screen[None]):
         editor = ProgramEditor(id="editor")
         editor.display = False
         yield editor  # while editing it takes the place of the step panel; the graph stays
-        with Horizontal(id="lower"):
-            with VerticalScroll(id="steps", can_focus=False):
-                yield StepPanel(id="step-panel")
-            with Vertical(id="side"):
-                inspector = Inspector(id="inspector")
-                inspector.display = False
-                yield inspector
-                yield ValuesTable(id="values")
+        with Vertical(id="lower"):
+            yield StepTitle(id="step-title")  # one line: a step redraws it, not the panes
+            with Horizontal(id="lower-body"):
+                with VerticalScroll(id="steps", can_focus=False):
+                    yield StepPanel(id="step-panel")
+                with Vertical(id="side"):
+                    inspector = Inspector(id="inspector")
+                    inspector.display = False
+                    yield inspector
+                    yield ValuesTable(id="values")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -229,8 +234,23 @@ class MainScreen(Screen[None]):
             return walk.current.node
         return walk.trace.root
 
+    def _state(self) -> tuple[object, ...]:
+        """What the graph shows now; equal states give equal views (see :meth:`view`)."""
+        walk = self.walk
+        return (walk.pass_.serial, walk.step, walk.cleared)
+
     def view(self) -> View:
-        """The drawing's styles for the current state (the grads come from the walkthrough)."""
+        """The drawing's styles for the current state (cached: a few states, by :meth:`_state`)."""
+        state = self._state()
+        cached = self._views.get(state)
+        if cached is None:
+            cached = self._make_view()
+            if len(self._views) >= 8:
+                self._views.pop(next(iter(self._views)))
+            self._views[state] = cached
+        return cached
+
+    def _make_view(self) -> View:
         from stepgrad.draw import NodeState, View, step_view
 
         walk = self.walk
@@ -254,7 +274,7 @@ class MainScreen(Screen[None]):
         self.query_one(TopBar).show(self._program_line(), self._status_line())
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
-        self.query_one("#lower").border_title = panel.title()
+        self.query_one(StepTitle).show(panel.title())
         values = self.query_one(ValuesTable)
         values.update_from(walk, self.selected)
         inspector = self.query_one(Inspector)
@@ -264,16 +284,47 @@ class MainScreen(Screen[None]):
         drawing = self.drawing()
         if drawing is not None:
             selected = self.ids.get(self.selected) if self.selected is not None else None
-            graph_view.show(drawing, self.view(), selected)
-            if follow:
-                self._follow(graph_view)
+            graph_view.show(
+                drawing,
+                self.view(),
+                selected,
+                self._targets() if follow else None,
+                state=self._state() if not self.focus_mode else None,
+            )
         self._scroll_values(values)
         enabled = tuple(self.check_action(name, ()) for name in _CHECKED)
         if enabled != self._enabled:
             self._enabled = enabled
             self.refresh_bindings()
+        if not walk.finished and not self._prefetch_queued:
+            self._prefetch_queued = True
+            self.call_after_refresh(self._prefetch)
+
+    def _prefetch(self) -> None:
+        """Once this frame is out, prepare the next step (the key pressed most): its view, the
+        graph window it scrolls to, the step panel's lines. Stepping then costs about half."""
+        self._prefetch_queued = False
+        walk = self.walk
+        if self.graph is None or walk.finished or self.focus_mode or self.selected is not None:
+            return
+        if not self.is_current or self.query_one(ProgramEditor).display:
+            return
+        step, note = walk.step, walk.note
+        walk.step = step + 1  # look ahead; restored below, nothing else sees it
+        try:
+            graph_view = self.query_one(GraphView)
+            if self.drawing() is graph_view.drawing:
+                graph_view.prefetch(self.view(), self._targets(), self._state())
+            panel = self.query_one(StepPanel)
+            panel.prepare(panel.content_size.width)
+        finally:
+            walk.step, walk.note = step, note
 
     def _follow(self, graph_view: GraphView) -> None:
+        graph_view.follow(self._targets())
+
+    def _targets(self) -> list[int]:
+        """The boxes the view should show: the selection, the node firing now, its parents."""
         walk = self.walk
         targets: list[Value] = []
         if self.selected is not None:
@@ -284,7 +335,7 @@ class MainScreen(Screen[None]):
             targets += [edge.parent for edge in step.edges]
         elif not walk.cleared:
             targets.append(walk.trace.root)
-        graph_view.follow([self.ids[v] for v in targets if v in self.ids])
+        return [self.ids[v] for v in targets if v in self.ids]
 
     def _scroll_values(self, values: ValuesTable) -> None:
         node = self.selected or (self.walk.current.node if self.walk.current else None)

@@ -2,8 +2,16 @@
 
 from .editor import ProgramEditor
 from .graph_view import GraphView
-from .step_panel import StepPanel
+from .step_panel import StepPanel, StepTitle
 from .topbar import TopBar
 from .values import Inspector, ValuesTable
 
-__all__ = ["GraphView", "Inspector", "ProgramEditor", "StepPanel", "TopBar", "ValuesTable"]
+__all__ = [
+    "GraphView",
+    "Inspector",
+    "ProgramEditor",
+    "StepPanel",
+    "StepTitle",
+    "TopBar",
+    "ValuesTable",
+]

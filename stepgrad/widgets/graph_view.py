@@ -46,11 +46,15 @@ _TOKEN_CLASSES = {
 
 
 def _follow_axis(at: float, start: int, end: int, size: int, margin: int = 2) -> float:
-    """The scroll position nearest ``at`` that shows ``start..end`` (with a margin if it fits)."""
+    """A scroll position that shows ``start..end`` (with a margin if it fits): ``at`` if it
+    already does, else one that centres it, so the next few steps nearby need no scroll (a
+    view that jumps once is easier to follow than one that creeps every step)."""
     for pad in (margin, 0):
         low, high = end + pad - size, start - pad  # the range of positions that show it
         if low <= high:
-            return max(0.0, min(max(at, low), high))
+            if low <= at <= high:
+                return max(0.0, at)
+            return max(0.0, float((low + high) // 2))
     return max(0.0, start)
 
 
@@ -74,29 +78,83 @@ class GraphView(ScrollView, can_focus=False):
         self.placeholder = "laying out the graph…"
         self._rendered: tuple[tuple[object, ...], Rendered] | None = None
         self._styles: dict[str, Style] = {}
+        self._strips: dict[tuple[object, ...], Strip] = {}
         self._version = 0
+        self._state: object = ("version", 0)
+        self._windows: dict[tuple[object, ...], Rendered] = {}
 
     # --- attributes down ------------------------------------------------------------------------
 
-    def show(self, drawing: Drawing | None, view: View | None, selected: int | None) -> None:
-        """Show ``drawing`` styled by ``view``, with ``selected`` (a node key) marked."""
+    def show(
+        self,
+        drawing: Drawing | None,
+        view: View | None,
+        selected: int | None,
+        follow: list[int] | None = None,
+        state: object = None,
+    ) -> None:
+        """Show ``drawing`` styled by ``view``, with ``selected`` (a node key) marked, scrolled
+        to show the boxes ``follow`` (see :meth:`follow`).
+
+        ``state`` names what ``view`` shows (the same state always gives the same view), so a
+        window drawn ahead by :meth:`prefetch` can be used; None means "new, draw it".
+        A new view of the same drawing that needs no scroll repaints only the window rows whose
+        text or styles changed (a step touches a few boxes and edges), not the whole graph.
+        """
+        same = drawing is self.drawing and selected == self.selected
         if drawing is not self.drawing:
             self.drawing = drawing
             size = Size(drawing.width + 1, drawing.height) if drawing else Size(0, 0)
             self.virtual_size = size
+            self._windows.clear()
+        old = self._rendered
         self.view = view
         self.selected = selected
         self._version += 1
-        self.refresh()
+        self._state = ("version", self._version) if state is None else state
+        if follow:
+            self.follow(follow)
+        if not same or old is None or not self.is_mounted:
+            self.refresh()
+            return
+        new = self._window()
+        if new is None or self._rendered is None or self._rendered[0][:4] != old[0][:4]:
+            self.refresh()
+            return
+        before = old[1]
+        width = self.size.width
+        changed = [
+            y
+            for y, line in enumerate(new.lines)
+            if y >= len(before.lines) or line != before.lines[y] or new.spans[y] != before.spans[y]
+        ]
+        at = 0
+        while at < len(changed):  # one region per run of consecutive rows
+            end = at
+            while end + 1 < len(changed) and changed[end + 1] == changed[end] + 1:
+                end += 1
+            self.refresh(Region(0, changed[at], width, changed[end] - changed[at] + 1))
+            at = end + 1
 
     def follow(self, nodes: list[int]) -> None:
         """Scroll so that the first node's box, and as many of the others as fit, are visible."""
+        target = self._follow_target(nodes)
+        if target is not None:
+            self.scroll_to(
+                *target,
+                animate=False,
+                immediate=True,
+                force=True,  # no scrollbars (overflow hidden), but the view does scroll
+            )
+
+    def _follow_target(self, nodes: list[int]) -> tuple[int, int] | None:
+        """Where :meth:`follow` would scroll to, without scrolling."""
         drawing = self.drawing
         if drawing is None:
-            return
+            return None
         boxes = [drawing.boxes[n] for n in nodes if n in drawing.boxes]
         if not boxes:
-            return
+            return None
         first = boxes[0]
         region = Region(first.x, first.y, first.w, first.h)
         viewport = self.scrollable_content_region.size
@@ -104,18 +162,41 @@ class GraphView(ScrollView, can_focus=False):
             grown = region.union(Region(box.x, box.y, box.w, box.h))
             if grown.width <= viewport.width and grown.height <= viewport.height:
                 region = grown
-        self.scroll_to(
-            _follow_axis(self.scroll_x, region.x, region.right, viewport.width),
-            _follow_axis(self.scroll_y, region.y, region.bottom, viewport.height),
-            animate=False,
-            immediate=True,
-        )
+        x = _follow_axis(self.scroll_x, region.x, region.right, viewport.width)
+        y = _follow_axis(self.scroll_y, region.y, region.bottom, viewport.height)
+        return (round(min(x, self.max_scroll_x)), round(min(y, self.max_scroll_y)))
+
+    def prefetch(self, view: View, follow: list[int], state: object) -> None:
+        """Draw ahead the window that showing ``view`` (named ``state``) would need, and its
+        rows' strips, so that the step the user most likely takes next costs less."""
+        drawing = self.drawing
+        if drawing is None or self.selected is not None or not self.is_mounted:
+            return
+        target = self._follow_target(follow) if follow else None
+        x, y = target if target is not None else (round(self.scroll_x), round(self.scroll_y))
+        width, height = self.scrollable_content_region.size
+        key = (x, y, width, height, state, id(drawing))
+        if key in self._windows:
+            return
+        rendered = drawing.window(x, y, width, height, view)
+        self._remember(key, rendered)
+        for line, spans in zip(rendered.lines, rendered.spans, strict=False):
+            strip_key = (line, tuple(spans), (), width)
+            if strip_key not in self._strips:
+                self._strips[strip_key] = self._strip(line, spans, [], width)
+
+    def _remember(self, key: tuple[object, ...], rendered: Rendered) -> None:
+        if len(self._windows) >= 8:
+            self._windows.pop(next(iter(self._windows)))
+        self._windows[key] = rendered
 
     # --- rendering ------------------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._strips.clear()
+        self._windows.clear()
         self._rendered = None
 
     def _style(self, name: str | None) -> Style:
@@ -136,9 +217,13 @@ class GraphView(ScrollView, can_focus=False):
             return None
         x, y = round(self.scroll_x), round(self.scroll_y)
         width, height = self.scrollable_content_region.size
-        key = (x, y, width, height, self._version, id(drawing))
+        key = (x, y, width, height, self._state, id(drawing))
         if self._rendered is None or self._rendered[0] != key:
-            self._rendered = (key, drawing.window(x, y, width, height, self.view))
+            rendered = self._windows.get(key)
+            if rendered is None:
+                rendered = drawing.window(x, y, width, height, self.view)
+                self._remember(key, rendered)
+            self._rendered = (key, rendered)
         return self._rendered[1]
 
     def render_line(self, y: int) -> Strip:
@@ -150,6 +235,19 @@ class GraphView(ScrollView, can_focus=False):
         line = rendered.lines[y] if y < len(rendered.lines) else " " * width
         spans = rendered.spans[y] if y < len(rendered.spans) else []
         selected = self._selected_columns(y)
+        # a scroll or a step leaves most rows as they were: reuse their strips
+        key = (line, tuple(spans), tuple(selected), width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strip(line, spans, selected, width)
+            if len(self._strips) > 4096:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def _strip(
+        self, line: str, spans: list[tuple[int, int, str]], selected: list[int], width: int
+    ) -> Strip:
         if selected:
             styles: list[str | None] = [None] * len(line)
             for start, end, name in spans:
@@ -207,6 +305,24 @@ class GraphView(ScrollView, can_focus=False):
             event.stop()
             self.post_message(self.NodeClicked(node))
 
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.pan(*((6, 0) if event.shift else (0, 3)))
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.pan(*((-6, 0) if event.shift else (0, -3)))
+
+    def _on_mouse_scroll_right(self, event: events.MouseScrollRight) -> None:
+        event.stop()
+        self.pan(6, 0)
+
+    def _on_mouse_scroll_left(self, event: events.MouseScrollLeft) -> None:
+        event.stop()
+        self.pan(-6, 0)
+
     def pan(self, dx: int, dy: int) -> None:
         """Scroll by ``(dx, dy)`` cells."""
-        self.scroll_to(self.scroll_x + dx, self.scroll_y + dy, animate=False, immediate=True)
+        x = max(0.0, min(self.scroll_x + dx, self.max_scroll_x))
+        y = max(0.0, min(self.scroll_y + dy, self.max_scroll_y))
+        self.scroll_to(x, y, animate=False, immediate=True, force=True)

@@ -8,14 +8,15 @@ is not. Styles are theme variables (``$accent``...) or text styles, never litera
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widget import Widget
 
 from engine import Edge, Step, Value
 from engine.numbers import format_number
 from stepgrad.report import edge_note, partial
 from stepgrad.state import Walkthrough
 
-__all__ = ["StepPanel", "contribution_ordinals", "node_status"]
+from .lines import LineWidget
+
+__all__ = ["StepPanel", "StepTitle", "contribution_ordinals", "node_status"]
 
 NOT_COMPUTED = "—"
 _ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
@@ -66,7 +67,31 @@ def node_status(walk: Walkthrough, node: Value) -> str:
     return "complete (input)" if not node.parents else "complete: fires when its turn comes"
 
 
-class StepPanel(Widget, can_focus=False):
+class StepTitle(LineWidget):
+    """The step panel's heading: ``━ step 4 of 5 · x * x fires · … ━━━━``, one line."""
+
+    DEFAULT_CSS = """
+    StepTitle { height: 1; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = ""
+
+    def show(self, text: str) -> None:
+        if text != self.text:
+            self.text = text
+            self.refresh()
+
+    def lines(self, width: int) -> list[Content]:
+        title = Content.styled(f" {self.text} ", "bold $foreground")
+        if title.cell_length > width - 2:
+            title = title.truncate(max(0, width - 2), ellipsis=True)
+        rest = max(0, width - 1 - title.cell_length)
+        return [Content.assemble(("━", "$accent"), title, ("━" * rest, "$accent"))]
+
+
+class StepPanel(LineWidget):
     """Step k of N: the firing node, its upstream grad, and each parent edge's arithmetic."""
 
     DEFAULT_CSS = """
@@ -80,7 +105,7 @@ class StepPanel(Widget, can_focus=False):
         self._last_height = -1
         self._height_of: object = None  # the trace the height was grown for
         self._width = 0
-        self._content: tuple[tuple[object, ...], Content] | None = None
+        self._lines: dict[tuple[object, ...], list[Content]] = {}
 
     def update_from(self, walk: Walkthrough) -> None:
         self.walk = walk
@@ -93,9 +118,8 @@ class StepPanel(Widget, can_focus=False):
         walk = self.walk
         if walk is None:
             return
-        width = max(20, self.size.width)
-        lines = self._text(width).split("\n")
-        needed = sum(max(1, -(-line.cell_length // width)) for line in lines)
+        width = max(20, self.content_size.width)
+        needed = len(self.lines(width))
         if self._height_of is not walk.trace or self._width != width:
             self._height_of, self._width = walk.trace, width
             floor = 1
@@ -132,18 +156,32 @@ class StepPanel(Widget, can_focus=False):
         return self._ordinals[1]
 
     def render(self) -> Content:
-        return self._text(max(20, self.size.width))
-
-    def _text(self, width: int) -> Content:
+        """All the text as one Content, before wrapping (the tests read it)."""
         walk = self.walk
         if walk is None:
             return Content("")
-        key = (walk.key, walk.pass_, width)
-        if self._content is not None and self._content[0] == key:
-            return self._content[1]
-        content = self._compose_content(walk, width)
-        self._content = (key, content)
-        return content
+        return self._compose_content(walk, max(20, self.content_size.width))
+
+    def lines(self, width: int) -> list[Content]:
+        """The panel's lines, wrapped at ``width`` (cached per state and width)."""
+        walk = self.walk
+        if walk is None:
+            return []
+        width = max(20, width)
+        key = (walk.pass_.serial, walk.step, walk.cleared, width)
+        cached = self._lines.get(key)
+        if cached is not None:
+            return cached
+        lines: list[Content] = []
+        for line in self._compose_content(walk, width).split("\n"):
+            if line.cell_length <= width:
+                lines.append(line)
+            else:
+                lines += line.wrap(width) or [Content("")]
+        if len(self._lines) >= 4:  # this state, the one before, the one prefetched
+            self._lines.pop(next(iter(self._lines)))
+        self._lines[key] = lines
+        return lines
 
     def _compose_content(self, walk: Walkthrough, width: int) -> Content:
         lines: list[Content] = []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widget import Widget
+
+from .lines import LineWidget
 
 __all__ = ["TopBar"]
 
 
-class TopBar(Widget, can_focus=False):
+class TopBar(LineWidget):
     """One line; re-rendered each step without a relayout (its size never changes)."""
 
     DEFAULT_CSS = """
@@ -24,8 +25,10 @@ class TopBar(Widget, can_focus=False):
         self.left, self.right = left, right
         self.refresh()
 
-    def render(self) -> Content:
-        width = self.content_region.width or self.size.width
+    def lines(self, width: int) -> list[Content]:
+        return [self._line(width)]
+
+    def _line(self, width: int) -> Content:
         right = self.right
         room = width - right.cell_length - 2
         left = self.left

@@ -64,12 +64,15 @@ class ValuesTable(ScrollView, can_focus=False):
         self._widths = (4, 4, 4)
         self._received: dict[Value, list[str]] = {}
         self._fired: Value | None = None
+        self._shown: dict[int, Content] = {}  # the line last drawn at each row
+        self._widths_for: tuple[object, tuple[int, int, int]] = (None, (4, 4, 4))
 
     def update_from(self, walk: Walkthrough, selected: Value | None) -> None:
         if walk.program is not self._program:
             self._program = walk.program
             self._rows = named_values(walk)
             self.virtual_size = Size(1, len(self._rows) + 1)
+            self._shown.clear()
         self.walk = walk
         self.selected = selected
         step = walk.current
@@ -78,11 +81,39 @@ class ValuesTable(ScrollView, can_focus=False):
         if step is not None:
             for edge in step.edges:
                 self._received.setdefault(edge.parent, []).append(format_number(edge.contribution))
+        widths = self._column_widths(walk)
+        if widths != self._widths or not self._shown:
+            self._widths = widths
+            self._shown.clear()
+            self.refresh()
+            return
+        # a step changes a few rows (the node that fired, the ones it sent to): repaint those
+        top = round(self.scroll_y)
+        for y in range(top, top + self.scrollable_content_region.height):
+            shown = self._shown.get(y)
+            if shown is None or shown != self.line(y):
+                self.refresh_line(y)
+
+    def _column_widths(self, walk: Walkthrough) -> tuple[int, int, int]:
+        """Name, data and grad widths, fixed for a whole pass: the grad column fits every grad
+        the pass can show, so stepping never shifts the columns (nor costs a scan of them)."""
+        key = (walk.program, walk.pass_, walk.cleared)
+        if self._widths_for[0] == key:
+            return self._widths_for[1]
         name_w = min(NAME_WIDTH, max((len(name) for name, _ in self._rows), default=4))
         data_w = max([4, *(len(format_number(v.data)) for _, v in self._rows)])
-        grad_w = max([4, *(len(grad_text(walk, v)) for _, v in self._rows)])
-        self._widths = (max(4, name_w), data_w, grad_w)
-        self.refresh()
+        named = {value for _, value in self._rows}
+        grads: set[float] = {0.0, 1.0}
+        grads.update(g for v, g in walk.pass_.base.items() if v in named)
+        if not walk.cleared:
+            root = walk.trace.root
+            grads.add(walk.pass_.base.get(root, 0.0) + walk.trace.grads.get(root, 1.0))
+            for step in walk.trace.steps:
+                grads.update(e.grad_after for e in step.edges if e.parent in named)
+        grad_w = max(4, *(len(format_number(g)) for g in grads))
+        widths = (max(4, name_w), data_w, grad_w)
+        self._widths_for = (key, widths)
+        return widths
 
     def row_of(self, node: Value) -> int | None:
         """The line (after the header) showing ``node``, if it has a name."""
@@ -131,7 +162,9 @@ class ValuesTable(ScrollView, can_focus=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        content = self.line(y + round(self.scroll_y))
+        row = y + round(self.scroll_y)
+        content = self.line(row)
+        self._shown[row] = content
         if content.cell_length > width:
             content = content.truncate(width, ellipsis=True)
         segments = content.render_segments(self.visual_style)
