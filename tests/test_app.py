@@ -346,7 +346,8 @@ def send_keys(app: StepgradApp, keys: list[str]) -> None:
 
 
 async def test_monkey_on_the_mlp() -> None:
-    """A few thousand random keys on a ~320-node graph leave the app consistent."""
+    """A few thousand random keys on a ~320-node graph leave the app consistent with the
+    engine's trace: checked after every batch of 50 keys and at the end."""
     app = create_app(mlp_program(), lazy_graph=False)
     app.theme = "textual-dark"
     keys = ["right", "right", "right", "l", "space", "left", "h", "home", "end", "z", "b",
@@ -355,21 +356,48 @@ async def test_monkey_on_the_mlp() -> None:
     rng = random.Random(4)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        for _ in range(30):  # 1500 keys (about 40 s here)
+        for _ in range(50):  # 2500 keys
             batch = [rng.choice(keys) for _ in range(50)]
             send_keys(app, batch)
             await pilot.pause()
             if isinstance(app.screen, HelpScreen):
                 await pilot.press("escape")
-            walk = app.walk
-            assert 0 <= walk.step <= walk.total
-            shown = walk.grads()
-            if walk.finished:
-                for node, grad in shown.items():
-                    assert node.grad == grad
-            else:
-                for step in walk.trace.steps[: walk.step]:
-                    for edge in step.edges:
-                        assert shown[edge.parent] is not None
-        await pilot.pause()
+            check_against_the_trace(app)
+        await pilot.press("end")
+        check_against_the_trace(app)
         assert app.screen.query_one(GraphView).drawing is not None
+
+
+def check_against_the_trace(app: StepgradApp) -> None:
+    """What the app shows is the rule replayed from the engine's trace: the grads the pass
+    started from plus the contributions of steps 1..k; at the end of a pass, the engine's own
+    ``.grad``; and the graph, the values table and the step panel show those grads."""
+    walk = app.walk
+    assert 0 <= walk.step <= walk.total
+    shown = walk.grads()
+    if walk.cleared:
+        expected = {node: 0.0 for node in walk.nodes}
+    else:
+        expected = dict(walk.pass_.base)
+        if walk.step or not walk.trace.steps:
+            root = walk.trace.root
+            expected[root] = expected.get(root, 0.0) + 1.0
+        for step in walk.trace.steps[: walk.step]:
+            for edge in step.edges:
+                assert expected.get(edge.parent, 0.0) == edge.grad_before  # an unbroken chain
+                # += adds the contribution (the engine sums a pass, then adds it to the grads
+                # it started from, so an accumulating pass may differ in the last bit)
+                total = edge.grad_before + edge.contribution
+                assert edge.grad_after == pytest.approx(total, rel=1e-12, abs=1e-300)
+                expected[edge.parent] = edge.grad_after
+    assert shown == expected
+    if walk.finished:
+        for node, grad in shown.items():
+            assert node.grad == grad
+    screen = app.main
+    graph = screen.query_one(GraphView)
+    if graph.view is not None and graph.view.grads is not None:
+        assert graph.view.grads == {screen.ids[v]: g for v, g in shown.items() if v in screen.ids}
+    assert f"step {walk.step} of {walk.total}" in screen._status_line().plain or walk.cleared
+    if walk.current is not None:
+        assert screen.query_one(StepPanel).title().startswith(f"step {walk.step} of")

@@ -6,13 +6,17 @@ valid; the screen does the loading and hands back any error (attributes down, me
 
 from __future__ import annotations
 
-from textual import on
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Static, TextArea
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from textual.widgets import TextArea
 
 from engine.parse import ProgramError, parse
 
@@ -65,25 +69,33 @@ class ProgramEditor(Vertical):
             ),
             id="editor-help",
         )
-        yield TextArea(
-            id="editor-input",
-            show_line_numbers=True,
-            soft_wrap=False,
-            tab_behavior="focus",
-            placeholder="x = 8\ny = 3\n(x*x + 1)/(y*y - 1)",
-        )
-        yield Static("", id="editor-error")
+        yield Static("", id="editor-error")  # the text area comes on first use (startup)
 
     @property
     def input(self) -> TextArea:
+        from textual.widgets import TextArea
+
         return self.query_one("#editor-input", TextArea)
 
     @property
     def text(self) -> str:
         return self.input.text
 
-    def open(self, text: str) -> None:
+    async def open(self, text: str) -> None:
         """Show the editor with ``text`` and focus it, the cursor at the end of the last line."""
+        from textual.widgets import TextArea
+
+        if not self.query("#editor-input"):
+            await self.mount(
+                TextArea(
+                    id="editor-input",
+                    show_line_numbers=True,
+                    soft_wrap=False,
+                    tab_behavior="focus",
+                    placeholder="x = 8\ny = 3\n(x*x + 1)/(y*y - 1)",
+                ),
+                before="#editor-error",
+            )
         self.display = True
         area = self.input
         area.cursor_blink = getattr(self.app, "cursor_blink", True)
@@ -94,7 +106,8 @@ class ProgramEditor(Vertical):
         area.focus()
 
     def close(self) -> None:
-        self.input.blur()
+        if self.query("#editor-input"):
+            self.input.blur()
         self.display = False
         self.show_error(None)
 
@@ -123,8 +136,7 @@ class ProgramEditor(Vertical):
         self.show_error(None)
         return None
 
-    @on(TextArea.Changed, "#editor-input")
-    def _changed(self, event: TextArea.Changed) -> None:
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
         self.validate(event.text_area.text)
 
