@@ -175,6 +175,7 @@ class MainScreen(Screen[None]):
 
     def _arrange(self, width: int, height: int) -> None:
         self.set_class(width < WIDE, "-narrow")
+        self.set_class(width >= 160, "-wide")
         self.set_class(height < SHORT, "-short")
         shown = self.side_shown if self.side_shown is not None else width >= WIDE
         self.query_one("#side").display = shown

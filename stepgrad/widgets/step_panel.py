@@ -120,8 +120,8 @@ class StepPanel(LineWidget):
             return
         width = max(20, self.content_size.width)
         needed = len(self.lines(width))
-        if self._height_of is not walk.trace or self._width != width:
-            self._height_of, self._width = walk.trace, width
+        if self._height_of != (walk.trace, walk.cleared) or self._width != width:
+            self._height_of, self._width = (walk.trace, walk.cleared), width
             floor = 1
         else:
             floor = self._last_height
@@ -376,6 +376,9 @@ def _table(headers: list[str], rows: list[list[Content]], width: int) -> list[Co
         )
         if second.cell_length > width:  # narrow: drop the label before the arithmetic
             second = Content.assemble("   ", contribution, ("   grad ", "dim"), grad)
+        if second.cell_length > width:  # narrower: the grad on a line of its own
+            lines.append(Content.assemble("   ", contribution))
+            second = Content.assemble(("   grad ", "dim"), grad)
         if second.cell_length + 3 + note.cell_length <= width:
             lines.append(Content.assemble(second, "   ", note))
         else:

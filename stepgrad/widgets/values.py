@@ -91,7 +91,7 @@ class ValuesTable(ScrollView, can_focus=False):
         top = round(self.scroll_y)
         for y in range(top, top + self.scrollable_content_region.height):
             shown = self._shown.get(y)
-            if shown is None or shown != self.line(y):
+            if shown is None or shown != self.line(y, self.scrollable_content_region.width):
                 self.refresh_line(y)
 
     def _column_widths(self, walk: Walkthrough) -> tuple[int, int, int]:
@@ -128,8 +128,8 @@ class ValuesTable(ScrollView, can_focus=False):
         if row is not None:
             self.scroll_to_region(Region(0, row, 1, 1), animate=False, immediate=True)
 
-    def line(self, y: int) -> Content:
-        """Line ``y`` of the table (0 is the header)."""
+    def line(self, y: int, width: int | None = None) -> Content:
+        """Line ``y`` of the table (0 is the header); markers are shortened to fit ``width``."""
         walk = self.walk
         name_w, data_w, grad_w = self._widths
         if walk is None:
@@ -151,6 +151,11 @@ class ValuesTable(ScrollView, can_focus=False):
         elif value in self._received:
             marker = (" += " + " += ".join(self._received[value]), "bold $warning")
             grad_style = "bold"
+        if width is not None and marker[0]:
+            room = width - (name_w + data_w + grad_w + 4)
+            if len(marker[0]) > room:  # keep a text marker (not colour alone) when narrow
+                short = " ◀" if value is self._fired else " +="
+                marker = (short if room >= len(short) else marker[0], marker[1])
         return Content.assemble(
             (shown.ljust(name_w), name_style),
             "  ",
@@ -163,7 +168,7 @@ class ValuesTable(ScrollView, can_focus=False):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         row = y + round(self.scroll_y)
-        content = self.line(row)
+        content = self.line(row, width)
         self._shown[row] = content
         if content.cell_length > width:
             content = content.truncate(width, ellipsis=True)
