@@ -64,13 +64,6 @@ _SPEED = Binding.Group("Speed")
 _PAN = Binding.Group("Pan")
 
 
-def _neighbourhood(graph: nx.MultiDiGraph, node: int) -> nx.MultiDiGraph:
-    """``node`` with its operands and consumers: what ``layout.focus(graph, node, radius=1)``
-    returns, without its undirected deep copy of every node's attributes (~1 s on the MLP)."""
-    nodes = {node, *graph.predecessors(node), *graph.successors(node)}
-    return graph.subgraph(nodes).copy()
-
-
 class MainScreen(Screen[None]):
     """Step through the backward pass of one program."""
 
@@ -216,7 +209,7 @@ class MainScreen(Screen[None]):
         if graph is None:
             return None
         from stepgrad.draw import draw
-        from stepgrad.layout import layout
+        from stepgrad.layout import focus, layout
 
         mode = self._mode()
         center: int | None = None
@@ -226,7 +219,7 @@ class MainScreen(Screen[None]):
         key = (mode, center)
         cached = self._drawings.get(key)
         if cached is None:
-            shown = graph if center is None else _neighbourhood(graph, center)
+            shown = graph if center is None else focus(graph, center)
             cached = draw(layout(shown, mode=mode))  # type: ignore[arg-type]
             if len(self._drawings) > 64:
                 self._drawings.clear()
