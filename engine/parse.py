@@ -16,6 +16,7 @@ import difflib
 import math
 import re
 import sys
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -424,7 +425,9 @@ class _Parser:
             # ast builds its tree recursively; a long flat sum of MAX_SOURCE characters is about
             # 10,000 levels deep, which 3.11's C parser handles safely at this limit.
             sys.setrecursionlimit(max(limit, 3 * MAX_SOURCE))
-            return ast.parse(self.stripped, mode="exec")
+            with warnings.catch_warnings():  # e.g. "invalid escape sequence": ours says it better
+                warnings.simplefilter("ignore")
+                return ast.parse(self.stripped, mode="exec")
         except SyntaxError as err:
             raise self.syntax_error(err) from None
         except (RecursionError, MemoryError):

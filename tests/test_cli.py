@@ -230,3 +230,10 @@ def test_invalid_utf8_in_the_program_is_a_clear_error() -> None:
     )
     assert result.returncode == 2
     assert b"not valid UTF-8" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_python_warnings_never_reach_the_user() -> None:
+    result = stepgrad("'\\_' + x", "x=1")
+    assert result.returncode == 2
+    assert "Warning" not in result.stderr
+    assert result.stderr.startswith("stepgrad: error: 1:1: strings are not supported")
