@@ -48,9 +48,7 @@ SCENES = [
 
 
 def make_app(scene: Scene) -> StepgradApp:
-    app = create_app(scene.source, scene.values, lazy_graph=False)
-    app.theme = "textual-dark"
-    app.cursor_blink = False
+    app = create_app(scene.source, scene.values, steady=True)
     return app
 
 

@@ -62,15 +62,21 @@ def create_app(
     *,
     title: str | None = None,
     lazy_graph: bool = True,
+    steady: bool = False,
 ) -> StepgradApp:
     """Parse ``source`` with ``values`` and build the app on its graph after the forward pass.
 
     Raises :class:`engine.parse.ProgramError` for a bad program (or one whose gradient is not
     finite), before anything is drawn. ``lazy_graph=False`` lays the graph out before the first
-    frame instead of right after it (tests use it for determinism).
+    frame instead of right after it. ``steady=True`` makes every frame reproducible, for tests,
+    snapshots and screenshots: a fixed theme, no cursor blink, the graph laid out up front.
     """
     program = parse(source, values)
-    return StepgradApp(program, values, title=title, lazy_graph=lazy_graph)
+    app = StepgradApp(program, values, title=title, lazy_graph=lazy_graph and not steady)
+    if steady:
+        app.theme = "textual-dark"
+        app.cursor_blink = False
+    return app
 
 
 def run_app(source: str, values: dict[str, float] | None = None) -> int:

@@ -19,10 +19,7 @@ SIZE = (120, 36)
 
 
 def toy_app() -> StepgradApp:
-    app = create_app(TOY, VALUES, lazy_graph=False)
-    app.theme = "textual-dark"
-    app.cursor_blink = False
-    return app
+    return create_app(TOY, VALUES, steady=True)
 
 
 def text_of(app: StepgradApp) -> str:

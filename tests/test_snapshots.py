@@ -10,20 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_app import toy_app
 
-from stepgrad.app import StepgradApp, create_app
-
-TOY = "(x*x + 1)/(y*y - 1)"
-VALUES = {"x": 8.0, "y": 3.0}
 BIG = (120, 36)
 SMALL = (60, 20)
-
-
-def toy_app() -> StepgradApp:
-    app = create_app(TOY, VALUES, lazy_graph=False)
-    app.theme = "textual-dark"
-    app.cursor_blink = False
-    return app
 
 
 SCENES: dict[str, list[str]] = {
