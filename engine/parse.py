@@ -258,16 +258,15 @@ class Program:
 
     def formula(self, step: Step, edge: Edge, *, numbers: bool = False) -> str:
         """``edge``'s local derivative as a formula over names (or, with numbers=True, values)."""
-        node = step.node
-        if numbers:
-            operands = {"a": format_number(node.parents[0].data), "out": format_number(node.data)}
-            if len(node.parents) == 2:
-                operands["b"] = format_number(node.parents[1].data)
-        else:
-            operands = {"a": self.name(node.parents[0]), "out": self.name(node)}
-            if len(node.parents) == 2:
-                operands["b"] = self.name(node.parents[1])
-        return render_formula(edge.formula, operands)
+        return self.derivative(step.node, edge.index, numbers=numbers)
+
+    def derivative(self, node: Value, index: int, *, numbers: bool = False) -> str:
+        """d node / d (its input ``index``), from the op table, over names or over values."""
+        show = (lambda v: format_number(v.data)) if numbers else self.name
+        operands = {"out": show(node)}
+        for letter, parent in zip("ab", node.parents, strict=False):
+            operands[letter] = show(parent)
+        return render_formula(OPS[node.op].formulas[index], operands)
 
     def backward(self, *, trace: bool = True) -> Trace | None:
         """One backward pass from the output; a non-finite gradient becomes a ProgramError."""
@@ -285,17 +284,11 @@ class Program:
     def _gradient_error(self, err: GradientError) -> ProgramError:
         node, parent = err.node, err.parent
         op = OPS[node.op]
-        formula = op.formulas[err.index]
-        operands = {"a": self.name(node.parents[0]), "out": self.name(node)}
-        numbers = {"a": format_number(node.parents[0].data), "out": format_number(node.data)}
-        if len(node.parents) == 2:
-            operands["b"] = self.name(node.parents[1])
-            numbers["b"] = format_number(node.parents[1].data)
         local = "undefined" if err.local is None else format_number(err.local)
         message = (
             f"the gradient along the edge {self.name(node)} -> {self.name(parent)} is not finite: "
-            f"d({self.name(node)})/d({self.name(parent)}) = {render_formula(formula, operands)}"
-            f" = {render_formula(formula, numbers)} = {local}"
+            f"d({self.name(node)})/d({self.name(parent)}) = {self.derivative(node, err.index)}"
+            f" = {self.derivative(node, err.index, numbers=True)} = {local}"
         )
         if op.name == "sqrt" or (op.name == "**" and err.index == 0):
             hint = "the slope is vertical there: no finite derivative at 0"
