@@ -14,6 +14,7 @@ from textual.widget import Widget
 
 from engine import OPS, Value
 from engine.numbers import format_number
+from stepgrad.report import partial
 from stepgrad.state import Walkthrough
 
 from .step_panel import NOT_COMPUTED, node_status
@@ -221,21 +222,15 @@ class Inspector(Widget, can_focus=False):
         lines.append(Content.assemble(("grad   ", "dim"), (grad_text(walk, node), "bold")))
         lines.append(Content.assemble(("state  ", "dim"), node_status(walk, node)))
         if node.parents:
-            op = OPS[node.op]
-            operands = {"a": name(node.parents[0]), "out": name(node)}
-            if len(node.parents) == 2:
-                operands["b"] = name(node.parents[1])
             lines.append(Content.styled("parents (local derivative)", "dim"))
-            from engine import render_formula
-
             for i, parent in enumerate(node.parents):
-                formula = render_formula(op.formulas[i], operands)
+                formula = program.derivative(node, i)
                 lines.append(
                     Content.assemble(
                         "  ",
                         (name(parent), "bold"),
                         f" = {format_number(parent.data)}",
-                        (f"   ∂{name(node)}/∂{name(parent)} = {formula}", "$text-muted"),
+                        (f"   {partial(program, node, parent)} = {formula}", "$text-muted"),
                     )
                 )
         if self.consumers:
