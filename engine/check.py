@@ -9,7 +9,7 @@ from .backward import nodes
 from .ops import OPS
 from .value import Value
 
-__all__ = ["Check", "check_gradients", "evaluate"]
+__all__ = ["Check", "agree", "check_gradients", "evaluate", "finite_difference"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,24 @@ def evaluate(root: Value, overrides: dict[Value, float]) -> float:
     return values[root]
 
 
+def finite_difference(root: Value, leaf: Value, *, h: float = 1e-6) -> float | None:
+    """``(f(x+h) - f(x-h)) / 2h`` for the leaf ``x``, or None where f is undefined or not finite
+    there (a domain edge)."""
+    try:
+        up = evaluate(root, {leaf: leaf.data + h})
+        down = evaluate(root, {leaf: leaf.data - h})
+        numeric = (up - down) / (2 * h)
+    except (ArithmeticError, ValueError):
+        return None
+    return numeric if math.isfinite(numeric) else None
+
+
+def agree(grad: float, numeric: float, *, rel: float = 1e-4) -> bool:
+    """Whether two derivatives differ by at most ``rel`` relative to the larger (or to 1)."""
+    scale = max(1.0, abs(grad), abs(numeric))
+    return abs(grad - numeric) <= rel * scale
+
+
 def check_gradients(
     root: Value, inputs: dict[str, Value], *, h: float = 1e-6, rel: float = 1e-4
 ) -> list[Check]:
@@ -46,16 +64,9 @@ def check_gradients(
     """
     checks = []
     for name, value in inputs.items():
-        try:
-            up = evaluate(root, {value: value.data + h})
-            down = evaluate(root, {value: value.data - h})
-            numeric = (up - down) / (2 * h)
-        except (ArithmeticError, ValueError):
+        numeric = finite_difference(root, value, h=h)
+        if numeric is None:
             checks.append(Check(name, value.grad, None, None))
-            continue
-        if not math.isfinite(numeric):
-            checks.append(Check(name, value.grad, None, None))
-            continue
-        scale = max(1.0, abs(value.grad), abs(numeric))
-        checks.append(Check(name, value.grad, numeric, abs(value.grad - numeric) <= rel * scale))
+        else:
+            checks.append(Check(name, value.grad, numeric, agree(value.grad, numeric, rel=rel)))
     return checks

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.app import App
+from textual.theme import Theme
 
 from engine.parse import ProgramError, parse
 
@@ -19,9 +20,34 @@ from .screens.main import MainScreen
 if TYPE_CHECKING:
     from engine.parse import Program
 
+    from .examples import Example
     from .state import Walkthrough
 
-__all__ = ["StepgradApp", "create_app", "run_app"]
+__all__ = ["LECTURE_THEME", "THEMES", "StepgradApp", "create_app", "run_app"]
+
+LECTURE_THEME = "stepgrad-lecture"
+THEMES: dict[str, Theme] = {
+    LECTURE_THEME: Theme(
+        name=LECTURE_THEME,
+        primary="#ffffff",
+        secondary="#bbbbbb",
+        accent="#00e5ff",
+        warning="#ffd400",
+        error="#ff5f5f",
+        success="#3dff7a",
+        foreground="#ffffff",
+        background="#000000",
+        surface="#000000",
+        panel="#202020",
+        dark=True,
+        variables={
+            "text-muted": "#d0d0d0",
+            "foreground-muted": "#d0d0d0",
+            "footer-key-foreground": "#00e5ff",
+        },
+    ),
+}
+"""Our own themes, beside Textual's: a high-contrast black and white one for projectors."""
 
 
 class StepgradApp(App[None]):
@@ -29,7 +55,7 @@ class StepgradApp(App[None]):
 
     CSS_PATH = "stepgrad.tcss"
     TITLE = "stepgrad"
-    ENABLE_COMMAND_PALETTE = False
+    COMMAND_PALETTE_BINDING = "ctrl+p"
 
     cursor_blink = True
     """Whether the editor's cursor blinks (tests and screenshots turn it off, for stable frames)."""
@@ -41,11 +67,39 @@ class StepgradApp(App[None]):
         *,
         title: str | None = None,
         lazy_graph: bool = True,
+        example: Example | None = None,
+        lecture: bool = False,
+        narration: bool | None = None,
+        predict: bool = False,
     ) -> None:
         super().__init__()
-        self.main = MainScreen(program, values, lazy=lazy_graph)
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        self.main = MainScreen(
+            program,
+            values,
+            lazy=lazy_graph,
+            example=example,
+            lecture=lecture,
+            narration=not lecture if narration is None else narration,
+            predict=predict,
+        )
         if title:
             self.title = title
+
+    def get_system_commands(self, screen):  # type: ignore[no-untyped-def]
+        """The palette (ctrl+p): every built-in example, then Textual's own commands."""
+        from textual.app import SystemCommand
+
+        from .examples import EXAMPLES
+
+        for example in EXAMPLES.values():
+            yield SystemCommand(
+                f"Example: {example.name}",
+                example.description,
+                lambda example=example: self.main.open_example(example),
+            )
+        yield from super().get_system_commands(screen)
 
     def get_default_screen(self) -> MainScreen:
         return self.main
@@ -63,6 +117,11 @@ def create_app(
     title: str | None = None,
     lazy_graph: bool = True,
     steady: bool = False,
+    example: Example | None = None,
+    theme: str | None = None,
+    lecture: bool = False,
+    narration: bool | None = None,
+    predict: bool = False,
 ) -> StepgradApp:
     """Parse ``source`` with ``values`` and build the app on its graph after the forward pass.
 
@@ -70,11 +129,31 @@ def create_app(
     finite), before anything is drawn. ``lazy_graph=False`` lays the graph out before the first
     frame instead of right after it. ``steady=True`` makes every frame reproducible, for tests,
     snapshots and screenshots: a fixed theme, no cursor blink, the graph laid out up front.
+
+    ``example`` adds its notes to the narration (and its training loop, if any); ``theme`` is any
+    Textual theme or ours (:data:`THEMES`); ``lecture`` is the presentation layout for projectors
+    (large boxes, high contrast unless a theme is given, narration hidden); ``narration`` shows or
+    hides the plain-language narration (default: shown, except in lecture mode); ``predict``
+    starts in predict mode.
     """
     program = parse(source, values)
-    app = StepgradApp(program, values, title=title, lazy_graph=lazy_graph and not steady)
-    if steady:
+    app = StepgradApp(
+        program,
+        values,
+        title=title,
+        lazy_graph=lazy_graph and not steady,
+        example=example,
+        lecture=lecture,
+        narration=narration,
+        predict=predict,
+    )
+    if theme is not None:
+        app.theme = theme
+    elif lecture:
+        app.theme = LECTURE_THEME
+    elif steady:
         app.theme = "textual-dark"
+    if steady:
         app.cursor_blink = False
     return app
 

@@ -28,6 +28,8 @@ examples:
   stepgrad "a = 2; b = -3; e = (a + b)*(b + 1)" --print
   stepgrad "tanh(w*x + b)" w=0.5 x=2 b=0 --json
   stepgrad --example neuron --print
+  stepgrad --example mlp --lecture           a projector: big boxes, high contrast
+  stepgrad --example paths --serve           the app in a browser at http://localhost:8000
 
 a program is one or more statements separated by newlines or ';':
   name = number        an input with a default value (override it with name=value)
@@ -67,6 +69,25 @@ def _argument_parser() -> _Parser:
     )
     parser.add_argument("--example", metavar="NAME", help="open a built-in example")
     parser.add_argument("--list-examples", action="store_true", help="list the built-in examples")
+    app = parser.add_argument_group("the app")
+    app.add_argument(
+        "--lecture",
+        action="store_true",
+        help="presentation layout for a projector: larger boxes, high contrast, big step text",
+    )
+    app.add_argument("--theme", metavar="NAME", help="any Textual theme (see --list-themes)")
+    app.add_argument("--list-themes", action="store_true", help="list the themes --theme takes")
+    app.add_argument(
+        "--no-narration", action="store_true", help="hide the plain-language narration (n shows it)"
+    )
+    app.add_argument(
+        "--predict", action="store_true", help="predict mode: type each grad before it is shown"
+    )
+    app.add_argument(
+        "--serve", action="store_true", help="serve the app in a web browser (textual-serve)"
+    )
+    app.add_argument("--port", type=int, default=8000, help="with --serve: the port (8000)")
+    app.add_argument("--host", default="localhost", help="with --serve: the host (localhost)")
     return parser
 
 
@@ -77,7 +98,7 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
     """
     options: list[str] = []
     positionals: list[str] = []
-    takes_value = {"--example"}
+    takes_value = {"--example", "--theme", "--port", "--host"}
     known = set(parser._option_string_actions)
     args = list(argv)
     i = 0
@@ -119,12 +140,29 @@ def main(
     except _UsageError as exc:
         return _fail(f"{exc} (see stepgrad --help)", err)
 
+    if args.list_themes:
+        for name in _themes():
+            print(name, file=out)
+        return 0
+
     if args.list_examples:
         width = max(len(name) for name in EXAMPLES)
         for example in EXAMPLES.values():
             print(f"{example.name:<{width}}  {example.description}", file=out)
         return 0
 
+    if args.theme is not None and args.theme not in _themes():
+        names = ", ".join(_themes())
+        return _fail(f"unknown theme {args.theme!r} (themes: {names})", err)
+    if args.serve and (args.json or args.print or args.graph):
+        return _fail(
+            "--serve opens the app in a browser; it cannot be combined with "
+            "--json, --print or --graph",
+            err,
+        )
+    if not 1 <= args.port <= 65535:
+        return _fail(f"--port must be between 1 and 65535, not {args.port}", err)
+    example = None
     values_args = list(args.values)
     if args.example is not None:
         if args.example not in EXAMPLES:
@@ -132,9 +170,11 @@ def main(
             return _fail(f"unknown example {args.example!r} (examples: {names})", err)
         if args.program is not None:  # with --example every positional is a value
             values_args.insert(0, args.program)
-        source = EXAMPLES[args.example].program
+        example = EXAMPLES[args.example]
+        source = example.program
     elif args.program is None:
-        source = EXAMPLES[DEFAULT].program
+        example = EXAMPLES[DEFAULT]
+        source = example.program
     elif args.program == "-":
         source = sys.stdin.read()
     else:
@@ -152,10 +192,22 @@ def main(
             return _graph(program, args.backward, out)
         trace = program.backward(trace=True)
         assert trace is not None
+        if args.serve:
+            from .serve import serve
+
+            return serve(_app_args(args_list), host=args.host, port=args.port, out=out, err=err)
         if not (args.json or args.print) and _interactive(out):
             from .app import create_app
 
-            app = create_app(source, values)
+            app = create_app(
+                source,
+                values,
+                example=example,
+                theme=args.theme,
+                lecture=args.lecture,
+                narration=not args.no_narration,
+                predict=args.predict,
+            )
             app.run()
             return app.return_code or 0
     except ProgramError as exc:
@@ -173,8 +225,41 @@ def main(
 
 
 def _interactive(out: TextIO) -> bool:
-    """Whether to open the app: both ends are a terminal (else print, for pipes and CI)."""
-    return out is sys.stdout and sys.stdout.isatty() and sys.stdin.isatty()
+    """Whether to open the app: both ends are a terminal (else print, for pipes and CI), or a
+    web driver is set (``--serve`` runs us per browser tab with pipes for stdin and stdout)."""
+    if out is not sys.stdout:
+        return False
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return True
+    return sys.stdout.isatty() and sys.stdin.isatty()
+
+
+def _app_args(argv: Sequence[str]) -> list[str]:
+    """The command line without ``--serve``, ``--port`` and ``--host``: what each browser tab
+    runs."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name == "--serve":
+            continue
+        if name in ("--port", "--host"):
+            skip = "=" not in arg
+            continue
+        kept.append(arg)
+    return kept
+
+
+def _themes() -> list[str]:
+    """The names ``--theme`` accepts: Textual's themes and ours."""
+    from textual.theme import BUILTIN_THEMES
+
+    from .app import THEMES
+
+    return sorted({*BUILTIN_THEMES, *THEMES})
 
 
 def _graph(program: Program, backward: bool, out: TextIO) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TextIO
 
 from rich import box
@@ -10,33 +9,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from engine import Edge, Step, Trace, Value
+from engine import Step, Trace, Value
 from engine.check import check_gradients
 from engine.numbers import format_number
 from engine.parse import Program
 
+from .explain import edge_note, partial
+
 __all__ = ["edge_note", "partial", "print_trace"]
-
-_SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|-?[0-9.]+(e-?[0-9]+)?")
-
-
-def partial(program: Program, of: Value, by: Value) -> str:
-    """``∂r/∂a``, with compound names in parentheses: ``∂(x*x + 1)/∂(x*x)``."""
-
-    def wrap(node: Value) -> str:
-        name = program.name(node)
-        return name if _SIMPLE_NAME.fullmatch(name) else f"({name})"
-
-    return f"∂{wrap(of)}/∂{wrap(by)}"
-
-
-def edge_note(edge: Edge) -> str:
-    """What the parent does after this contribution: wait, fire, or finish."""
-    if edge.pending > 0:
-        return f"waits for {edge.pending} more"
-    if edge.parent.parents:
-        return "complete: will fire"
-    return "complete (input)"
 
 
 class _Console(Console):

@@ -11,7 +11,8 @@ from engine.parse import ProgramError
 from stepgrad.app import StepgradApp, create_app
 from stepgrad.examples import mlp_program
 from stepgrad.screens.help import HelpScreen
-from stepgrad.widgets import GraphView, Inspector, ProgramEditor, StepPanel, ValuesTable
+from stepgrad.widgets import GraphView, Inspector, StepPanel, ValuesTable
+from stepgrad.widgets.editor import ProgramEditor
 
 TOY = "(x*x + 1)/(y*y - 1)"
 VALUES = {"x": 8.0, "y": 3.0}

@@ -29,7 +29,7 @@ from stepgrad.state import Walkthrough, editable_source
 from stepgrad.widgets import (
     GraphView,
     Inspector,
-    ProgramEditor,
+    Narration,
     StepPanel,
     StepTitle,
     TopBar,
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from stepgrad.draw import Drawing, View
+    from stepgrad.examples import Example
+    from stepgrad.widgets.editor import ProgramEditor
 
 __all__ = ["MainScreen", "SPEEDS"]
 
@@ -56,9 +58,11 @@ SHORT = 30
 
 _CHECKED = (
     "next", "prev", "home", "end", "play", "faster", "slower", "backward", "select", "unselect",
-    "focus_mode", "compact", "edit",
+    "focus_mode", "compact", "edit", "training",
 )  # fmt: skip
 """The actions whose availability can change; the footer is refreshed only when it does."""
+_SECONDARY = {"home", "end", "faster", "slower", "select(1)", "edit"}
+"""Keys the footer leaves out below :data:`WIDE` columns (help lists every key)."""
 _JUMP = Binding.Group("Jump")
 _SPEED = Binding.Group("Speed")
 _PAN = Binding.Group("Pan")
@@ -103,16 +107,33 @@ class MainScreen(Screen[None]):
                 group=_PAN),
         Binding("shift+right", "pan(8,0)", "Pan right", key_display="⇧→", show=False,
                 group=_PAN),
+        Binding("n", "narration", "Narrate", show=False,
+                tooltip="Show / hide the plain-language narration (lesson mode)"),
+        Binding("t", "training", "Training", show=False,
+                tooltip="The example's training loop, with and without zero_grad"),
         Binding("e", "edit", "Edit", tooltip="Edit the program in place"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="This screen"),
-        Binding("s", "screenshot", "SVG", tooltip="Save an SVG screenshot in this directory"),
+        Binding("s", "screenshot", "SVG", show=False,
+                tooltip="Save an SVG screenshot in this directory"),
         Binding("q", "quit", "Quit", tooltip="Quit stepgrad"),
     ]  # fmt: skip
 
     def __init__(
-        self, program: Program, values: dict[str, float] | None = None, *, lazy: bool = True
+        self,
+        program: Program,
+        values: dict[str, float] | None = None,
+        *,
+        lazy: bool = True,
+        example: Example | None = None,
+        lecture: bool = False,
+        narration: bool = True,
+        predict: bool = False,
     ) -> None:
         super().__init__()
+        self.example = example
+        self.lecture = lecture
+        self.narrating = narration
+        self.predicting = predict
         self.values = dict(values or {})
         self.walk = Walkthrough(program)
         self.source = editable_source(program, self.values)
@@ -140,14 +161,14 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
         yield GraphView(id="graph")
-        editor = ProgramEditor(id="editor")
-        editor.display = False
-        yield editor  # while editing it takes the place of the step panel; the graph stays
         with Vertical(id="lower"):
             yield StepTitle(id="step-title")  # one line: a step redraws it, not the panes
             with Horizontal(id="lower-body"):
                 with VerticalScroll(id="steps", can_focus=False):
                     yield StepPanel(id="step-panel")
+                    narration = Narration(id="narration")
+                    narration.display = self.narrating
+                    yield narration
                 with Vertical(id="side"):
                     inspector = Inspector(id="inspector")
                     inspector.display = False
@@ -156,6 +177,7 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_class(self.lecture, "-lecture")
         self._arrange(self.size.width, self.size.height)
         self.sync()
         if self._lazy:
@@ -166,8 +188,23 @@ class MainScreen(Screen[None]):
     def on_resize(self, event: Any) -> None:
         self._arrange(event.size.width, event.size.height)
 
+    @property
+    def active_bindings(self) -> dict[str, Any]:
+        """The keys for the footer: all of them when wide, the essential ones when narrow.
+        (Keys are dispatched by the binding chain, not by this; a left-out key still works.)"""
+        bindings = super().active_bindings
+        if self.size.width >= WIDE:
+            return bindings
+        return {k: b for k, b in bindings.items() if b.binding.action not in _SECONDARY}
+
     def _arrange(self, width: int, height: int) -> None:
+        if (width < WIDE) != self.has_class("-narrow") and self.is_mounted:
+            self.call_after_refresh(self.refresh_bindings)
         self.set_class(width < WIDE, "-narrow")
+        if self.is_mounted:
+            footer = self.query_one(Footer)
+            footer.compact = width < WIDE
+            footer.show_command_palette = width >= 80  # ctrl+p is on the help screen
         self.set_class(width >= 160, "-wide")
         self.set_class(height < SHORT, "-short")
         shown = self.side_shown if self.side_shown is not None else width >= WIDE
@@ -201,7 +238,9 @@ class MainScreen(Screen[None]):
         if self.mode is not None:
             return self.mode
         count = self.graph.number_of_nodes() if self.graph is not None else 0
-        return "full" if count <= FULL_MODE_MAX_NODES else "compact"
+        if count > FULL_MODE_MAX_NODES:
+            return "compact"
+        return "lecture" if self.lecture and _has_lecture_mode() else "full"
 
     def drawing(self) -> Drawing | None:
         """The drawing shown now: the whole graph, or the focus view around the current node."""
@@ -277,6 +316,7 @@ class MainScreen(Screen[None]):
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
         self.query_one(StepTitle).show(panel.title())
+        self.query_one(Narration).update_from(walk, self.notes)
         values = self.query_one(ValuesTable)
         values.update_from(walk, self.selected)
         inspector = self.query_one(Inspector)
@@ -316,7 +356,7 @@ class MainScreen(Screen[None]):
         walk = self.walk
         if self.graph is None or walk.finished or self.focus_mode or self.selected is not None:
             return
-        if not self.is_current or self.query_one(ProgramEditor).display:
+        if not self.is_current or self.editing:
             return
         step, note = walk.step, walk.note
         walk.step = step + 1  # look ahead; restored below, nothing else sees it
@@ -397,10 +437,26 @@ class MainScreen(Screen[None]):
 
     # --- keys -----------------------------------------------------------------------------------
 
+    @property
+    def notes(self) -> dict[str, str]:
+        """The example's remarks for the narration (by node name, ``start``, ``done``)."""
+        return dict(getattr(self.example, "notes", None) or {})
+
+    @property
+    def editing(self) -> bool:
+        """Whether the program editor is open."""
+        editor = self._editor()
+        return editor is not None and bool(editor.display)
+
+    def _editor(self) -> ProgramEditor | None:
+        from stepgrad.widgets.editor import ProgramEditor
+
+        found = self.query(ProgramEditor)
+        return found.first() if found else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         walk = self.walk
-        editing = self.query_one(ProgramEditor).display if self.is_mounted else False
-        if editing and action not in ("quit", "help", "screenshot"):
+        if self.editing and action not in ("quit", "help", "screenshot"):
             return False  # hidden from the footer: the editor's keys are shown instead
         enabled = {
             "next": lambda: walk.can("next"),
@@ -415,6 +471,7 @@ class MainScreen(Screen[None]):
             "unselect": lambda: self.selected is not None,
             "focus_mode": lambda: self.graph is not None,
             "compact": lambda: self.graph is not None,
+            "training": lambda: getattr(self.example, "training", None) is not None,
         }.get(action)
         if enabled is None:
             return True
@@ -535,25 +592,32 @@ class MainScreen(Screen[None]):
         self.query_one(GraphView).pan(dx, dy)
 
     async def action_edit(self) -> None:
+        from stepgrad.widgets.editor import ProgramEditor
+
         self._stop()
+        editor = self._editor()
+        if editor is None:  # made on first use: startup does not pay for it
+            editor = ProgramEditor(id="editor")
+            await self.mount(editor, before=self.query_one("#lower"))
         self.query_one("#lower").display = False
-        await self.query_one(ProgramEditor).open(self.source)
+        await editor.open(self.source)
         self._enabled = ()
         self.sync(follow=False)
 
     def _close_editor(self) -> None:
-        self.query_one(ProgramEditor).close()
+        editor = self._editor()
+        if editor is not None:
+            editor.close()
         self.query_one("#lower").display = True
         self._enabled = ()
 
-    @on(ProgramEditor.Cancelled)
-    def _edit_cancelled(self) -> None:
+    def on_program_editor_cancelled(self) -> None:
         self._close_editor()
         self.sync(follow=False)
 
-    @on(ProgramEditor.Submitted)
-    def _edit_submitted(self, event: ProgramEditor.Submitted) -> None:
-        editor = self.query_one(ProgramEditor)
+    def on_program_editor_submitted(self, event: Any) -> None:
+        editor = self._editor()
+        assert editor is not None
         try:
             self.load(event.text)
         except ProgramError as err:
@@ -563,11 +627,36 @@ class MainScreen(Screen[None]):
         self.sync()
         self.notify("program loaded: pass 1, step 0", timeout=2)
 
+    def open_example(self, example: Example) -> None:
+        """Switch to a built-in example (from the command palette)."""
+        if self.editing:
+            self._close_editor()
+        self.load(example.program)
+        self.example = example
+        self.sync()
+        self.notify(example.description, title=f"example {example.name}", timeout=4)
+
+    def action_narration(self) -> None:
+        self.narrating = not self.narrating
+        narration = self.query_one(Narration)
+        narration.display = self.narrating
+        self.sync(follow=False)
+        self.notify("narration shown" if self.narrating else "narration hidden", timeout=1.5)
+
+    def action_training(self) -> None:
+        training = getattr(self.example, "training", None)
+        if training is None or self.example is None:
+            return
+        from .training import TrainingScreen
+
+        self.app.push_screen(TrainingScreen(self.example))
+
     def load(self, text: str, values: dict[str, float] | None = None) -> None:
         """Replace the program (raises ProgramError and changes nothing if it is invalid)."""
         program = parse(text, values)
         walk = Walkthrough(program)
         self._stop()
+        self.example = None  # an edited program is the user's own
         self.walk = walk
         self.values = dict(values or {})
         self.source = editable_source(program, self.values)
@@ -594,3 +683,12 @@ class MainScreen(Screen[None]):
     async def action_quit(self) -> None:
         self._stop()
         self.app.exit()
+
+
+def _has_lecture_mode() -> bool:
+    """Whether the drawing code offers the roomy lecture mode."""
+    from typing import get_args
+
+    from stepgrad.layout import Mode
+
+    return "lecture" in get_args(Mode)

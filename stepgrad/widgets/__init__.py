@@ -1,7 +1,7 @@
 """The widgets of the stepgrad app; each renders from the state its screen pushes down."""
 
-from .editor import ProgramEditor
 from .graph_view import GraphView
+from .narration import Narration
 from .step_panel import StepPanel, StepTitle
 from .topbar import TopBar
 from .values import Inspector, ValuesTable
@@ -9,7 +9,7 @@ from .values import Inspector, ValuesTable
 __all__ = [
     "GraphView",
     "Inspector",
-    "ProgramEditor",
+    "Narration",
     "StepPanel",
     "StepTitle",
     "TopBar",

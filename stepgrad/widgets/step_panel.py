@@ -11,7 +11,7 @@ from textual.content import Content
 
 from engine import Edge, Step, Value
 from engine.numbers import format_number
-from stepgrad.report import edge_note, partial
+from stepgrad.explain import edge_note, gradient_check, partial
 from stepgrad.state import Walkthrough
 
 from .lines import LineWidget
@@ -204,7 +204,54 @@ class StepPanel(LineWidget):
             lines += self._edge_lines(walk, step, width)
         if walk.step >= walk.total and walk.total:
             lines.append(self._done_line(walk))
+            lines += self._check_lines(walk)
         return Content("\n").join(lines)
+
+    def _check_lines(self, walk: Walkthrough) -> list[Content]:
+        """The gradient check: each input's grad against a finite difference (x the passes)."""
+        checks = gradient_check(walk)
+        if not checks:
+            return []
+        stack = walk.pass_.stack
+        scaled = f"{stack} × " if stack > 1 else ""
+        head = Content.assemble(
+            ("gradient check", "bold"),
+            f": grad vs {scaled}(f(x+h) - f(x-h))/2h, h = 1e-6",
+        )
+        bad = [c for c in checks if c.agree is False]
+        unknown = [c for c in checks if c.agree is None]
+        if len(checks) > 6:  # a big program: the verdict, then only what needs a look
+            good = len(checks) - len(bad) - len(unknown)
+            parts: list[Content | str | tuple[str, str]] = [
+                head,
+                ": ",
+                (f"✓ {good} of {len(checks)} inputs agree", "bold $success"),
+            ]
+            if bad:
+                parts += [", ", (f"✗ {len(bad)} differ", "bold $error")]
+            if unknown:
+                parts += [f", {len(unknown)} undefined at a domain edge"]
+            lines = [Content.assemble(*parts)]
+            shown = bad + unknown
+        else:
+            lines = [head]
+            shown = checks
+        for check in shown:
+            if check.numeric is None:
+                verdict: tuple[str, str] = ("? undefined at a domain edge", "dim")
+                numeric = "—"
+            else:
+                numeric = f"{check.numeric:.7g}"
+                verdict = ("✓ agree", "$success") if check.agree else ("✗ DIFFER", "bold $error")
+            lines.append(
+                Content.assemble(
+                    "  ",
+                    (check.name, "bold"),
+                    f"  {n(check.grad)}  vs  {numeric}  ",
+                    verdict,
+                )
+            )
+        return lines
 
     def _start_lines(self, walk: Walkthrough, out: str) -> list[Content]:
         lines = []

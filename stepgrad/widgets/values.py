@@ -14,7 +14,7 @@ from textual.widget import Widget
 
 from engine import OPS, Value
 from engine.numbers import format_number
-from stepgrad.report import partial
+from stepgrad.explain import partial
 from stepgrad.state import Walkthrough
 
 from .step_panel import NOT_COMPUTED, node_status
