@@ -205,7 +205,7 @@ def main(
                 example=example,
                 theme=args.theme,
                 lecture=args.lecture,
-                narration=not args.no_narration,
+                narration=False if args.no_narration else None,
                 predict=args.predict,
             )
             app.run()

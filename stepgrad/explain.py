@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .state import Walkthrough
 
-__all__ = ["edge_note", "gradient_check", "narrate", "partial", "plural"]
+__all__ = ["contribution_ordinals", "edge_note", "gradient_check", "narrate", "partial", "plural"]
 
 _SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|-?[0-9.]+(e-?[0-9]+)?")
 
@@ -125,9 +125,9 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
         else:
             sends.append(f"{parent} gets {up} × {n(edge.local)} = {n(edge.contribution)}")
     lines = [f"{head}: {op.summary}, so " + "; ".join(sends) + "."]
-    for edge in step.edges:
+    for position, edge in enumerate(step.edges):
         parent = program.name(edge.parent)
-        if not _first_in_pass(walk, step, edge):
+        if not _first_in_pass(walk, position):
             lines.append(
                 f"{parent} reaches the output along more than one path, and the chain rule sums "
                 "over every path: that is why backward adds with += instead of overwriting."
@@ -145,15 +145,31 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
     return lines
 
 
-def _first_in_pass(walk: Walkthrough, step: Step, edge: Edge) -> bool:
-    """Whether ``edge`` (of the step that fired last) is its parent's first contribution in this
-    pass. (Steps and edges are made when read, so they are compared by position, not identity.)"""
-    current = walk.step - 1
-    for index, earlier in enumerate(walk.trace.steps[: current + 1]):
-        for other in earlier.edges:
-            if other.parent is edge.parent:
-                return index == current and other.index == edge.index
-    return True
+def contribution_ordinals(walk: Walkthrough) -> dict[tuple[int, int], tuple[int, int]]:
+    """(step index, edge index) -> (which contribution to its parent this is, how many in all),
+    for the current pass (computed once per pass)."""
+    key = ("ordinals", walk.pass_.serial)
+    cached = walk.memo.get(key)
+    if cached is not None:
+        return cast("dict[tuple[int, int], tuple[int, int]]", cached)
+    counts: dict[Value, int] = {}
+    ordinals: dict[tuple[int, int], int] = {}
+    for s, step in enumerate(walk.trace.steps):
+        for e, edge in enumerate(step.edges):
+            counts[edge.parent] = counts.get(edge.parent, 0) + 1
+            ordinals[(s, e)] = counts[edge.parent]
+    steps = walk.trace.steps
+    result = {(s, e): (k, counts[steps[s].edges[e].parent]) for (s, e), k in ordinals.items()}
+    walk.memo = {k: v for k, v in walk.memo.items() if k[0] != "ordinals"}
+    walk.memo[key] = result
+    return result
+
+
+def _first_in_pass(walk: Walkthrough, position: int) -> bool:
+    """Whether edge ``position`` of the step that fired last is its parent's first contribution
+    in this pass."""
+    ordinal = contribution_ordinals(walk).get((walk.step - 1, position))
+    return ordinal is None or ordinal[0] == 1
 
 
 def _done(walk: Walkthrough, out: str) -> list[str]:
@@ -184,14 +200,14 @@ def gradient_check(walk: Walkthrough, *, h: float = 1e-6, rel: float = 1e-4) -> 
     is scaled by ``k``; the finite differences themselves are computed once per program.
     """
     program = walk.program
-    numeric = cast("dict[str, float | None] | None", walk.memo.get("finite differences"))
+    numeric = cast("dict[str, float | None] | None", walk.memo.get(("finite differences",)))
     if numeric is None:
         numeric = {
             name: finite_difference(program.output, value, h=h)
             for name, value in program.inputs.items()
             if value.requires_grad
         }
-        walk.memo["finite differences"] = numeric
+        walk.memo[("finite differences",)] = numeric
     stack = walk.pass_.stack
     checks = []
     for name, value in program.inputs.items():

@@ -72,7 +72,7 @@ class Walkthrough:
         self.note = ""  # one line about the last thing that happened, for the panel
         self.pass_ = self._begin(1, {}, accumulates=False, zeroed=False, stack=1)
         self._cache: tuple[tuple[Pass, int, bool], dict[Value, float]] | None = None
-        self.memo: dict[str, object] = {}  # derived facts of the program, computed on demand
+        self.memo: dict[tuple[object, ...], object] = {}  # facts derived on demand, by key
 
     # --- reading ---------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from textual.widgets import Footer
 from engine import Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
+from stepgrad.predict import PredictResult, Score
 from stepgrad.state import Walkthrough, editable_source
 from stepgrad.widgets import (
     GraphView,
@@ -61,8 +62,11 @@ _CHECKED = (
     "focus_mode", "compact", "edit", "training",
 )  # fmt: skip
 """The actions whose availability can change; the footer is refreshed only when it does."""
-_SECONDARY = {"home", "end", "faster", "slower", "select(1)", "edit"}
+_SECONDARY = {"select(1)", "edit"}
 """Keys the footer leaves out below :data:`WIDE` columns (help lists every key)."""
+_TERTIARY = {"home", "end", "faster", "slower"}
+"""Keys the footer shows only from :data:`ROOMY` columns on."""
+ROOMY = 140
 _JUMP = Binding.Group("Jump")
 _SPEED = Binding.Group("Speed")
 _PAN = Binding.Group("Pan")
@@ -107,6 +111,8 @@ class MainScreen(Screen[None]):
                 group=_PAN),
         Binding("shift+right", "pan(8,0)", "Pan right", key_display="⇧→", show=False,
                 group=_PAN),
+        Binding("g", "predict", "Predict", show=False,
+                tooltip="Predict mode: type each grad before the step shows it; keeps score"),
         Binding("n", "narration", "Narrate", show=False,
                 tooltip="Show / hide the plain-language narration (lesson mode)"),
         Binding("t", "training", "Training", show=False,
@@ -134,6 +140,7 @@ class MainScreen(Screen[None]):
         self.lecture = lecture
         self.narrating = narration
         self.predicting = predict
+        self.score = Score()
         self.values = dict(values or {})
         self.walk = Walkthrough(program)
         self.source = editable_source(program, self.values)
@@ -154,6 +161,7 @@ class MainScreen(Screen[None]):
         self._enabled: tuple[bool | None, ...] = ()
         self._views: dict[tuple[object, ...], View] = {}
         self._prefetch_queued = False
+        self._direction = 1  # which way the user is stepping, for the prefetch
         self._footer_queued = False
 
     # --- layout ---------------------------------------------------------------------------------
@@ -178,6 +186,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_class(self.lecture, "-lecture")
+        self.query_one(StepPanel).roomy = self.lecture
         self._arrange(self.size.width, self.size.height)
         self.sync()
         if self._lazy:
@@ -187,19 +196,20 @@ class MainScreen(Screen[None]):
 
     def on_resize(self, event: Any) -> None:
         self._arrange(event.size.width, event.size.height)
+        self.call_after_refresh(self.refresh_bindings)  # the footer's keys depend on the width
 
     @property
     def active_bindings(self) -> dict[str, Any]:
         """The keys for the footer: all of them when wide, the essential ones when narrow.
         (Keys are dispatched by the binding chain, not by this; a left-out key still works.)"""
         bindings = super().active_bindings
-        if self.size.width >= WIDE:
+        width = self.app.size.width
+        if width >= ROOMY:
             return bindings
-        return {k: b for k, b in bindings.items() if b.binding.action not in _SECONDARY}
+        hidden = _TERTIARY if width >= WIDE else _TERTIARY | _SECONDARY
+        return {k: b for k, b in bindings.items() if b.binding.action not in hidden}
 
     def _arrange(self, width: int, height: int) -> None:
-        if (width < WIDE) != self.has_class("-narrow") and self.is_mounted:
-            self.call_after_refresh(self.refresh_bindings)
         self.set_class(width < WIDE, "-narrow")
         if self.is_mounted:
             footer = self.query_one(Footer)
@@ -337,7 +347,7 @@ class MainScreen(Screen[None]):
         if not self._footer_queued:  # once per frame: keys typed ahead recompose it once
             self._footer_queued = True
             self.call_after_refresh(self._refresh_footer)
-        if not walk.finished and not self._prefetch_queued:
+        if not self._prefetch_queued:
             self._prefetch_queued = True
             self.call_after_refresh(self._prefetch)
 
@@ -350,16 +360,20 @@ class MainScreen(Screen[None]):
             self.refresh_bindings()
 
     def _prefetch(self) -> None:
-        """Once this frame is out, prepare the next step (the key pressed most): its view, the
-        graph window it scrolls to, the step panel's lines. Stepping then costs about half."""
+        """Once this frame is out, prepare the step the user most likely wants next (the next
+        one, or the previous one after stepping back): its view, the graph window it scrolls
+        to, the step panel's lines. Stepping then costs about half."""
         self._prefetch_queued = False
         walk = self.walk
-        if self.graph is None or walk.finished or self.focus_mode or self.selected is not None:
+        if self.graph is None or walk.cleared or self.focus_mode or self.selected is not None:
             return
         if not self.is_current or self.editing:
             return
         step, note = walk.step, walk.note
-        walk.step = step + 1  # look ahead; restored below, nothing else sees it
+        ahead = step + self._direction
+        if not 0 <= ahead <= walk.total:
+            return
+        walk.step = ahead  # look ahead; restored below, nothing else sees it
         try:
             graph_view = self.query_one(GraphView)
             if self.drawing() is graph_view.drawing:
@@ -433,6 +447,8 @@ class MainScreen(Screen[None]):
             parts += [" · ", (f"▶ {SPEEDS[self.speed]:g}/s", "bold")]
         if self.focus_mode:
             parts += [" · ", ("focus", "reverse")]
+        if self.predicting:
+            parts += [" · ", (f"predict {self.score.text}", "bold reverse")]
         return Content.assemble(*parts)
 
     # --- keys -----------------------------------------------------------------------------------
@@ -463,7 +479,7 @@ class MainScreen(Screen[None]):
             "prev": lambda: walk.can("prev"),
             "home": lambda: walk.can("home"),
             "end": lambda: walk.can("end"),
-            "play": lambda: self.playing is not None or walk.can("play"),
+            "play": lambda: self.playing is not None or (walk.can("play") and not self.predicting),
             "faster": lambda: self.speed < len(SPEEDS) - 1,
             "slower": lambda: self.speed > 0,
             "backward": lambda: walk.can("backward"),
@@ -482,9 +498,42 @@ class MainScreen(Screen[None]):
             self.sync()
 
     def action_next(self) -> None:
+        self._direction = 1
+        if self.predicting and self.walk.can("next"):
+            self._ask()
+            return
         self._moved(self.walk.next())
 
+    def _ask(self) -> None:
+        """Predict mode: ask for the grads the next step will give, then reveal it."""
+        from .predict import PredictScreen
+
+        key = self.walk.key
+
+        def reveal(result: PredictResult | None) -> None:
+            if self.walk.key != key:  # the program changed meanwhile: nothing to reveal
+                return
+            self.score.record(result)
+            self._moved(self.walk.next())
+
+        self.app.push_screen(PredictScreen(self.walk, score=self.score), reveal)
+
+    def action_predict(self) -> None:
+        self.predicting = not self.predicting
+        self._stop()
+        self._enabled = ()
+        self.sync(follow=False)
+        if self.predicting:
+            self.notify(
+                "Predict mode: → asks for each grad before showing the step (g turns it off).",
+                title="predict mode",
+                timeout=5,
+            )
+        else:
+            self.notify(f"predict mode off ({self.score.text})", timeout=2)
+
     def action_prev(self) -> None:
+        self._direction = -1
         self._moved(self.walk.prev())
 
     def action_home(self) -> None:

@@ -25,21 +25,27 @@ class Narration(LineWidget):
         super().__init__(id=id, classes=classes)
         self.sentences: list[str] = []
         self._height = -1
+        self._pass: object = None
         self._cache: tuple[tuple[object, ...], list[Content]] | None = None
 
     def update_from(self, walk: Walkthrough, notes: Mapping[str, str] | None = None) -> None:
         sentences = narrate(walk, notes) if self.display else []
+        if walk.pass_ is not self._pass:  # a new pass may shrink it; within one it only grows
+            self._pass = walk.pass_
+            self._height = -1
         if sentences != self.sentences:
             self.sentences = sentences
             self._fit()
             self.refresh()
 
     def on_resize(self) -> None:
+        self._height = -1
         self._fit()
 
     def _fit(self) -> None:
+        """Grow to the lines needed; shrinking would lay the screen out again at every step."""
         height = max(1, len(self.lines(max(20, self.content_size.width))))
-        if height != self._height:
+        if height > self._height:
             self._height = height
             self.styles.height = height
 

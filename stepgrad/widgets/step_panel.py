@@ -11,12 +11,12 @@ from textual.content import Content
 
 from engine import Edge, Step, Value
 from engine.numbers import format_number
-from stepgrad.explain import edge_note, gradient_check, partial
+from stepgrad.explain import contribution_ordinals, edge_note, gradient_check, partial
 from stepgrad.state import Walkthrough
 
 from .lines import LineWidget
 
-__all__ = ["StepPanel", "StepTitle", "contribution_ordinals", "node_status"]
+__all__ = ["StepPanel", "StepTitle", "node_status"]
 
 NOT_COMPUTED = "—"
 _ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
@@ -28,19 +28,6 @@ def _ordinal(n: int) -> str:
 
 def n(x: float) -> str:
     return format_number(x)
-
-
-def contribution_ordinals(walk: Walkthrough) -> dict[tuple[int, int], tuple[int, int]]:
-    """(step index, edge index) -> (which contribution to its parent this is, how many in all)."""
-    counts: dict[Value, int] = {}
-    ordinals: dict[tuple[int, int], int] = {}
-    for s, step in enumerate(walk.trace.steps):
-        for e, edge in enumerate(step.edges):
-            counts[edge.parent] = counts.get(edge.parent, 0) + 1
-            ordinals[(s, e)] = counts[edge.parent]
-    return {
-        (s, e): (k, counts[walk.trace.steps[s].edges[e].parent]) for (s, e), k in ordinals.items()
-    }
 
 
 def node_status(walk: Walkthrough, node: Value) -> str:
@@ -101,11 +88,11 @@ class StepPanel(LineWidget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.walk: Walkthrough | None = None
-        self._ordinals: tuple[object, dict[tuple[int, int], tuple[int, int]]] | None = None
         self._last_height = -1
         self._height_of: object = None  # the trace the height was grown for
         self._width = 0
         self._lines: dict[tuple[object, ...], list[Content]] = {}
+        self.roomy = False  # the lecture layout: edges stacked, spaced out, in bold
 
     def update_from(self, walk: Walkthrough) -> None:
         self.walk = walk
@@ -151,9 +138,7 @@ class StepPanel(LineWidget):
         )
 
     def _ordinal_of(self, walk: Walkthrough) -> dict[tuple[int, int], tuple[int, int]]:
-        if self._ordinals is None or self._ordinals[0] is not walk.trace:
-            self._ordinals = (walk.trace, contribution_ordinals(walk))
-        return self._ordinals[1]
+        return contribution_ordinals(walk)
 
     def render(self) -> Content:
         """All the text as one Content, before wrapping (the tests read it)."""
@@ -352,7 +337,7 @@ class StepPanel(LineWidget):
             "grad before → after",
             "then",
         ]
-        table = _table(headers, rows, width)
+        table = _table(headers, rows, width, roomy=self.roomy)
         return table + notes
 
     def _grad_cell(self, edge: Edge, fresh: bool) -> Content:
@@ -387,14 +372,20 @@ class StepPanel(LineWidget):
         )
 
 
-def _table(headers: list[str], rows: list[list[Content]], width: int) -> list[Content]:
-    """Rows as aligned columns if they fit in ``width``, else each edge stacked on two lines."""
+def _table(
+    headers: list[str], rows: list[list[Content]], width: int, *, roomy: bool = False
+) -> list[Content]:
+    """Rows as aligned columns if they fit in ``width``, else each edge stacked on two lines.
+
+    ``roomy`` (the lecture layout) always stacks, with the arithmetic in bold and an empty line
+    between edges, so each edge reads as one short paragraph from the back of a room.
+    """
     if len(rows[0]) == 1:
         return [rows[0][0]]
     columns = len(headers)
     widths = [max(len(headers[c]), *(row[c].cell_length for row in rows)) for c in range(columns)]
     gap = 2
-    if sum(widths) + gap * (columns - 1) <= width:
+    if not roomy and sum(widths) + gap * (columns - 1) <= width:
         lines = []
         header = Content.assemble(
             *(
@@ -415,8 +406,12 @@ def _table(headers: list[str], rows: list[list[Content]], width: int) -> list[Co
             lines.append(Content.assemble(*parts))
         return lines
     lines = []
-    for row in rows:
+    for i, row in enumerate(rows):
         who, formula, _local, contribution, grad, note = row
+        if roomy:
+            contribution = contribution.stylize("bold")
+            if i:
+                lines.append(Content(""))
         lines.append(Content.assemble(who, "  ", formula))
         second = Content.assemble(
             ("   upstream × local ", "dim"), contribution, ("   grad ", "dim"), grad
