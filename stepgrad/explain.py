@@ -118,9 +118,10 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
     sends = []
     for edge in step.edges:
         parent = program.name(edge.parent)
-        if edge.local == 1:
+        formula = op.formulas[edge.index]  # a constant 1 or -1: say it in words
+        if formula == "1":
             sends.append(f"{name} passes its grad {up} straight back to {parent}")
-        elif edge.local == -1:
+        elif formula == "-1":
             sends.append(f"{parent} gets minus {name}'s grad: {n(edge.contribution)}")
         else:
             sends.append(f"{parent} gets {up} × {n(edge.local)} = {n(edge.contribution)}")
