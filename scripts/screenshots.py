@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,7 +33,9 @@ class Scene:
     source: str = TOY
     values: dict[str, float] | None = None
     size: tuple[int, int] = SIZE
-    typed: str = ""  # typed into the editor after the keys
+    typed: str = ""  # typed (into the editor or predict mode's inputs) after the keys
+    options: dict[str, Any] = field(default_factory=dict)  # for create_app: lecture=True...
+    after: tuple[str, ...] = ()  # keys pressed after typing
 
 
 SCENES = [
@@ -44,11 +47,17 @@ SCENES = [
     Scene("06-large-graph", ("right",) * 40, source=EXAMPLES["mlp"].program),
     Scene("07-input-error", ("e", "backspace"), values=VALUES, typed=" +* 2"),
     Scene("08-help", ("question_mark",), values=VALUES),
+    # lesson mode: the narration says what d = b + 1 does and why b's grads add up
+    Scene("09-lesson", ("right",) * 3, source=EXAMPLES["paths"].program),
+    # predict mode: the student typed 1/8 (right) and -1 (wrong) for step 1
+    Scene("10-predict", ("right",), values=VALUES, typed="1/8\n-1\n", options={"predict": True}),
+    Scene("11-lecture", ("right",) * 2, source=EXAMPLES["paths"].program,
+          options={"lecture": True}),  # fmt: skip
 ]
 
 
 def make_app(scene: Scene) -> StepgradApp:
-    app = create_app(scene.source, scene.values, steady=True)
+    app = create_app(scene.source, scene.values, steady=True, **scene.options)
     return app
 
 
@@ -59,7 +68,10 @@ async def shoot(scene: Scene, outdir: Path) -> Path:
         for key in scene.keys:
             await pilot.press(key)
         for char in scene.typed:
-            await pilot.press({" ": "space", "*": "asterisk", "+": "plus"}.get(char, char))
+            key = {" ": "space", "*": "asterisk", "+": "plus", "\n": "enter"}.get(char, char)
+            await pilot.press(key)
+        for key in scene.after:
+            await pilot.press(key)
         await pilot.pause()
         await pilot.pause(0.2)
         path = app.save_screenshot(filename=f"{scene.name}.svg", path=str(outdir))

@@ -196,6 +196,7 @@ class MainScreen(Screen[None]):
 
     def on_resize(self, event: Any) -> None:
         self._arrange(event.size.width, event.size.height)
+        self._fit_graph(self.query_one(GraphView), self.drawing())
         self.call_after_refresh(self.refresh_bindings)  # the footer's keys depend on the width
 
     @property
@@ -334,6 +335,7 @@ class MainScreen(Screen[None]):
         inspector.update_from(walk, self.selected, self.consumers.get(self.selected, []))  # type: ignore[arg-type]
         graph_view = self.query_one(GraphView)
         drawing = self.drawing()
+        self._fit_graph(graph_view, drawing)
         if drawing is not None:
             selected = self.ids.get(self.selected) if self.selected is not None else None
             graph_view.show(
@@ -350,6 +352,16 @@ class MainScreen(Screen[None]):
         if not self._prefetch_queued:
             self._prefetch_queued = True
             self.call_after_refresh(self._prefetch)
+
+    def _fit_graph(self, graph_view: GraphView, drawing: Drawing | None) -> None:
+        """The graph takes the rows it needs, up to 60% of the screen (50% when short); the
+        panels below get the rest, so a small graph leaves room for the explanation."""
+        total = max(1, self.size.height - 2)  # the top bar and the footer
+        cap = int(total * (0.5 if self.size.height < SHORT else 0.6))
+        want = drawing.height + 1 if drawing is not None else cap
+        height = max(min(want, cap), min(6, cap))
+        if graph_view.styles.height is None or graph_view.styles.height.value != height:
+            graph_view.styles.height = height
 
     def _refresh_footer(self) -> None:
         """Grey out in the footer what cannot be done now (only when that changed)."""
@@ -716,7 +728,11 @@ class MainScreen(Screen[None]):
     def action_help(self) -> None:
         from .help import HelpScreen
 
-        self.app.push_screen(HelpScreen(self.BINDINGS))
+        palette = Binding(
+            "ctrl+p", "app.command_palette", "Palette", key_display="^p",
+            tooltip="Command palette: open another example, change the theme, …",
+        )  # fmt: skip
+        self.app.push_screen(HelpScreen([*self.BINDINGS, palette]))
 
     def action_screenshot(self) -> None:
         path = self.screenshot_dir or os.getcwd()

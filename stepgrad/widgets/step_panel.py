@@ -292,7 +292,7 @@ class StepPanel(LineWidget):
             (f"pass {pass_.number} done", "bold"),
             f": every grad is final{times}.  ",
             ("b", "bold"),
-            " backward again (adds on top)  ",
+            " backward again · ",
             ("z", "bold"),
             " zero_grad",
         )
