@@ -87,7 +87,12 @@ def _argument_parser() -> _Parser:
         "--serve", action="store_true", help="serve the app in a web browser (textual-serve)"
     )
     app.add_argument("--port", type=int, default=8000, help="with --serve: the port (8000)")
-    app.add_argument("--host", default="localhost", help="with --serve: the host (localhost)")
+    app.add_argument(
+        "--host",
+        default="localhost",
+        help="with --serve: the address to serve on (localhost); to reach it from other machines "
+        "give this machine's own address, not 0.0.0.0",
+    )
     return parser
 
 
@@ -195,7 +200,9 @@ def main(
         if args.serve:
             from .serve import serve
 
-            return serve(_app_args(args_list), host=args.host, port=args.port, out=out, err=err)
+            # each browser tab runs its own stepgrad: a program read from stdin goes in as text
+            app_args = [source if arg == "-" else arg for arg in _app_args(args_list)]
+            return serve(app_args, host=args.host, port=args.port, out=out, err=err)
         if not (args.json or args.print) and _interactive(out):
             from .app import create_app
 
