@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from .training import Training
+
 __all__ = ["DEFAULT", "EXAMPLES", "Example", "mlp_program"]
 
 
@@ -15,6 +17,8 @@ class Example:
     name: str
     description: str
     program: str
+    training: Training | None = None
+    """A training loop to run on the program, shown with and without ``zero_grad``."""
 
 
 def mlp_program(sizes: tuple[int, ...] = (2, 4, 4, 1), samples: int = 4, seed: int = 0) -> str:
@@ -87,6 +91,13 @@ EXAMPLES: dict[str, Example] = {
             "mlp",
             "a 2-4-4-1 tanh MLP's squared loss on 4 samples: about 320 nodes, to show scale",
             mlp_program(),
+        ),
+        Example(
+            "zero_grad",
+            "5 SGD steps on a tanh neuron: loss 0.54 → 1.6e-6 with zero_grad, "
+            "but → 0.65 without (grads pile up)",
+            "x = 1.5\nw = -0.5\nb = 0\no = tanh(w*x + b)\nloss = (o - 0.1)**2",
+            Training(params=("w", "b"), lr=0.2, steps=5),
         ),
     )
 }
