@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from engine import Trace, Value
 from engine.parse import Program, ProgramError, parse, parse_assignment
 
-from .examples import DEFAULT, EXAMPLES
+from .examples import DEFAULT, EXAMPLES, Example
 
 __all__ = ["main", "run", "to_json"]
 
@@ -221,14 +221,38 @@ def main(
         print(f"stepgrad: error: {exc.format()}", file=err)
         return EXIT_USAGE
 
+    try:  # an example's training loop, with and without zero_grad (the zero_grad example)
+        comparison = _training(example, source, values)
+    except ProgramError as exc:
+        print(f"stepgrad: error: {exc.format()}", file=err)
+        return EXIT_USAGE
     if args.json:
-        json.dump(to_json(program, trace), out, indent=2)
+        document = to_json(program, trace)
+        if comparison is not None:
+            from .training import comparison_json
+
+            document["training"] = comparison_json(comparison)
+        json.dump(document, out, indent=2)
         out.write("\n")
         return 0
     from .report import print_trace
 
     print_trace(program, trace, out)
+    if comparison is not None:
+        from .training import format_comparison
+
+        out.write("\n" + "\n".join(format_comparison(comparison)) + "\n")
     return 0
+
+
+def _training(example: Example | None, source: str, values: dict[str, float]) -> Any:
+    """The example's training loop run both ways, or None if it has none."""
+    spec = getattr(example, "training", None)
+    if example is None or spec is None:
+        return None
+    from .training import compare
+
+    return compare(source, values, spec)
 
 
 def _interactive(out: TextIO) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .training import Training
 
@@ -19,6 +20,8 @@ class Example:
     program: str
     training: Training | None = None
     """A training loop to run on the program, shown with and without ``zero_grad``."""
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """Lesson-mode remarks: by the name of a node (shown when it fires), ``start``, ``done``."""
 
 
 def mlp_program(sizes: tuple[int, ...] = (2, 4, 4, 1), samples: int = 4, seed: int = 0) -> str:
@@ -65,27 +68,58 @@ EXAMPLES: dict[str, Example] = {
             "toy",
             "r = (x*x + 1)/(y*y - 1) at x=8, y=3: r = 8.125, x.grad = 2, y.grad = -6.09375",
             "x = 8\ny = 3\na = x*x + 1\nb = y*y - 1\nr = a / b",
+            notes={
+                "start": "Watch x and y: each is used twice by its own product, so each gets "
+                "two contributions.",
+                "x*x": "x*x uses x twice, so x gets one contribution per operand: 0.125 × 8 = 1 "
+                "each, and x.grad = 1 + 1 = 2 (the product rule, one edge at a time).",
+                "done": "By hand: dr/dx = 2x/(y*y - 1) = 16/8 = 2 and dr/dy = "
+                "-2y(x*x + 1)/(y*y - 1)**2 = -390/64 = -6.09375, as the graph says.",
+            },
         ),
         Example(
             "paths",
             "c = a + b; d = b + 1; e = c * d: b reaches e along two paths, its grad is the sum",
             "a = 2\nb = -3\nc = a + b\nd = b + 1\ne = c * d",
+            notes={
+                "start": "b is used by c and by d: watch its grad collect one contribution from "
+                "each path.",
+                "done": "b.grad = ∂e/∂c·∂c/∂b + ∂e/∂d·∂d/∂b = d·1 + c·1 = -2 + -1 = -3: one term "
+                "per path from b to e.",
+            },
         ),
         Example(
             "merge",
             "B = A*3; OUT = (B+1)*(B+2): B waits for both contributions before passing on",
             "A = 2\nB = A*3\nOUT = (B + 1)*(B + 2)",
+            notes={
+                "start": "B feeds both B + 1 and B + 2: it waits for both contributions before "
+                "it fires and passes its grad on to A.",
+                "B": "B fires only now, with both contributions summed (8 + 7 = 15). Firing "
+                "after the first one would have sent A an incomplete grad.",
+                "done": "A.grad = 3 × 15 = 45: ∂OUT/∂B = (B + 2) + (B + 1) = 8 + 7 = 15.",
+            },
         ),
         Example(
             "neuron",
             "micrograd's tanh neuron: o = tanh(x1*w1 + x2*w2 + b) = 0.7071, x1.grad = -1.5",
             "x1 = 2\nx2 = 0\nw1 = -3\nw2 = 1\nb = 6.8813735870195432\n"
             "x1w1 = x1*w1\nx2w2 = x2*w2\nx1w1x2w2 = x1w1 + x2w2\nn = x1w1x2w2 + b\no = tanh(n)",
+            notes={
+                "start": "The neuron from micrograd's lecture: o = tanh(n) = 0.7071.",
+                "o": "tanh's local derivative is 1 - o**2 = 1 - 0.5 = 0.5, so n.grad = 0.5.",
+                "done": "As in the lecture: x1.grad = -1.5, w1.grad = 1, x2.grad = 0.5, "
+                "w2.grad = 0 (x2 = 0, so w2 cannot change o).",
+            },
         ),
         Example(
             "shared",
             "one weight w used by two units: its grad accumulates both contributions",
             "w = 0.5\nx1 = 1\nx2 = -2\nu1 = tanh(w*x1)\nu2 = tanh(w*x2)\nL = u1*u1 + u2*u2",
+            notes={
+                "start": "One weight w, two units: w's grad is the sum of what u1 and u2 send "
+                "back, as for any shared parameter in a network.",
+            },
         ),
         Example(
             "mlp",
@@ -98,6 +132,12 @@ EXAMPLES: dict[str, Example] = {
             "but → 0.65 without (grads pile up)",
             "x = 1.5\nw = -0.5\nb = 0\no = tanh(w*x + b)\nloss = (o - 0.1)**2",
             Training(params=("w", "b"), lr=0.2, steps=5),
+            notes={
+                "start": "One neuron and its loss. Step through a backward pass, then press t "
+                "for 5 SGD steps run with and without zero_grad.",
+                "done": "A training step would now do p.data -= 0.2 * p.grad. Press b without z "
+                "to see the grads pile up, or t for the whole training loop.",
+            },
         ),
     )
 }

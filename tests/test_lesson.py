@@ -239,3 +239,61 @@ async def test_predict_mode_scores_right_and_wrong_answers() -> None:
         await pilot.press("g")
         await pilot.press("right")
         assert app.walk.step == 3 and app.screen is app.main  # predict off: steps at once
+
+
+# --- example notes and the zero_grad example's training loop -----------------------------------
+
+
+async def test_example_notes_appear_when_their_node_fires() -> None:
+    example = EXAMPLES["neuron"]
+    app = create_app(example.program, example=example, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        narration = app.screen.query_one(Narration)
+        assert "micrograd's lecture" in " ".join(narration.sentences)
+        await pilot.press("right")  # o = tanh(n) fires first
+        assert "1 - o**2 = 1 - 0.5 = 0.5" in " ".join(narration.sentences)
+        await pilot.press("end")
+        assert "x1.grad = -1.5" in " ".join(narration.sentences)
+        # the published values the note quotes (micrograd's lecture)
+        names = app.walk.program.names
+        assert app.walk.grad(names["x1"]) == pytest.approx(-1.5)
+        assert app.walk.grad(names["w1"]) == pytest.approx(1.0)
+
+
+def test_every_note_names_a_node_of_its_example() -> None:
+    for example in EXAMPLES.values():
+        program = parse(example.program)
+        names = {program.name(node) for node in program.nodes()}
+        for key in example.notes:
+            assert key in names | {"start", "done"}, (example.name, key)
+
+
+async def test_training_screen_opens_only_for_an_example_with_a_loop() -> None:
+    from stepgrad.screens.training import TrainingScreen
+
+    app = create_app(TOY, example=EXAMPLES["toy"], steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.screen.check_action("training", ()) is None
+        await pilot.press("t")
+        assert app.screen is app.main
+    example = EXAMPLES["zero_grad"]
+    app = create_app(example.program, example=example, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TrainingScreen)
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+def test_cli_zero_grad_example_prints_and_exports_the_training_loop() -> None:
+    import json
+
+    code, out, err = run_cli("--example", "zero_grad", "--print")
+    assert code == 0 and err == ""
+    assert "loss with zero_grad" in out and "▲ loss went up" in out
+    code, out, _ = run_cli("--example", "zero_grad", "--json")
+    document = json.loads(out)
+    assert code == 0 and document["training"]["params"] == ["w", "b"]
+    code, out, _ = run_cli("--example", "toy", "--json")
+    assert "training" not in json.loads(out)

@@ -710,7 +710,7 @@ class MainScreen(Screen[None]):
             return
         from .training import TrainingScreen
 
-        self.app.push_screen(TrainingScreen(self.example))
+        self.app.push_screen(TrainingScreen(self.example, self.values))
 
     def load(self, text: str, values: dict[str, float] | None = None) -> None:
         """Replace the program (raises ProgramError and changes nothing if it is invalid)."""
