@@ -53,6 +53,9 @@ SCENES = [
     Scene("10-predict", ("right",), values=VALUES, typed="1/8\n-1\n", options={"predict": True}),
     Scene("11-lecture", ("right",) * 2, source=EXAMPLES["paths"].program,
           options={"lecture": True}),  # fmt: skip
+    # the zero_grad example's training loop, with and without zero_grad (t)
+    Scene("12-training", ("t",), source=EXAMPLES["zero_grad"].program,
+          options={"example": EXAMPLES["zero_grad"]}),  # fmt: skip
 ]
 
 

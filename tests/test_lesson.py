@@ -273,7 +273,7 @@ async def test_training_screen_opens_only_for_an_example_with_a_loop() -> None:
 
     app = create_app(TOY, example=EXAMPLES["toy"], steady=True)
     async with app.run_test(size=SIZE) as pilot:
-        assert app.screen.check_action("training", ()) is None
+        assert app.screen.check_action("training", ()) is False  # hidden from the footer
         await pilot.press("t")
         assert app.screen is app.main
     example = EXAMPLES["zero_grad"]

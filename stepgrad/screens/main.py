@@ -115,7 +115,7 @@ class MainScreen(Screen[None]):
                 tooltip="Predict mode: type each grad before the step shows it; keeps score"),
         Binding("n", "narration", "Narrate", show=False,
                 tooltip="Show / hide the plain-language narration (lesson mode)"),
-        Binding("t", "training", "Training", show=False,
+        Binding("t", "training", "Training",
                 tooltip="The example's training loop, with and without zero_grad"),
         Binding("e", "edit", "Edit", tooltip="Edit the program in place"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="This screen"),
@@ -484,6 +484,8 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         walk = self.walk
+        if action == "training":  # only examples with a training loop have it: else hidden
+            return getattr(self.example, "training", None) is not None and not self.editing
         if self.editing and action not in ("quit", "help", "screenshot"):
             return False  # hidden from the footer: the editor's keys are shown instead
         enabled = {
@@ -499,7 +501,6 @@ class MainScreen(Screen[None]):
             "unselect": lambda: self.selected is not None,
             "focus_mode": lambda: self.graph is not None,
             "compact": lambda: self.graph is not None,
-            "training": lambda: getattr(self.example, "training", None) is not None,
         }.get(action)
         if enabled is None:
             return True
