@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 from engine import OPS, Edge, Step, Value
-from engine.check import Check, agree, finite_difference
 from engine.numbers import format_number
 
 if TYPE_CHECKING:
+    from engine.check import Check
     from engine.parse import Program
 
     from .state import Walkthrough
@@ -200,6 +200,8 @@ def gradient_check(walk: Walkthrough, *, h: float = 1e-6, rel: float = 1e-4) -> 
     After ``k`` accumulated passes the grads are ``k`` times one pass's, so the finite difference
     is scaled by ``k``; the finite differences themselves are computed once per program.
     """
+    from engine.check import Check, agree, finite_difference
+
     program = walk.program
     numeric = cast("dict[str, float | None] | None", walk.memo.get(("finite differences",)))
     if numeric is None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from engine import Step, Value
 from engine.numbers import format_number
-from stepgrad.report import partial
+from stepgrad.explain import partial
 from stepgrad.state import Walkthrough
 
 __all__ = [

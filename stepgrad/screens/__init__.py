@@ -1,6 +1,5 @@
-"""The screens of the stepgrad app."""
+"""The screens of the stepgrad app (the modal ones are imported when first shown)."""
 
-from .help import HelpScreen
 from .main import MainScreen
 
-__all__ = ["HelpScreen", "MainScreen"]
+__all__ = ["MainScreen"]
