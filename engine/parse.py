@@ -760,6 +760,14 @@ class _Parser:
                 value = Value.constant(float(node.value))  # type: ignore[arg-type]
                 self.spans[value] = self.span(node)
                 results.append(value)
+            elif (
+                isinstance(node, ast.UnaryOp)
+                and isinstance(node.op, ast.USub)
+                and isinstance(node.operand, ast.Constant)
+            ):  # -2 is one constant (as Python folds it), not minus the constant 2
+                value = Value.constant(-float(node.operand.value))  # type: ignore[arg-type]
+                self.spans[value] = self.span(node)
+                results.append(value)
             elif not ready:
                 stack.append((node, True))
                 if isinstance(node, ast.BinOp):
