@@ -281,8 +281,10 @@ def _fire(
                     if record:
                         add((b, 1, local, before, b.grad, count))
             else:
-                c0, d0 = table[node.op]
                 a = parents[0]
+                if not a.requires_grad:  # e.g. sqrt(0) as the output: nothing to send
+                    continue
+                c0, d0 = table[node.op]
                 local = d0(a.data, node.data) if c0 is None else c0
                 contribution = upstream * local
                 before = a._g

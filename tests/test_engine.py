@@ -512,3 +512,15 @@ def test_gradient_check_at_a_domain_edge_says_undefined() -> None:
     out = x.relu() + (x + 1e-7).log()  # log(x + 1e-7 - 1e-6) is undefined
     out.backward()
     assert check_gradients(out, {"x": x})[0].numeric is None
+
+
+def test_an_output_over_constants_only_sends_nothing() -> None:
+    # sqrt'(0) is infinite, but a constant takes no gradient: nothing may be computed for it
+    # (this used to fail with "a non-finite gradient was found but not located").
+    out = Value.constant(0.0).sqrt()
+    trace = out.backward(trace=True)
+    assert trace is not None and [step.edges for step in trace.steps] == [()]
+    x = Value(2.0, "x")
+    y = x * Value.constant(0.0).sqrt()
+    y.backward()
+    assert x.grad == 0.0
