@@ -104,7 +104,7 @@ def test_program_from_stdin() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_every_example_runs_in_every_mode(name: str) -> None:
-    for mode in ("--json", "--print"):
+    for mode in ("--json", "--print", "--graph"):
         result = stepgrad("--example", name, mode)
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr
@@ -117,6 +117,30 @@ def test_examples_published_numbers() -> None:
     assert neuron["inputs"]["w1"]["grad"] == pytest.approx(1.0, abs=1e-12)
     merge = json.loads(stepgrad("--example", "merge", "--json").stdout)
     assert merge["output"]["data"] == 56.0 and merge["inputs"]["A"]["grad"] == 45.0
+    # the issue's toy numbers, and paths by hand: e = (a + b)(b + 1), de/da = b + 1 = -2,
+    # de/db = (b + 1) + (a + b) = -2 + -1 = -3
+    toy = json.loads(stepgrad("--example", "toy", "--json").stdout)
+    assert toy["output"]["data"] == 8.125
+    assert toy["inputs"]["x"]["grad"] == 2.0 and toy["inputs"]["y"]["grad"] == -6.09375
+    paths = json.loads(stepgrad("--example", "paths", "--json").stdout)
+    assert paths["inputs"]["a"]["grad"] == -2.0 and paths["inputs"]["b"]["grad"] == -3.0
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_every_example_agrees_with_finite_differences(name: str) -> None:
+    """Each input's grad against a central difference of the forward pass alone (which never
+    looks at a derivative), with h chosen for double precision."""
+    from engine.check import evaluate
+    from engine.parse import parse
+
+    program = parse(EXAMPLES[name].program)
+    program.backward(trace=False)
+    for input_name, leaf in program.inputs.items():
+        h = 1e-5 * max(1.0, abs(leaf.data))
+        up = evaluate(program.output, {leaf: leaf.data + h})
+        down = evaluate(program.output, {leaf: leaf.data - h})
+        numeric = (up - down) / (2 * h)
+        assert leaf.grad == pytest.approx(numeric, rel=1e-5, abs=1e-7), input_name
 
 
 def test_list_examples() -> None:
