@@ -210,15 +210,22 @@ class Program:
     def __post_init__(self) -> None:
         self.texts = SourceTexts(self.source.replace("\r\n", "\n").replace("\r", "\n"), self.spans)
 
-    def name(self, node: Value) -> str:
-        """How to call ``node`` in explanations: its label, its number, or its source text."""
+    def name(self, node: Value, *, full: bool = False) -> str:
+        """How to call ``node`` in explanations: its label, its number, or its source text.
+
+        Source text longer than :data:`LONG_NAME` characters is shortened around an ellipsis
+        (``w1*x1 + … + b1``) unless ``full``.
+        """
         if node.label is not None:
             return node.label
         if node is self.output and node.parents:
             return "output" if "out" in self.names else "out"
         if not node.parents and not node.requires_grad:
             return self.texts.get(node) or format_number(node.data)
-        return self.texts.get(node) or (node.op or format_number(node.data))
+        text = self.texts.get(node)
+        if text is None:
+            return node.op or format_number(node.data)
+        return text if full else _shorten(text)
 
     def expression(self, node: Value) -> str:
         """``node``'s op written over its inputs' names: ``a / b``, ``tanh(n)``, ``-x``."""
@@ -297,6 +304,28 @@ class Program:
         else:
             hint = "the numbers are too large or too small for a finite gradient"
         return ProgramError(message, self.spans.get(node), hint, self.source)
+
+
+LONG_NAME = 32
+"""Unnamed intermediates are called by their source text, shortened beyond this length."""
+
+
+def _shorten(text: str) -> str:
+    """``w2_3_1*h4_1_1 + w2_3_2*h4_1_2 + … + b2_3`` -> ``w2_3_1*h4_1_1 … + b2_3``: cut only at
+    operators outside parentheses, so what is left still reads as the expression."""
+    if len(text) <= LONG_NAME:
+        return text
+    words = text.split(" ")
+    cuts, depth = [], 0
+    for i, word in enumerate(words):
+        if depth == 0 and word in ("+", "-", "*", "/") and i:
+            cuts.append(i)
+        depth += word.count("(") - word.count(")")
+    head = next((i for i in cuts if len(" ".join(words[:i])) >= 12), None)
+    tail = next((i for i in reversed(cuts) if len(" ".join(words[i:])) >= 6), None)
+    if head is None or tail is None or tail <= head:
+        return text
+    return " ".join([*words[:head], "…", *words[tail:]])
 
 
 def parse_assignment(text: str) -> tuple[str, float]:

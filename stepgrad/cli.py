@@ -336,7 +336,7 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
             {
                 "id": ids[node],
                 "label": node.label,
-                "name": program.name(node),
+                "name": program.name(node, full=True),
                 "kind": kind(node),
                 "op": node.op,
                 "data": node.data,

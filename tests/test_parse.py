@@ -373,3 +373,14 @@ def test_any_unicode_text_only_ever_raises_our_own_error(text: str) -> None:
         parse(text).backward(trace=False)
     except ProgramError as err:
         assert err.format()
+
+
+def test_long_unnamed_intermediates_are_shortened_for_display_only() -> None:
+    text = "w1*x1 + w2*x2 + w3*x3 + w4*x4 + b"
+    program = parse(f"y = tanh({text})", {n: 1.0 for n in "w1 x1 w2 x2 w3 x3 w4 x4 b".split()})
+    (inner,) = program.output.parents
+    assert program.name(inner, full=True) == text
+    assert program.name(inner) == "w1*x1 + w2*x2 … + w4*x4 + b"  # cut at top-level operators
+    assert program.name(parse("z = (a*b + c)*(d*e + f)", dict.fromkeys("abcdef", 1.0)).output) == "z"
+    short = parse("q = (a + b)*(c + d)", dict.fromkeys("abcd", 1.0))
+    assert {short.name(n) for n in short.nodes()} >= {"a + b", "c + d"}  # short text is kept
