@@ -381,6 +381,7 @@ def test_long_unnamed_intermediates_are_shortened_for_display_only() -> None:
     (inner,) = program.output.parents
     assert program.name(inner, full=True) == text
     assert program.name(inner) == "w1*x1 + w2*x2 … + w4*x4 + b"  # cut at top-level operators
-    assert program.name(parse("z = (a*b + c)*(d*e + f)", dict.fromkeys("abcdef", 1.0)).output) == "z"
+    labelled = parse("z = (a*b + c)*(d*e + f)", dict.fromkeys("abcdef", 1.0))
+    assert labelled.name(labelled.output) == "z"
     short = parse("q = (a + b)*(c + d)", dict.fromkeys("abcd", 1.0))
     assert {short.name(n) for n in short.nodes()} >= {"a + b", "c + d"}  # short text is kept
