@@ -29,7 +29,7 @@ from engine import Trace, Value
 from engine.backward import backward as run_backward
 from engine.numbers import format_number
 
-from .layout import EdgeKey, Layout, Mode, focus, header_text, layout, to_networkx
+from .layout import METRICS, EdgeKey, Layout, Mode, focus, header_text, layout, to_networkx
 
 __all__ = [
     "Drawing",
@@ -312,9 +312,9 @@ class Drawing:
         for node, box in lay.boxes.items():
             if len(box.in_ports) > lay.graph.in_degree(node):
                 present = {k for _, _, k in lay.graph.in_edges(node, keys=True)}
-                for slot, row in enumerate(box.in_ports):
+                for slot, port in enumerate(box.in_ports):
                     if slot not in present:
-                        self._stubs.setdefault(row, []).append(box.x - 1)
+                        self._stubs.setdefault(port, []).append(box.x - 1)
         bands: dict[int, list[int]] = {}
         for node, box in lay.boxes.items():
             for band in range(box.y // _BAND, (box.y + box.h - 1) // _BAND + 1):
@@ -525,6 +525,9 @@ def _box_lines(
     heavy_ports: tuple[bool, ...],
 ) -> tuple[list[str], list[list[str | None]]]:
     """One box, as ``h`` lines of ``w`` characters, with a style per character."""
+    metrics = METRICS[mode]
+    pad = " " * metrics.pad_x
+    left = 2 + metrics.pad_x  # where the header and the rows start
     heavy = state.kind == "current"
     b = 2 if heavy else 1
     hz = _glyph(0, 0, b, b)
@@ -532,31 +535,35 @@ def _box_lines(
     base = "node." + state.kind
     header = header_text(str(attrs["label"]), str(attrs["op"]), mode)
     label = header.split(" = ")[0] if attrs["label"] else ""
-    inner = w - 4
+    inner = w - 2 * left
     data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
     if not attrs["requires_grad"]:
-        rows = [("data " if mode == "full" else "", data)]
-    elif mode == "full":
+        rows = [("data " if metrics.words else "", data)]
+    elif metrics.words:
         grad_text = NOT_COMPUTED if grad is None else fit_number(grad, inner - 5)
         rows = [("data ", data), ("grad ", grad_text)]
     else:
         grad_text = NOT_COMPUTED if grad is None else fit_number(grad, inner - 2)
         rows = [("", data), ("∇ ", grad_text)]
     # top border with the header
-    fill = w - 4 - len(header)
-    lines = [_glyph(0, b, 0, b) + " " + header + " " + hz * fill + _glyph(0, b, b, 0)]
+    fill = w - left - 2 - len(header)
+    border = _glyph(0, b, 0, b) + hz * metrics.pad_x + " " + header + " " + hz * fill
+    lines = [border + _glyph(0, b, b, 0)]
     styles: list[list[str | None]] = [[base] * w]
     for i in range(len(label)):
-        if 2 + i < w:
-            styles[0][2 + i] = base + " label"
+        if left + i < w:
+            styles[0][left + i] = base + " label"
+    for _ in range(metrics.pad_y):
+        lines.append(vt + " " * (w - 2) + vt)
+        styles.append([base] * w)
     for prefix, value in rows:
         text = (prefix + value).ljust(inner)[:inner]
-        lines.append(vt + " " + text + " " + vt)
+        lines.append(vt + " " + pad + text + pad + " " + vt)
         row_style: list[str | None] = [base] * w
         kind = "grad" if prefix in ("grad ", "∇ ") else "data"
         for i in range(len(prefix), len(prefix) + len(value)):
-            if 2 + i < w - 2:
-                row_style[2 + i] = base + " " + kind
+            if left + i < w - left:
+                row_style[left + i] = base + " " + kind
         styles.append(row_style)
     while len(lines) < h - 1:
         lines.append(vt + " " * (w - 2) + vt)
@@ -651,16 +658,18 @@ def render_text(
     color: bool = False,
     width: int | None = None,
     legend: bool = False,
+    mode: Mode = "full",
 ) -> str:
     """The drawing of ``root``'s graph, for ``stepgrad PROGRAM --graph``.
 
     Without ``backward`` every grad shows ``—``; with it, the grads of one full backward pass
     from ``root`` (computed here, without changing any ``.grad``). ``color`` adds SGR codes.
-    If ``width`` is given and the full drawing is wider, the compact box mode is used instead.
-    ``legend`` adds :data:`LEGEND` under the drawing.
+    ``mode`` is the box mode (:data:`~stepgrad.layout.Mode`); if ``width`` is given and the
+    drawing is wider, the compact mode is used instead. ``legend`` adds :data:`LEGEND` under the
+    drawing.
     """
     graph = to_networkx(root, names)
-    drawing = draw(layout(graph))
+    drawing = draw(layout(graph, mode=mode))
     if width is not None and drawing.width > width:
         drawing = draw(layout(graph, mode="compact"))
     grads: dict[int, float] | None = None

@@ -45,6 +45,8 @@ __all__ = [
     "Box",
     "EdgeKey",
     "Layout",
+    "METRICS",
+    "Metrics",
     "Mode",
     "box_size",
     "focus",
@@ -57,22 +59,66 @@ __all__ = [
 EdgeKey = tuple[int, int, int]
 """An edge: ``(parent, child, index)``, the index being the operand position in the child's op."""
 
-Mode = Literal["full", "compact"]
-"""Box contents: ``full`` = name and op / ``data 8.125`` / ``grad 1``; ``compact`` = a shorter
-name and op / ``8.125`` / ``∇ 1``, in narrower boxes."""
+Mode = Literal["full", "compact", "lecture"]
+"""Box contents and spacing: ``full`` = name and op / ``data 8.125`` / ``grad 1``; ``compact`` =
+a shorter name and op / ``8.125`` / ``∇ 1``, in narrower boxes; ``lecture`` = ``full`` with
+padded boxes and wider gaps, to read from the back of a room (see :data:`METRICS`)."""
 
 GRAD_WIDTH = 8
 """Characters reserved for a grad in a box; wider grads are shown with fewer digits."""
 NAME_WIDTH = 24
-"""Longest name shown in a box header; longer names are cut with ``…``."""
+"""Longest name shown in a full (and lecture) box header; longer names are cut with ``…``."""
 COMPACT_NAME_WIDTH = 10
 """Longest name shown in a compact box header."""
 CHANNEL_LEAD = 2
-"""Cells between the widest box of a column and the first track of the channel after it."""
+"""Cells between the widest box of a column and the first track of the channel after it
+(full and compact modes; each mode's spacing is in :data:`METRICS`)."""
 CHANNEL_TAIL = 3
 """Cells between the last track of a channel and the next column (``─▶`` and a space)."""
 TRACK_STEP = 2
 """Distance between two vertical tracks of a channel."""
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """How a :data:`Mode` sizes and spaces the drawing; every mode is one row of :data:`METRICS`.
+
+    Attributes:
+        words: rows say ``data 8.125`` / ``grad 1`` (else ``8.125`` / ``∇ 1``).
+        name_width: the longest name shown in a box header; longer names are cut with ``…``.
+        pad_x: blank columns inside a box on each side, beyond the one every box has.
+        pad_y: blank rows inside a box above and below its rows (ports stay on the rows).
+        row_gap: blank rows between two boxes of a column.
+        channel_lead: cells between a column's widest box and the first track after it.
+        channel_tail: cells between the last track of a channel and the next column.
+        track_step: distance between two vertical tracks of a channel.
+    """
+
+    words: bool
+    name_width: int
+    pad_x: int = 0
+    pad_y: int = 0
+    row_gap: int = 1
+    channel_lead: int = CHANNEL_LEAD
+    channel_tail: int = CHANNEL_TAIL
+    track_step: int = TRACK_STEP
+
+
+METRICS: dict[Mode, Metrics] = {
+    "full": Metrics(words=True, name_width=NAME_WIDTH),
+    "compact": Metrics(words=False, name_width=COMPACT_NAME_WIDTH),
+    "lecture": Metrics(
+        words=True,
+        name_width=NAME_WIDTH,
+        pad_x=1,
+        pad_y=1,
+        row_gap=2,
+        channel_lead=4,
+        channel_tail=6,
+        track_step=3,
+    ),
+}
+"""The :class:`Metrics` of each :data:`Mode`."""
 
 
 # --- the graph ------------------------------------------------------------------------------
@@ -161,7 +207,7 @@ def op_form(op: str) -> str:
 
 def header_text(label: str, op: str, mode: Mode = "full") -> str:
     """The text in a box's top border: ``e = ·*·``, ``x``, ``·+·`` (names cut to fit)."""
-    limit = NAME_WIDTH if mode == "full" else COMPACT_NAME_WIDTH
+    limit = METRICS[mode].name_width
     if len(label) > limit:
         label = label[: limit - 1] + "…"
     form = op_form(op)
@@ -189,19 +235,20 @@ def box_size(attrs: Mapping[str, object], mode: Mode = "full") -> tuple[int, int
     """Width and minimum height of a node's box (without room for extra ports)."""
     if is_constant(attrs):
         return len(str(attrs["label"])) + 1, 1  # the number and a space before its edge
+    metrics = METRICS[mode]
     data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
     header = header_text(str(attrs["label"]), str(attrs["op"]), mode)
     if not takes_grad(attrs):
-        inner = len("data ") + len(data) if mode == "full" else len(data)
+        inner = len("data ") + len(data) if metrics.words else len(data)
         rows = 1
-    elif mode == "full":
+    elif metrics.words:
         inner = max(len("data ") + len(data), len("grad ") + GRAD_WIDTH)
         rows = 2
     else:
         inner = max(len(data), len("∇ ") + GRAD_WIDTH)
         rows = 2
     inner = max(inner, len(header) + 3, 7)
-    return inner + 4, rows + 2
+    return inner + 4 + 2 * metrics.pad_x, rows + 2 + 2 * metrics.pad_y
 
 
 # --- the result -----------------------------------------------------------------------------
@@ -282,6 +329,7 @@ class _Elem:
     constant: bool = False
     edge: EdgeKey | None = None  # for a dummy: the edge it carries
     arity: int = 0  # operand ports
+    port: int = 0  # row offset of the first port (0 for dummies and constants)
 
 
 @dataclass(slots=True)
@@ -294,12 +342,9 @@ class _Seg:
     shift: int = 0  # dst port offset - src port offset: straight when src.top - dst.top = shift
 
 
-def _in_offset(elem: _Elem, slot: int) -> int:
-    return slot if elem.dummy else 1 + slot
-
-
-def _out_offset(elem: _Elem, slot: int) -> int:
-    return slot if (elem.dummy or elem.constant) else 1 + slot
+def _port(elem: _Elem, slot: int) -> int:
+    """Row offset of port ``slot`` (an operand arriving, or an edge leaving) in ``elem``."""
+    return elem.port + slot
 
 
 def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> Layout:
@@ -309,6 +354,8 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
     """
     if graph.number_of_nodes() == 0:
         return Layout(graph, mode, {}, {}, [], 0, 0)
+    metrics = METRICS[mode]
+    margin = 1 + metrics.pad_y  # a box's border and padding, above its first port and below
     # 1. layers: as late as possible (distance to a sink, from networkx)
     generations = list(nx.topological_generations(graph.reverse(copy=False)))
     last = len(generations) - 1
@@ -322,7 +369,8 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
     for n in sorted(graph.nodes):
         attrs = graph.nodes[n]
         w, h = box_size(attrs, mode)
-        e = _Elem(n, layer_of[n], w, h, constant=is_constant(attrs))
+        constant = is_constant(attrs)
+        e = _Elem(n, layer_of[n], w, h, constant=constant, port=0 if constant else margin)
         elem_of[n] = e
         layers[e.layer].append(e)
     for n in sorted(graph.nodes):
@@ -344,11 +392,7 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
             target.inputs.append(seg)
     for e in elem_of.values():
         e.arity = OPS[graph.nodes[e.key]["op"]].arity if graph.nodes[e.key]["op"] else 0
-        e.h = max(
-            e.h,
-            _in_offset(e, e.arity) + (0 if e.constant else 1),
-            _out_offset(e, len(e.outputs)) + (0 if e.constant else 1),
-        )
+        e.h = max(e.h, _port(e, max(e.arity, len(e.outputs))) + (0 if e.constant else margin))
     # 3. order within layers
     _order(layers, sweeps)
     for lay in layers:
@@ -356,9 +400,9 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
             e.outputs.sort(key=lambda s: (s.dst.pos, s.in_slot))
             for slot, seg in enumerate(e.outputs):
                 seg.out_slot = slot
-                seg.shift = _in_offset(seg.dst, seg.in_slot) - _out_offset(e, slot)
+                seg.shift = _port(seg.dst, seg.in_slot) - _port(e, slot)
     # 4. rows
-    _place_rows(layers)
+    _place_rows(layers, metrics.row_gap)
     # 5. columns, channels and routes
     return _route(graph, mode, layers, elem_of)
 
@@ -458,9 +502,9 @@ def _sort_by(lay: list[_Elem], *, up: bool, sizes: dict[int, int]) -> None:
 # --- rows -----------------------------------------------------------------------------------
 
 
-def _gap(a: _Elem, b: _Elem) -> int:
-    """Blank rows between two consecutive elements of a layer."""
-    return 0 if (a.dummy and b.dummy) else 1
+def _gap(a: _Elem, b: _Elem, row_gap: int) -> int:
+    """Blank rows between two consecutive elements of a layer (lanes may touch)."""
+    return 0 if (a.dummy and b.dummy) else row_gap
 
 
 def _isotonic(values: list[float], weights: list[float]) -> list[float]:
@@ -479,26 +523,26 @@ def _isotonic(values: list[float], weights: list[float]) -> list[float]:
     return out
 
 
-def _fit_layer(lay: list[_Elem], desired: list[float], weights: list[float]) -> None:
+def _fit_layer(lay: list[_Elem], desired: list[float], weights: list[float], row_gap: int) -> None:
     offsets: list[int] = []
     offset = 0
     for i, e in enumerate(lay):
         if i:
-            offset += lay[i - 1].h + _gap(lay[i - 1], e)
+            offset += lay[i - 1].h + _gap(lay[i - 1], e, row_gap)
         offsets.append(offset)
     fitted = _isotonic([d - o for d, o in zip(desired, offsets, strict=False)], weights)
     for e, z, o in zip(lay, fitted, offsets, strict=False):
         e.top = float(round(z) + o)
 
 
-def _place_rows(layers: list[list[_Elem]], rounds: int = 4) -> None:
+def _place_rows(layers: list[list[_Elem]], row_gap: int, rounds: int = 4) -> None:
     for lay in layers:
-        _fit_layer(lay, [0.0] * len(lay), [1.0] * len(lay))
+        _fit_layer(lay, [0.0] * len(lay), [1.0] * len(lay), row_gap)
     for _ in range(rounds):
         for lay in layers[1:]:
-            _pull(lay, up=False)
+            _pull(lay, row_gap, up=False)
         for lay in reversed(layers[:-1]):
-            _pull(lay, up=True)
+            _pull(lay, row_gap, up=True)
     low = min((e.top for lay in layers for e in lay), default=0.0)
     for lay in layers:
         for e in lay:
@@ -509,7 +553,7 @@ _LIGHT = 0.1
 """How much a bare constant pulls: its edge bends rather than the main path drifting."""
 
 
-def _pull(lay: list[_Elem], *, up: bool) -> None:
+def _pull(lay: list[_Elem], row_gap: int, *, up: bool) -> None:
     """Move a layer's elements towards the rows that make their edges straight.
 
     Each element wants the weighted median of the positions its edges ask for; edges to bare
@@ -530,7 +574,7 @@ def _pull(lay: list[_Elem], *, up: bool) -> None:
         else:
             desired.append(e.top)
             weights.append(0.01)
-    _fit_layer(lay, desired, weights)
+    _fit_layer(lay, desired, weights, row_gap)
 
 
 def _weighted_median(items: list[tuple[float, float]]) -> float:
@@ -667,14 +711,16 @@ def _free_row(start: int, used: set[int]) -> int:
 def _route(
     graph: nx.MultiDiGraph, mode: Mode, layers: list[list[_Elem]], elem_of: dict[int, _Elem]
 ) -> Layout:
+    metrics = METRICS[mode]
+    lead, tail, step = metrics.channel_lead, metrics.channel_tail, metrics.track_step
     # port rows of every segment
     rows: dict[int, tuple[int, int]] = {}
     channel_segs: list[list[_Seg]] = [[] for _ in layers]
     for i, lay in enumerate(layers):
         for e in lay:
             for s in e.outputs:
-                r1 = int(e.top) + _out_offset(e, s.out_slot)
-                r2 = int(s.dst.top) + _in_offset(s.dst, s.in_slot)
+                r1 = int(e.top) + _port(e, s.out_slot)
+                r2 = int(s.dst.top) + _port(s.dst, s.in_slot)
                 rows[id(s)] = (r1, r2)
                 channel_segs[i].append(s)
     # tracks per channel; doglegs may use rows outside the boxes, so shift everything down
@@ -683,11 +729,7 @@ def _route(
     for segs in channel_segs[:-1]:
         pieces, tracks = _channel_tracks(segs, rows)
         channel_pieces.append(pieces)
-        channel_width.append(
-            CHANNEL_LEAD + max(0, tracks - 1) * TRACK_STEP + 1 + CHANNEL_TAIL
-            if tracks
-            else CHANNEL_LEAD + CHANNEL_TAIL
-        )
+        channel_width.append(lead + (tracks - 1) * step + 1 + tail if tracks else lead + tail)
     column_w = [max((e.w for e in lay), default=0) for lay in layers]
     column_x: list[int] = []
     # room left of the first column for "⋯▶" stubs, if a focus view cut some operands off
@@ -714,8 +756,8 @@ def _route(
                 top,
                 e.w,
                 e.h,
-                tuple(top + _in_offset(e, slot) for slot in range(e.arity)),
-                tuple(top + _out_offset(e, s.out_slot) for s in e.outputs),
+                tuple(top + _port(e, slot) for slot in range(e.arity)),
+                tuple(top + _port(e, s.out_slot) for s in e.outputs),
                 e.constant,
             )
     # routes: walk each edge's chain of segments
@@ -733,9 +775,9 @@ def _route(
                 while True:
                     r1, r2 = rows[id(seg)]
                     chan = seg.src.layer
-                    base = column_x[chan] + column_w[chan] + CHANNEL_LEAD
+                    base = column_x[chan] + column_w[chan] + lead
                     for p in channel_pieces[chan].get(id(seg), []):
-                        tx = base + p.track * TRACK_STEP
+                        tx = base + p.track * step
                         points.append((tx, p.a))
                         points.append((tx, p.b))
                     if seg.dst.dummy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from stepgrad.draw import (
     step_view,
     to_ansi,
 )
-from stepgrad.layout import focus, layout, to_networkx
+from stepgrad.layout import METRICS, Mode, focus, layout, to_networkx
 
 GOLDEN = Path(__file__).parent / "golden"
 HEAVY = set("━┃┏┓┗┛┣┫┳┻╋┿╂┝┥┠┨┯┷┰┸")
@@ -93,6 +94,27 @@ def test_golden(name: str, backward: bool) -> None:
     if os.environ.get("STEPGRAD_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
+
+
+def test_golden_lecture() -> None:
+    """The toy graph in the lecture mode: padded boxes, longer wires, more rows between boxes."""
+    for backward in (False, True):
+        text = render_text(toy(), backward=backward, mode="lecture") + "\n"
+        path = GOLDEN / f"toy_lecture{'_backward' if backward else ''}.txt"
+        if os.environ.get("STEPGRAD_UPDATE_GOLDEN"):
+            path.write_text(text, encoding="utf-8")
+        assert text == path.read_text(encoding="utf-8")
+
+
+def test_lecture_drawing_is_larger_with_the_same_facts() -> None:
+    full = render_text(toy(), backward=True).splitlines()
+    lecture = render_text(toy(), backward=True, mode="lecture").splitlines()
+    assert len(lecture) > len(full) and max(map(len, lecture)) > max(map(len, full))
+    text = "\n".join(lecture)
+    for fact in ("┌─ r = ·/· ─", "│  data 8.125 ", "│  grad -6.09375 ", "│  grad 2 "):
+        assert fact in text
+    assert "─────────▶│  data 64 " in text  # longer wires, and the arrow on the data row
+    assert NOT_COMPUTED not in text
 
 
 def boxes_text(text: str) -> list[str]:
@@ -242,31 +264,33 @@ def test_ownership_and_hit_testing() -> None:
 # --- random graphs --------------------------------------------------------------------------
 
 graphs = st.builds(random_graph, st.integers(0, 10**6), st.integers(1, 35))
+modes: st.SearchStrategy[Mode] = st.sampled_from(("full", "compact", "lecture"))
 
 
 @settings(max_examples=60, deadline=None)
-@given(graphs)
-def test_every_node_drawn_once_and_edges_end_in_arrows(root: Value) -> None:
+@given(graphs, modes)
+def test_every_node_drawn_once_and_edges_end_in_arrows(root: Value, mode: Mode) -> None:
     graph = to_networkx(root)
-    drawing = draw(layout(graph))
+    drawing = draw(layout(graph, mode=mode))
     text = drawing.render().text
     lines = text.splitlines()
+    corner = "┌" + "─" * METRICS[mode].pad_x + " "
     for _n, attrs in graph.nodes(data=True):
         label = attrs["label"]
         if label.startswith("q") or label == "root":
-            assert len(re.findall(rf"┌ {label}(?: = | ─)", text)) == 1, label
+            assert len(re.findall(rf"{corner}{label}(?: = | ─)", text)) == 1, label
     for key in drawing.routes:
         x, y = drawing.edge_cells(key)[-1]
         assert lines[y][x] == "▶"
     assert "\x1b" not in text
-    assert text == draw(layout(to_networkx(root))).render().text  # deterministic
+    assert text == draw(layout(to_networkx(root), mode=mode)).render().text  # deterministic
 
 
 @settings(max_examples=40, deadline=None)
-@given(graphs, st.data())
-def test_window_is_a_crop_of_the_whole(root: Value, data: st.DataObject) -> None:
+@given(graphs, modes, st.data())
+def test_window_is_a_crop_of_the_whole(root: Value, mode: Mode, data: st.DataObject) -> None:
     graph = to_networkx(root)
-    drawing = draw(layout(graph))
+    drawing = draw(layout(graph, mode=mode))
     trace = root.backward(trace=True)
     assert trace is not None
     view = None
@@ -286,10 +310,10 @@ def test_window_is_a_crop_of_the_whole(root: Value, data: st.DataObject) -> None
 
 
 @settings(max_examples=30, deadline=None)
-@given(graphs)
-def test_all_states_render(root: Value) -> None:
+@given(graphs, st.sampled_from(("compact", "lecture")))
+def test_all_states_render(root: Value, mode: Mode) -> None:
     graph = to_networkx(root)
-    drawing = draw(layout(graph, mode="compact"))
+    drawing = draw(layout(graph, mode=mode))
     kinds = ("idle", "current", "done", "waiting")
     states = {n: NodeState(kinds[n % 4], n % 3) for n in graph}  # type: ignore[arg-type]
     edges = {k: ("active", "done", "idle")[i % 3] for i, k in enumerate(drawing.routes)}
@@ -297,6 +321,98 @@ def test_all_states_render(root: Value) -> None:
     rendered = drawing.render(view)
     assert all(len(line) == drawing.width for line in rendered.lines)
     assert "\x1b" in to_ansi(rendered) or not graph.number_of_edges()
+
+
+def wire_arms(char: str) -> tuple[bool, bool, bool, bool]:
+    """Which sides (up, down, left, right) a box-drawing character reaches; ``▶`` reaches left."""
+    if char == "▶":
+        return False, False, True, False
+    name = unicodedata.name(char, "")
+    if not name.startswith("BOX DRAWINGS"):
+        return False, False, False, False
+    words = name.split()
+    vertical, horizontal = "VERTICAL" in words, "HORIZONTAL" in words
+    return (
+        vertical or "UP" in words,
+        vertical or "DOWN" in words,
+        horizontal or "LEFT" in words,
+        horizontal or "RIGHT" in words,
+    )
+
+
+def check_wires_connect(drawing: Drawing, lines: list[str]) -> None:
+    """Every wire character reaches only characters that reach back: no stray ``│`` or ``─``.
+
+    A wire's first cell reaches left into its source (a box's port, or a bare number's cell)
+    and its arrow head touches the target box; every other arm meets a wire or a port.
+    """
+
+    def at(x: int, y: int) -> str:
+        return lines[y][x] if 0 <= y < len(lines) and 0 <= x < len(lines[y]) else " "
+
+    def is_box(x: int, y: int) -> bool:
+        owners = drawing.owners(x, y)
+        return bool(owners) and isinstance(owners[0], int)
+
+    for y, line in enumerate(lines):
+        for x, char in enumerate(line):
+            if is_box(x, y):
+                continue
+            if not drawing.owners(x, y):
+                assert char in " ⋯▶", (x, y, char)  # blank, or a focus view's stub
+                continue
+            assert char != " ", (x, y)
+            up, down, left, right = wire_arms(char)
+            where = (x, y, char)
+            assert up <= wire_arms(at(x, y - 1))[1], where
+            assert down <= wire_arms(at(x, y + 1))[0], where
+            if char == "▶":
+                assert is_box(x + 1, y), where
+                continue
+            assert right <= wire_arms(at(x + 1, y))[2], where
+            source = is_box(x - 1, y) and (
+                drawing.boxes[drawing.owners(x - 1, y)[0]].constant  # type: ignore[index]
+                or wire_arms(at(x - 1, y))[3]
+            )
+            assert left <= (wire_arms(at(x - 1, y))[3] or source), where
+            # a wire cell with nowhere to go is a stray piece
+            assert sum(wire_arms(char)) >= 2 or (char == "▶" or source), where
+
+
+@pytest.mark.parametrize(
+    ("program", "values"),
+    [
+        ("a = x*x + 1; b = (a - 2)*(a + 3)", {"x": 2.0}),
+        ("a = 2*x + 3; b = 1 - a; c = (a + 4)*(b - 5)*(x + 6)", {"x": 1.0}),
+    ],
+)
+@pytest.mark.parametrize("mode", ["full", "compact", "lecture"])
+def test_constant_wires_have_no_stray_pieces(
+    program: str, values: dict[str, float], mode: Mode
+) -> None:
+    from engine.parse import parse
+
+    parsed = parse(program, values)
+    graph = to_networkx(parsed.output, {v: parsed.name(v) for v in parsed.nodes()})
+    drawing = draw(layout(graph, mode=mode))
+    trace = parsed.output.backward(trace=True)
+    assert trace is not None
+    for step in range(-1, len(trace.steps)):
+        view = step_view(graph, trace, step) if step >= 0 else None
+        check_wires_connect(drawing, drawing.render(view).lines)
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, modes, st.data())
+def test_wires_have_no_stray_pieces(root: Value, mode: Mode, data: st.DataObject) -> None:
+    graph = to_networkx(root)
+    drawing = draw(layout(graph, mode=mode))
+    trace = root.backward(trace=True)
+    assert trace is not None
+    view = None
+    if trace.steps:
+        view = step_view(graph, trace, data.draw(st.integers(0, len(trace.steps) - 1)))
+    check_wires_connect(drawing, drawing.render(view).lines)
 
 
 def test_focus_view_draws_the_neighbourhood() -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import random
 
 import networkx as nx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import DomainError, Value
-from stepgrad.layout import Layout, focus, layout, to_networkx
+from stepgrad.layout import METRICS, Layout, Mode, focus, layout, to_networkx
 
 UNARY = ("neg", "tanh", "sin", "relu", "sigmoid", "abs")
 BINARY = ("+", "-", "*")
@@ -54,6 +55,7 @@ def random_graph(seed: int, size: int) -> Value:
 
 
 graphs = st.builds(random_graph, st.integers(0, 10**6), st.integers(1, 40))
+modes: st.SearchStrategy[Mode] = st.sampled_from(("full", "compact", "lecture"))
 
 
 def check_layout(lay: Layout) -> None:
@@ -121,28 +123,29 @@ def test_random_graphs_lay_out_cleanly(root: Value) -> None:
     check_layout(layout(to_networkx(root)))
 
 
+@pytest.mark.parametrize("mode", ["compact", "lecture"])
 @settings(max_examples=40, deadline=None)
 @given(graphs)
-def test_compact_mode_lays_out_cleanly(root: Value) -> None:
-    check_layout(layout(to_networkx(root), mode="compact"))
+def test_other_modes_lay_out_cleanly(mode: Mode, root: Value) -> None:
+    check_layout(layout(to_networkx(root), mode=mode))
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10**6), st.integers(2, 40), st.integers(0, 3))
-def test_focus_views_lay_out_cleanly(seed: int, size: int, radius: int) -> None:
+@given(st.integers(0, 10**6), st.integers(2, 40), st.integers(0, 3), modes)
+def test_focus_views_lay_out_cleanly(seed: int, size: int, radius: int, mode: Mode) -> None:
     graph = to_networkx(random_graph(seed, size))
     center = random.Random(seed).choice(sorted(graph.nodes))
     sub = focus(graph, center, radius)
     assert center in sub
     assert all(nx.shortest_path_length(graph.to_undirected(), center, n) <= radius for n in sub)
-    check_layout(layout(sub))
+    check_layout(layout(sub, mode=mode))
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(0, 10**6), st.integers(1, 40))
-def test_layout_is_deterministic(seed: int, size: int) -> None:
-    first = layout(to_networkx(random_graph(seed, size)))
-    second = layout(to_networkx(random_graph(seed, size)))
+@given(st.integers(0, 10**6), st.integers(1, 40), modes)
+def test_layout_is_deterministic(seed: int, size: int, mode: Mode) -> None:
+    first = layout(to_networkx(random_graph(seed, size)), mode=mode)
+    second = layout(to_networkx(random_graph(seed, size)), mode=mode)
     assert first.boxes == second.boxes
     assert first.routes == second.routes
     assert (first.width, first.height) == (second.width, second.height)
@@ -197,3 +200,41 @@ def test_a_chain_with_constants_stays_on_one_row() -> None:
     lay = layout(to_networkx(v))
     assert lay.height <= 8
     check_layout(lay)
+
+
+def channel_gaps(lay: Layout) -> list[int]:
+    """Columns between the widest box of each layer and the next layer's leftmost cell."""
+    right = [max(lay.boxes[n].x + lay.boxes[n].w for n in column) for column in lay.layers]
+    return [lay.column_x[i + 1] - right[i] for i in range(len(right) - 1)]
+
+
+def test_lecture_mode_is_full_mode_made_larger() -> None:
+    x, y = Value(8.0, "x"), Value(3.0, "y")
+    a = x * x + 1
+    a.label = "a"
+    b = y * y - 1
+    b.label = "b"
+    r = a / b
+    r.label = "r"
+    graph = to_networkx(r)
+    full, lecture = layout(graph), layout(graph, mode="lecture")
+    check_layout(lecture)
+    assert full.layers == lecture.layers  # the same graph, only bigger
+    for n, box in full.boxes.items():
+        big = lecture.boxes[n]
+        if box.constant:
+            assert (big.w, big.h) == (box.w, box.h)  # a bare number stays a bare number
+        else:
+            assert big.w >= box.w + 2 and big.h >= box.h + 2
+            # the ports stay on the rows of the numbers: one row of padding above them
+            assert [p - big.y for p in big.in_ports] == [p - box.y + 1 for p in box.in_ports]
+            assert [p - big.y for p in big.out_ports] == [p - box.y + 1 for p in box.out_ports]
+    # wider channels between layers (longer wires) and more rows between boxes
+    for narrow, wide in zip(channel_gaps(full), channel_gaps(lecture), strict=True):
+        assert wide >= narrow + 4
+    assert lecture.width > full.width and lecture.height > full.height
+    for column in lecture.layers:
+        boxes = sorted((lecture.boxes[n] for n in column), key=lambda b: b.y)
+        for upper, lower in zip(boxes, boxes[1:], strict=False):
+            assert lower.y - (upper.y + upper.h) >= METRICS["lecture"].row_gap
+    assert METRICS["lecture"].row_gap > METRICS["full"].row_gap
