@@ -392,6 +392,7 @@ class MainScreen(Screen[None]):
                 graph_view.prefetch(self.view(), self._targets(), self._state())
             panel = self.query_one(StepPanel)
             panel.prepare(panel.content_size.width)
+            self.query_one(Narration).prefetch(walk, self.notes)
         finally:
             walk.step, walk.note = step, note
 

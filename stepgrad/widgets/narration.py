@@ -26,10 +26,21 @@ class Narration(LineWidget):
         self.sentences: list[str] = []
         self._height = -1
         self._pass: object = None
-        self._cache: tuple[tuple[object, ...], list[Content]] | None = None
+        self._said: dict[tuple[object, ...], list[str]] = {}  # by state: this one, prefetched
+        self._wrapped: dict[tuple[object, ...], list[Content]] = {}
+
+    def _narrate(self, walk: Walkthrough, notes: Mapping[str, str] | None) -> list[str]:
+        key = (walk.pass_.serial, walk.step, walk.cleared, id(walk), tuple(notes or ()))
+        said = self._said.get(key)
+        if said is None:
+            said = narrate(walk, notes)
+            if len(self._said) >= 4:
+                self._said.pop(next(iter(self._said)))
+            self._said[key] = said
+        return said
 
     def update_from(self, walk: Walkthrough, notes: Mapping[str, str] | None = None) -> None:
-        sentences = narrate(walk, notes) if self.display else []
+        sentences = self._narrate(walk, notes) if self.display else []
         if walk.pass_ is not self._pass:  # a new pass may shrink it; within one it only grows
             self._pass = walk.pass_
             self._height = -1
@@ -37,6 +48,14 @@ class Narration(LineWidget):
             self.sentences = sentences
             self._fit()
             self.refresh()
+
+    def prefetch(self, walk: Walkthrough, notes: Mapping[str, str] | None = None) -> None:
+        """Narrate the state ``walk`` is in now and build its lines, ahead of showing it."""
+        if not self.display:
+            return
+        width = max(20, self.content_size.width)
+        for line in self._wrap(self._narrate(walk, notes), width):
+            self._strip(line, width)
 
     def on_resize(self) -> None:
         self._height = -1
@@ -50,13 +69,18 @@ class Narration(LineWidget):
             self.styles.height = height
 
     def lines(self, width: int) -> list[Content]:
-        width = max(20, width)
-        key = (tuple(self.sentences), width)
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
+        return self._wrap(self.sentences, max(20, width))
+
+    def _wrap(self, sentences: list[str], width: int) -> list[Content]:
+        key = (tuple(sentences), width)
+        cached = self._wrapped.get(key)
+        if cached is not None:
+            return cached
         lines: list[Content] = []
-        for sentence in self.sentences:
+        for sentence in sentences:
             for j, line in enumerate(Content(sentence).wrap(width - 2) or [Content("")]):
                 lines.append(Content.assemble(("▌ " if j == 0 else "  ", "$accent"), line))
-        self._cache = (key, lines)
+        if len(self._wrapped) >= 4:
+            self._wrapped.pop(next(iter(self._wrapped)))
+        self._wrapped[key] = lines
         return lines
