@@ -14,8 +14,8 @@ and PASS/FAIL; exits 1 if any target is missed.
    steps. Pilot's own settling time after the frame (``pilot.pause()``) is not counted.
    Target: < 16 ms. After each frame the app prepares the next step in idle time (see
    ``MainScreen._prefetch``); ``pilot.pause()`` lets that finish before the next key, as a
-   user reading the screen between steps does. Stepping back (not prepared ahead) is reported
-   too, for information.
+   user reading the screen between steps does. Stepping back (the previous step is prepared
+   once the user steps back) is reported too, for information.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def main() -> int:
           f"p90 {statistics.quantiles(times, n=10)[-1]:.1f} ms (target < 16 ms) "
           f"{'PASS' if passed else 'FAIL'}")  # fmt: skip
     back = asyncio.run(step_redraw_ms(60, key="left"))
-    print(f"  step back (not prepared ahead), for information: median "
+    print(f"  step back (the previous step is prepared after a step back), for information: median "
           f"{statistics.median(back[5:]):.1f} ms")  # fmt: skip
     return 0 if ok else 1
 
