@@ -62,7 +62,7 @@ _CHECKED = (
     "focus_mode", "compact", "edit", "training",
 )  # fmt: skip
 """The actions whose availability can change; the footer is refreshed only when it does."""
-_SECONDARY = {"select(1)", "edit"}
+_SECONDARY = {"select(1)", "edit", "training"}
 """Keys the footer leaves out below :data:`WIDE` columns (help lists every key)."""
 _TERTIARY = {"home", "end", "faster", "slower"}
 """Keys the footer shows only from :data:`ROOMY` columns on."""
