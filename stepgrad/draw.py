@@ -665,8 +665,9 @@ def render_text(
     Without ``backward`` every grad shows ``—``; with it, the grads of one full backward pass
     from ``root`` (computed here, without changing any ``.grad``). ``color`` adds SGR codes.
     ``mode`` is the box mode (:data:`~stepgrad.layout.Mode`); if ``width`` is given and the
-    drawing is wider, the compact mode is used instead. ``legend`` adds :data:`LEGEND` under the
-    drawing.
+    drawing is wider, the compact mode is used instead, and if that is still wider it is cut at
+    ``width`` with a note (a terminal would wrap each line). ``legend`` adds :data:`LEGEND` under
+    the drawing.
     """
     graph = to_networkx(root, names)
     drawing = draw(layout(graph, mode=mode))
@@ -680,6 +681,15 @@ def render_text(
             for n, attrs in graph.nodes(data=True)
             if attrs["value"] in pass_grads
         }
-    rendered = drawing.render(View(grads))
+    cropped = width is not None and drawing.width > width
+    if cropped:  # a terminal would wrap every line into loose wire pieces: cut them instead
+        rendered = drawing.window(0, 0, width, drawing.height, View(grads))
+    else:
+        rendered = drawing.render(View(grads))
     text = to_ansi(rendered) if color else rendered.text
+    if cropped:
+        text += (
+            f"\n(cut at {width} of {drawing.width} columns; to see it all: "
+            "stepgrad ... --graph | less -S)"
+        )
     return f"{text}\n\n{LEGEND}" if legend else text

@@ -437,3 +437,16 @@ def test_core_modules_load_no_ui() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_drawing_wider_than_the_terminal_is_cut_not_wrapped() -> None:
+    from engine.parse import parse
+    from stepgrad.examples import EXAMPLES
+
+    program = parse(EXAMPLES["mlp"].program)
+    names = {node: program.name(node) for node in program.nodes()}
+    text = render_text(program.output, names, width=80)
+    *drawing, note = text.split("\n")
+    assert all(len(line) <= 80 for line in drawing)
+    assert note.startswith("(cut at 80 of ") and "less -S" in note
+    assert "cut at" not in render_text(program.output, names)  # no width: the whole drawing
