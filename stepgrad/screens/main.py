@@ -522,10 +522,10 @@ class MainScreen(Screen[None]):
         """Predict mode: ask for the grads the next step will give, then reveal it."""
         from .predict import PredictScreen
 
-        key = self.walk.key
+        walk, key = self.walk, self.walk.key
 
         def reveal(result: PredictResult | None) -> None:
-            if self.walk.key != key:  # the program changed meanwhile: nothing to reveal
+            if self.walk is not walk or walk.key != key:  # another program or state meanwhile
                 return
             self.score.record(result)
             self._moved(self.walk.next())
