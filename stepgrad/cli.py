@@ -167,7 +167,7 @@ def main(
         )
     if not 1 <= args.port <= 65535:
         return _fail(f"--port must be between 1 and 65535, not {args.port}", err)
-    example = None
+    example: Example | None = None
     values_args = list(args.values)
     if args.example is not None:
         if args.example not in EXAMPLES:

@@ -681,13 +681,13 @@ def render_text(
             for n, attrs in graph.nodes(data=True)
             if attrs["value"] in pass_grads
         }
-    cropped = width is not None and drawing.width > width
-    if cropped:  # a terminal would wrap every line into loose wire pieces: cut them instead
-        rendered = drawing.window(0, 0, width, drawing.height, View(grads))
+    cut = width if width is not None and drawing.width > width else None
+    if cut is not None:  # a terminal would wrap every line into loose wire pieces: cut them
+        rendered = drawing.window(0, 0, cut, drawing.height, View(grads))
     else:
         rendered = drawing.render(View(grads))
     text = to_ansi(rendered) if color else rendered.text
-    if cropped:
+    if cut is not None:
         text += (
             f"\n(cut at {width} of {drawing.width} columns; to see it all: "
             "stepgrad ... --graph | less -S)"
