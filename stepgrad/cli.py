@@ -152,8 +152,8 @@ def main(
 
     if args.list_examples:
         width = max(len(name) for name in EXAMPLES)
-        for example in EXAMPLES.values():
-            print(f"{example.name:<{width}}  {example.description}", file=out)
+        for listed in EXAMPLES.values():
+            print(f"{listed.name:<{width}}  {listed.description}", file=out)
         return 0
 
     if args.theme is not None and args.theme not in _themes():
