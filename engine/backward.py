@@ -238,6 +238,10 @@ def _fire(
 
     Returns False if a number was not finite (the grads of this pass are then unusable).
     """
+    if root.parents and not root.requires_grad:  # e.g. sqrt(0): it fires, and sends nothing
+        if steps is not None:  # (a fired node's inputs take grads: only the output can be so)
+            steps.append((root, root._g, len(edges)))
+        return _finish_leaves(leaves)
     ready: deque[Value] = deque((root,) if root.parents else ())
     pop = ready.popleft
     fire = ready.append
@@ -281,10 +285,8 @@ def _fire(
                     if record:
                         add((b, 1, local, before, b.grad, count))
             else:
-                a = parents[0]
-                if not a.requires_grad:  # e.g. sqrt(0) as the output: nothing to send
-                    continue
                 c0, d0 = table[node.op]
+                a = parents[0]
                 local = d0(a.data, node.data) if c0 is None else c0
                 contribution = upstream * local
                 before = a._g
