@@ -51,11 +51,16 @@ SCENES = [
     Scene("09-lesson", ("right",) * 3, source=EXAMPLES["paths"].program),
     # predict mode: the student typed 1/8 (right) and -1 (wrong) for step 1
     Scene("10-predict", ("right",), values=VALUES, typed="1/8\n-1\n", options={"predict": True}),
-    Scene("11-lecture", ("right",) * 2, source=EXAMPLES["paths"].program,
-          options={"lecture": True}),  # fmt: skip
+    Scene(
+        "11-lecture", ("right",) * 2, source=EXAMPLES["paths"].program, options={"lecture": True}
+    ),
     # the zero_grad example's training loop, with and without zero_grad (t)
-    Scene("12-training", ("t",), source=EXAMPLES["zero_grad"].program,
-          options={"example": EXAMPLES["zero_grad"]}),  # fmt: skip
+    Scene(
+        "12-training",
+        ("t",),
+        source=EXAMPLES["zero_grad"].program,
+        options={"example": EXAMPLES["zero_grad"]},
+    ),
 ]
 
 

@@ -251,7 +251,7 @@ class MainScreen(Screen[None]):
         count = self.graph.number_of_nodes() if self.graph is not None else 0
         if count > FULL_MODE_MAX_NODES:
             return "compact"
-        return "lecture" if self.lecture and _has_lecture_mode() else "full"
+        return "lecture" if self.lecture else "full"
 
     def drawing(self) -> Drawing | None:
         """The drawing shown now: the whole graph, or the focus view around the current node."""
@@ -750,12 +750,3 @@ class MainScreen(Screen[None]):
     async def action_quit(self) -> None:
         self._stop()
         self.app.exit()
-
-
-def _has_lecture_mode() -> bool:
-    """Whether the drawing code offers the roomy lecture mode."""
-    from typing import get_args
-
-    from stepgrad.layout import Mode
-
-    return "lecture" in get_args(Mode)
