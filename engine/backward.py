@@ -10,14 +10,14 @@ give exactly twice the grads of one, as in PyTorch.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, overload
 
 from .errors import GradientError
 from .ops import OPS
 from .value import Value
 
-__all__ = ["Edge", "Step", "Steps", "Trace", "backward", "nodes", "zero_grad"]
+__all__ = ["Edge", "PassGrads", "Step", "Steps", "Trace", "backward", "nodes", "zero_grad"]
 
 
 class Edge(NamedTuple):
@@ -100,12 +100,41 @@ class Steps(Sequence[Step]):
             yield self[i]
 
 
+class PassGrads(Mapping[Value, float]):
+    """This pass's own gradient of every node it reached, as a read-only mapping.
+
+    Recording keeps the nodes and their numbers as two lists; the dict is built the first time
+    it is read (most passes are never asked), which keeps recording cheap.
+    """
+
+    __slots__ = ("_dict", "_nodes", "_values")
+
+    def __init__(self, nodes: list[Value], values: list[float]) -> None:
+        self._nodes = nodes
+        self._values = values
+        self._dict: dict[Value, float] | None = None
+
+    def _built(self) -> dict[Value, float]:
+        if self._dict is None:
+            self._dict = dict(zip(self._nodes, self._values, strict=True))
+        return self._dict
+
+    def __getitem__(self, node: Value) -> float:
+        return self._built()[node]
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+
 class Trace(NamedTuple):
     """A whole backward pass, in firing order."""
 
     root: Value
     steps: Steps
-    grads: dict[Value, float]  # this pass's own gradient of every node it reached
+    grads: Mapping[Value, float]  # this pass's own gradient of every node it reached
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -171,7 +200,7 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
         node.grad += node._g
     if steps is None:
         return None
-    return Trace(root, Steps(steps, edges), {node: node._g for node in reached})
+    return Trace(root, Steps(steps, edges), PassGrads(reached, [node._g for node in reached]))
 
 
 def _count(root: Value, *, count_leaves: bool) -> tuple[list[Value], list[Value]]:
