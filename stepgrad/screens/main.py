@@ -11,6 +11,7 @@ so startup costs no more than Textual itself; the graph appears a moment later.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from textual import on
@@ -151,6 +152,7 @@ class MainScreen(Screen[None]):
         self.mode: str | None = None  # "full" / "compact"; None: chosen by size
         self.side_shown: bool | None = None  # None: by width
         self.screenshot_dir: str | None = None
+        self.editor: ProgramEditor | None = None  # mounted on the first ``e``
         self.graph: nx.MultiDiGraph | None = None
         self.ids: dict[Value, int] = {}
         self.by_id: dict[int, Value] = {}
@@ -467,21 +469,14 @@ class MainScreen(Screen[None]):
     # --- keys -----------------------------------------------------------------------------------
 
     @property
-    def notes(self) -> dict[str, str]:
+    def notes(self) -> Mapping[str, str]:
         """The example's remarks for the narration (by node name, ``start``, ``done``)."""
-        return dict(getattr(self.example, "notes", None) or {})
+        return getattr(self.example, "notes", None) or {}
 
     @property
     def editing(self) -> bool:
         """Whether the program editor is open."""
-        editor = self._editor()
-        return editor is not None and bool(editor.display)
-
-    def _editor(self) -> ProgramEditor | None:
-        from stepgrad.widgets.editor import ProgramEditor
-
-        found = self.query(ProgramEditor)
-        return found.first() if found else None
+        return self.editor is not None and bool(self.editor.display)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         walk = self.walk
@@ -658,19 +653,17 @@ class MainScreen(Screen[None]):
         from stepgrad.widgets.editor import ProgramEditor
 
         self._stop()
-        editor = self._editor()
-        if editor is None:  # made on first use: startup does not pay for it
-            editor = ProgramEditor(id="editor")
-            await self.mount(editor, before=self.query_one("#lower"))
+        if self.editor is None:  # made on first use: startup does not pay for it
+            self.editor = ProgramEditor(id="editor")
+            await self.mount(self.editor, before=self.query_one("#lower"))
         self.query_one("#lower").display = False
-        await editor.open(self.source)
+        await self.editor.open(self.source)
         self._enabled = ()
         self.sync(follow=False)
 
     def _close_editor(self) -> None:
-        editor = self._editor()
-        if editor is not None:
-            editor.close()
+        if self.editor is not None:
+            self.editor.close()
         self.query_one("#lower").display = True
         self._enabled = ()
 
@@ -679,12 +672,11 @@ class MainScreen(Screen[None]):
         self.sync(follow=False)
 
     def on_program_editor_submitted(self, event: Any) -> None:
-        editor = self._editor()
-        assert editor is not None
+        assert self.editor is not None
         try:
             self.load(event.text)
         except ProgramError as err:
-            editor.show_error(err)
+            self.editor.show_error(err)
             return
         self._close_editor()
         self.sync()

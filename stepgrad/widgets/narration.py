@@ -30,7 +30,7 @@ class Narration(LineWidget):
         self._wrapped: dict[tuple[object, ...], list[Content]] = {}
 
     def _narrate(self, walk: Walkthrough, notes: Mapping[str, str] | None) -> list[str]:
-        key = (walk.pass_.serial, walk.step, walk.cleared, id(walk), tuple(notes or ()))
+        key = (walk.pass_.serial, walk.step, walk.cleared, tuple(notes or ()))  # serials: unique
         said = self._said.get(key)
         if said is None:
             said = narrate(walk, notes)

@@ -137,9 +137,6 @@ class StepPanel(LineWidget):
             f"{partial(program, program.output, step.node)} = {n(step.upstream)}"
         )
 
-    def _ordinal_of(self, walk: Walkthrough) -> dict[tuple[int, int], tuple[int, int]]:
-        return contribution_ordinals(walk)
-
     def render(self) -> Content:
         """All the text as one Content, before wrapping (the tests read it)."""
         walk = self.walk
@@ -300,7 +297,7 @@ class StepPanel(LineWidget):
     def _edge_lines(self, walk: Walkthrough, step: Step, width: int) -> list[Content]:
         program = walk.program
         index = walk.step - 1
-        ordinals = self._ordinal_of(walk)
+        ordinals = contribution_ordinals(walk)
         rows: list[list[Content]] = []
         notes: list[Content] = []
         for e, edge in enumerate(step.edges):
