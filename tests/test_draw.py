@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_layout import random_graph
+from test_layout import random_graph, toy
 
 from engine import Value, nodes
 from stepgrad.draw import (
@@ -47,19 +47,6 @@ def classic() -> Value:
     e = c * d
     e.label = "e"
     return e
-
-
-def toy() -> Value:
-    """r = (x*x + 1) / (y*y - 1) at x = 8, y = 3."""
-    x = Value(8.0, "x")
-    y = Value(3.0, "y")
-    a = x * x + 1
-    a.label = "a"
-    b = y * y - 1
-    b.label = "b"
-    r = a / b
-    r.label = "r"
-    return r
 
 
 def neuron() -> Value:

@@ -208,15 +208,21 @@ def channel_gaps(lay: Layout) -> list[int]:
     return [lay.column_x[i + 1] - right[i] for i in range(len(right) - 1)]
 
 
-def test_lecture_mode_is_full_mode_made_larger() -> None:
-    x, y = Value(8.0, "x"), Value(3.0, "y")
+def toy() -> Value:
+    """r = (x*x + 1) / (y*y - 1) at x = 8, y = 3."""
+    x = Value(8.0, "x")
+    y = Value(3.0, "y")
     a = x * x + 1
     a.label = "a"
     b = y * y - 1
     b.label = "b"
     r = a / b
     r.label = "r"
-    graph = to_networkx(r)
+    return r
+
+
+def test_lecture_mode_is_full_mode_made_larger() -> None:
+    graph = to_networkx(toy())
     full, lecture = layout(graph), layout(graph, mode="lecture")
     check_layout(lecture)
     assert full.layers == lecture.layers  # the same graph, only bigger
