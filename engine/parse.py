@@ -26,7 +26,7 @@ from .numbers import format_number
 from .ops import FUNCTIONS, OPS, render_formula
 from .value import Value
 
-__all__ = ["MAX_SOURCE", "Program", "ProgramError", "Span", "parse", "parse_assignment"]
+__all__ = ["MAX_SOURCE", "Binding", "Program", "ProgramError", "Span", "parse", "parse_assignment"]
 
 MAX_SOURCE = 20_000
 """The longest program accepted, in characters: far beyond any graph one can step through."""
@@ -185,6 +185,45 @@ class SourceTexts(Mapping[Value, str]):
         return len(self._spans)
 
 
+@dataclass(frozen=True)
+class Binding:
+    """One assignment: ``name`` was bound to ``node`` on ``line``; ``display`` is the name as
+    shown (``x₂`` for the second node a reassigned ``x`` names)."""
+
+    name: str
+    node: Value
+    line: int
+    display: str
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _tell_apart(bindings: list[tuple[str, Value, int]]) -> list[Binding]:
+    """The bindings, each with its display name; relabels the nodes of reassigned names.
+
+    A name bound to several nodes is shown with a subscript per node: ``x = 2; x = x*3``
+    labels the input ``x₁`` and the product ``x₂``. A node that took another name first
+    (``b = a; b = b*2``: the first ``b`` is ``a``) keeps that label; its binding still displays
+    as ``b₁``, and the product is ``b₂``.
+    """
+    nodes_of: dict[str, list[Value]] = {}
+    for name, node, _line in bindings:
+        seen = nodes_of.setdefault(name, [])
+        if node not in seen:
+            seen.append(node)
+    result = []
+    for name, node, line in bindings:
+        bound = nodes_of[name]
+        display = name
+        if len(bound) > 1:
+            display = name + str(bound.index(node) + 1).translate(_SUBSCRIPTS)
+            if node.label == name:
+                node.label = display
+        result.append(Binding(name, node, line, display))
+    return result
+
+
 @dataclass
 class Program:
     """A parsed and evaluated program.
@@ -192,11 +231,18 @@ class Program:
     Attributes:
         source: the program text.
         output: the value of the last statement.
-        inputs: the leaf values, by name (defaults overridden by the values given).
+        inputs: the leaf values, by display name (defaults overridden by the values given).
         names: every name's final value.
         spans: where each node made by the program was written.
         warnings: things worth telling the user that are not errors.
+        bindings: every assignment, in program order: which name was bound to which node.
+        constants_used: ``pi`` and ``e`` where the program reads them as the constants (not
+            assigned), in order of first use.
         texts: the source text of each node made by the program, on one line.
+
+    A name assigned more than once (``x = 2; x = x*3``) binds several nodes; each of them is
+    labelled with the name and a subscript (``x₁``, ``x₂``) so that every text can tell them
+    apart. ``b = a`` binds a second name to ``a``'s node (see :meth:`names_of`).
     """
 
     source: str
@@ -205,10 +251,49 @@ class Program:
     names: dict[str, Value]
     spans: dict[Value, Span] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    constants_used: list[str] = field(default_factory=list)
     texts: SourceTexts = field(init=False)
+    _live: set[Value] | None = field(default=None, init=False, repr=False)
+    _by_node: dict[Value, list[Binding]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.texts = SourceTexts(self.source.replace("\r\n", "\n").replace("\r", "\n"), self.spans)
+
+    def _bound(self, node: Value) -> list[Binding]:
+        if self._by_node is None:
+            self._by_node = {}
+            for binding in self.bindings:
+                self._by_node.setdefault(binding.node, []).append(binding)
+        return self._by_node.get(node, [])
+
+    def names_of(self, node: Value) -> list[str]:
+        """Every name the program binds to ``node``, in order (``["a", "b"]`` after ``b = a``);
+        an input given only on the command line has its own name."""
+        names = list(dict.fromkeys(b.name for b in self._bound(node)))
+        if not names and node.label is not None and node in self.inputs.values():
+            names.append(node.label)
+        return names
+
+    def title(self, node: Value) -> str:
+        """The name with every alias: ``a, b`` after ``b = a`` (else just :meth:`name`)."""
+        shown = [self.name(node)]
+        for binding in self._bound(node):
+            if binding.display not in shown:
+                shown.append(binding.display)
+        return ", ".join(shown)
+
+    def reaches_output(self, node: Value) -> bool:
+        """Whether the output depends on ``node`` (a value the output never uses gets no grad)."""
+        if self._live is None:
+            self._live = set(nodes(self.output))
+        return node in self._live
+
+    def dead(self) -> list[Value]:
+        """The named values and inputs the output does not use, in program order."""
+        dead = [b.node for b in self.bindings if not self.reaches_output(b.node)]
+        dead += [v for v in self.inputs.values() if not self.reaches_output(v)]
+        return list(dict.fromkeys(dead))
 
     def name(self, node: Value, *, full: bool = False) -> str:
         """How to call ``node`` in explanations: its label, its number, or its source text.
@@ -258,10 +343,16 @@ class Program:
         return expression
 
     def nodes(self) -> list[Value]:
-        """Every node of the output's graph, parents first, then inputs it does not use."""
+        """Every node of the output's graph, parents first; then the named values and inputs
+        the output does not use (see :meth:`dead`), each after its own parents."""
         order = nodes(self.output)
         seen = set(order)
-        return order + [v for v in self.inputs.values() if v not in seen]
+        for root in self.dead():
+            if root not in seen:
+                extra = [v for v in nodes(root) if v not in seen]
+                seen.update(extra)
+                order += extra
+        return order
 
     def formula(self, step: Step, edge: Edge, *, numbers: bool = False) -> str:
         """``edge``'s local derivative as a formula over names (or, with numbers=True, values)."""
@@ -285,7 +376,7 @@ class Program:
     def zero_grad(self) -> None:
         """Set every grad in the program to 0, including inputs the output does not use."""
         self.output.zero_grad()
-        for value in self.inputs.values():
+        for value in self.nodes():
             value.grad = 0.0
 
     def _gradient_error(self, err: GradientError) -> ProgramError:
@@ -374,7 +465,8 @@ class _Parser:
         self.bodies: list[str] = []  # the lines without their indentation
         self.spans: dict[Value, Span] = {}
         self.warnings: list[str] = []
-        self.inputs: dict[str, Value] = {}
+        self.input_nodes: list[Value] = []  # every input, in the order the program makes them
+        self.constants: list[str] = []  # pi and e, each time one is read as the constant
         self.free: dict[str, ast.Name] = {}
         self.used: set[str] = set()
 
@@ -505,6 +597,21 @@ class _Parser:
         if message == "invalid syntax":
             here = body[col - 1 - self.indent[line - 1] :]
             before = body[: col - 1 - self.indent[line - 1]].rstrip()
+            dangling = re.search(r"(\*\*|[-+*/=])\s*\Z", before)
+            if dangling and not here.partition("#")[0].strip():
+                symbol = dangling.group(1)
+                start = len(before) - len(symbol) + self.indent[line - 1] + 1
+                span = Span(line, start, line, start + len(symbol))
+                if symbol == "=":
+                    return ProgramError(
+                        "= needs a value after it", span, "e.g. y = x*x + 1", self.source
+                    )
+                return ProgramError(
+                    f"{symbol} needs a number or a name after it, but the line ends there",
+                    span,
+                    f"e.g. x {symbol} 2",
+                    self.source,
+                )
             if (
                 before
                 and (before[-1].isalnum() or before[-1] in "_).")
@@ -717,10 +824,12 @@ class _Parser:
     def evaluate(self, module: ast.Module) -> Program:
         env: dict[str, Value] = {}
         output: Value | None = None
+        bindings: list[tuple[str, Value, int]] = []  # (name, node, line) in program order
         for index, stmt in enumerate(module.body):
             if isinstance(stmt, ast.Assign):
                 target = stmt.targets[0]
-                assert isinstance(target, ast.Name)
+                if not isinstance(target, ast.Name):  # validate() refused it; never trust that
+                    raise self.error("only a plain name can be assigned", target)
                 name = target.id
                 if _is_constant_expression(stmt.value, set(env)):
                     value = self.values.get(name)
@@ -728,41 +837,50 @@ class _Parser:
                         value = self.expression(stmt.value, env).data
                     node = Value(value, name)
                     self.spans[node] = self.span(target)
-                    self.inputs[name] = node
+                    self.input_nodes.append(node)
                 else:
                     node = self.expression(stmt.value, env)
                     if node.label is None:  # a fresh node; otherwise b = a just aliases a
                         node.label = name
             elif isinstance(stmt, ast.AugAssign):
                 target = stmt.target
-                assert isinstance(target, ast.Name)
+                if not isinstance(target, ast.Name):
+                    raise self.error("only a plain name can be assigned", target)
                 name = target.id
                 left = self.lookup(target, env)
                 right = self.expression(stmt.value, env)
                 node = self.apply(stmt, _BINOPS[type(stmt.op)], (left, right), (target, stmt.value))
                 node.label = name
-            else:
-                assert isinstance(stmt, ast.Expr)
+            elif isinstance(stmt, ast.Expr):
                 name = ""
                 node = self.expression(stmt.value, env)
                 if index < len(module.body) - 1:
                     self.warnings.append(
                         f"line {stmt.lineno}: the value of {self.text(stmt.value)} is not used"
                     )
+            else:  # validate() refused it; never trust that
+                raise self.error("only assignments and expressions are allowed", stmt)
             if name:
                 env[name] = node
+                bindings.append((name, node, stmt.lineno))
             output = node
-        assert output is not None
+        if output is None:  # e.g. only comments after a line continuation
+            raise self.error("the program is empty", hint='e.g. stepgrad "x*x + 1" x=3')
         for name, value in self.values.items():
             if name not in self.used:
                 self.warnings.append(
                     f"{name}={format_number(value)} is not used by the program; "
                     f"{name} stays an input with grad 0"
                 )
-                self.inputs[name] = Value(value, name)
+                self.input_nodes.append(Value(value, name))
         if not output.requires_grad:
             self.warnings.append("the output does not depend on any input: no gradient flows")
-        return Program(self.source, output, self.inputs, env, self.spans, self.warnings)
+        told = _tell_apart(bindings)
+        inputs = {node.label or "": node for node in self.input_nodes}
+        program = Program(self.source, output, inputs, env, self.spans, self.warnings)
+        program.bindings = told
+        program.constants_used = list(dict.fromkeys(self.constants))
+        return program
 
     def lookup(self, node: ast.Name, env: dict[str, Value]) -> Value:
         name = node.id
@@ -771,10 +889,12 @@ class _Parser:
         if name in self.values:  # a free name given on the command line: one shared input
             value = Value(self.values[name], name)
             self.spans[value] = self.span(node)
-            self.inputs[name] = env[name] = value
+            env[name] = value
+            self.input_nodes.append(value)
             return value
         constant = Value.constant(CONSTANTS[name], name)
         self.spans[constant] = self.span(node)
+        self.constants.append(name)
         return constant
 
     def expression(self, expr: ast.expr, env: dict[str, Value]) -> Value:

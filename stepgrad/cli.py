@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from engine import Trace, Value
-from engine.parse import Program, ProgramError, parse, parse_assignment
+from engine.parse import MAX_SOURCE, Program, ProgramError, parse, parse_assignment
 
 from .examples import DEFAULT, EXAMPLES, Example
 
@@ -165,6 +166,8 @@ def main(
             "--json, --print or --graph",
             err,
         )
+    if args.backward and not args.graph:
+        return _fail("--backward only goes with --graph (stepgrad PROGRAM --graph --backward)", err)
     if not 1 <= args.port <= 65535:
         return _fail(f"--port must be between 1 and 65535, not {args.port}", err)
     example: Example | None = None
@@ -174,6 +177,12 @@ def main(
             names = ", ".join(EXAMPLES)
             return _fail(f"unknown example {args.example!r} (examples: {names})", err)
         if args.program is not None:  # with --example every positional is a value
+            if "=" not in args.program:
+                return _fail(
+                    f"--example {args.example} is the program, so {args.program!r} cannot be "
+                    "one too (give a program or --example, not both; values are name=number)",
+                    err,
+                )
             values_args.insert(0, args.program)
         example = EXAMPLES[args.example]
         source = example.program
@@ -181,7 +190,7 @@ def main(
         example = EXAMPLES[DEFAULT]
         source = example.program
     elif args.program == "-":
-        source = sys.stdin.read()
+        source = _read_stdin()
     else:
         source = args.program
 
@@ -203,7 +212,7 @@ def main(
             # each browser tab runs its own stepgrad: a program read from stdin goes in as text
             app_args = [source if arg == "-" else arg for arg in _app_args(args_list)]
             return serve(app_args, host=args.host, port=args.port, out=out, err=err)
-        if not (args.json or args.print) and _interactive(out):
+        if not (args.json or args.print) and _interactive(out, args.program == "-"):
             from .app import create_app
 
             app = create_app(
@@ -255,14 +264,50 @@ def _training(example: Example | None, source: str, values: dict[str, float]) ->
     return compare(source, values, spec)
 
 
-def _interactive(out: TextIO) -> bool:
+def _read_stdin() -> str:
+    """The program from standard input: at most one character more than the length limit (the
+    parser then refuses it by its length), so ``< /dev/zero`` cannot fill the memory. Bytes that
+    are not UTF-8 are kept as surrogates for the parser to point at."""
+    stream = io.TextIOWrapper(
+        sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline=None
+    )
+    try:
+        return stream.read(MAX_SOURCE + 1)
+    finally:
+        stream.detach()
+
+
+def _interactive(out: TextIO, program_from_stdin: bool = False) -> bool:
     """Whether to open the app: both ends are a terminal (else print, for pipes and CI), or a
-    web driver is set (``--serve`` runs us per browser tab with pipes for stdin and stdout)."""
+    web driver is set (``--serve`` runs us per browser tab with pipes for stdin and stdout).
+
+    A program read from standard input (``stepgrad - < file``) still opens the app when the
+    output is a terminal: keys are then read from the terminal itself, as ``less`` does."""
     if out is not sys.stdout:
         return False
     if os.environ.get("TEXTUAL_DRIVER"):
         return True
-    return sys.stdout.isatty() and sys.stdin.isatty()
+    if not sys.stdout.isatty():
+        return False
+    if sys.stdin.isatty():
+        return True
+    return program_from_stdin and _keys_from_terminal()
+
+
+def _keys_from_terminal() -> bool:
+    """Make the controlling terminal standard input (file descriptor 0), where the app reads
+    its keys; False if there is none (e.g. run by cron or a CI runner)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        os.dup2(fd, 0)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _app_args(argv: Sequence[str]) -> list[str]:
@@ -324,7 +369,8 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
         "program": program.source,
         "output": {
             "id": ids[program.output],
-            "label": program.output.label,
+            "label": (program.names_of(program.output) or [program.output.label])[0],
+            "name": program.name(program.output, full=True),
             "data": program.output.data,
             "grad": program.output.grad,
         },
@@ -335,9 +381,11 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
         "nodes": [
             {
                 "id": ids[node],
-                "label": node.label,
+                "label": (program.names_of(node) or [node.label])[0],
                 "name": program.name(node, full=True),
+                "names": program.names_of(node),
                 "kind": kind(node),
+                "reaches_output": program.reaches_output(node),
                 "op": node.op,
                 "data": node.data,
                 "grad": node.grad,

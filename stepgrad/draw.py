@@ -48,8 +48,8 @@ __all__ = [
     "to_ansi",
 ]
 
-NodeKind = Literal["idle", "current", "done", "waiting"]
-EdgeKind = Literal["idle", "active", "done"]
+NodeKind = Literal["idle", "current", "done", "waiting", "dead"]
+EdgeKind = Literal["idle", "active", "done", "dead"]
 Owner = int | EdgeKey
 """What a cell belongs to: a node key (``int``) or an edge ``(parent, child, index)``."""
 
@@ -482,7 +482,7 @@ def _edge_cell(
     for key, arms in owners:
         kind = states.get(key, "idle")
         weight = 2 if kind == "active" else 1
-        if kind == "active" or (kind == "done" and best == "edge.idle"):
+        if kind == "active" or (kind in ("done", "dead") and best == "edge.idle"):
             best = "edge." + kind
         if arms & _ARROW_BIT:
             arrow = True
@@ -510,7 +510,9 @@ def _runs(styles: list[str | None]) -> list[tuple[int, int, str]]:
     return runs
 
 
-_MARKS = {"current": (" now ", "now"), "done": (" ✓ ", "✓")}
+_MARKS = {"current": (" now ", "now"), "done": (" ✓ ", "✓"), "dead": (" unused ", "∅")}
+"""The mark in the bottom border of a box, and a shorter one for narrow boxes. ``dead``: the
+output does not use the value, so no grad ever reaches it."""
 
 
 def _box_lines(
@@ -605,6 +607,8 @@ _SGR = {
     "node.current": "1;33",
     "node.done": "32",
     "node.waiting": "2",
+    "node.dead": "2",
+    "edge.dead": "2",
     "edge.active": "1;33",
     "edge.done": "32",
     "edge.hidden": "2",

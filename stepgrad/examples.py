@@ -56,7 +56,7 @@ def mlp_program(sizes: tuple[int, ...] = (2, 4, 4, 1), samples: int = 4, seed: i
                 lines.append(f"{name} = tanh({terms} + {b})")
                 out.append(name)
             x = out
-        losses.append(f"({x[0]} - {target})**2")
+        losses.append(f"({x[0]} - 1)**2" if target > 0 else f"({x[0]} + 1)**2")
     lines.append("loss = " + " + ".join(losses))
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 from engine import OPS, Edge, Step, Value
 from engine.numbers import format_number
+from engine.parse import CONSTANTS
 
 if TYPE_CHECKING:
     from engine.check import Check
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["contribution_ordinals", "edge_note", "gradient_check", "narrate", "partial", "plural"]
 
-_SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|-?[0-9.]+(e-?[0-9]+)?")
+_SIMPLE_NAME = re.compile(r"[A-Za-z_]\w*|-?[0-9.]+(e-?[0-9]+)?")
 
 
 def partial(program: Program, of: Value, by: Value) -> str:
@@ -94,6 +95,8 @@ def _start(walk: Walkthrough, out: str) -> list[str]:
             f"zero_grad() was not called, so pass {pass_.number} starts from the grads pass "
             f"{pass_.number - 1} left, and every += adds to them."
         )
+        if pass_.stack == 2:
+            lines += _micrograd_differs(walk)
     elif pass_.zeroed:
         lines.append("zero_grad() was called: every grad is 0, so this pass starts clean.")
     lines.append(
@@ -102,48 +105,150 @@ def _start(walk: Walkthrough, out: str) -> list[str]:
         "multiplies its grad (the upstream) by the local derivative toward each input and adds "
         "the product to that input's grad. That is the chain rule, applied once per edge."
     )
+    program = walk.program
+    if pass_.number == 1:
+        lines += _unused(walk)
+        constants = program.constants_used
+        if constants:
+            values = " and ".join(f"{c} = {n(CONSTANTS[c])}" for c in constants)
+            verb = "are the constants" if len(constants) > 1 else "is the constant"
+            lines.append(
+                f"{' and '.join(constants)} {verb} {values} here (the program does not assign "
+                f"{'them' if len(constants) > 1 else 'it'}): constants take no grad."
+            )
     return lines
+
+
+def _unused(walk: Walkthrough) -> list[str]:
+    """A sentence on the values the output does not use: their grad stays 0."""
+    program = walk.program
+    named = [v for v in walk.dead if v.label is not None]
+    if not named:
+        return []
+    names = [program.name(v) for v in named]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    verb = "is" if len(names) == 1 else "are"
+    return [
+        f"{shown} {verb} not used by the output {program.name(program.output)}: no path leads "
+        f"from {'it' if len(names) == 1 else 'them'} to the output, so no gradient ever arrives "
+        "and the grad stays 0."
+    ]
+
+
+def _micrograd_differs(walk: Walkthrough) -> list[str]:
+    """At the start of a second pass without zero_grad: what micrograd's backward() would give.
+
+    micrograd 0.1.0 sets only the output's grad to 1 and lets every inner node keep the grad of
+    the first call, which then flows down again; stepgrad, like PyTorch, runs each pass on its
+    own and adds the result, so every grad is exactly doubled.
+    """
+    from engine.backward import micrograd_backward
+
+    program = walk.program
+    base = walk.pass_.base
+    theirs = micrograd_backward(program.output, base)
+    for name, value in program.inputs.items():
+        if not program.reaches_output(value):
+            continue
+        ours = 2 * walk.trace.grads.get(value, 0.0)
+        if (
+            value in theirs
+            and theirs[value] != ours
+            and abs(theirs[value] - ours) > 1e-9 * max(1.0, abs(ours))
+        ):
+            return [
+                f"micrograd's backward() gives other numbers on a second call ({name}.grad "
+                f"would be {n(theirs[value])}, here it ends at {n(ours)}): it resets only the "
+                "output's grad to 1, so every inner node's old grad flows down a second time. "
+                "stepgrad, like PyTorch, runs each pass on its own and adds it: exactly twice."
+            ]
+    return []
+
+
+_POSITIONS = ("as the first input", "as the second input")
 
 
 def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
+    """The sentences for one firing: what each parent gets, then what that means for it.
+
+    Edges are told per parent, not per edge: ``x*x`` sends x two contributions in one step, and
+    what x does next (wait, fire, finish) depends on where its count stands after both.
+    """
     node = step.node
-    name = program.name(node)
     op = OPS[node.op] if node.op else None
-    up = n(step.upstream)
     head = program.describe(node)
     if op is None:
-        return [f"{head} fires with grad {up}."]
+        return [f"{head} fires with grad {n(step.upstream)}."]
     if not step.edges:
         return [f"{head} fires, but its inputs are constants: no grad flows back."]
-    sends = []
-    for edge in step.edges:
-        parent = program.name(edge.parent)
-        formula = op.formulas[edge.index]  # a constant 1 or -1: say it in words
-        if formula == "1":
-            sends.append(f"{name} passes its grad {up} straight back to {parent}")
-        elif formula == "-1":
-            sends.append(f"{parent} gets minus {name}'s grad: {n(edge.contribution)}")
-        else:
-            sends.append(f"{parent} gets {up} × {n(edge.local)} = {n(edge.contribution)}")
-    lines = [f"{head}: {op.summary}, so " + "; ".join(sends) + "."]
+    groups: dict[Value, list[int]] = {}  # parent -> the positions of its edges in this step
     for position, edge in enumerate(step.edges):
-        parent = program.name(edge.parent)
-        if not _first_in_pass(walk, position):
+        groups.setdefault(edge.parent, []).append(position)
+    sends = [_sends(program, step, positions) for positions in groups.values()]
+    for constant in dict.fromkeys(p for p in node.parents if not p.requires_grad):
+        sends.append(f"the constant {program.name(constant)} gets nothing (a number takes no grad)")
+    lines = [f"{head}: {op.summary}, so " + "; ".join(sends) + "."]
+    ordinals = contribution_ordinals(walk)
+    at = walk.step - 1
+    following = walk.trace.steps[at + 1].node if at + 1 < walk.total else None
+    for parent, positions in groups.items():
+        name = program.name(parent)
+        ordinal, total = ordinals.get((at, positions[0]), (1, 1))
+        last = step.edges[positions[-1]]
+        if ordinal > 1:
             lines.append(
-                f"{parent} reaches the output along more than one path, and the chain rule sums "
-                "over every path: that is why backward adds with += instead of overwriting."
+                f"{name} already had {plural(ordinal - 1, 'contribution')} in this pass: it "
+                "reaches the output along more than one path, and the chain rule sums over "
+                "every path, which is why backward adds with += instead of overwriting."
             )
-        elif walk.pass_.accumulates:
+        elif len(positions) > 1:
             lines.append(
-                f"{parent} already held {n(edge.grad_before)} from pass {walk.pass_.number - 1} "
-                f"(no zero_grad), so += makes it {n(edge.grad_after)}."
+                f"{name} is both inputs of {program.name(node)}: two edges, two contributions, "
+                "and += adds them up."
             )
-        if edge.pending > 0:
+        if ordinal == 1 and walk.pass_.accumulates:
             lines.append(
-                f"{parent} still waits for {plural(edge.pending, 'more contribution')} before "
-                "its grad is complete."
+                f"{name} already held {n(step.edges[positions[0]].grad_before)} from pass "
+                f"{walk.pass_.number - 1} (no zero_grad), so += makes it {n(last.grad_after)}."
             )
+        if last.pending > 0:
+            lines.append(
+                f"{name} still waits for {plural(last.pending, 'more contribution')} before its "
+                "grad is complete."
+            )
+        elif parent.parents or total > 1:  # an input's one and only contribution: nothing to add
+            if not parent.parents:
+                lines.append(f"{name} is an input and has every contribution: its grad is final.")
+            elif following is parent:
+                lines.append(f"{name} now has every contribution: it fires next.")
+            else:
+                lines.append(f"{name} now has every contribution: it fires when its turn comes.")
     return lines
+
+
+def _sends(program: Program, step: Step, positions: list[int]) -> str:
+    """What the firing node sends one parent: ``x gets 1 × 8 = 8`` (per edge, once if alike)."""
+    node = step.node
+    formulas = OPS[node.op].formulas
+    name, up = program.name(node), n(step.upstream)
+    edges = [step.edges[i] for i in positions]
+    parent = program.name(edges[0].parent)
+    parts = []
+    for edge in edges:
+        formula = formulas[edge.index]  # a constant 1 or -1: say it in words
+        if formula == "1":
+            parts.append(f"{name} passes its grad {up} straight back to {parent}")
+        elif formula == "-1":
+            parts.append(f"{parent} gets minus {name}'s grad: {n(edge.contribution)}")
+        else:
+            parts.append(f"{parent} gets {up} × {n(edge.local)} = {n(edge.contribution)}")
+    if len(parts) == 1:
+        return parts[0]
+    if len({(e.local, e.contribution) for e in edges}) == 1:
+        return f"{parts[0]}, once along each of its {len(parts)} edges"
+    return " and ".join(
+        f"{part} {_POSITIONS[edge.index]}" for part, edge in zip(parts, edges, strict=True)
+    )
 
 
 def contribution_ordinals(walk: Walkthrough) -> dict[tuple[int, int], tuple[int, int]]:
@@ -166,32 +271,39 @@ def contribution_ordinals(walk: Walkthrough) -> dict[tuple[int, int], tuple[int,
     return result
 
 
-def _first_in_pass(walk: Walkthrough, position: int) -> bool:
-    """Whether edge ``position`` of the step that fired last is its parent's first contribution
-    in this pass."""
-    ordinal = contribution_ordinals(walk).get((walk.step - 1, position))
-    return ordinal is None or ordinal[0] == 1
-
-
 def _done(walk: Walkthrough, out: str) -> list[str]:
     pass_ = walk.pass_
     program = walk.program
     lines = []
-    inputs = [(name, v) for name, v in program.inputs.items() if v.requires_grad]
+    inputs = [
+        (name, v)
+        for name, v in program.inputs.items()
+        if v.requires_grad and program.reaches_output(v)
+    ]
     if inputs:
         name, value = inputs[0]
         grad = walk.grad(value)
-        if grad is not None:
-            lines.append(
-                f"{name}.grad = {n(grad)} says: nudge {name} by a small h and {out} moves by "
-                f"about {n(grad)}·h."
-            )
-    if pass_.stack > 1:
-        lines.append(
-            f"But these grads are {pass_.stack}× the true gradient: the passes accumulated. "
-            "That is why a training loop calls zero_grad() before every backward pass."
-        )
+        one = walk.trace.grads.get(value)  # this pass's own gradient: the true one
+        if grad is not None and one is not None:
+            if pass_.stack > 1:
+                lines.append(
+                    f"{name}.grad = {n(grad)} is {pass_.stack} × {n(one)}: the passes "
+                    f"accumulated. Nudge {name} by a small h and {out} moves by about "
+                    f"{n(one)}·h, not {n(grad)}·h. That is why a training loop calls zero_grad() "
+                    "before every backward pass."
+                )
+            else:
+                lines.append(_sensitivity(walk, name, value, one, out))
     return lines
+
+
+def _sensitivity(walk: Walkthrough, name: str, value: Value, grad: float, out: str) -> str:
+    """``x.grad = 2 says: nudge x by a small h and out moves by about 2·h``, where that is
+    true; at a kink (relu or abs at 0) the convention and the two one-sided slopes instead."""
+    return (
+        f"{name}.grad = {n(grad)} says: nudge {name} by a small h and {out} moves by about "
+        f"{n(grad)}·h."
+    )
 
 
 def gradient_check(walk: Walkthrough, *, h: float = 1e-6, rel: float = 1e-4) -> list[Check]:

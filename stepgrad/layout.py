@@ -31,7 +31,7 @@ The layout (a small Sugiyama pipeline)
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Literal
@@ -137,15 +137,21 @@ def node_name(value: Value, names: Mapping[Value, str] | None = None) -> str:
     return ""
 
 
-def to_networkx(root: Value, names: Mapping[Value, str] | None = None) -> nx.MultiDiGraph:
+def to_networkx(
+    root: Value,
+    names: Mapping[Value, str] | None = None,
+    order: Sequence[Value] | None = None,
+) -> nx.MultiDiGraph:
     """The graph of ``root`` as a :class:`networkx.MultiDiGraph`.
 
-    Nodes are ints ``0..n-1`` in :func:`engine.nodes` order, with attributes ``label`` (the
+    ``order`` lists the nodes to draw, parents first (default: :func:`engine.nodes` of ``root``);
+    a program passes its :meth:`~engine.parse.Program.nodes`, which adds the values the output
+    does not use. Nodes are ints ``0..n-1`` in that order, with attributes ``label`` (the
     display name, see :func:`node_name`), ``op`` (``""`` for a leaf), ``data``, ``grad``,
     ``requires_grad`` and ``value`` (the :class:`engine.Value`). Edges go parent -> child with
     key and attribute ``index``: the operand position.
     """
-    order = nodes(root)
+    order = nodes(root) if order is None else order
     ids = {value: i for i, value in enumerate(order)}
     graph = nx.MultiDiGraph()
     graph.add_nodes_from(

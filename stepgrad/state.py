@@ -67,6 +67,9 @@ class Walkthrough:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.nodes: list[Value] = program.nodes()
+        self.dead: list[Value] = [v for v in self.nodes if not program.reaches_output(v)]
+        """Values the output does not use (a named value left over, an unused input): no grad
+        ever reaches them, so they show 0 from the start."""
         self.step = 0
         self.cleared = False  # zero_grad after the pass began: every grad 0, the pass is over
         self.note = ""  # one line about the last thing that happened, for the panel
@@ -127,6 +130,8 @@ class Walkthrough:
             for step in self.trace.steps[: self.step]:
                 for edge in step.edges:
                     grads[edge.parent] = edge.grad_after
+            for node in self.dead:
+                grads[node] = 0.0
         self._cache = (key, grads)
         return grads
 

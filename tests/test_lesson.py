@@ -40,8 +40,10 @@ def test_narration_of_a_sum_passes_the_grad_straight_back() -> None:
     walk = Walkthrough(parse(PATHS))
     fire_until(walk, "d")
     text = " ".join(narrate(walk))
-    assert "d = b + 1: a sum passes its grad unchanged" in text
+    assert "d = b + 1: the local derivative of a sum is 1 toward each input" in text
     assert "d passes its grad -1 straight back to b" in text
+    # the constant 1 takes part in the sum but is never said to receive a grad
+    assert "the constant 1 gets nothing" in text
 
 
 def test_narration_of_a_product_and_of_a_shared_node() -> None:
@@ -49,7 +51,7 @@ def test_narration_of_a_product_and_of_a_shared_node() -> None:
     walk = Walkthrough(parse(PATHS))
     walk.next()
     first = " ".join(narrate(walk))
-    assert "e = c * d: a product sends each input the grad times the other input" in first
+    assert "e = c * d: the local derivative of a product toward each input is the other" in first
     assert "c gets 1 × -2 = -2" in first and "d gets 1 × -1 = -1" in first
     # b is reached through c and through d: the second contribution is explained as a sum.
     texts = []
@@ -57,7 +59,7 @@ def test_narration_of_a_product_and_of_a_shared_node() -> None:
     while walk.next():
         texts.append(" ".join(narrate(walk)))
     shared = [t for t in texts if "more than one path" in t]
-    assert len(shared) == 1 and "b reaches the output along more than one path" in shared[0]
+    assert len(shared) == 1 and "b already had 1 contribution in this pass" in shared[0]
     waits = [t for t in texts if "b still waits for 1 more contribution" in t]
     assert len(waits) == 1
 
@@ -73,7 +75,9 @@ def test_narration_at_the_start_end_after_zero_grad_and_accumulation() -> None:
     walk.backward_again()
     assert "starts from the grads pass 1 left" in " ".join(narrate(walk))
     walk.end()
-    assert "2× the true gradient" in " ".join(narrate(walk))
+    # one pass gives dr/dx = 2; two accumulated passes 4, which is not the sensitivity
+    assert "x.grad = 4 is 2 × 2: the passes accumulated" in " ".join(narrate(walk))
+    assert "r moves by about 2·h, not 4·h" in " ".join(narrate(walk))
     walk.zero_grad()
     assert "zero_grad() set every grad to 0" in " ".join(narrate(walk))
 

@@ -84,9 +84,15 @@ def test_e_can_be_a_variable_name() -> None:
 def test_reassignment_makes_a_new_node() -> None:
     program = parse("x = 2\ny = x*3\ny = y + 1\ny")
     assert program.output.data == 7.0
-    assert program.output.label == "y"
-    assert program.output.parents[0].label == "y"
+    # two nodes carry the name y: each is told apart by a subscript, in binding order
+    assert program.output.label == "y₂"
+    assert program.output.parents[0].label == "y₁"
     assert program.output.parents[0] is not program.output
+    assert [(b.name, b.display) for b in program.bindings] == [
+        ("x", "x"),
+        ("y", "y₁"),
+        ("y", "y₂"),
+    ]
 
 
 def test_augmented_assignment() -> None:
@@ -156,7 +162,7 @@ def test_caret_on_second_line() -> None:
         ("2x", "number runs straight into a name", 1),
         ("x y", "two values", 3),
         ("(x + 1", "never closed", 1),
-        ("x +", "invalid syntax", 4),
+        ("x +", "+ needs a number or a name after it", 3),
         ("x.real", "attributes", 1),
         ("x[0]", "indexing", 1),
         ("lambda: 1", "lambda", 1),

@@ -229,8 +229,9 @@ class MainScreen(Screen[None]):
         from stepgrad.layout import to_networkx
 
         program = self.walk.program
-        names = {node: program.name(node) for node in program.nodes()}
-        graph = to_networkx(program.output, names)
+        order = self.walk.nodes
+        names = {node: program.title(node) for node in order}
+        graph = to_networkx(program.output, names, order)
         self.graph = graph
         self.by_id = {n: attrs["value"] for n, attrs in graph.nodes(data=True)}
         self.ids = {value: n for n, value in self.by_id.items()}
@@ -310,15 +311,17 @@ class MainScreen(Screen[None]):
         walk = self.walk
         assert self.graph is not None
         grads = {self.ids[v]: g for v, g in walk.grads().items() if v in self.ids}
+        dead = {self.ids[v]: NodeState("dead") for v in walk.dead if v in self.ids}
+        dead_edges = {(u, v, k): "dead" for u, v, k in self.graph.in_edges(list(dead), keys=True)}
         if walk.cleared or walk.step == 0:
-            nodes: dict[int, Any] = {}
+            nodes: dict[int, Any] = dict(dead)
             root = self.ids.get(walk.trace.root)
             if not walk.cleared and walk.total and root is not None:
                 nodes[root] = NodeState("waiting", 0)  # "ready": it fires first
-            return View(grads, nodes, {})
+            return View(grads, nodes, dead_edges)
         base = {self.ids[v]: g for v, g in walk.pass_.base.items() if v in self.ids}
         styled = step_view(self.graph, walk.trace, walk.step - 1, base)
-        return View(grads, styled.nodes, styled.edges)
+        return View(grads, {**styled.nodes, **dead}, {**styled.edges, **dead_edges})
 
     # --- pushing the state down -----------------------------------------------------------------
 

@@ -32,6 +32,8 @@ _TOKEN_CLASSES = {
     "node.done": "graph--done",
     "node.waiting": "graph--waiting",
     "node.idle": "graph--idle",
+    "node.dead": "graph--dead",
+    "edge.dead": "graph--edge-dead",
     "edge.active": "graph--edge-active",
     "edge.done": "graph--edge-done",
     "edge.idle": "graph--edge-idle",

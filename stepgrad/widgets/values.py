@@ -29,10 +29,11 @@ def named_values(walk: Walkthrough) -> list[tuple[str, Value]]:
     program = walk.program
     seen: set[Value] = set()
     out: list[tuple[str, Value]] = []
-    for _name, value in [*program.inputs.items(), *program.names.items()]:
+    named = [*program.inputs.values(), *(b.node for b in program.bindings)]
+    for value in named:
         if value not in seen:
             seen.add(value)
-            out.append((program.name(value), value))
+            out.append((program.title(value), value))
     if program.output not in seen:
         out.append((program.name(program.output), program.output))
     return out
