@@ -24,7 +24,6 @@ __all__ = [
     "Steps",
     "Trace",
     "backward",
-    "micrograd_backward",
     "nodes",
     "zero_grad",
 ]
@@ -181,29 +180,6 @@ def zero_grad(root: Value) -> None:
             if parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
-
-
-def micrograd_backward(root: Value, grads: Mapping[Value, float]) -> dict[Value, float]:
-    """The grads micrograd 0.1.0's ``backward()`` leaves when every node starts at ``grads``.
-
-    micrograd sets the output's grad to 1, keeps every other ``.grad`` as it is, and calls each
-    node's ``_backward`` in reverse topological order: a node sends ``local * its .grad``, and
-    that ``.grad`` still holds what earlier calls left. From all zeros that is one correct pass;
-    on top of an earlier call it is not twice that call (stepgrad's passes, like PyTorch's, add
-    exactly their own gradient). Changes no ``.grad``; nodes missing from ``grads`` start at 0.
-    """
-    order = nodes(root)
-    grad = {node: grads.get(node, 0.0) for node in order}
-    grad[root] = 1.0
-    for node in reversed(order):
-        if not node.parents:
-            continue
-        op = OPS[node.op]
-        args = [p.data for p in node.parents] + [node.data]
-        for index, parent in enumerate(node.parents):
-            if parent.requires_grad:
-                grad[parent] += op.derivatives[index](*args) * grad[node]
-    return grad
 
 
 _NAN = float("nan")
