@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
 import math
 import re
 import sys
+import unicodedata
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -86,6 +88,11 @@ _CHARACTER_HINTS: dict[str, str] = {
     "\u00a0": "replace it with a plain space",
 }
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+_STATEMENTS = frozenset(
+    "if elif else for while try except finally with def class import from return pass break "
+    "continue raise global nonlocal del assert async".split()
+)
+"""Keywords that start a statement that is not an assignment or an expression."""
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4}
 """Python's binding strength of each infix op (functions and leaves bind tightest)."""
 
@@ -136,7 +143,7 @@ class ProgramError(Exception):
         lines = self.source.split("\n")
         if not 1 <= self.span.line <= len(lines):
             return []
-        text = "".join(c if c.isprintable() else " " for c in lines[self.span.line - 1])
+        text = "".join(_shown(c) for c in lines[self.span.line - 1])
         start = max(self.span.col - 1, 0)
         end = self.span.end_col - 1 if self.span.end_line == self.span.line else len(text)
         end = max(end, start + 1)
@@ -145,11 +152,37 @@ class ProgramError(Exception):
             text = ("..." if lo else "") + text[lo : lo + 90]
             shift = lo - (3 if lo else 0)
             start, end = start - shift, min(end - shift, len(text) + 1)
-        return [f"  {text}", "  " + " " * start + "^" * (end - start)]
+        # the caret goes under the characters as a terminal shows them: CJK and emoji take two
+        # cells, combining marks none
+        before, under = _cells(text[:start]), max(1, _cells(text[start:end]))
+        return [f"  {text}", "  " + " " * before + "^" * under]
 
     def format(self) -> str:
         """The full message: the headline, then the line with a caret under the problem."""
         return "\n".join([self.headline(), *self.caret_lines()])
+
+
+def _shown(c: str) -> str:
+    """A character as an error shows it: control characters (ESC of an escape sequence...) as
+    their visible symbol (␛), a tab as a space; nothing reaches the terminal raw."""
+    if c.isprintable():
+        return c
+    if c == "\t":
+        return " "
+    code = ord(c)
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "␡" if code == 0x7F else "�"
+
+
+def _cells(text: str) -> int:
+    """How many terminal cells ``text`` takes."""
+    cells = 0
+    for c in text:
+        if unicodedata.combining(c):
+            continue
+        cells += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+    return cells
 
 
 class SourceTexts(Mapping[Value, str]):
@@ -429,7 +462,14 @@ def parse_assignment(text: str) -> tuple[str, float]:
         )
     if not _NAME.match(name) or name.startswith("__"):
         raise ProgramError(f"{name!r} in {text!r} is not a valid name", hint="e.g. x=1.5")
+    if keyword.iskeyword(name) or name in FUNCTIONS:
+        what = "a function" if name in FUNCTIONS else "a Python keyword"
+        raise ProgramError(
+            f"{name} is {what}, so it cannot be an input's name", hint="choose another name"
+        )
     try:
+        if not number.isascii():  # as in Python's own literals: ٣ and ３ are not numbers
+            raise ValueError(number)
         value = float(number)
     except ValueError:
         raise ProgramError(
@@ -458,7 +498,8 @@ def _is_constant_expression(node: ast.expr, assigned: set[str]) -> bool:
 
 class _Parser:
     def __init__(self, source: str, values: dict[str, float]) -> None:
-        self.source = source.replace("\r\n", "\n").replace("\r", "\n")
+        # a byte-order mark (Windows editors write one) is not part of the program
+        self.source = source.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
         self.values = values
         self.lines = self.source.split("\n")
         self.indent: list[int] = []
@@ -554,6 +595,9 @@ class _Parser:
             sys.setrecursionlimit(limit)
 
     def syntax_error(self, err: SyntaxError) -> ProgramError:
+        statement = self._statement_keyword(err.lineno or 1)
+        if statement is not None:
+            return statement
         line = err.lineno or 1
         line = min(max(line, 1), len(self.lines))
         body = self.lines[line - 1].lstrip(" \t")
@@ -566,7 +610,11 @@ class _Parser:
         message, hint = "invalid syntax", None
         lowered = raw.lower()
         char = re.search(r"invalid (?:non-printable )?character '?(.)'? \(U\+([0-9A-F]+)\)", raw)
-        if char:
+        control = re.search(r"invalid non-printable character U\+([0-9A-F]+)", raw)
+        if control and not char:
+            message = f"a control character (U+{control.group(1)}) is not allowed"
+            hint = f"delete it: it shows as {_shown(chr(int(control.group(1), 16)))}"
+        elif char:
             symbol = chr(int(char.group(2), 16))
             message = f"the character {symbol!r} (U+{char.group(2)}) is not allowed"
             hint = _CHARACTER_HINTS.get(symbol)
@@ -586,7 +634,8 @@ class _Parser:
         elif "exceeds the limit" in lowered and "digits" in lowered:
             message = "this number is too long"
         elif "cannot assign" in lowered or "cannot delete" in lowered:
-            message = raw.replace("maybe you meant '==' instead of '='?", "").strip(" ?")
+            message = re.split(r"(?i)[.?]?\s*maybe you meant", raw)[0].strip(" ?.")
+            message = message.replace(" here", "")
             hint = "assign to a plain name: x = 1.5"
         elif "unexpected eof" in lowered or "unexpected end" in lowered:
             message = "the program ends in the middle of an expression"
@@ -622,6 +671,27 @@ class _Parser:
             elif "^" in body:
                 hint = "use ** for powers"
         return ProgramError(message, span, hint, self.source)
+
+    def _statement_keyword(self, upto: int) -> ProgramError | None:
+        """A block or statement keyword (``try:``, ``for``, ``match x:``) on a line up to the
+        failing one: the real reason the program does not parse, said as such (the parser's
+        own message would speak of indentation, which a program never has)."""
+        for row in range(1, min(upto, len(self.lines)) + 1):
+            code = self.bodies[row - 1].partition("#")[0].rstrip()
+            word = re.match(r"[A-Za-z_]+", code)
+            if word is None:
+                continue
+            kw = word.group(0)
+            soft = kw in ("match", "case") and code.endswith(":")
+            if kw in _STATEMENTS or soft:
+                col = self.indent[row - 1] + 1
+                return ProgramError(
+                    f"{kw} statements are not supported",
+                    Span(row, col, row, col + len(kw)),
+                    "a program is assignments and expressions, one per line: y = x*x + 1",
+                    self.source,
+                )
+        return None
 
     def validate(self, module: ast.Module) -> None:
         """Check every node against the whitelist, in reading order, before computing anything.
@@ -665,8 +735,7 @@ class _Parser:
                 raise self.error(
                     "only a plain name can be assigned", target, "assign to a name: y = ..."
                 )
-            if isinstance(stmt, ast.AugAssign):
-                assert isinstance(target, ast.Name)
+            if isinstance(stmt, ast.AugAssign) and isinstance(target, ast.Name):
                 self._check_load(target, assigned, free)
             self._check_expression(value, assigned, free)
             if isinstance(target, ast.Name):
@@ -787,9 +856,12 @@ class _Parser:
         func = node.func
         if not isinstance(func, ast.Name):
             if isinstance(func, ast.Attribute):
-                raise self.error(
-                    "attributes (a.b) are not supported", func, f"call it directly: {func.attr}(x)"
+                hint = (
+                    f"call it directly: {func.attr}(x)"
+                    if func.attr in FUNCTIONS
+                    else "functions: " + " ".join(FUNCTIONS)
                 )
+                raise self.error("attributes (a.b) are not supported", func, hint)
             raise self.error("only the listed functions can be called", func)
         name = func.id
         if name.startswith("__"):
@@ -798,7 +870,13 @@ class _Parser:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]}?" if close else "functions: " + " ".join(FUNCTIONS)
             raise self.error(f"unknown function {name!r}", func, hint)
-        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+        if node.keywords:
+            raise self.error(
+                f"{name} takes its argument by position, not by name",
+                node.keywords[0],
+                f"e.g. {name}(x)",
+            )
+        if len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             count = len(node.args) + len(node.keywords)
             raise self.error(
                 f"{name} takes exactly one argument ({count} given)", node, f"e.g. {name}(x)"
@@ -923,9 +1001,10 @@ class _Parser:
                     stack += [(node.right, False), (node.left, False)]
                 elif isinstance(node, ast.UnaryOp):
                     stack.append((node.operand, False))
-                else:
-                    assert isinstance(node, ast.Call)
+                elif isinstance(node, ast.Call) and len(node.args) == 1:
                     stack.append((node.args[0], False))
+                else:  # validate() refused anything else; never trust that with user text
+                    raise self.error("this syntax is not supported", node)
             elif isinstance(node, ast.BinOp):
                 right, left = results.pop(), results.pop()
                 operands = (node.left, node.right)
@@ -936,7 +1015,8 @@ class _Parser:
                     operand = self.apply(node, "neg", (operand,), (node.operand,))
                 results.append(operand)
             else:
-                assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                    raise self.error("this syntax is not supported", node)
                 operand = results.pop()
                 results.append(self.apply(node, node.func.id, (operand,), (node.args[0],)))
         return results[0]

@@ -84,6 +84,15 @@ def number(x: float) -> str:
     return sign + text
 
 
+def _label(node: Value) -> str | None:
+    """A node's label as text: a label set to something else (``label=1``) is read as its
+    ``str``, as a label is only ever shown."""
+    label: object = node.label
+    if label is None or isinstance(label, str):
+        return label
+    return str(label)
+
+
 def usable(label: str) -> bool:
     """Whether ``label`` can be a name in a program as it is (``e`` and ``pi`` can, as in
     Python: assigning them shadows the constants)."""
@@ -151,12 +160,14 @@ class _Writer:
         taken: set[str] = set()
         given: dict[Value, str] = {}
         for node in lines:  # first, labels that are names already
-            if node.label is not None and usable(node.label) and node.label not in taken:
-                given[node] = node.label
-                taken.add(node.label)
+            label = _label(node)
+            if label is not None and usable(label) and label not in taken:
+                given[node] = label
+                taken.add(label)
         for node in lines:  # then the other labels, made usable and unique
-            if node not in given and node.label is not None:
-                base = make_usable(node.label)
+            label = _label(node)
+            if node not in given and label is not None:
+                base = make_usable(label)
                 if base:
                     given[node] = _unique(base, taken)
         counters = {"v": 0, "t": 0}

@@ -46,6 +46,8 @@ class Value:
     _pending: int  # edges to consumers not yet delivered in the running pass; 0 otherwise
 
     def __init__(self, data: Number, label: str | None = None, *, requires_grad: bool = True):
+        if isinstance(data, (str, bytes, bytearray)):  # float("3") would read it: refuse
+            raise DomainError(None, (), f"{data!r} is text, not a number")
         try:
             number = float(data)
         except (TypeError, ValueError, OverflowError):

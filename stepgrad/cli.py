@@ -105,7 +105,8 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
     options: list[str] = []
     positionals: list[str] = []
     takes_value = {"--example", "--theme", "--port", "--host"}
-    known = set(parser._option_string_actions)
+    known = set(parser._option_string_actions) - {"-h"}  # help is decided before: -h here is
+    # the program "minus h" (see _wants_help)
     args = list(argv)
     i = 0
     while i < len(args):
@@ -138,7 +139,7 @@ def main(
     err = err or sys.stderr
     parser = _argument_parser()
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if any(a in ("-h", "--help") for a in args_list if a.startswith("-")):
+    if _wants_help(args_list):
         out.write(parser.format_help())
         return 0
     try:
@@ -152,6 +153,9 @@ def main(
         return 0
 
     if args.list_examples:
+        if args.program is not None or args.values:
+            extra = " ".join([args.program or "", *args.values]).strip()
+            return _fail(f"--list-examples takes no argument (got {extra!r})", err)
         width = max(len(name) for name in EXAMPLES)
         for listed in EXAMPLES.values():
             print(f"{listed.name:<{width}}  {listed.description}", file=out)
@@ -196,8 +200,14 @@ def main(
 
     try:
         values: dict[str, float] = {}
+        given: dict[str, str] = {}
         for text in values_args:
             name, value = parse_assignment(text)
+            if name in given:
+                raise ProgramError(
+                    f"{name} is given twice ({given[name]} and {text})", hint="give each name once"
+                )
+            given[name] = text
             values[name] = value
         program = parse(source, values)
         for warning in program.warnings:
@@ -209,8 +219,9 @@ def main(
         if args.serve:
             from .serve import serve
 
-            # each browser tab runs its own stepgrad: a program read from stdin goes in as text
-            app_args = [source if arg == "-" else arg for arg in _app_args(args_list)]
+            # each browser tab runs its own stepgrad: a program read from stdin goes in as text,
+            # after "--" so that no program (say "--x") is read as an option
+            app_args = _app_args(_split_argv(args_list, parser), source)
             return serve(app_args, host=args.host, port=args.port, out=out, err=err)
         if not (args.json or args.print) and _interactive(out, args.program == "-"):
             from .app import create_app
@@ -310,12 +321,16 @@ def _keys_from_terminal() -> bool:
     return True
 
 
-def _app_args(argv: Sequence[str]) -> list[str]:
-    """The command line without ``--serve``, ``--port`` and ``--host``: what each browser tab
-    runs."""
+def _app_args(split: Sequence[str], source: str) -> list[str]:
+    """What each browser tab runs: the options without ``--serve``, ``--port`` and ``--host``,
+    then ``--`` and the program and values (``-`` replaced by the program read from stdin).
+
+    ``split`` is the command line as :func:`_split_argv` returns it (options, ``--``, the rest).
+    """
+    at = list(split).index("--")
     kept: list[str] = []
     skip = False
-    for arg in argv:
+    for arg in split[:at]:
         if skip:
             skip = False
             continue
@@ -326,7 +341,18 @@ def _app_args(argv: Sequence[str]) -> list[str]:
             skip = "=" not in arg
             continue
         kept.append(arg)
-    return kept
+    rest = [source if arg == "-" else arg for arg in split[at + 1 :]]
+    return [*kept, "--", *rest]
+
+
+def _wants_help(argv: Sequence[str]) -> bool:
+    """``--help``, or ``-h`` as an option: before ``--``, and not the program ``-h`` itself
+    (``stepgrad -h h=2`` computes minus h, as its value for h says)."""
+    options = list(argv)[: list(argv).index("--")] if "--" in argv else list(argv)
+    if "--help" in options:
+        return True
+    values = [a for a in argv if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*=.*", a)]
+    return "-h" in options and not values
 
 
 def _themes() -> list[str]:

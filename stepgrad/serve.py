@@ -91,6 +91,11 @@ def app_command(app_args: Sequence[str]) -> str:
     return shlex.join([sys.executable, "-m", "stepgrad", *app_args])
 
 
+def _url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets (``http://[::1]:8000``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def serve(
     app_args: Sequence[str],
     *,
@@ -120,11 +125,12 @@ def serve(
             err=err,
             host=host,
             port=port,
+            public_url=_url(host, port),  # the page's links and websocket: [::1] bracketed
             title=title,
             templates_path=templates,
         )
         _write_page(server.statics_path, Path(templates))
-        print(f"stepgrad: serving on {server.public_url} (ctrl+c to stop)", file=out, flush=True)
+        print(f"stepgrad: serving on {_url(host, port)} (ctrl+c to stop)", file=out, flush=True)
         try:
             server.serve()
         except KeyboardInterrupt:  # before textual-serve's own SIGINT handler is in place

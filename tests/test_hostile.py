@@ -1,0 +1,187 @@
+"""Hostile and careless inputs: every one gets one clear line and exit code 2, never a traceback,
+and never a silent wrong reading (the issue's list, one regression test per item)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from engine import DomainError, Value
+from engine.parse import MAX_SOURCE, ProgramError, parse
+from stepgrad.cli import _app_args, _argument_parser, _split_argv, main
+from stepgrad.serve import _url
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def stepgrad(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "stepgrad", *args],
+        capture_output=True,
+        input=stdin,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+# --- the parser: comments only, asserts ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["\f# note", "\\\n# c", "\\\n\\\n#", "\f"])
+def test_comments_alone_after_a_form_feed_or_a_continuation(source: str) -> None:
+    with pytest.raises(ProgramError) as info:
+        parse(source)
+    assert "empty" in info.value.message
+
+
+def test_the_cli_says_empty_without_a_traceback() -> None:
+    result = stepgrad("\f# note", "--print")
+    assert result.returncode == 2
+    assert b"Traceback" not in result.stderr and b"the program is empty" in result.stderr
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_minus_h_with_a_value_for_h_is_a_program() -> None:
+    # -h at h=2 is -2
+    for argv in (["-h", "h=2", "--print"], ["--print", "--", "-h", "h=2"]):
+        code, out, _ = run_cli(*argv)
+        assert code == 0 and "out = -2" in out and "usage" not in out
+
+
+def test_minus_h_alone_is_help() -> None:
+    code, out, _ = run_cli("-h")
+    assert code == 0 and out.startswith("usage: stepgrad")
+
+
+def test_serve_tabs_get_the_program_after_a_double_dash() -> None:
+    parser = _argument_parser()
+    split = _split_argv(["-", "x=3", "--serve", "--port", "9000", "--lecture"], parser)
+    assert _app_args(split, "--x") == ["--lecture", "--", "--x", "x=3"]
+    # and the tab's own command line reads "--x" as the program, not as an option
+    code, out, _ = run_cli("--print", "--", "--x", "x=3")
+    assert code == 0 and "out = 3" in out
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("lambda=1", "lambda is a Python keyword"),
+        ("None=1", "None is a Python keyword"),
+        ("exp=3", "exp is a function"),
+        ("x=٣", "not a number"),  # Arabic-Indic three
+        ("x=３", "not a number"),  # fullwidth three
+    ],
+)
+def test_unusable_names_and_non_ascii_digits_are_refused(value: str, message: str) -> None:
+    code, out, err = run_cli("x*2", value, "--print")
+    assert code == 2 and message in err and not out
+
+
+def test_a_value_given_twice_is_an_error() -> None:
+    code, _, err = run_cli("x*2", "x=1", "x=2", "--print")
+    assert code == 2 and "x is given twice (x=1 and x=2)" in err
+
+
+def test_a_byte_order_mark_is_accepted() -> None:
+    result = stepgrad("-", "x=3", "--print", stdin="\ufeffx*2\n".encode())
+    assert result.returncode == 0, result.stderr
+    assert b"out = 6" in result.stdout
+    assert parse("\ufeffx = 2\nx*x").output.data == 4
+
+
+def test_list_examples_takes_no_argument() -> None:
+    code, _, err = run_cli("--list-examples", "junk")
+    assert code == 2 and "'junk'" in err
+
+
+def test_an_ipv6_host_is_bracketed() -> None:
+    assert _url("::1", 8765) == "http://[::1]:8765"
+    assert _url("localhost", 8000) == "http://localhost:8000"
+
+
+# --- standard input is read with a bound ---------------------------------------------------------
+
+
+def test_standard_input_is_bounded() -> None:
+    endless = b"x+" * 5_000_000  # 10 MB: far over the limit
+    result = stepgrad("-", "x=1", "--print", stdin=endless)
+    assert result.returncode == 2
+    assert f"the limit is {MAX_SOURCE:,}".encode() in result.stderr
+    assert b"Traceback" not in result.stderr
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "says", "never"),
+    [
+        ("exp(x=1)", "exp takes its argument by position", "1 given"),
+        ("log(x) = 3", "cannot assign to function call", "=="),
+        ("x.__subclasses__(x)", "attributes (a.b) are not supported", "__subclasses__(x)"),
+        ("try: x", "try statements are not supported", "indentation"),
+        ("match x:\n  case 1: x", "match statements are not supported", "indentation"),
+        ("for i in x:\n  y = 2", "for statements are not supported", "indentation"),
+    ],
+)
+def test_messages_say_the_real_reason(source: str, says: str, never: str) -> None:
+    with pytest.raises(ProgramError) as info:
+        parse(source, {"x": 1})
+    assert says in info.value.format() and never not in info.value.headline()
+
+
+def test_match_as_a_name_still_works() -> None:
+    assert parse("match = 3; match*2").output.data == 6
+
+
+@pytest.mark.parametrize(
+    ("source", "caret_col"),
+    [
+        ("x + 😀", 4),  # the emoji takes two cells: the caret is under both
+        ("你好 + x^2", 0),
+        ("y = 你 + 😀", 9),  # "y = " (4 cells) + 你 (2) + " + " (3): the emoji starts at cell 9
+    ],
+)
+def test_carets_line_up_after_wide_characters(source: str, caret_col: int) -> None:
+    with pytest.raises(ProgramError) as info:
+        parse(source, {"x": 1})
+    _line, caret = info.value.caret_lines()
+    assert caret.index("^") - 2 == caret_col
+
+
+def test_a_control_character_is_shown_not_sent() -> None:
+    with pytest.raises(ProgramError) as info:
+        parse("\x1b[2J x", {"x": 1})
+    text = info.value.format()
+    assert "\x1b" not in text and "␛" in text and "control character (U+001B)" in text
+
+
+# --- the Python surface ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", ["3", b"3", None])
+def test_a_value_of_text_is_refused(data: object) -> None:
+    with pytest.raises(DomainError):
+        Value(data)  # type: ignore[arg-type]
+
+
+def test_show_takes_labels_that_are_not_strings() -> None:
+    import stepgrad
+
+    a = Value(1.0, label=1)  # type: ignore[arg-type]
+    b = Value(2.0, label=("x",))  # type: ignore[arg-type]
+    c = (a * b).tanh()
+    c.label = 3.5  # type: ignore[assignment]
+    app = stepgrad.app_for(c, steady=True)
+    program = app.walk.program
+    assert program.output.data == pytest.approx(0.9640275800758169)  # tanh(2)
+    assert {v.data for v in program.inputs.values()} == {1.0, 2.0}
