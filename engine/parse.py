@@ -435,21 +435,61 @@ LONG_NAME = 32
 
 
 def _shorten(text: str) -> str:
-    """``w2_3_1*h4_1_1 + w2_3_2*h4_1_2 + … + b2_3`` -> ``w2_3_1*h4_1_1 … + b2_3``: cut only at
-    operators outside parentheses, so what is left still reads as the expression."""
+    """``w2_3_1*h4_1_1 + w2_3_2*h4_1_2 + … + b2_3`` -> ``w2_3_1*h4_1_1 … + b2_3``: cut at
+    operators outside parentheses, so what is left still reads as the expression; where there
+    is no such cut (one long call, deep nesting) keep the start and the end of the text.
+
+    Linear in the text and at most about :data:`LONG_NAME` characters, so naming every partial
+    sum of a long program costs no more than the program.
+    """
     if len(text) <= LONG_NAME:
         return text
-    words = text.split(" ")
-    cuts, depth = [], 0
-    for i, word in enumerate(words):
-        if depth == 0 and word in ("+", "-", "*", "/") and i:
-            cuts.append(i)
-        depth += word.count("(") - word.count(")")
-    head = next((i for i in cuts if len(" ".join(words[:i])) >= 12), None)
-    tail = next((i for i in reversed(cuts) if len(" ".join(words[i:])) >= 6), None)
-    if head is None or tail is None or tail <= head:
-        return text
-    return " ".join([*words[:head], "…", *words[tail:]])
+    cuts: list[int] = []  # the top-level binary operators of the loosest kind present
+    loosest = 3
+    depth, previous = 0, "("
+    for i, c in enumerate(text):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0 and _binary_at(text, i, previous):
+            kind = 1 if c in "+-" else 2
+            if kind < loosest:
+                loosest, cuts = kind, []
+            if kind == loosest:
+                cuts.append(i)
+        if c != " ":
+            previous = c
+    head = next((i for i in cuts if i >= 12), None)
+    tail = next((i for i in reversed(cuts) if len(text) - i >= 6), None)
+    if head is not None and tail is not None and head < tail:
+        if head <= 24 and len(text) - tail <= 16:
+            return f"{text[:head].rstrip()} … {text[tail:].lstrip()}"
+    return f"{text[:20].rstrip()} … {text[-8:].lstrip()}"
+
+
+def _before(text: str, i: int) -> str:
+    """The character before position ``i`` that is not a space (``(`` at the start)."""
+    j = i - 1
+    while j >= 0 and text[j] == " ":
+        j -= 1
+    return text[j] if j >= 0 else "("
+
+
+def _binary_at(text: str, i: int, previous: str) -> bool:
+    """Whether ``text[i]`` is a binary ``+ - * /`` (not a sign, a power's ``**``, or the sign of
+    an exponent as in ``1e-5``); ``previous`` is the non-space character before it."""
+    c = text[i]
+    if c not in "+-*/":
+        return False
+    if c == "*" and ("*" in (text[i - 1 : i], text[i + 1 : i + 2])):
+        return False
+    if c in "+-":
+        if previous in "+-*/(":
+            return False  # a sign
+        if previous in "eE" and i >= 2 and (text[i - 2].isdigit() or text[i - 2] == "."):
+            return False  # 1e-5
+    return True
 
 
 def parse_assignment(text: str) -> tuple[str, float]:

@@ -396,7 +396,7 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
         "output": {
             "id": ids[program.output],
             "label": (program.names_of(program.output) or [program.output.label])[0],
-            "name": program.name(program.output, full=True),
+            "name": program.name(program.output),
             "data": program.output.data,
             "grad": program.output.grad,
         },
@@ -408,7 +408,8 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
             {
                 "id": ids[node],
                 "label": (program.names_of(node) or [node.label])[0],
-                "name": program.name(node, full=True),
+                "name": program.name(node),
+                "span": _span(program, node),
                 "names": program.names_of(node),
                 "kind": kind(node),
                 "reaches_output": program.reaches_output(node),
@@ -442,6 +443,13 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
         ],
         "warnings": program.warnings,
     }
+
+
+def _span(program: Program, node: Value) -> list[int] | None:
+    """Where ``node`` is written in ``program`` (``[line, col, end_line, end_col]``, 1-based,
+    end exclusive): its full text, kept once in the document's ``program``, not per node."""
+    span = program.spans.get(node)
+    return None if span is None else [span.line, span.col, span.end_line, span.end_col]
 
 
 def run() -> None:
