@@ -60,6 +60,7 @@ class _Server(Server):
         super().__init__(command, **options)
         self.err = err
         self.sessions: set[asyncio.Task[Any]] = set()  # one per open browser tab
+        self.stopping = False
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         task = asyncio.current_task()
@@ -71,13 +72,20 @@ class _Server(Server):
             self.sessions.discard(task)
 
     async def on_shutdown(self, app: web.Application) -> None:
-        for task in self.sessions:
+        """End every tab's app and wait (briefly) until each is reaped, so that no subprocess
+        transport is left to be finalized after the event loop has closed."""
+        self.stopping = True
+        tasks = list(self.sessions)
+        for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=3)
 
     def initialize_logging(self) -> None:
         handler = logging.StreamHandler(self.err)
         handler.setFormatter(logging.Formatter("stepgrad: serve: %(message)s"))
         logger = logging.getLogger("textual-serve")
+        handler.addFilter(lambda record: not self.stopping)  # ctrl+c: apps ending are no news
         logger.addHandler(handler)
         logger.setLevel(logging.WARNING)
         logger.propagate = False
@@ -89,6 +97,19 @@ class _Server(Server):
 def app_command(app_args: Sequence[str]) -> str:
     """The shell command textual-serve runs for each browser tab: this Python, this package."""
     return shlex.join([sys.executable, "-m", "stepgrad", *app_args])
+
+
+def _quiet_closed_loop(hook: Any) -> Any:
+    """``sys.unraisablehook`` without asyncio's "Event loop is closed" from a subprocess
+    transport finalized after ctrl+c stopped the loop (the process is gone; nothing is lost)."""
+
+    def quiet(unraisable: Any) -> None:
+        error = unraisable.exc_value
+        if isinstance(error, RuntimeError) and str(error) == "Event loop is closed":
+            return
+        hook(unraisable)
+
+    return quiet
 
 
 def _url(host: str, port: int) -> str:
@@ -118,7 +139,8 @@ def serve(
         print(f"stepgrad: error: {problem}", file=err)
         return EXIT_USAGE
 
-    title = " ".join(["stepgrad", *app_args])
+    title = " ".join(["stepgrad", *(arg for arg in app_args if arg != "--")])
+    sys.unraisablehook = _quiet_closed_loop(sys.unraisablehook)
     with tempfile.TemporaryDirectory(prefix="stepgrad-serve-") as templates:
         server = _Server(
             app_command(app_args),
