@@ -17,11 +17,11 @@ Plain functions and small classes, no Textual (and no rich: colours are raw SGR 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
-from typing import Literal
+from typing import Any, Literal
 
 import networkx as nx
 
@@ -29,7 +29,18 @@ from engine import Trace, Value
 from engine.backward import backward as run_backward
 from engine.numbers import format_number
 
-from .layout import METRICS, EdgeKey, Layout, Mode, focus, header_text, layout, to_networkx
+from .layout import (
+    METRICS,
+    Branch,
+    EdgeKey,
+    Layout,
+    Mode,
+    Wire,
+    focus,
+    header_text,
+    layout,
+    to_networkx,
+)
 
 __all__ = [
     "Drawing",
@@ -235,10 +246,146 @@ class Rendered:
 _BAND = 16  # rows per bucket of the box index
 
 
-class Drawing:
-    """A laid-out graph ready to render: cell ownership plus box and edge geometry.
+_RANKS: dict[str, int] = {"idle": 0, "dead": 1, "done": 2, "active": 3}
+_RANK_STYLE = ("edge.idle", "edge.dead", "edge.done", "edge.active")
+_BITS = (_UP, _DOWN, _LEFT, _RIGHT)
 
-    Build it once per layout with :func:`draw`; render as often as the view changes.
+
+def _wire_arms(wire: Wire) -> dict[tuple[int, int], int]:
+    """Every cell of a wire with its arm bits: the spine, the track, the branches."""
+    cells: dict[tuple[int, int], int] = {}
+
+    def add(x: int, y: int, bits: int) -> None:
+        cells[(x, y)] = cells.get((x, y), 0) | bits
+
+    _walk(wire.spine, add, first=_LEFT)
+    sx, sy = wire.split
+    rows = [b.row for b in wire.branches]
+    top, bottom = min(rows), max(rows)
+    for y in range(top, sy):  # up the track
+        add(sx, y, _DOWN | (_UP if y > top else 0))
+    if top < sy:
+        add(sx, sy, _UP)
+    for y in range(sy + 1, bottom + 1):  # down the track
+        add(sx, y, _UP | (_DOWN if y < bottom else 0))
+    if bottom > sy:
+        add(sx, sy, _DOWN)
+    for branch in wire.branches:
+        _branch_arms(sx, branch, add, rank=None)
+    return cells
+
+
+def _walk(points: Sequence[tuple[int, int]], add: Any, *, first: int) -> None:
+    """Call ``add(x, y, bits)`` for every cell of a polyline, with the arms it uses there;
+    ``first`` is the arm the first cell has towards where the line comes from."""
+    px, py = points[0]
+    incoming = first
+    if len(points) == 1:
+        add(px, py, incoming)
+        return
+    for x, y in points[1:]:
+        if y == py:
+            step = 1 if x > px else -1
+            out, back = (_RIGHT, _LEFT) if step == 1 else (_LEFT, _RIGHT)
+            add(px, py, incoming | out)
+            for cx in range(px + step, x, step):
+                add(cx, y, _LEFT | _RIGHT)
+        else:
+            step = 1 if y > py else -1
+            out, back = (_DOWN, _UP) if step == 1 else (_UP, _DOWN)
+            add(px, py, incoming | out)
+            for cy in range(py + step, y, step):
+                add(x, cy, _UP | _DOWN)
+        incoming = back
+        px, py = x, y
+    add(px, py, incoming)
+
+
+def _spine_cells(wire: Wire) -> set[tuple[int, int]]:
+    cells: set[tuple[int, int]] = set()
+    _walk(wire.spine, lambda x, y, bits: cells.add((x, y)), first=_LEFT)
+    return cells
+
+
+def _branch_arms(sx: int, branch: Branch, add: Any, rank: int | None) -> None:
+    """The horizontal of one branch, from the track to its end (an arrow head, or the cell
+    before the lane it feeds, which goes on to the right)."""
+    y = branch.row
+    end_bits = _ARROW_BIT if branch.arrow else _RIGHT
+    if branch.end == sx:
+        add(sx, y, end_bits)
+        return
+    add(sx, y, _RIGHT)
+    for x in range(sx + 1, branch.end):
+        add(x, y, _LEFT | _RIGHT)
+    add(branch.end, y, _LEFT | end_bits)
+
+
+def _paint(wire: Wire, ranks: Sequence[int]) -> dict[tuple[int, int], list[int]]:
+    """The rank (see :data:`_RANKS`) of each arm of each cell of ``wire`` that a non-idle
+    branch's path uses, given each branch's rank: the spine carries the highest, a cell of the
+    track the highest of the branches beyond it, a branch its own."""
+    cells: dict[tuple[int, int], list[int]] = {}
+    best = max(ranks, default=0)
+    if best == 0:
+        return cells
+
+    def mark(rank: int) -> Any:
+        def add(x: int, y: int, bits: int) -> None:
+            arms = cells.get((x, y))
+            if arms is None:
+                arms = cells[(x, y)] = [0, 0, 0, 0, 0]
+            for i, bit in enumerate(_BITS):
+                if bits & bit and arms[i] < rank:
+                    arms[i] = rank
+            if bits & _ARROW_BIT and arms[4] < rank:
+                arms[4] = rank
+
+        return add
+
+    _walk(wire.spine, mark(best), first=_LEFT)
+    sx, sy = wire.split
+    by_row = sorted(zip((b.row for b in wire.branches), ranks, strict=True))
+    # up the track: a cell at row y is on the path of every branch above it
+    above = [(r, k) for r, k in by_row if r < sy]
+    i, through = 0, 0
+    for y in range(above[0][0] if above else sy, sy):
+        before = through  # the highest rank of the branches strictly above y
+        while i < len(above) and above[i][0] <= y:
+            through = max(through, above[i][1])
+            i += 1
+        if through:
+            mark(through)(sx, y, _DOWN)
+        if before:
+            mark(before)(sx, y, _UP)
+    if through:
+        mark(through)(sx, sy, _UP)
+    # down the track, the same from below
+    below = [(r, k) for r, k in reversed(by_row) if r > sy]
+    i, through = 0, 0
+    for y in range(below[0][0] if below else sy, sy, -1):
+        before = through
+        while i < len(below) and below[i][0] >= y:
+            through = max(through, below[i][1])
+            i += 1
+        if through:
+            mark(through)(sx, y, _UP)
+        if before:
+            mark(before)(sx, y, _DOWN)
+    if through:
+        mark(through)(sx, sy, _DOWN)
+    for branch, rank in zip(wire.branches, ranks, strict=True):
+        if rank:
+            _branch_arms(sx, branch, mark(rank), rank)
+    return cells
+
+
+class Drawing:
+    """A laid-out graph ready to render: cell ownership plus box and wire geometry.
+
+    Build it once per layout with :func:`draw`; render as often as the view changes. Cells
+    belong to wires (see :class:`~stepgrad.layout.Wire`), not to edges: a value used by many
+    consumers is one fanned-out wire, so indexing costs the cells drawn, not edges × length.
     """
 
     def __init__(self, lay: Layout) -> None:
@@ -248,64 +395,25 @@ class Drawing:
         self.height = lay.height
         self.boxes = lay.boxes
         self.routes = lay.routes
-        # edge cells, per row: x -> arm bits and x -> edge; a crossing's second edge on the side
-        arms_rows: dict[int, dict[int, int]] = {}
-        owner_rows: dict[int, dict[int, EdgeKey]] = {}
-        crossings: dict[int, dict[int, tuple[EdgeKey, int]]] = {}
-
-        def put(x: int, y: int, key: EdgeKey, arms: int) -> None:
-            row = arms_rows.get(y)
-            if row is None:
-                row = arms_rows[y] = {}
-                owner_rows[y] = {}
-            if x in row:
-                crossings.setdefault(y, {})[x] = (key, arms)
-            else:
-                row[x] = arms
-                owner_rows[y][x] = key
-
-        for key, points in lay.routes.items():
-            incoming = _LEFT  # the first cell joins the port on the source box's border
-            px, py = points[0]
-            for x, y in points[1:]:
-                if y == py:
-                    step = 1 if x > px else -1
-                    out, back, through = (
-                        (_RIGHT, _LEFT, _LEFT | _RIGHT)
-                        if step == 1
-                        else (_LEFT, _RIGHT, _LEFT | _RIGHT)
-                    )
-                    put(px, py, key, incoming | out)
-                    row = arms_rows.get(y)
-                    for cx in range(px + step, x, step):
-                        if row is not None and cx in row:
-                            crossings.setdefault(y, {})[cx] = (key, through)
-                        else:
-                            put(cx, y, key, through)
-                            row = arms_rows[y]
+        self.wires = lay.wires
+        # per row: x -> (wire, arms); a crossing's second wire on the side
+        cells: dict[int, dict[int, tuple[int, int]]] = {}
+        crossings: dict[int, dict[int, tuple[int, int]]] = {}
+        bands: dict[int, list[int]] = {}
+        for index, wire in enumerate(lay.wires):
+            for (x, y), arms in _wire_arms(wire).items():
+                row = cells.get(y)
+                if row is None:
+                    row = cells[y] = {}
+                if x in row:
+                    crossings.setdefault(y, {})[x] = (index, arms)
                 else:
-                    step = 1 if y > py else -1
-                    out, back, through = (
-                        (_DOWN, _UP, _UP | _DOWN) if step == 1 else (_UP, _DOWN, _UP | _DOWN)
-                    )
-                    put(px, py, key, incoming | out)
-                    for cy in range(py + step, y, step):
-                        put(x, cy, key, through)
-                incoming = back
-                px, py = x, y
-            put(px, py, key, incoming | _ARROW_BIT)
-        self._arms = arms_rows
-        self._owner = owner_rows
+                    row[x] = (index, arms)
+            for band in range(wire.top // _BAND, wire.bottom // _BAND + 1):
+                bands.setdefault(band, []).append(index)
+        self._cells = cells
         self._crossings = crossings
-        self._edge_count = {y: len(row) for y, row in arms_rows.items()}
-        self._length = {
-            key: sum(
-                abs(x1 - x0) + abs(y1 - y0)
-                for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False)
-            )
-            + 1
-            for key, points in lay.routes.items()
-        }
+        self._wire_bands = bands
         self._rows: dict[int, tuple[list[str], list[str | None]]] = {}
         # ports whose operand is not in this graph (a focus view): a "⋯▶" stub, per row
         self._stubs: dict[int, list[int]] = {}
@@ -315,28 +423,26 @@ class Drawing:
                 for slot, port in enumerate(box.in_ports):
                     if slot not in present:
                         self._stubs.setdefault(port, []).append(box.x - 1)
-        bands: dict[int, list[int]] = {}
+        box_bands: dict[int, list[int]] = {}
         for node, box in lay.boxes.items():
             for band in range(box.y // _BAND, (box.y + box.h - 1) // _BAND + 1):
-                bands.setdefault(band, []).append(node)
-        self._bands = bands
-        self._out_edges: dict[int, list[EdgeKey]] = {}
-        for key in sorted(lay.routes, key=lambda k: lay.routes[k][0][1]):
-            self._out_edges.setdefault(key[0], []).append(key)
+                box_bands.setdefault(band, []).append(node)
+        self._bands = box_bands
         self._box_cache: dict[tuple[object, ...], tuple[list[str], list[list[str | None]]]] = {}
+        self._ranks: tuple[int, dict[int, list[int]]] | None = None
 
     def _idle_row(self, y: int) -> tuple[list[str], list[str | None]]:
-        """Row ``y`` with every edge idle and no boxes (computed once per row)."""
+        """Row ``y`` with every wire idle and no boxes (computed once per row)."""
         cached = self._rows.get(y)
         if cached is None:
             chars = [" "] * self.width
             styles: list[str | None] = [None] * self.width
             idle = _idle_glyphs()
-            for x, arms in self._arms.get(y, {}).items():
-                chars[x] = idle[arms]
+            crossing = self._crossings.get(y, {})
+            for x, (_, arms) in self._cells.get(y, {}).items():
+                other = crossing.get(x)
+                chars[x] = idle[arms | (other[1] if other else 0)]
                 styles[x] = "edge.idle"
-            for x, (_, arms) in self._crossings.get(y, {}).items():
-                chars[x] = idle[self._arms[y][x] | arms]
             for x in self._stubs.get(y, ()):
                 chars[x - 1 : x + 1] = ["⋯", ARROW]
                 styles[x - 1 : x + 1] = ["edge.hidden", "edge.hidden"]
@@ -346,22 +452,49 @@ class Drawing:
     # --- ownership ----------------------------------------------------------------------
 
     def owners(self, x: int, y: int) -> tuple[Owner, ...]:
-        """Who owns cell ``(x, y)``: a node, one edge, two edges at a crossing, or nobody."""
+        """Who owns cell ``(x, y)``: a node, the edges whose paths run through it (several
+        where a value fans out, two sources' edges at a crossing), or nobody."""
         for node in self._bands.get(y // _BAND, ()):
             if self.boxes[node].contains(x, y):
                 return (node,)
-        return tuple(key for key, _ in self._cell_owners(x, y))
+        found: list[EdgeKey] = []
+        for index in self._cell_wires(x, y):
+            found += self._edges_through(self.wires[index], x, y)
+        return tuple(found)
 
-    def _cell_owners(self, x: int, y: int) -> list[tuple[EdgeKey, int]]:
-        """The edges through one cell with their arm bits (two at a crossing)."""
-        arms = self._arms.get(y, {}).get(x)
-        if arms is None:
+    def _cell_wires(self, x: int, y: int) -> list[int]:
+        first = self._cells.get(y, {}).get(x)
+        if first is None:
             return []
-        owners = [(self._owner[y][x], arms)]
-        cross = self._crossings.get(y, {}).get(x)
-        if cross is not None:
-            owners.append(cross)
-        return owners
+        second = self._crossings.get(y, {}).get(x)
+        return [first[0]] if second is None else [first[0], second[0]]
+
+    def _edges_through(self, wire: Wire, x: int, y: int) -> list[EdgeKey]:
+        """The engine edges whose paths use cell ``(x, y)`` of ``wire``."""
+        sx, sy = wire.split
+        on_spine = (x, y) in _spine_cells(wire)
+        used = []
+        for branch in wire.branches:
+            vertical = x == sx and (branch.row <= y <= sy or sy <= y <= branch.row)
+            horizontal = y == branch.row and sx <= x <= branch.end
+            if on_spine or vertical or horizontal:
+                used.append(branch)
+        edges: list[EdgeKey] = []
+        for branch in used:
+            if branch.edge is not None:
+                edges.append(branch.edge)
+            else:
+                edges += self._beyond(wire.source, branch.lane or 0)
+        return edges
+
+    def _beyond(self, source: int, lane: int) -> list[EdgeKey]:
+        """The edges from ``source`` whose target lies right of column ``lane``."""
+        boxes = self.boxes
+        return [
+            (u, v, k)
+            for u, v, k in self.graph.out_edges(source, keys=True)
+            if boxes[v].layer > lane
+        ]
 
     def edge_cells(self, edge: EdgeKey) -> list[tuple[int, int]]:
         """The cells of one edge, from its source box to its arrow head."""
@@ -369,14 +502,66 @@ class Drawing:
 
     def node_at(self, x: int, y: int) -> int | None:
         """The node whose box covers ``(x, y)``, for hit-testing."""
-        owners = self.owners(x, y)
-        return owners[0] if owners and isinstance(owners[0], int) else None
+        for node in self._bands.get(y // _BAND, ()):
+            if self.boxes[node].contains(x, y):
+                return node
+        return None
 
     def _boxes_in(self, y0: int, h: int) -> list[int]:
         found: set[int] = set()
         for band in range(y0 // _BAND, (y0 + h - 1) // _BAND + 1):
             found.update(self._bands.get(band, ()))
         return sorted(found)
+
+    def _wires_in(self, y0: int, h: int) -> list[int]:
+        found: set[int] = set()
+        for band in range(y0 // _BAND, (y0 + h - 1) // _BAND + 1):
+            found.update(self._wire_bands.get(band, ()))
+        return sorted(found)
+
+    # --- styles -----------------------------------------------------------------------------
+
+    def _branch_ranks(self, view: View) -> dict[int, list[int]]:
+        """The rank of every branch of every wire that carries a non-idle edge, by wire."""
+        if self._ranks is not None and self._ranks[0] == id(view.edges):
+            return self._ranks[1]
+        boxes = self.boxes
+        # per source: for each rank, the furthest column an edge of that rank reaches
+        reach: dict[int, list[int]] = {}
+        ranked: dict[EdgeKey, int] = {}
+        for key, kind in view.edges.items():
+            rank = _RANKS.get(kind, 0)
+            if not rank or key[1] not in boxes:
+                continue
+            ranked[key] = rank
+            far = reach.get(key[0])
+            if far is None:
+                far = reach[key[0]] = [-1, -1, -1, -1]
+            far[rank] = max(far[rank], boxes[key[1]].layer)
+        result: dict[int, list[int]] = {}
+        wire_of = self.layout.wire_of
+        for source, far in reach.items():
+            channel = boxes[source].layer
+            last = max(far)
+            while channel < last:
+                index = wire_of.get((source, channel))
+                if index is None:
+                    break
+                wire = self.wires[index]
+                ranks = []
+                lane = None
+                for branch in wire.branches:
+                    if branch.edge is not None:
+                        ranks.append(ranked.get(branch.edge, 0))
+                    else:
+                        lane = branch.lane
+                        ranks.append(max((r for r in range(4) if far[r] > (lane or 0)), default=0))
+                result[index] = ranks
+                if lane is None:
+                    break
+                channel = lane
+        self._ranks = (id(view.edges), result)
+        return result
 
     # --- rendering ----------------------------------------------------------------------
 
@@ -406,32 +591,25 @@ class Drawing:
                 sty = [None] * w
             chars.append(line)
             styles.append(sty)
-        # edges that are not idle: walk whichever is shorter, their cells or the window's
-        states = {k: v for k, v in view.edges.items() if v != "idle"}
-        if states:
-            in_window = sum(self._edge_count.get(r, 0) for r in range(y0, y1))
-            along = sum(self._length[k] for k in states if k in self._length)
-            if along < in_window:
-                spots = {
-                    (x, y)
-                    for k in states
-                    if k in self.routes
-                    for x, y in self.layout.cells(k)
-                    if x0 <= x < x1 and y0 <= y < y1
-                }
-            else:
-                spots = {
-                    (x, y) for y in range(y0, y1) for x in self._arms.get(y, ()) if x0 <= x < x1
-                }
-            for x, y in spots:
-                owners = self._cell_owners(x, y)
-                if any(key in states for key, _ in owners):
-                    chars[y - y0][x - x0], styles[y - y0][x - x0] = _edge_cell(owners, states)
+        # wires that carry a non-idle edge: paint the paths of those edges
+        ranks = self._branch_ranks(view) if view.edges else {}
+        if ranks:
+            painted: dict[int, dict[tuple[int, int], list[int]]] = {}
+            for index in self._wires_in(y0, h):
+                if index in ranks:
+                    painted[index] = _paint(self.wires[index], ranks[index])
+            for index, cells in painted.items():
+                for (x, y), arms in cells.items():
+                    if not (x0 <= x < x1 and y0 <= y < y1):
+                        continue
+                    char, style = self._lit_cell(x, y, painted)
+                    chars[y - y0][x - x0] = char
+                    styles[y - y0][x - x0] = style
         for node in self._boxes_in(y0, h):
             box = self.boxes[node]
             if box.x >= x1 or box.x + box.w <= x0 or box.y >= y1 or box.y + box.h <= y0:
                 continue
-            lines, box_styles = self._box_image(node, view)
+            lines, box_styles = self._box_image(node, view, ranks)
             c0 = max(x0, box.x)
             c1 = min(x1, box.x + box.w)
             for row in range(max(y0, box.y), min(y1, box.y + box.h)):
@@ -440,7 +618,36 @@ class Drawing:
                 styles[row - y0][c0 - x0 : c1 - x0] = box_styles[src][c0 - box.x : c1 - box.x]
         return Rendered(["".join(line) for line in chars], styles)
 
-    def _box_image(self, node: int, view: View) -> tuple[list[str], list[list[str | None]]]:
+    def _lit_cell(
+        self, x: int, y: int, painted: dict[int, dict[tuple[int, int], list[int]]]
+    ) -> tuple[str, str]:
+        """The glyph and style of a cell some lit path uses: each arm heavy where an active
+        path uses it, the style of the highest rank there."""
+        weights = [0, 0, 0, 0]
+        arrow = 0
+        best = 0
+        owners = [self._cells[y][x]]
+        cross = self._crossings.get(y, {}).get(x)
+        if cross is not None:
+            owners.append(cross)
+        for index, arms in owners:
+            ranks = painted.get(index, {}).get((x, y))
+            for i, bit in enumerate(_BITS):
+                if arms & bit:
+                    rank = ranks[i] if ranks else 0
+                    weights[i] = max(weights[i], 2 if rank == 3 else 1)
+                    best = max(best, rank)
+            if arms & _ARROW_BIT:
+                arrow = 1
+                if ranks:
+                    best = max(best, ranks[4])
+        if arrow:
+            return ARROW, _RANK_STYLE[best]
+        return _glyph(*weights), _RANK_STYLE[best]
+
+    def _box_image(
+        self, node: int, view: View, ranks: Mapping[int, list[int]] | None = None
+    ) -> tuple[list[str], list[list[str | None]]]:
         box = self.boxes[node]
         state = view.node_state(node)
         attrs = self.graph.nodes[node]
@@ -449,9 +656,9 @@ class Drawing:
         else:
             grads = view.grads
             grad = None if grads is None else grads.get(node)
-            ports = tuple(
-                view.edges.get(k, "idle") == "active" for k in self._out_edges.get(node, ())
-            )
+            index = self.layout.wire_of.get((node, box.layer))
+            lit = (ranks or {}).get(index) if index is not None else None  # type: ignore[arg-type]
+            ports = (bool(lit) and max(lit or [0]) == 3,) if box.out_ports else ()
             key = (node, state, grad, ports)
         cached = self._box_cache.get(key)
         if cached is not None:

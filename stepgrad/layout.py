@@ -31,7 +31,7 @@ The layout (a small Sugiyama pipeline)
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Literal
@@ -289,29 +289,149 @@ class Box:
         return self.x <= x < self.x + self.w and self.y <= y < self.y + self.h
 
 
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One end of a :class:`Wire`: where a value goes from the wire's track.
+
+    Attributes:
+        row: the row it runs along to its end.
+        end: the x of its last cell: the arrow head left of a box's in-port, or the cell just
+            before the lane it feeds (the lane's own wire starts on the next cell).
+        edge: the engine edge it ends, or None for a trunk going on to a lane.
+        lane: for a trunk, the column of the lane it feeds.
+    """
+
+    row: int
+    end: int
+    edge: EdgeKey | None = None
+    lane: int | None = None
+
+    @property
+    def arrow(self) -> bool:
+        return self.edge is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """Everything one value sends across one channel (the gap between two columns), as one
+    drawn tree: from its start (right of the source box, or where its lane crosses a column)
+    along ``spine`` to the track, then down or up the track to each branch.
+
+    A value used by several consumers leaves its box by one port and fans out; consumers
+    further right are reached by one trunk (a lane per column it crosses), not one lane per
+    edge, so a value used ``n`` times costs ``n`` branches, not ``n²/2`` lanes.
+
+    Attributes:
+        source: the node whose value it carries.
+        channel: the column the wire leaves (it ends in the next one).
+        spine: waypoints from the first cell to the point where the branches split off
+            (consecutive points share a row or a column; one point if it splits at once).
+        branches: where the value goes, top to bottom.
+    """
+
+    source: int
+    channel: int
+    spine: tuple[tuple[int, int], ...]
+    branches: tuple[Branch, ...]
+
+    @property
+    def split(self) -> tuple[int, int]:
+        """The point on the track where the branches leave the spine."""
+        return self.spine[-1]
+
+    @property
+    def top(self) -> int:
+        return min(min(y for _, y in self.spine), min(b.row for b in self.branches))
+
+    @property
+    def bottom(self) -> int:
+        return max(max(y for _, y in self.spine), max(b.row for b in self.branches))
+
+    def path(self, branch: Branch) -> list[tuple[int, int]]:
+        """Waypoints from the wire's first cell to ``branch``'s last cell."""
+        sx, sy = self.split
+        points = list(self.spine)
+        if branch.row != sy:
+            points.append((sx, branch.row))
+        points.append((branch.end, branch.row))
+        return _dedup(points)
+
+
+def _dedup(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = [points[0]]
+    for point in points[1:]:
+        if point != out[-1]:
+            out.append(point)
+    return out
+
+
+class _Routes(Mapping[EdgeKey, list[tuple[int, int]]]):
+    """Each edge's full path as waypoints, made from the wires when asked for (a value used
+    ``n`` times shares one trunk: storing every edge's path up front would cost ``n²``)."""
+
+    def __init__(self, lay: Layout) -> None:
+        self._lay = lay
+
+    def __getitem__(self, edge: EdgeKey) -> list[tuple[int, int]]:
+        lay = self._lay
+        parent, child, _ = edge
+        if edge not in lay.graph.edges:
+            raise KeyError(edge)
+        target = lay.boxes[child].layer
+        channel = lay.boxes[parent].layer
+        points: list[tuple[int, int]] = []
+        while True:
+            wire = lay.wires[lay.wire_of[(parent, channel)]]
+            branch = next(
+                (b for b in wire.branches if b.edge == edge),
+                None,
+            )
+            if branch is None:
+                branch = next(b for b in wire.branches if b.lane is not None)
+            points += wire.path(branch)
+            if branch.edge is not None:
+                return _dedup(points)
+            channel = branch.lane  # type: ignore[assignment]
+            assert channel is not None and channel < target
+
+    def __iter__(self) -> Iterator[EdgeKey]:
+        return iter(self._lay.graph.edges(keys=True))
+
+    def __len__(self) -> int:
+        return int(self._lay.graph.number_of_edges())
+
+
 @dataclass(slots=True)
 class Layout:
-    """Positions of every box and the route of every edge.
+    """Positions of every box and the wires between them.
 
     Attributes:
         graph: the laid-out graph.
         mode: the box contents the sizes were made for.
         boxes: node -> :class:`Box`.
-        routes: edge -> its waypoints: the cell right of the source box, every corner, and the
-            arrow head left of the target box; consecutive waypoints share a row or a column.
-            :meth:`cells` expands them into every cell of the path.
+        wires: what each value sends across each channel (see :class:`Wire`).
+        wire_of: ``(node, channel)`` -> the index in ``wires`` of the wire carrying that node's
+            value out of that column.
         layers: node keys per column, top to bottom.
         width, height: the canvas size.
+        routes: edge -> its waypoints, from the cell right of the source box through every
+            corner to the arrow head left of the target box (computed from the wires on
+            demand); :meth:`cells` expands them into every cell of the path.
     """
 
     graph: nx.MultiDiGraph
     mode: Mode
     boxes: dict[int, Box]
-    routes: dict[EdgeKey, list[tuple[int, int]]]
+    wires: list[Wire]
+    wire_of: dict[tuple[int, int], int]
     layers: list[list[int]]
     width: int
     height: int
     column_x: list[int] = field(default_factory=list)
+    routes: Mapping[EdgeKey, list[tuple[int, int]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.routes = _Routes(self)
 
     def cells(self, edge: EdgeKey) -> list[tuple[int, int]]:
         """Every cell of an edge's path in order, source side first, the arrow head last."""
@@ -333,18 +453,17 @@ class _Elem:
     top: float = 0.0
     dummy: bool = False
     constant: bool = False
-    edge: EdgeKey | None = None  # for a dummy: the edge it carries
+    source: int = -1  # for a dummy: the node whose trunk it is a lane of
     arity: int = 0  # operand ports
     port: int = 0  # row offset of the first port (0 for dummies and constants)
 
 
 @dataclass(slots=True)
 class _Seg:
-    edge: EdgeKey
+    edge: EdgeKey | None  # the engine edge it ends, or None for a trunk into a lane
     src: _Elem
     dst: _Elem
     in_slot: int  # row offset of the arrival in dst
-    out_slot: int = 0  # row offset of the departure in src (set after ordering)
     shift: int = 0  # dst port offset - src port offset: straight when src.top - dst.top = shift
 
 
@@ -359,7 +478,7 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
     Deterministic: the same graph (same node keys and edges) always gives the same layout.
     """
     if graph.number_of_nodes() == 0:
-        return Layout(graph, mode, {}, {}, [], 0, 0)
+        return Layout(graph, mode, {}, [], {}, [], 0, 0)
     metrics = METRICS[mode]
     margin = 1 + metrics.pad_y  # a box's border and padding, above its first port and below
     # 1. layers: as late as possible (distance to a sink, from networkx)
@@ -379,34 +498,40 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
         e = _Elem(n, layer_of[n], w, h, constant=constant, port=0 if constant else margin)
         elem_of[n] = e
         layers[e.layer].append(e)
+    # every value leaves its box by one port and fans out; consumers further right are
+    # reached by one trunk of lanes, a lane per column crossed (not one per edge)
     for n in sorted(graph.nodes):
-        target = elem_of[n]
-        in_edges = sorted(graph.in_edges(n, keys=True), key=lambda edge: edge[2])
-        for u, v, k in in_edges:
-            slot = k  # operand position: operand 0 arrives at the top port
-            key = (u, v, k)
-            src = elem_of[u]
-            for between in range(src.layer + 1, target.layer):
-                dummy = _Elem(-1, between, 0, 1, dummy=True, edge=key)
-                layers[between].append(dummy)
-                seg = _Seg(key, src, dummy, 0)
-                src.outputs.append(seg)
-                dummy.inputs.append(seg)
-                src = dummy
-            seg = _Seg(key, src, target, slot)
-            src.outputs.append(seg)
+        source = elem_of[n]
+        out_edges = sorted(graph.out_edges(n, keys=True), key=lambda e: (layer_of[e[1]], e))
+        if not out_edges:
+            continue
+        last_lane = max(layer_of[v] for _, v, _ in out_edges) - 1
+        feeds = {source.layer: source}
+        prev = source
+        for between in range(source.layer + 1, last_lane + 1):
+            lane = _Elem(-1, between, 0, 1, dummy=True, source=n)
+            layers[between].append(lane)
+            seg = _Seg(None, prev, lane, 0)
+            prev.outputs.append(seg)
+            lane.inputs.append(seg)
+            feeds[between] = prev = lane
+        for u, v, k in out_edges:
+            target = elem_of[v]
+            seg = _Seg((u, v, k), feeds[target.layer - 1], target, k)
+            seg.src.outputs.append(seg)
             target.inputs.append(seg)
     for e in elem_of.values():
+        e.inputs.sort(key=lambda s: s.in_slot)
+    for e in elem_of.values():
         e.arity = OPS[graph.nodes[e.key]["op"]].arity if graph.nodes[e.key]["op"] else 0
-        e.h = max(e.h, _port(e, max(e.arity, len(e.outputs))) + (0 if e.constant else margin))
+        e.h = max(e.h, _port(e, max(e.arity, 1)) + (0 if e.constant else margin))
     # 3. order within layers
     _order(layers, sweeps)
     for lay in layers:
         for e in lay:
             e.outputs.sort(key=lambda s: (s.dst.pos, s.in_slot))
-            for slot, seg in enumerate(e.outputs):
-                seg.out_slot = slot
-                seg.shift = _port(seg.dst, seg.in_slot) - _port(e, slot)
+            for seg in e.outputs:
+                seg.shift = _port(seg.dst, seg.in_slot) - _port(e, 0)
     # 4. rows
     _place_rows(layers, metrics.row_gap)
     # 5. columns, channels and routes
@@ -420,9 +545,7 @@ def _crossings(layers: list[list[_Elem]]) -> int:
     """Edge crossings between adjacent layers (counted on element positions and port slots)."""
     total = 0
     for lay in layers[:-1]:
-        pairs = sorted(
-            ((e.pos, s.out_slot), (s.dst.pos, s.in_slot)) for e in lay for s in e.outputs
-        )
+        pairs = sorted(((e.pos, 0), (s.dst.pos, s.in_slot)) for e in lay for s in e.outputs)
         total += _inversions([b for _, b in pairs])
     return total
 
@@ -498,7 +621,7 @@ def _sort_by(lay: list[_Elem], *, up: bool, sizes: dict[int, int]) -> None:
         if up:
             ports = [(s.dst.pos + 0.5 + s.in_slot / 4) / sizes[s.dst.layer] for s in e.outputs]
         else:
-            ports = [(s.src.pos + 0.5 + s.out_slot / 4) / sizes[s.src.layer] for s in e.inputs]
+            ports = [(s.src.pos + 0.5) / sizes[s.src.layer] for s in e.inputs]
         keys.append(((sum(ports) / len(ports)) if ports else (e.pos + 0.5) / own, e.pos))
     order = sorted(range(len(lay)), key=lambda i: keys[i])
     lay[:] = [lay[i] for i in order]
@@ -545,10 +668,13 @@ def _place_rows(layers: list[list[_Elem]], row_gap: int, rounds: int = 4) -> Non
     for lay in layers:
         _fit_layer(lay, [0.0] * len(lay), [1.0] * len(lay), row_gap)
     for _ in range(rounds):
+        before = [e.top for lay in layers for e in lay]
         for lay in layers[1:]:
             _pull(lay, row_gap, up=False)
         for lay in reversed(layers[:-1]):
             _pull(lay, row_gap, up=True)
+        if before == [e.top for lay in layers for e in lay]:
+            break  # settled: another round would change nothing
     low = min((e.top for lay in layers for e in lay), default=0.0)
     for lay in layers:
         for e in lay:
@@ -570,17 +696,38 @@ def _pull(lay: list[_Elem], row_gap: int, *, up: bool) -> None:
     for e in lay:
         # where this element's top would have to be for each of its edges to run straight
         if up:
-            wants = [(s.dst.top + s.shift, _LIGHT if s.dst.constant else 1.0) for s in e.outputs]
+            wants = [(s.dst.top + s.shift, _pull_up(e, s)) for s in e.outputs]
         else:
-            wants = [(s.src.top - s.shift, _LIGHT if s.src.constant else 1.0) for s in e.inputs]
+            wants = [(s.src.top - s.shift, _pull_down(s)) for s in e.inputs]
         if wants:
             desired.append(_weighted_median(wants))
             weight = sum(w for _, w in wants) * (2.0 if e.dummy else 1.0)
-            weights.append(weight * _LIGHT if e.constant else weight)
+            # constants and inputs make room for what is computed, not the other way round
+            leaf = e.constant or not (e.dummy or e.inputs)
+            weights.append(weight * _LIGHT if leaf else weight)
         else:
             desired.append(e.top)
             weights.append(0.01)
     _fit_layer(lay, desired, weights, row_gap)
+
+
+def _pull_up(e: _Elem, s: _Seg) -> float:
+    """How much a consumer pulls the value it reads: a trunk keeps straight rather than bend
+    towards one of its branches, and a bare constant hardly pulls."""
+    if s.dst.constant:
+        return _LIGHT
+    return 0.5 if e.dummy and not s.dst.dummy else 1.0
+
+
+def _pull_down(s: _Seg) -> float:
+    """How much a value pulls a consumer: shared among everything it feeds (one fanned-out
+    value cannot run straight into all of them); an input pulls less than a computed value, so
+    a long chain stays straight and the inputs that join it bend; a bare constant hardly
+    pulls."""
+    if s.src.constant:
+        return _LIGHT
+    leaf = not s.src.dummy and not s.src.inputs  # an input bends to a chain, not the chain to it
+    return (0.5 if leaf else 1.0) / len(s.src.outputs)
 
 
 def _weighted_median(items: list[tuple[float, float]]) -> float:
@@ -604,57 +751,63 @@ def _weighted_median(items: list[tuple[float, float]]) -> float:
 
 @dataclass(slots=True)
 class _Piece:
-    """A vertical run of one segment in a channel: rows ``a`` -> ``b`` on one track."""
+    """A vertical run of one fan in a channel: from row ``a`` to the rows ``bs`` on a track.
 
-    seg: _Seg
+    A fan that has to cross another one twice is split on a free row ``m`` (a dogleg): part 0
+    runs from ``a`` to ``m``, part 1 from ``m`` to ``bs`` on a track further right.
+    """
+
+    elem: _Elem
     a: int
-    b: int
-    part: int  # 0: the whole segment, or the first half of a dogleg; 1: the second half
+    bs: tuple[int, ...]
+    part: int  # 0: the whole fan, or the first half of a dogleg; 1: the second half
     track: int = 0
     lo: int = field(init=False)
     hi: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lo = min(self.a, self.b)
-        self.hi = max(self.a, self.b)
+        self.lo = min(self.a, *self.bs)
+        self.hi = max(self.a, *self.bs)
 
 
 def _channel_tracks(
-    segs: list[_Seg], rows: dict[int, tuple[int, int]]
+    elems: list[_Elem], rows: dict[int, tuple[int, int]]
 ) -> tuple[dict[int, list[_Piece]], int]:
-    """Give every bending segment of one channel its own track; returns pieces per segment."""
+    """Give every bending fan of one channel its own track; returns pieces per element."""
     pieces: list[_Piece] = []
-    for s in segs:
-        r1, r2 = rows[id(s)]
-        if r1 != r2:
-            pieces.append(_Piece(s, r1, r2, 0))
+    for e in elems:
+        r1 = rows[id(e.outputs[0])][0]
+        bs = tuple(rows[id(s)][1] for s in e.outputs)
+        if any(b != r1 for b in bs):
+            pieces.append(_Piece(e, r1, bs, 0))
     if not pieces:
         return {}, 0
-    # precedence: a piece leaving on row r must use a track left of a piece arriving on row r
-    cgraph = _precedence(pieces, {p.a: p for p in pieces}, {p.b: p for p in pieces})
+    if len(pieces) == 1:  # the common case in long chains: nothing to order
+        return {id(pieces[0].elem): pieces}, 1
+    # precedence: a fan leaving on row r must use a track left of the fan arriving on row r
+    cgraph = _precedence(pieces, split=set())
     if not nx.is_directed_acyclic_graph(cgraph):
-        # two edges that swap rows: split each piece of a cycle on a free row (a dogleg)
-        used = {r for s in segs for r in rows[id(s)]}
+        # two fans that swap rows: split each fan of a cycle on a free row (a dogleg)
+        used = {r for e in elems for s in e.outputs for r in rows[id(s)]}
         cyclic = {
             i for comp in nx.strongly_connected_components(cgraph) if len(comp) > 1 for i in comp
         }
         new: list[_Piece] = []
+        split: set[int] = set()
         for i, p in enumerate(pieces):
             if i not in cyclic:
                 new.append(p)
                 continue
-            m = _free_row((p.a + p.b) // 2, used)
+            m = _free_row((p.lo + p.hi) // 2, used)
             used.add(m)
-            new.append(_Piece(p.seg, p.a, m, 0))
-            new.append(_Piece(p.seg, m, p.b, 1))
+            split.add(len(new))
+            new.append(_Piece(p.elem, p.a, (m,), 0))
+            new.append(_Piece(p.elem, m, p.bs, 1))
         pieces = new
-        leaving = {p.a: p for p in pieces if p.part == 0}
-        arriving = {p.b: p for p in pieces if not (p.part == 0 and _split(pieces, p))}
-        cgraph = _precedence(pieces, leaving, arriving)
+        cgraph = _precedence(pieces, split)
         # a dogleg runs left to right, so it never folds back over itself
-        for i, p in enumerate(pieces):
-            if p.part == 1:
-                cgraph.add_edge(i - 1, i)
+        for i in split:
+            cgraph.add_edge(i, i + 1)
     # greedy assignment in topological order of the precedence graph
     order = list(nx.lexicographical_topological_sort(cgraph, key=lambda i: (pieces[i].lo, i)))
     # per track: the disjoint runs it already carries, sorted (starts and ends)
@@ -683,27 +836,27 @@ def _channel_tracks(
             min_track[j] = max(min_track[j], t + 1)
     result: dict[int, list[_Piece]] = {}
     for p in pieces:
-        result.setdefault(id(p.seg), []).append(p)
+        result.setdefault(id(p.elem), []).append(p)
     return result, len(starts)
 
 
-def _precedence(
-    pieces: list[_Piece], leaving: dict[int, _Piece], arriving: dict[int, _Piece]
-) -> nx.DiGraph:
-    """Piece i -> piece j when i leaves on the row where j arrives: i needs the track left of j."""
+def _precedence(pieces: list[_Piece], split: set[int]) -> nx.DiGraph:
+    """Piece i -> piece j when i leaves on a row where j arrives: i needs a track left of j.
+
+    ``split`` holds the first halves of doglegs: they leave from the fan's port but arrive on a
+    free row, where nothing else runs.
+    """
     graph = nx.DiGraph()
     graph.add_nodes_from(range(len(pieces)))
-    index = {id(p): i for i, p in enumerate(pieces)}
-    for row, p in leaving.items():
-        q = arriving.get(row)
-        if q is not None and q is not p:
-            graph.add_edge(index[id(p)], index[id(q)])
+    leaving = {p.a: i for i, p in enumerate(pieces) if p.part == 0}
+    for j, q in enumerate(pieces):
+        if j in split:
+            continue
+        for row in q.bs:
+            i = leaving.get(row)
+            if i is not None and pieces[i].elem is not q.elem:
+                graph.add_edge(i, j)
     return graph
-
-
-def _split(pieces: list[_Piece], p: _Piece) -> bool:
-    """Whether ``p`` is the first half of a dogleg (its end row is a free row, not a port)."""
-    return any(q.seg is p.seg and q.part == 1 for q in pieces)
 
 
 def _free_row(start: int, used: set[int]) -> int:
@@ -721,22 +874,23 @@ def _route(
     lead, tail, step = metrics.channel_lead, metrics.channel_tail, metrics.track_step
     # port rows of every segment
     rows: dict[int, tuple[int, int]] = {}
-    channel_segs: list[list[_Seg]] = [[] for _ in layers]
+    channel_elems: list[list[_Elem]] = [[] for _ in layers]
     for i, lay in enumerate(layers):
         for e in lay:
+            if not e.outputs:
+                continue
+            channel_elems[i].append(e)
+            r1 = int(e.top) + _port(e, 0)
             for s in e.outputs:
-                r1 = int(e.top) + _port(e, s.out_slot)
-                r2 = int(s.dst.top) + _port(s.dst, s.in_slot)
-                rows[id(s)] = (r1, r2)
-                channel_segs[i].append(s)
-    # tracks per channel; doglegs may use rows outside the boxes, so shift everything down
+                rows[id(s)] = (r1, int(s.dst.top) + _port(s.dst, s.in_slot))
+    # tracks per channel; doglegs may use rows outside the boxes
     channel_pieces: list[dict[int, list[_Piece]]] = []
     channel_width: list[int] = []
-    for segs in channel_segs[:-1]:
-        pieces, tracks = _channel_tracks(segs, rows)
+    for elems in channel_elems[:-1]:
+        pieces, tracks = _channel_tracks(elems, rows)
         channel_pieces.append(pieces)
         channel_width.append(lead + (tracks - 1) * step + 1 + tail if tracks else lead + tail)
-    column_w = [max((e.w for e in lay), default=0) for lay in layers]
+    column_w = [max((e.w for e in lay if not e.dummy), default=0) for lay in layers]
     column_x: list[int] = []
     # room left of the first column for "⋯▶" stubs, if a focus view cut some operands off
     x = 2 if any(e.arity for e in layers[0]) else 0
@@ -763,46 +917,42 @@ def _route(
                 e.w,
                 e.h,
                 tuple(top + _port(e, slot) for slot in range(e.arity)),
-                tuple(top + _port(e, s.out_slot) for s in e.outputs),
+                (top + _port(e, 0),) if e.outputs else (),
                 e.constant,
             )
-    # routes: walk each edge's chain of segments
-    routes: dict[EdgeKey, list[tuple[int, int]]] = {}
-    height = max((int(e.top) + e.h for lay in layers for e in lay), default=0)
-    for lay in layers:
-        for e in lay:
-            if e.dummy:
-                continue
+    # wires: one per element with outputs, per channel
+    wires: list[Wire] = []
+    wire_of: dict[tuple[int, int], int] = {}
+    height = max((int(e.top) + e.h for lay in layers for e in lay if not e.dummy), default=0)
+    for i, elems in enumerate(channel_elems[:-1]):
+        base = column_x[i] + column_w[i] + lead
+        for e in elems:
+            r1 = rows[id(e.outputs[0])][0]
+            start = boxes[e.key].x + e.w if not e.dummy else column_x[i]
+            spine = [(start, r1)]
+            for p in channel_pieces[i].get(id(e), []):
+                tx = base + p.track * step
+                spine.append((tx, p.a))
+                if p.part == 0 and len(p.bs) == 1 and p.bs[0] not in (
+                    rows[id(s)][1] for s in e.outputs
+                ):
+                    spine.append((tx, p.bs[0]))  # a dogleg's first half: down to the free row
+            branches = []
             for s in e.outputs:
-                points: list[tuple[int, int]] = []
-                seg: _Seg = s
-                r1, _ = rows[id(seg)]
-                points.append((boxes[e.key].x + e.w, r1))
-                while True:
-                    r1, r2 = rows[id(seg)]
-                    chan = seg.src.layer
-                    base = column_x[chan] + column_w[chan] + lead
-                    for p in channel_pieces[chan].get(id(seg), []):
-                        tx = base + p.track * step
-                        points.append((tx, p.a))
-                        points.append((tx, p.b))
-                    if seg.dst.dummy:
-                        seg = seg.dst.outputs[0]
-                        continue
-                    points.append((column_x[seg.dst.layer] - 1, r2))
-                    break
-                route = [points[0]]
-                for point in points[1:]:
-                    if point != route[-1]:
-                        route.append(point)
-                    if point[1] >= height:
-                        height = point[1] + 1
-                routes[s.edge] = route
+                r2 = rows[id(s)][1]
+                end = column_x[s.dst.layer] - 1
+                branches.append(Branch(r2, end, s.edge, s.dst.layer if s.dst.dummy else None))
+            source = e.source if e.dummy else e.key
+            wire_of[(source, i)] = len(wires)
+            wire = Wire(source, i, tuple(_dedup(spine)), tuple(branches))
+            wires.append(wire)
+            height = max(height, wire.bottom + 1)
     return Layout(
         graph,
         mode,
         boxes,
-        routes,
+        wires,
+        wire_of,
         [[e.key for e in lay if not e.dummy] for lay in layers],
         width,
         height,

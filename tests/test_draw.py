@@ -100,7 +100,7 @@ def test_lecture_drawing_is_larger_with_the_same_facts() -> None:
     text = "\n".join(lecture)
     for fact in ("┌─ r = ·/· ─", "│  data 8.125 ", "│  grad -6.09375 ", "│  grad 2 "):
         assert fact in text
-    assert "─────────▶│  data 64 " in text  # longer wires, and the arrow on the data row
+    assert "┬─────▶│  data 64 " in text  # longer wires, and the arrow on the data row
     assert NOT_COMPUTED not in text
 
 

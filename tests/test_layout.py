@@ -107,14 +107,36 @@ def check_layout(lay: Layout) -> None:
             nxt = cells[i + 1] if i + 1 < len(cells) else (cell[0] + 1, cell[1])
             straight = "h" if prev[1] == cell[1] == nxt[1] else "v" if prev[0] == nxt[0] else "c"
             occupied.setdefault(cell, []).append((edge, straight))
-    # edges never merge: a shared cell is one horizontal crossing one vertical
+    # edges of different values never merge: a cell two values share is one horizontal
+    # crossing one vertical; the edges of one value share a trunk and fan out from it
     for cell, users in occupied.items():
-        if len(users) > 1:
-            assert len(users) == 2, (cell, users)
-            assert {users[0][1], users[1][1]} == {"h", "v"}, (cell, users)
-    # every source port carries exactly one edge
-    starts = [lay.cells(e)[0] for e in graph.edges(keys=True)]
-    assert len(set(starts)) == len(starts)
+        sources: dict[int, set[str]] = {}
+        for (parent, _, _), shape in users:
+            sources.setdefault(parent, set()).add(shape)
+        if len(sources) > 1:
+            assert len(sources) == 2, (cell, users)
+            shapes = list(sources.values())
+            assert {frozenset(shapes[0]), frozenset(shapes[1])} == {
+                frozenset("h"),
+                frozenset("v"),
+            }, (cell, users)
+    # one value's edges form a tree: once two of them part, they never meet again
+    by_source: dict[int, list[list[tuple[int, int]]]] = {}
+    for edge in graph.edges(keys=True):
+        by_source.setdefault(edge[0], []).append(lay.cells(edge))
+    for paths in by_source.values():
+        for i, a in enumerate(paths):
+            for b in paths[i + 1 :]:
+                common = 0
+                while common < min(len(a), len(b)) and a[common] == b[common]:
+                    common += 1
+                assert common >= 1  # they leave by the same port
+                assert not set(a[common:]) & set(b[common:]), (a, b)
+    # every value leaves its box by one port; two values never by the same cell
+    starts = {lay.cells(e)[0]: e[0] for e in graph.edges(keys=True)}
+    assert len(starts) == len({e[0] for e in graph.edges(keys=True)})
+    for parent in {e[0] for e in graph.edges(keys=True)}:
+        assert len(boxes[parent].out_ports) == 1
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
