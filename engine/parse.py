@@ -217,6 +217,39 @@ class SourceTexts(Mapping[Value, str]):
     def __len__(self) -> int:
         return len(self._spans)
 
+    def ends(self, node: Value, n: int = 64) -> tuple[str, str | None]:
+        """``node``'s text, or for a long one its first and last ``n`` characters (whitespace
+        collapsed), without building the whole text (``(text, None)`` when that is all)."""
+        span = self._spans[node]
+        lines = self._lines
+        if span.line == span.end_line:
+            length = span.end_col - span.col
+        else:
+            length = len(lines[span.line - 1]) - span.col + 1 + span.end_col
+            length += sum(len(lines[r]) + 1 for r in range(span.line, span.end_line - 1))
+        if length <= 4 * n:
+            return self[node], None
+        head: list[str] = []
+        size, row, col = 0, span.line - 1, span.col - 1
+        while size < 4 * n:
+            end = span.end_col - 1 if row == span.end_line - 1 else len(lines[row])
+            head.append(lines[row][col : min(end, col + 4 * n)])
+            size += len(head[-1]) + 1
+            row, col = row + 1, 0
+            if row > span.end_line - 1:
+                break
+        tail: list[str] = []
+        size, row, end = 0, span.end_line - 1, span.end_col - 1
+        while size < 4 * n:
+            start = span.col - 1 if row == span.line - 1 else 0
+            tail.insert(0, lines[row][max(start, end - 4 * n) : end])
+            size += len(tail[0]) + 1
+            row -= 1
+            if row < span.line - 1:
+                break
+            end = len(lines[row])
+        return " ".join(" ".join(head).split())[:n], " ".join(" ".join(tail).split())[-n:]
+
 
 @dataclass(frozen=True)
 class Binding:
@@ -340,10 +373,11 @@ class Program:
             return "output" if "out" in self.names else "out"
         if not node.parents and not node.requires_grad:
             return self.texts.get(node) or format_number(node.data)
-        text = self.texts.get(node)
-        if text is None:
+        if node not in self.spans:
             return node.op or format_number(node.data)
-        return text if full else _shorten(text)
+        if full:
+            return self.texts[node]
+        return _shorten(*self.texts.ends(node))
 
     def expression(self, node: Value) -> str:
         """``node``'s op written over its inputs' names: ``a / b``, ``tanh(n)``, ``-x``."""
@@ -434,38 +468,47 @@ LONG_NAME = 32
 """Unnamed intermediates are called by their source text, shortened beyond this length."""
 
 
-def _shorten(text: str) -> str:
+def _shorten(text: str, tail: str | None = None) -> str:
     """``w2_3_1*h4_1_1 + w2_3_2*h4_1_2 + … + b2_3`` -> ``w2_3_1*h4_1_1 … + b2_3``: cut at
     operators outside parentheses, so what is left still reads as the expression; where there
     is no such cut (one long call, deep nesting) keep the start and the end of the text.
 
-    Linear in the text and at most about :data:`LONG_NAME` characters, so naming every partial
-    sum of a long program costs no more than the program.
+    Only the first and last few dozen characters matter, so a long text may be given as its
+    start (``text``) and its end (``tail``): naming every partial sum of a 20,000-character
+    program then costs no more than the program. At most about :data:`LONG_NAME` characters.
     """
-    if len(text) <= LONG_NAME:
-        return text
-    cuts: list[int] = []  # the top-level binary operators of the loosest kind present
-    loosest = 3
-    depth, previous = 0, "("
-    for i, c in enumerate(text):
-        if c == "(":
+    if tail is None:
+        if len(text) <= LONG_NAME:
+            return text
+        tail = text
+    heads = _top_level(text, backward=False)
+    tails = _top_level(tail, backward=True)
+    loosest = min((kind for _, kind in heads + tails), default=0)
+    head = next((i for i, kind in heads if kind == loosest and i >= 12), None)
+    back = next((d for d, kind in tails if kind == loosest and d >= 6), None)
+    if head is not None and back is not None and head <= 24 and back <= 16:
+        cut = len(tail) - back
+        if tail is not text or head < cut:
+            return f"{text[:head].rstrip()} … {tail[cut:].lstrip()}"
+    return f"{text[:20].rstrip()} … {tail[-8:].lstrip()}"
+
+
+def _top_level(text: str, *, backward: bool) -> list[tuple[int, int]]:
+    """The binary operators outside parentheses: ``(position, 1 for + -, 2 for * /)`` from the
+    start, or ``(distance from the end, kind)`` from the end when ``backward``."""
+    found: list[tuple[int, int]] = []
+    depth = 0
+    opening, closing = (")", "(") if backward else ("(", ")")
+    indices = range(len(text) - 1, -1, -1) if backward else range(len(text))
+    for i in indices:
+        c = text[i]
+        if c == opening:
             depth += 1
-        elif c == ")":
+        elif c == closing:
             depth -= 1
-        elif depth == 0 and _binary_at(text, i, previous):
-            kind = 1 if c in "+-" else 2
-            if kind < loosest:
-                loosest, cuts = kind, []
-            if kind == loosest:
-                cuts.append(i)
-        if c != " ":
-            previous = c
-    head = next((i for i in cuts if i >= 12), None)
-    tail = next((i for i in reversed(cuts) if len(text) - i >= 6), None)
-    if head is not None and tail is not None and head < tail:
-        if head <= 24 and len(text) - tail <= 16:
-            return f"{text[:head].rstrip()} … {text[tail:].lstrip()}"
-    return f"{text[:20].rstrip()} … {text[-8:].lstrip()}"
+        elif depth == 0 and c in "+-*/" and _binary_at(text, i, _before(text, i)):
+            found.append((len(text) - i if backward else i, 1 if c in "+-" else 2))
+    return found
 
 
 def _before(text: str, i: int) -> str:
