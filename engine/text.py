@@ -9,7 +9,7 @@ so the user sees what the text holds and the terminal only ever receives printab
 
 from __future__ import annotations
 
-__all__ = ["visible"]
+__all__ = ["elide", "shorten", "to_ascii", "visible"]
 
 
 def _table() -> dict[int, str]:
@@ -100,3 +100,37 @@ def elide(text: str, keep: int = 30) -> str:
     if len(text) <= 2 * keep + 1:
         return text
     return f"{text[:keep]}…{text[-keep:]}"
+
+
+_ASCII = str.maketrans(
+    {
+        "∂": "d",
+        "×": "x",
+        "→": "->",
+        "←": "<-",
+        "—": "-",
+        "…": "...",
+        "✓": "ok",
+        "✗": "X",
+        "⚠": "!",
+        "±": "+-",
+        "·": "*",
+        "∇": "grad ",
+        "─": "-",
+        "━": "=",
+        "▶": ">",
+        "◀": "<",
+        **{chr(0x2400 + code): f"\\x{code:02x}" for code in range(0x20)},  # visible()'s pictures
+        "\u2421": "\\x7f",
+    }
+)
+
+
+def to_ascii(text: str) -> str:
+    """``text`` for an output whose encoding is ASCII (or latin-1, cp1252...): stepgrad's own
+    symbols spelled in ASCII (``∂`` as ``d``, ``×`` as ``x``, ``→`` as ``->``, ``—`` as ``-``,
+    control pictures as ``\\x1b``), anything else as a ``\\u`` escape. The result is pure ASCII,
+    so writing it can never fail."""
+    if text.isascii():
+        return text
+    return text.translate(_ASCII).encode("ascii", "backslashreplace").decode("ascii")

@@ -26,7 +26,7 @@ from engine import Step, Trace, Value
 from engine.check import Check, check_gradients
 from engine.numbers import format_number
 from engine.parse import Program
-from engine.text import elide, shorten, visible
+from engine.text import elide, shorten, to_ascii, visible
 
 from .explain import edge_note, partial, placeholder, plural
 
@@ -37,24 +37,6 @@ Segment = tuple[str, str]
 
 _SGR = {"bold": "1", "dim": "2", "reverse": "7", "green": "32", "red": "31", "yellow": "33"}
 _SEPARATOR = "   "  # between table columns
-_ASCII = str.maketrans(
-    {
-        "∂": "d",
-        "×": "x",
-        "→": "->",
-        "—": "-",
-        "…": "...",
-        "✓": "ok",
-        "✗": "X",
-        "⚠": "!",
-        "±": "+-",
-        "·": "*",
-        "─": "-",
-        "∇": "grad ",
-        **{chr(0x2400 + code): f"\\x{code:02x}" for code in range(0x20)},  # visible()'s pictures
-        "\u2421": "\\x7f",
-    }
-)
 _SAMPLE = "∂×→—…✓✗⚠±·─␛"  # what a UTF-8 terminal shows and a narrow encoding may not
 
 
@@ -123,24 +105,24 @@ def _wrap(parts: Sequence[Segment], width: int | None, indent: int) -> list[list
     lines: list[list[Segment]] = []
     line: list[Segment] = []
     used = 0
-    pending = ""
+    pending: Segment = ("", "")  # the spaces before the next word, in their own style
     for text, style in parts:
         for match in _TOKEN.finditer(text):
             token = match.group()
             if token.isspace():
-                pending += token
+                pending = (pending[0] + token, style)
                 continue
             size = _cells(token)
-            if not lines and not line and pending:  # the first line keeps its indentation
-                line.append((pending, ""))
-                used = _cells(pending)
-            elif line and used + len(pending) + size <= width:
-                line.append((pending, ""))
-                used += len(pending)
+            if not lines and not line and pending[0]:  # the first line keeps its indentation
+                line.append(pending)
+                used = _cells(pending[0])
+            elif line and used + len(pending[0]) + size <= width:
+                line.append(pending)
+                used += len(pending[0])
             elif line:
                 lines.append(line)
                 line, used = [(" " * indent, "")], indent
-            pending = ""
+            pending = ("", "")
             while used + size > width:
                 piece, token = _take(token, width - used)
                 line.append((piece, style))
@@ -168,9 +150,7 @@ class _Writer:
     def fix(self, text: str) -> str:
         """``text`` made safe and showable here: controls visible, ASCII where needed."""
         text = visible(text)
-        if self.ascii and not text.isascii():
-            text = text.translate(_ASCII).encode("ascii", "backslashreplace").decode("ascii")
-        return text
+        return to_ascii(text) if self.ascii else text
 
     def seg(self, text: str, style: str = "") -> Segment:
         return (self.fix(text), style)
@@ -188,9 +168,15 @@ class _Writer:
         if parts:
             parts[-1] = (parts[-1][0].rstrip(), parts[-1][1])
         if self.color:
+            runs: list[Segment] = []
+            for text, style in parts:  # one escape sequence per run of a style, not per word
+                if runs and runs[-1][1] == style:
+                    runs[-1] = (runs[-1][0] + text, style)
+                elif text:
+                    runs.append((text, style))
             text = "".join(
                 f"\x1b[{';'.join(_SGR[s] for s in style.split())}m{t}\x1b[0m" if style else t
-                for t, style in parts
+                for t, style in runs
             )
         else:
             text = "".join(t for t, _ in parts)

@@ -248,7 +248,7 @@ class StepPanel(LineWidget):
                 )
             )
             if check.reason:
-                lines.append(Content.styled(f"      {check.reason}", "dim"))
+                lines.append(Content.styled(f"    {check.reason}", "dim"))
         if len(shown) > _SHOWN_CHECKS:
             lines.append(Content(f"  … and {len(shown) - _SHOWN_CHECKS} more"))
         if unchecked and unchecked[0].reason:
