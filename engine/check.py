@@ -7,13 +7,21 @@ blurs a function that changes fast (``tanh(x*1e7)``, ``sin(x)`` at ``x = 1e8``),
 the two one-sided slopes, which no backprop convention gives. So, for each input ``x``:
 
 - The steps are scaled to the input: ``h0 = eps**(1/3) * max(1, |x|)`` (the step that balances
-  the truncation and the rounding error of a central difference), then ``h0/2, h0/4, ...``.
+  the truncation and the rounding error of a central difference), then ``h0/c, h0/c**2, ...``
+  down to about ``1e-10 h0`` (``c`` = :data:`RATIO`), so a function far steeper than ``x`` is
+  still followed.
 - The quotients at successive steps are extrapolated (Ridders' method: a Richardson tableau),
-  which gives a sharper estimate *and* an estimate of its own error. An estimate is trusted
-  only where that error is small next to the derivative.
+  which gives a sharper estimate *and* an estimate of its own error; the estimate with the
+  smallest error relative to its size is kept. The error is never taken below the rounding
+  error of f itself, sized from the values in the graph (``(x + 1e8) - 1e8`` moves in steps of
+  1.5e-8, whatever h is). An estimate is trusted only where its error is small next to the
+  derivative (or, for a derivative of about 0, as small as f's own rounding allows).
 - The one-sided quotients ``(f(x+h) - f(x))/h`` and ``(f(x) - f(x-h))/h`` are extrapolated the
-  same way. Where both are trusted and they differ, ``f`` has a kink at ``x``: the verdict is
-  ``"kink"``, with both slopes, whatever the op that made it.
+  same way. Where both are trusted, they differ, and their average is the central estimate,
+  ``f`` has a kink at ``x``: the verdict is ``"kink"``, with both slopes, whatever the op that
+  made it; relu and abs at exactly 0 on the input's path are named, with their convention.
+- Only the nodes that depend on ``x`` are recomputed; a budget of node evaluations bounds the
+  whole check on a program with thousands of inputs.
 
 Verdicts: ``agree``, ``differ`` (a trusted estimate that backprop misses), ``kink``,
 ``inconclusive`` (no step gave a trusted estimate: the reason says why), ``undefined`` (``f``
@@ -50,6 +58,7 @@ __all__ = [
 Verdict = Literal["agree", "differ", "kink", "inconclusive", "undefined", "unchecked"]
 
 EPS = sys.float_info.epsilon
+TINY = sys.float_info.min
 REL = 1e-4
 """Backprop and the finite difference agree when they differ by at most this, relatively."""
 BUDGET = 4_000_000
@@ -75,10 +84,14 @@ class Estimate:
         error: its estimated error (``inf`` when no estimate could be trusted).
         left, right: the one-sided slopes (extrapolated) and their estimated errors.
         h: the step of the best central estimate.
-        scale: ``|f(x)| / max(1, |x|)``: how large a derivative of this function is.
+        scale: how fast f moves over the first step (the larger one-sided quotient there): the
+            size a derivative is measured against where the estimate itself is about 0.
         kinks: relu/abs nodes on the input's path whose input is exactly 0, as ``(op, name)``.
         note: why the status is not ``ok`` (``{x}`` stands for the input's name).
-        rounding: how far f itself may be off from rounding (see ``_Graph._rounding``).
+        rounding: how far f itself may be off from rounding (see ``_Graph.rounding``).
+        size: ``|f(x)| / max(1, |x|)``: the smallest derivative f's own rounding can tell
+            from 0 is about ``eps`` of it.
+        floor: the rounding error of the best central estimate (its error cannot be smaller).
     """
 
     status: Literal["ok", "undefined", "unchecked"]
@@ -93,6 +106,8 @@ class Estimate:
     kinks: tuple[tuple[str, str], ...] = ()
     note: str | None = None
     rounding: float = 0.0
+    size: float = 0.0
+    floor: float = 0.0
 
     def scaled(self, k: float) -> Estimate:
         """The estimate of ``k`` times the function (``k`` accumulated passes)."""
@@ -110,6 +125,8 @@ class Estimate:
             right_error=abs(k) * self.right_error,
             scale=abs(k) * self.scale,
             rounding=abs(k) * self.rounding,
+            size=abs(k) * self.size,
+            floor=abs(k) * self.floor,
         )
 
 
@@ -198,27 +215,18 @@ class _Graph:
             else:
                 self.base[node] = node.data
         self.values = dict(self.base)
-        self.noise = self._rounding()
+        self.reach = self._reach()
         self.spent = 0
 
-    def _rounding(self) -> float:
-        """How far f itself may be off from rounding: each op's result is rounded to about
-        ``eps`` of its size, and that error reaches f scaled by how strongly f depends on it
-        (the magnitudes of the local derivatives, summed back along every path). The errors
-        are independent, so they add as a root of the sum of squares, not as a worst case that
-        would grow with the number of nodes.
-
-        Without this, a quotient over cancelling intermediates (``(x + 1e8) - 1e8``, whose
-        values move in steps of 1.5e-8) agrees with itself from step to step while being
-        wrong. The local derivatives come from the op table; they only size the rounding here,
-        the estimate itself never uses them."""
+    def _reach(self) -> dict[Value, float]:
+        """How strongly f depends on each node: the magnitudes of the local derivatives,
+        summed back along every path (a bound on |df/dnode|, for sizing rounding errors only:
+        the estimate itself never uses a derivative)."""
         reach: dict[Value, float] = {self.root: 1.0}
-        total = 0.0
         for node in reversed(self.order):
             weight = reach.get(node, 0.0)
             if not node.parents or weight == 0.0:
                 continue
-            total = math.hypot(total, weight * self.base[node])  # no overflow
             op = OPS[node.op]
             args = [self.base[p] for p in node.parents]
             for parent, derivative in zip(node.parents, op.derivatives, strict=False):
@@ -227,7 +235,24 @@ class _Graph:
                 except (ArithmeticError, ValueError):
                     continue
                 reach[parent] = reach.get(parent, 0.0) + weight * local
-        noise = EPS * total
+        return reach
+
+    def rounding(self, cone: _Cone) -> float:
+        """How far f may be off from rounding when ``cone`` is recomputed: each op's result is
+        rounded to about an ulp (``eps`` of its size, or more for the tiny subnormal numbers
+        near underflow), and that error reaches f scaled by how strongly f
+        depends on it. Only the cone counts: every other node keeps its value, so its rounding
+        is the same on both sides of x and cancels in a difference. The errors are independent,
+        so they add as a root of a sum of squares, not as a worst case.
+
+        Without this, a quotient over cancelling intermediates (``(x + 1e8) - 1e8``, whose
+        values move in steps of 1.5e-8) agrees with itself from step to step while being
+        wrong."""
+        total = 0.0
+        reach, base = self.reach, self.base
+        for node, _, _, _ in cone:
+            total = math.hypot(total, reach.get(node, 0.0) * math.ulp(base[node]))  # no overflow
+        noise = total
         return noise if math.isfinite(noise) else math.inf
 
     def cone(self, leaf: Value) -> _Cone:
@@ -281,30 +306,47 @@ class _Tableau:
     whose error is a series in powers of h: ``h**2, h**4, ...`` for a central quotient
     (``power`` 2), ``h, h**2, ...`` for a one-sided one (``power`` 1). Each new column cancels
     one more term; the error of an entry is estimated by how far it moved from its neighbours
-    (never below the rounding error), and the entry with the smallest estimated error is kept
-    (Numerical Recipes, ``dfridr``). ``rows`` keeps each step's own best entry, to see whether
-    successive steps agree."""
+    (never below the rounding error), and the entry with the smallest error is kept
+    (Numerical Recipes, ``dfridr``) -- smallest *relative* to the entry (or to ``scale``, the
+    size of a derivative of f): with a step far larger than the scale on which f changes, the
+    quotients are small and steady and wrong, and small in absolute terms is not better there.
+    ``rows`` keeps each step's own best entry, to see whether successive steps agree."""
 
-    def __init__(self, power: int) -> None:
+    def __init__(self, power: int, scale: float) -> None:
         self.power = power
+        self.scale = scale
         self.row: list[float] = []
         self.best: float | None = None
         self.error = math.inf
         self.level = -1
+        self.floor = 0.0  # the rounding error of the best entry
         self.rows: list[tuple[float, float]] = []
+
+    def _rank(self, value: float, error: float) -> tuple[float, float]:
+        """How good an entry is: its error relative to its size, then (where nothing has a
+        size: f flat around x) its error itself."""
+        size = max(abs(value), self.scale)
+        return (error / size if size > 0 else math.inf, error)
 
     def add(self, value: float, level: int, floor: float) -> None:
         """Add the quotient at the next step; ``floor`` is its rounding error."""
         previous, row = self.row, [value]
-        row_best, row_error = value, math.inf
+        row_best, row_error, row_rank = value, math.inf, (math.inf, math.inf)
+        best_rank = self._rank(self.best or 0.0, self.error)
         for j in range(1, len(previous) + 1):
             factor = RATIO ** (self.power * j)
             extrapolated = (row[j - 1] * factor - previous[j - 1]) / (factor - 1.0)
             error = max(abs(extrapolated - row[j - 1]), abs(extrapolated - previous[j - 1]), floor)
-            if error <= row_error:
-                row_best, row_error = extrapolated, error
-            if error <= self.error:
+            if not (math.isfinite(extrapolated) and math.isfinite(error)):
+                row.append(extrapolated)
+                continue
+            rank = self._rank(extrapolated, error)
+            if rank <= row_rank:
+                row_best, row_error, row_rank = extrapolated, error, rank
+            if rank <= best_rank:
                 self.best, self.error, self.level = extrapolated, error, level
+                self.floor = floor
+                best_rank = rank
             row.append(extrapolated)
         self.row = row
         if row_error < math.inf:
@@ -356,9 +398,10 @@ def estimate(
         for node, _, a, _ in cone
         if node.op in _KINK_OPS and graph.base[a] == 0.0
     )
-    central, right, left = _Tableau(2), _Tableau(1), _Tableau(1)
     h0 = EPS ** (1 / 3) * max(1.0, abs(x))
+    rounding = graph.rounding(cone)
     scale: float | None = None
+    central = right = left = _Tableau(2, 0.0)  # made at the first step f can be evaluated
     for level in range(_LEVELS):
         h = h0 / RATIO**level
         xp, xm = x + h, x - h
@@ -370,14 +413,24 @@ def estimate(
             right.restart()
             left.restart()
             continue
-        if scale is None:  # how large f is near x, per unit of x: how large a derivative is
-            scale = max(abs(f0), abs(up), abs(down)) / max(1.0, abs(x))
+        quotients = ((up - down) / (xp - xm), (up - f0) / (xp - x), (f0 - down) / (x - xm))
+        if not all(map(math.isfinite, quotients)):  # f near overflow: inf - inf
+            central.restart()
+            right.restart()
+            left.restart()
+            continue
+        if scale is None:
+            # how fast f moves near x over the first step: the size a derivative is measured
+            # against where the estimate itself is about 0 (f's own size would not do: a large
+            # term that does not depend on x would make any error look small)
+            scale = max(abs(quotients[1]), abs(quotients[2]))
+            central, right, left = _Tableau(2, scale), _Tableau(1, scale), _Tableau(1, scale)
         # the rounding error of a quotient: that of f on both sides, and a few ulps of the
         # values themselves, over the step
-        noise = 2 * graph.noise + 4 * EPS * max(abs(up), abs(down), abs(f0))
-        central.add((up - down) / (xp - xm), level, noise / (xp - xm))
-        right.add((up - f0) / (xp - x), level, noise / (xp - x))
-        left.add((f0 - down) / (x - xm), level, noise / (x - xm))
+        noise = 2 * rounding + 4 * math.ulp(max(abs(up), abs(down), abs(f0)))
+        central.add(quotients[0], level, noise / (xp - xm))
+        right.add(quotients[1], level, noise / (xp - x))
+        left.add(quotients[2], level, noise / (x - xm))
         if _settled(central, right, left, scale, rel):
             break
     if central.best is None or right.best is None or left.best is None:
@@ -398,7 +451,9 @@ def estimate(
         h0 / RATIO**central.level,
         scale or 0.0,
         kinks,
-        rounding=graph.noise,
+        rounding=rounding,
+        size=abs(f0) / max(1.0, abs(x)),
+        floor=central.floor,
     )
 
 
@@ -448,8 +503,12 @@ def judge(name: str, grad: float, est: Estimate, *, rel: float = REL) -> Check:
     left, right = est.left, est.right
     assert left is not None and right is not None
     el, er = est.left_error, est.right_error
-    tolerance = rel * max(abs(c), abs(left), abs(right), est.scale)
-    sides_trusted = max(el, er) <= tolerance
+    # below the smallest normal float a derivative is 0 at double precision (f is 0 around x)
+    tolerance = max(rel * max(abs(c), est.scale), TINY)
+    sides = max(rel * max(abs(c), abs(left), abs(right), est.scale), TINY)
+    sides_trusted = max(el, er) <= sides
+    if sides_trusted:  # slopes that can be trusted set the size too (at a kink c may be 0)
+        tolerance = sides
     if sides_trusted and ec <= tolerance and abs(right - left) > tolerance + el + er:
         if abs(c - (left + right) / 2) <= tolerance + ec + (el + er) / 2:
             slopes = (
@@ -464,14 +523,17 @@ def judge(name: str, grad: float, est: Estimate, *, rel: float = REL) -> Check:
     consistent = not sides_trusted or (
         abs(right - c) <= tolerance + er + ec and abs(left - c) <= tolerance + el + ec
     )
-    if ec > tolerance or not consistent:
+    # trusted: accurate relative to the derivative, or as accurate as f's rounding allows and
+    # that is fine next to f's own size (a derivative of 0 can only be resolved that way)
+    resolved = ec <= tolerance or (ec <= 2 * est.floor and ec <= rel * est.size)
+    if not resolved or not consistent:
         if not consistent:
             why = (
                 f"the difference quotients disagree (central {n(c)}, one-sided {n(left)} and "
                 f"{n(right)}): near this {name}, f changes too fast or too unevenly for a "
                 "finite difference to be trusted"
             )
-        elif est.h and 2 * est.rounding / est.h >= ec / 4:
+        elif ec <= 2 * est.floor:
             why = (
                 f"rounding limits it: f is computed only to about ± {n(est.rounding, 2)} here "
                 f"(large values in the graph cancel), so the quotients agree no closer than "
@@ -484,7 +546,7 @@ def judge(name: str, grad: float, est: Estimate, *, rel: float = REL) -> Check:
                 "or too unevenly for a finite difference to be trusted"
             )
         return Check(name, grad, c, "inconclusive", why, left, right, ec)
-    if abs(grad - c) <= rel * max(abs(grad), abs(c), est.scale) + ec:
+    if abs(grad - c) <= max(rel * max(abs(grad), abs(c), est.scale), TINY) + ec:
         return Check(name, grad, c, "agree", None, left, right, ec)
     reason = (
         f"the finite difference is {n(c)} (± {n(ec, 2)}, h = {n(est.h or 0.0, 2)}) "

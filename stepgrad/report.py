@@ -361,7 +361,9 @@ def _print(program: Program, trace: Trace, w: _Writer) -> None:
             w.seg(f"{partial(program, output, step.node)} = "),
             w.seg(format_number(step.upstream), "bold"),
         )
-        if stacked:
+        if not step_rows:
+            w.line("  its inputs are constants: no grad flows back")
+        elif stacked:
             _stacked_edges(w, step_rows)
         else:
             w.table(_EDGE_HEADERS, step_rows, right=frozenset({2}))
@@ -490,9 +492,9 @@ def _print_gradient_check(program: Program, w: _Writer) -> None:
     headers = ["input", "backprop", "finite difference", ""]
     if not w.table(headers, rows, right=frozenset({1, 2})):
         for cells in rows:
-            w.line(
-                cells[0], ("  backprop ", ""), cells[1], (", finite difference ", ""), *cells[2:]
-            )
+            name, grad, numeric, verdict = cells
+            w.line(name, ("  backprop ", ""), grad, (", finite difference ", ""), numeric,
+                   ("  ", ""), verdict)  # fmt: skip
     for check in checked:
         if check.reason:
             w.line(w.seg(f"  {check.name}: ", "bold"), w.seg(check.reason), indent=4)
