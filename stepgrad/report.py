@@ -69,10 +69,16 @@ def terminal_width(out: TextIO) -> int | None:
         return 80
 
 
+_NARROW = str.maketrans(dict.fromkeys(_SAMPLE + "␇", "."))  # one column each
+
+
 def _cells(text: str) -> int:
     """How many terminal columns ``text`` takes (CJK characters take two)."""
     if text.isascii():
         return len(text)
+    plain = text.translate(_NARROW)  # our own symbols, the common case, without a loop
+    if plain.isascii():
+        return len(plain)
     return sum(
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
         for c in text
@@ -251,11 +257,15 @@ def cached_names(program: Program) -> Iterator[None]:
     def method(node: Value, *, full: bool = False) -> str:
         return name(node, full_text=full)
 
+    shadowed = vars(program).get("name")  # already inside cached_names: keep that one
     setattr(program, "name", method)  # noqa: B010 - an instance attribute shadows the method
     try:
         yield
     finally:
-        delattr(program, "name")
+        if shadowed is None:
+            delattr(program, "name")
+        else:
+            setattr(program, "name", shadowed)  # noqa: B010
 
 
 def _constants_line(program: Program) -> str | None:
