@@ -488,10 +488,11 @@ def _kink_note(kinks: tuple[tuple[str, str], ...]) -> str:
 def judge(name: str, grad: float, est: Estimate, *, rel: float = REL) -> Check:
     """The verdict on backprop's ``grad`` for the input ``name``, given the finite differences.
 
-    Within ``rel`` (relative to the larger of the derivatives, or to the size of f near x)
-    plus the estimate's own error they agree. The estimate is trusted only where its error is
-    within ``rel``, and where the one-sided slopes tell the same story: equal to it (smooth), or
-    averaging to it (a kink).
+    They agree within ``rel`` (relative to the larger of the two, or to how fast f moves over
+    the first step) plus the estimate's own error. The estimate is trusted only where its error
+    is within ``rel`` of that size (or, for a derivative of about 0, is all rounding and small
+    next to f), and where the one-sided slopes tell the same story: equal to it (smooth), or
+    differing and averaging to it (a kink).
     """
     n = format_number
     if est.status == "unchecked":
@@ -535,8 +536,8 @@ def judge(name: str, grad: float, est: Estimate, *, rel: float = REL) -> Check:
             )
         elif ec <= 2 * est.floor:
             why = (
-                f"rounding limits it: f is computed only to about ± {n(est.rounding, 2)} here "
-                f"(large values in the graph cancel), so the quotients agree no closer than "
+                f"rounding limits it: f itself is accurate only to about "
+                f"± {n(est.rounding, 2)} here, so the quotients agree no closer than "
                 f"± {n(ec, 2)} around {n(c)}"
             )
         else:
