@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 
     from .state import Walkthrough
 
-__all__ = ["contribution_ordinals", "edge_note", "gradient_check", "narrate", "partial", "plural"]
+__all__ = [
+    "contribution_ordinals",
+    "edge_note",
+    "gradient_check",
+    "narrate",
+    "partial",
+    "placeholder",
+    "plural",
+]
 
 _SIMPLE_NAME = re.compile(r"[A-Za-z_]\w*|-?[0-9.]+(e-?[0-9]+)?")
 
@@ -301,34 +309,30 @@ def _sensitivity(walk: Walkthrough, name: str, value: Value, grad: float, out: s
     )
 
 
-def gradient_check(walk: Walkthrough, *, h: float = 1e-6, rel: float = 1e-4) -> list[Check]:
-    """Each input's grad shown now beside ``stack × (f(x+h) - f(x-h)) / 2h``.
+def placeholder(program: Program) -> str:
+    """A name for "the input" in ``L(x+h)``: ``x``, unless the output itself is called so."""
+    return "v" if program.name(program.output) == "x" else "x"
 
-    After ``k`` accumulated passes the grads are ``k`` times one pass's, so the finite difference
-    is scaled by ``k``; the finite differences themselves are computed once per program.
+
+def gradient_check(walk: Walkthrough) -> list[Check]:
+    """Each input's grad shown now beside ``stack ×`` what finite differences say.
+
+    After ``k`` accumulated passes the grads are ``k`` times one pass's, so the estimate (and
+    its error and one-sided slopes) is scaled by ``k``; the finite differences themselves are
+    computed once per program. An input that received nothing (``—``) is judged as 0.
     """
-    from engine.check import Check, agree, finite_difference
+    from engine.check import Estimate, estimate_all, judge
 
     program = walk.program
-    numeric = cast("dict[str, float | None] | None", walk.memo.get(("finite differences",)))
-    if numeric is None:
-        numeric = {
-            name: finite_difference(program.output, value, h=h)
-            for name, value in program.inputs.items()
-            if value.requires_grad
-        }
-        walk.memo[("finite differences",)] = numeric
+    estimates = cast("dict[str, Estimate] | None", walk.memo.get(("finite differences",)))
+    if estimates is None:
+        inputs = {name: v for name, v in program.inputs.items() if v.requires_grad}
+        estimates = estimate_all(program.output, inputs, name=program.describe)
+        walk.memo[("finite differences",)] = estimates
     stack = walk.pass_.stack
     checks = []
-    for name, value in program.inputs.items():
-        if name not in numeric:
-            continue
-        grad = walk.grad(value)
-        expected = numeric[name]
-        if grad is None or expected is None:
-            checks.append(Check(name, grad if grad is not None else 0.0, None, None))
-        else:
-            checks.append(
-                Check(name, grad, stack * expected, agree(grad, stack * expected, rel=rel))
-            )
+    for name, estimate in estimates.items():
+        grad = walk.grad(program.inputs[name])
+        scaled = estimate if stack == 1 else estimate.scaled(stack)
+        checks.append(judge(name, 0.0 if grad is None else grad, scaled))
     return checks
