@@ -201,7 +201,10 @@ def main(
         example = EXAMPLES[DEFAULT]
         source = example.program
     elif args.program == "-":
-        source = _read_stdin()
+        try:
+            source = _read_stdin()
+        except ProgramError as exc:
+            return _fail(exc.format(), err)
     else:
         source = args.program
 
@@ -284,6 +287,8 @@ def _read_stdin() -> str:
     """The program from standard input: at most one character more than the length limit (the
     parser then refuses it by its length), so ``< /dev/zero`` cannot fill the memory. Bytes that
     are not UTF-8 are kept as surrogates for the parser to point at."""
+    if sys.stdin is None:  # stepgrad - <&-
+        raise ProgramError("standard input is closed: there is no program to read (stepgrad -)")
     stream = io.TextIOWrapper(
         sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline=None
     )

@@ -301,11 +301,26 @@ def _done(walk: Walkthrough, out: str) -> list[str]:
 
 
 def _sensitivity(walk: Walkthrough, name: str, value: Value, grad: float, out: str) -> str:
-    """``x.grad = 2 says: nudge x by a small h and out moves by about 2·h``, where that is
-    true; at a kink (relu or abs at 0) the convention and the two one-sided slopes instead."""
+    """``x.grad = 2 says: nudge x by a small h and out moves by about 2·h``, where the finite
+    differences confirm it; at a kink (relu or abs at 0) the convention and the two one-sided
+    slopes instead; where they cannot tell, no claim about nudging at all."""
+    check = next((c for c in gradient_check(walk) if c.name == name), None)
+    verdict = check.verdict if check is not None else "agree"
+    if verdict == "agree" or check is None:
+        return (
+            f"{name}.grad = {n(grad)} says: nudge {name} by a small h and {out} moves by about "
+            f"{n(grad)}·h."
+        )
+    if verdict == "kink" and check.left is not None and check.right is not None:
+        return (
+            f"{name}.grad = {n(grad)} is a convention here, not a slope: {check.reason}. Nudge "
+            f"{name} up by a small h and {out} changes by about {n(check.right)}·h; nudge it "
+            f"down and {out} changes by about {n(-check.left)}·h."
+        )
+    why = f" ({check.reason})" if check.reason else ""
     return (
-        f"{name}.grad = {n(grad)} says: nudge {name} by a small h and {out} moves by about "
-        f"{n(grad)}·h."
+        f"{name}.grad = {n(grad)} is what the chain rule gives; finite differences could not "
+        f"confirm how {out} moves when {name} is nudged{why}."
     )
 
 
