@@ -9,7 +9,7 @@ so the user sees what the text holds and the terminal only ever receives printab
 
 from __future__ import annotations
 
-__all__ = ["elide", "shorten", "to_ascii", "visible"]
+__all__ = ["to_ascii", "visible"]
 
 
 def _table() -> dict[int, str]:
@@ -41,67 +41,6 @@ def visible(text: str) -> str:
     return text.translate(_VISIBLE)
 
 
-_OPERATORS = frozenset(("+", "-", "*", "/"))
-
-
-def shorten(text: str, limit: int = 32) -> str:
-    """``w2_3_1*h4_1_1 + w2_3_2*h4_1_2 + … + b2_3``: a long source text cut around an ellipsis,
-    at operators outside parentheses, so what is left still reads as the expression.
-
-    Keeps the words before the first top-level operator that leaves at least 12 characters in
-    front, and the words from the last one that leaves at least 6 behind; text of at most
-    ``limit`` characters, or with no such cut, is returned whole. It reads only the words it
-    keeps (and counts parentheses once), so naming every node of a long program stays linear;
-    ``engine.parse._shorten`` gives the same results by splitting the whole text every time.
-    """
-    if len(text) <= limit:
-        return text
-    # the head: walk words from the front, tracking the parenthesis depth before each
-    head = -1
-    depth = 0
-    start = 0
-    index = 0
-    while True:
-        end = text.find(" ", start)
-        word = text[start:] if end < 0 else text[start:end]
-        if index and depth == 0 and word in _OPERATORS and start - 1 >= 12:
-            head = start  # the text before it is text[: start - 1]
-            break
-        if end < 0:
-            return text
-        depth += word.count("(") - word.count(")")
-        start = end + 1
-        index += 1
-    # the tail: walk words from the back; the depth before a word is the total minus what
-    # follows it
-    total = text.count("(") - text.count(")")
-    after = 0
-    end = len(text)
-    while True:
-        space = text.rfind(" ", 0, end)
-        word = text[space + 1 : end]
-        after += word.count("(") - word.count(")")
-        if space < 0:
-            return text  # reached the first word: no cut behind the head
-        begin = space + 1
-        if begin <= head:
-            return text
-        if total - after == 0 and word in _OPERATORS and len(text) - begin >= 6:
-            return f"{text[: head - 1]} … {text[begin:]}"
-        end = space
-
-
-def elide(text: str, keep: int = 30) -> str:
-    """``text`` with its middle replaced by ``…`` when it is longer than ``2*keep + 1``.
-
-    The last resort for a source text :func:`shorten` cannot cut (``------x``,
-    ``((((x+1)+1)+1)+1)``: no operator outside parentheses): printed whole at every mention, a
-    6,000-character chain of minuses made 300 MB of ``--print``."""
-    if len(text) <= 2 * keep + 1:
-        return text
-    return f"{text[:keep]}…{text[-keep:]}"
-
-
 _ASCII = str.maketrans(
     {
         "∂": "d",
@@ -120,6 +59,7 @@ _ASCII = str.maketrans(
         "━": "=",
         "▶": ">",
         "◀": "<",
+        **{chr(0x2080 + d): f"_{d}" for d in range(10)},  # x₂, the second x: x_2
         **{chr(0x2400 + code): f"\\x{code:02x}" for code in range(0x20)},  # visible()'s pictures
         "\u2421": "\\x7f",
     }

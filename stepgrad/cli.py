@@ -376,14 +376,13 @@ def _themes() -> list[str]:
 
 def _graph(program: Program, backward: bool, out: TextIO) -> int:
     from .draw import render_text
-    from .report import cached_names, terminal_width, wants_ascii
+    from .report import terminal_width, wants_ascii
 
     if backward:
         program.backward(trace=False)  # a non-finite gradient is reported like any error
     width = terminal_width(out)
     color = width is not None and not os.environ.get("NO_COLOR")
-    with cached_names(program):
-        names = {node: visible(name) for node, name in _names(program).items()}
+    names = {node: visible(program.title(node)) for node in program.nodes()}
     text = render_text(
         program.output,
         names,
@@ -394,10 +393,6 @@ def _graph(program: Program, backward: bool, out: TextIO) -> int:
     )
     out.write(text + "\n")
     return 0
-
-
-def _names(program: Program) -> dict[Value, str]:
-    return {node: program.name(node) for node in program.nodes()}
 
 
 def to_json(program: Program, trace: Trace) -> dict[str, Any]:

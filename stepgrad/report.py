@@ -18,19 +18,18 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TextIO
 
 from engine import Step, Trace, Value
 from engine.check import Check, check_gradients
 from engine.numbers import format_number
 from engine.parse import Program
-from engine.text import elide, shorten, to_ascii, visible
+from engine.text import to_ascii, visible
 
 from .explain import edge_note, partial, placeholder, plural
 
-__all__ = ["cached_names", "edge_note", "partial", "print_trace", "terminal_width", "wants_ascii"]
+__all__ = ["edge_note", "partial", "print_trace", "terminal_width", "wants_ascii"]
 
 Segment = tuple[str, str]
 """A piece of a line and its style (``""``, ``"bold"``, ``"dim"``, ``"reverse"``...)."""
@@ -226,62 +225,10 @@ class _Writer:
         return True
 
 
-@contextmanager
-def cached_names(program: Program) -> Iterator[None]:
-    """Name each node once while printing a long program.
-
-    ``Program.name`` shortens a long source text by splitting all of it at every call, and the
-    describe/formula/partial texts call it again and again: on a 20,000-character program that
-    is quadratic and took minutes. Here each name is computed once, shortened by
-    :func:`engine.text.shorten` (same result, reading only the words it keeps), and a source
-    text that cannot be cut at an operator is elided in the middle (:func:`engine.text.elide`)
-    rather than printed whole at every mention. The instance's ``name`` is restored on the way
-    out.
-    """
-    original = program.name
-    short: dict[Value, str] = {}
-    full: dict[Value, str] = {}
-
-    def name(node: Value, *, full_text: bool = False) -> str:
-        cache = full if full_text else short
-        text = cache.get(node)
-        if text is None:
-            text = full.get(node)
-            if text is None:
-                text = full[node] = original(node, full=True)
-            if not full_text and node.label is None and (node.parents or node.requires_grad):
-                text = elide(shorten(text))
-            cache[node] = text
-        return text
-
-    def method(node: Value, *, full: bool = False) -> str:
-        return name(node, full_text=full)
-
-    shadowed = vars(program).get("name")  # already inside cached_names: keep that one
-    setattr(program, "name", method)  # noqa: B010 - an instance attribute shadows the method
-    try:
-        yield
-    finally:
-        if shadowed is None:
-            delattr(program, "name")
-        else:
-            setattr(program, "name", shadowed)  # noqa: B010
-
-
 def _constants_line(program: Program) -> str | None:
     """``pi and e are the constants 3.14159… and 2.71828…`` for the ones the program reads
     without assigning them, or None."""
-    used: list[str] | None = getattr(program, "constants_used", None)
-    if used is None:  # until Program says so itself: constant leaves labelled pi or e
-        found = [
-            (program.spans[v].line, program.spans[v].col, v.label)
-            for v in program.nodes()
-            if not v.parents
-            and not v.requires_grad
-            and v.label in ("pi", "e")
-            and v in program.spans
-        ]
-        used = list(dict.fromkeys(label for _, _, label in sorted(found) if label))
+    used = program.constants_used
     if not used:
         return None
     values = {"pi": "3.14159…", "e": "2.71828…"}
@@ -318,8 +265,7 @@ def print_trace(program: Program, trace: Trace, out: TextIO) -> None:
         color=width is not None and not os.environ.get("NO_COLOR"),
         ascii=wants_ascii(out),
     )
-    with cached_names(program):
-        _print(program, trace, writer)
+    _print(program, trace, writer)
 
 
 def _print(program: Program, trace: Trace, w: _Writer) -> None:
