@@ -133,7 +133,9 @@ _OPS: tuple[Op, ...] = (
        formulas=("b", "a"),
        summary="the local derivative of a product toward each input is the other input"),
     Op("/", "/", 2, operator.truediv,
-       derivatives=(lambda a, b, out: 1.0 / b, lambda a, b, out: -a / (b * b)),
+       # -out/b is -a/b**2 without squaring b: b*b overflows to inf (and the derivative to 0)
+       # once |b| passes about 1.3e154, though the derivative itself is finite
+       derivatives=(lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
        formulas=("1/b", "-a/b**2"),
        summary="the local derivatives of a/b are 1/b toward a and -a/b**2 toward b",
        domain=_div_domain),

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import io
 import json
 import os
 import re
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from engine import Trace, Value
 from engine.parse import MAX_SOURCE, Program, ProgramError, parse, parse_assignment
+from engine.text import visible
 
 from .examples import DEFAULT, EXAMPLES, Example
 
@@ -127,8 +128,14 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
 
 
 def _fail(message: str, err: TextIO) -> int:
-    print(f"stepgrad: error: {message}", file=err)
+    _tell(err, f"stepgrad: error: {message}")
     return EXIT_USAGE
+
+
+def _tell(err: TextIO, message: str) -> None:
+    """Print a message that may quote the program (its lines, names): each line made
+    :func:`~engine.text.visible`, so no control character in it reaches the terminal."""
+    print("\n".join(visible(line) for line in message.split("\n")), file=err)
 
 
 def main(
@@ -194,7 +201,10 @@ def main(
         example = EXAMPLES[DEFAULT]
         source = example.program
     elif args.program == "-":
-        source = _read_stdin()
+        try:
+            source = _read_stdin()
+        except ProgramError as exc:
+            return _fail(exc.format(), err)
     else:
         source = args.program
 
@@ -211,7 +221,7 @@ def main(
             values[name] = value
         program = parse(source, values)
         for warning in program.warnings:
-            print(f"stepgrad: warning: {warning}", file=err)
+            _tell(err, f"stepgrad: warning: {warning}")
         if args.graph:
             return _graph(program, args.backward, out)
         trace = program.backward(trace=True)
@@ -238,14 +248,12 @@ def main(
             app.run()
             return app.return_code or 0
     except ProgramError as exc:
-        print(f"stepgrad: error: {exc.format()}", file=err)
-        return EXIT_USAGE
+        return _fail(exc.format(), err)
 
     try:  # an example's training loop, with and without zero_grad (the zero_grad example)
         comparison = _training(example, source, values)
     except ProgramError as exc:
-        print(f"stepgrad: error: {exc.format()}", file=err)
-        return EXIT_USAGE
+        return _fail(exc.format(), err)
     if args.json:
         document = to_json(program, trace)
         if comparison is not None:
@@ -279,6 +287,8 @@ def _read_stdin() -> str:
     """The program from standard input: at most one character more than the length limit (the
     parser then refuses it by its length), so ``< /dev/zero`` cannot fill the memory. Bytes that
     are not UTF-8 are kept as surrogates for the parser to point at."""
+    if sys.stdin is None:  # stepgrad - <&-
+        raise ProgramError("standard input is closed: there is no program to read (stepgrad -)")
     stream = io.TextIOWrapper(
         sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline=None
     )
@@ -366,19 +376,23 @@ def _themes() -> list[str]:
 
 def _graph(program: Program, backward: bool, out: TextIO) -> int:
     from .draw import render_text
+    from .report import terminal_width, wants_ascii
 
     if backward:
         program.backward(trace=False)  # a non-finite gradient is reported like any error
-    terminal = out.isatty()
-    width = shutil.get_terminal_size().columns if terminal else None
-    color = terminal and not os.environ.get("NO_COLOR")
-    text = render_text(program.output, _names(program), backward=backward, color=color, width=width)
+    width = terminal_width(out)
+    color = width is not None and not os.environ.get("NO_COLOR")
+    names = {node: visible(program.title(node)) for node in program.nodes()}
+    text = render_text(
+        program.output,
+        names,
+        backward=backward,
+        color=color,
+        width=width,
+        ascii=wants_ascii(out),
+    )
     out.write(text + "\n")
     return 0
-
-
-def _names(program: Program) -> dict[Value, str]:
-    return {node: program.name(node) for node in program.nodes()}
 
 
 def to_json(program: Program, trace: Trace) -> dict[str, Any]:
@@ -453,14 +467,59 @@ def _span(program: Program, node: Value) -> list[int] | None:
 
 
 def run() -> None:
-    """The console script's entry point."""
+    """The console script's entry point: main's exit code, and never a traceback for the
+    streams themselves.
+
+    - stdout closed (``>&-``): one line on stderr, exit 1.
+    - stderr closed (``2>&-``): messages go nowhere; the exit code still tells.
+    - a write that fails (``>/dev/full``): one line, exit 1; stdout is flushed here, so even a
+      short output that was still buffered fails here and not in Python's shutdown.
+    - the reader closes the pipe (``| head``): it has what it wanted, exit 0.
+    - an encoding that cannot show a character (``PYTHONIOENCODING=ascii``): the outputs pick
+      ASCII symbols themselves, and anything left is written as a ``\\u`` escape.
+    """
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    if sys.stdout is None:
+        _say("stepgrad: error: standard output is closed: there is nowhere to write to")
+        sys.exit(EXIT_OUTPUT)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         code = main()
+        sys.stdout.flush()
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:  # e.g. `stepgrad --print | head`: the reader has all it wanted
-        # Python would flush stdout again at exit and fail; point it at /dev/null first
+        _drop_stdout()
+        code = 0
+    except OSError as exc:
+        _drop_stdout()
+        if exc.errno in _WRITE_ERRORS:
+            _say(f"stepgrad: error: cannot write the output: {exc.strerror}")
+        else:
+            _say(f"stepgrad: error: {exc.strerror or exc}")
+        code = EXIT_OUTPUT
+    sys.exit(code)
+
+
+EXIT_OUTPUT = 1
+"""The exit code when the output cannot be written (bad input is :data:`EXIT_USAGE`)."""
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+
+
+def _say(line: str) -> None:
+    """One line on stderr, if stderr can take it."""
+    try:
+        print(visible(line), file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: Python flushes it again at exit, which would fail again."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        code = 0
-    sys.exit(code)
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -28,6 +28,7 @@ import networkx as nx
 from engine import Trace, Value
 from engine.backward import backward as run_backward
 from engine.numbers import format_number
+from engine.text import to_ascii
 
 from .layout import (
     METRICS,
@@ -51,6 +52,7 @@ __all__ = [
     "Owner",
     "Rendered",
     "View",
+    "ascii_drawing",
     "draw",
     "fit_number",
     "focus",
@@ -201,6 +203,40 @@ def _idle_glyphs() -> list[str]:
 
 def _glyph(up: int, down: int, left: int, right: int) -> str:
     return _glyph_table()[(up, down, left, right)]
+
+
+@lru_cache(maxsize=1)
+def _ascii_glyphs() -> dict[int, str]:
+    """The drawing's characters in ASCII, one for one so the canvas stays aligned: a line
+    ``-`` (heavy ``=``) or ``|``, a corner, tee or cross ``+``, ``▶`` ``>``, ``—`` ``-``..."""
+    table: dict[int, str] = {}
+    sides = {"UP": "u", "DOWN": "d", "LEFT": "l", "RIGHT": "r", "VERTICAL": "ud"}
+    sides["HORIZONTAL"] = "lr"
+    for cp in range(0x2500, 0x2580):  # every box-drawing character, by the arms in its name
+        words = unicodedata.name(chr(cp)).split()
+        arms = {d for word in words for d in sides.get(word, "")}
+        heavy = "HEAVY" in words or "DOUBLE" in words
+        if "DIAGONAL" in words:
+            table[cp] = {0x2571: "/", 0x2572: "\\"}.get(cp, "X")
+        elif arms <= {"l", "r"}:
+            table[cp] = "=" if heavy else "-"
+        elif arms <= {"u", "d"}:
+            table[cp] = "|"
+        else:
+            table[cp] = "+"
+    for char, ascii in {ARROW: ">", "◀": "<", "—": "-", "∇": "g", "·": ".", "…": "~", "⋯": ":",
+                        "✓": "*"}.items():  # fmt: skip
+        table[ord(char)] = ascii
+    return table
+
+
+def ascii_drawing(text: str) -> str:
+    """A drawing (or any text) in ASCII with its columns unchanged: see :func:`_ascii_glyphs`;
+    anything else becomes a ``\\u`` escape."""
+    if text.isascii():
+        return text
+    text = text.translate(_ascii_glyphs())
+    return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def fit_number(x: float, width: int) -> str:
@@ -870,6 +906,7 @@ def render_text(
     width: int | None = None,
     legend: bool = False,
     mode: Mode = "full",
+    ascii: bool = False,
 ) -> str:
     """The drawing of ``root``'s graph, for ``stepgrad PROGRAM --graph``.
 
@@ -878,8 +915,11 @@ def render_text(
     ``mode`` is the box mode (:data:`~stepgrad.layout.Mode`); if ``width`` is given and the
     drawing is wider, the compact mode is used instead, and if that is still wider it is cut at
     ``width`` with a note (a terminal would wrap each line). ``legend`` adds :data:`LEGEND` under
-    the drawing.
+    the drawing. ``ascii`` draws with ``-|+>`` and spells every symbol in ASCII, for an output
+    whose encoding has no box drawing (names are converted before the layout measures them).
     """
+    if ascii and names is not None:
+        names = {node: to_ascii(name) for node, name in names.items()}
     graph = to_networkx(root, names)
     drawing = draw(layout(graph, mode=mode))
     if width is not None and drawing.width > width:
@@ -903,4 +943,6 @@ def render_text(
             f"\n(cut at {width} of {drawing.width} columns; to see it all: "
             "stepgrad ... --graph | less -S)"
         )
-    return f"{text}\n\n{LEGEND}" if legend else text
+    if legend:
+        text = f"{text}\n\n{LEGEND}"
+    return ascii_drawing(text) if ascii else text

@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 
     from .state import Walkthrough
 
-__all__ = ["contribution_ordinals", "edge_note", "gradient_check", "narrate", "partial", "plural"]
+__all__ = [
+    "contribution_ordinals",
+    "edge_note",
+    "gradient_check",
+    "narrate",
+    "partial",
+    "placeholder",
+    "plural",
+]
 
 _SIMPLE_NAME = re.compile(r"[A-Za-z_]\w*|-?[0-9.]+(e-?[0-9]+)?")
 
@@ -293,42 +301,53 @@ def _done(walk: Walkthrough, out: str) -> list[str]:
 
 
 def _sensitivity(walk: Walkthrough, name: str, value: Value, grad: float, out: str) -> str:
-    """``x.grad = 2 says: nudge x by a small h and out moves by about 2·h``, where that is
-    true; at a kink (relu or abs at 0) the convention and the two one-sided slopes instead."""
+    """``x.grad = 2 says: nudge x by a small h and out moves by about 2·h``, where the finite
+    differences confirm it; at a kink (relu or abs at 0) the convention and the two one-sided
+    slopes instead; where they cannot tell, no claim about nudging at all."""
+    check = next((c for c in gradient_check(walk) if c.name == name), None)
+    verdict = check.verdict if check is not None else "agree"
+    if verdict == "agree" or check is None:
+        return (
+            f"{name}.grad = {n(grad)} says: nudge {name} by a small h and {out} moves by about "
+            f"{n(grad)}·h."
+        )
+    if verdict == "kink" and check.left is not None and check.right is not None:
+        return (
+            f"{name}.grad = {n(grad)} is a convention here, not a slope: {check.reason}. Nudge "
+            f"{name} up by a small h and {out} changes by about {n(check.right)}·h; nudge it "
+            f"down and {out} changes by about {n(-check.left)}·h."
+        )
+    why = f" ({check.reason})" if check.reason else ""
     return (
-        f"{name}.grad = {n(grad)} says: nudge {name} by a small h and {out} moves by about "
-        f"{n(grad)}·h."
+        f"{name}.grad = {n(grad)} is what the chain rule gives; finite differences could not "
+        f"confirm how {out} moves when {name} is nudged{why}."
     )
 
 
-def gradient_check(walk: Walkthrough, *, h: float = 1e-6, rel: float = 1e-4) -> list[Check]:
-    """Each input's grad shown now beside ``stack × (f(x+h) - f(x-h)) / 2h``.
+def placeholder(program: Program) -> str:
+    """A name for "the input" in ``L(x+h)``: ``x``, unless the output itself is called so."""
+    return "v" if program.name(program.output) == "x" else "x"
 
-    After ``k`` accumulated passes the grads are ``k`` times one pass's, so the finite difference
-    is scaled by ``k``; the finite differences themselves are computed once per program.
+
+def gradient_check(walk: Walkthrough) -> list[Check]:
+    """Each input's grad shown now beside ``stack ×`` what finite differences say.
+
+    After ``k`` accumulated passes the grads are ``k`` times one pass's, so the estimate (and
+    its error and one-sided slopes) is scaled by ``k``; the finite differences themselves are
+    computed once per program. An input that received nothing (``—``) is judged as 0.
     """
-    from engine.check import Check, agree, finite_difference
+    from engine.check import Estimate, estimate_all, judge
 
     program = walk.program
-    numeric = cast("dict[str, float | None] | None", walk.memo.get(("finite differences",)))
-    if numeric is None:
-        numeric = {
-            name: finite_difference(program.output, value, h=h)
-            for name, value in program.inputs.items()
-            if value.requires_grad
-        }
-        walk.memo[("finite differences",)] = numeric
+    estimates = cast("dict[str, Estimate] | None", walk.memo.get(("finite differences",)))
+    if estimates is None:
+        inputs = {name: v for name, v in program.inputs.items() if v.requires_grad}
+        estimates = estimate_all(program.output, inputs, name=program.describe)
+        walk.memo[("finite differences",)] = estimates
     stack = walk.pass_.stack
     checks = []
-    for name, value in program.inputs.items():
-        if name not in numeric:
-            continue
-        grad = walk.grad(value)
-        expected = numeric[name]
-        if grad is None or expected is None:
-            checks.append(Check(name, grad if grad is not None else 0.0, None, None))
-        else:
-            checks.append(
-                Check(name, grad, stack * expected, agree(grad, stack * expected, rel=rel))
-            )
+    for name, estimate in estimates.items():
+        grad = walk.grad(program.inputs[name])
+        scaled = estimate if stack == 1 else estimate.scaled(stack)
+        checks.append(judge(name, 0.0 if grad is None else grad, scaled))
     return checks

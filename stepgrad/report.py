@@ -1,50 +1,362 @@
-"""``stepgrad --print``: the backward pass as step-by-step tables, for handouts and terminals."""
+"""``stepgrad --print``: the backward pass as step-by-step tables, for handouts and terminals.
+
+Plain text, laid out here: each table's columns are measured once from its cells (Rich's tables
+measured and re-rendered every cell per table, which made a 5,000-step pass take minutes).
+
+- Piped or redirected, nothing is ever wrapped or cut: each line is as long as it needs.
+- On a terminal, every table is shown as a table only where it fits the width; otherwise each
+  row's fields are stacked on lines of their own, and any line still too long wraps at a space
+  (or inside a word) with a hanging indent. Nothing is ever cut to ``…``.
+- Everything that comes from the user (program lines, names, formulas over names, reasons) goes
+  through :func:`engine.text.visible`: no control character reaches the terminal.
+- Where the output's encoding cannot show ``∂ × → — ✓``, they become ``d x -> - ok`` (and any
+  other character a ``\\u`` escape), so a narrow encoding never fails.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
 from typing import TextIO
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from engine import Step, Trace, Value
-from engine.check import check_gradients
+from engine.check import Check, check_gradients
 from engine.numbers import format_number
 from engine.parse import Program
+from engine.text import to_ascii, visible
 
-from .explain import edge_note, partial
+from .explain import edge_note, partial, placeholder, plural
 
-__all__ = ["edge_note", "partial", "print_trace"]
+__all__ = ["edge_note", "partial", "print_trace", "terminal_width", "wants_ascii"]
+
+Segment = tuple[str, str]
+"""A piece of a line and its style (``""``, ``"bold"``, ``"dim"``, ``"reverse"``...)."""
+
+_SGR = {"bold": "1", "dim": "2", "reverse": "7", "green": "32", "red": "31", "yellow": "33"}
+_SEPARATOR = "   "  # between table columns
+_SAMPLE = "∂×→—…✓✗⚠±·─␛"  # what a UTF-8 terminal shows and a narrow encoding may not
 
 
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        """The reader closed the pipe (``| head``): it has what it wanted, so that is success."""
-        self.quiet = True
-        raise BrokenPipeError  # the CLI's entry point silences stdout and exits 0
+def wants_ascii(out: TextIO) -> bool:
+    """Whether ``out``'s encoding cannot show stepgrad's symbols (``PYTHONIOENCODING=ascii``,
+    ``latin-1``, ``cp1252``...): then they are written in ASCII instead."""
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    try:
+        _SAMPLE.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return True
+    return False
 
 
-def _console(out: TextIO) -> Console:
-    terminal = out.isatty()
-    return _Console(
-        file=out,
-        width=None if terminal else 200,
-        highlight=False,
-        soft_wrap=False,
-        force_terminal=terminal,
+def terminal_width(out: TextIO) -> int | None:
+    """The width to fit lines to: ``$COLUMNS`` or the terminal's, or None when ``out`` is not a
+    terminal (a file or a pipe takes lines of any length, and a reader of a file wants them
+    whole)."""
+    try:
+        if not out.isatty():
+            return None
+    except (AttributeError, ValueError, OSError):
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(out.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+_NARROW = str.maketrans(dict.fromkeys(_SAMPLE + "␇", "."))  # one column each
+
+
+def _cells(text: str) -> int:
+    """How many terminal columns ``text`` takes (CJK characters take two)."""
+    if text.isascii():
+        return len(text)
+    plain = text.translate(_NARROW)  # our own symbols, the common case, without a loop
+    if plain.isascii():
+        return len(plain)
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+        for c in text
     )
 
 
-def _step_table(program: Program, step: Step, fresh: set[Value]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
-    table.add_column("edge", style="bold", no_wrap=True)
-    table.add_column("local derivative", no_wrap=True)
-    table.add_column("local", justify="right", no_wrap=True)
-    table.add_column("upstream × local = contribution", no_wrap=True)
-    table.add_column("grad before → after", no_wrap=True)
-    table.add_column("then", style="dim", no_wrap=True)
+def _take(text: str, cells: int) -> tuple[str, str]:
+    """``text`` split after at most ``cells`` columns (at least one character)."""
+    if text.isascii():
+        cut = max(1, cells)
+        return text[:cut], text[cut:]
+    used = 0
+    for i, c in enumerate(text):
+        used += _cells(c)
+        if used > cells and i:
+            return text[:i], text[i:]
+    return text, ""
+
+
+_TOKEN = re.compile(r"\S+|\s+")
+
+
+def _wrap(parts: Sequence[Segment], width: int | None, indent: int) -> list[list[Segment]]:
+    """``parts`` as lines no wider than ``width``: broken at spaces, a word longer than a line
+    broken inside, continuation lines indented by ``indent``. Nothing is dropped but the spaces
+    at a break."""
+    if width is None or sum(_cells(text) for text, _ in parts) <= width:
+        return [list(parts)]
+    indent = min(indent, width // 2)
+    lines: list[list[Segment]] = []
+    line: list[Segment] = []
+    used = 0
+    pending: Segment = ("", "")  # the spaces before the next word, in their own style
+    for text, style in parts:
+        for match in _TOKEN.finditer(text):
+            token = match.group()
+            if token.isspace():
+                pending = (pending[0] + token, style)
+                continue
+            size = _cells(token)
+            if not lines and not line and pending[0]:  # the first line keeps its indentation
+                line.append(pending)
+                used = _cells(pending[0])
+            elif line and used + len(pending[0]) + size <= width:
+                line.append(pending)
+                used += len(pending[0])
+            elif line:
+                lines.append(line)
+                line, used = [(" " * indent, "")], indent
+            pending = ("", "")
+            while used + size > width:
+                piece, token = _take(token, width - used)
+                line.append((piece, style))
+                lines.append(line)
+                line, used = [(" " * indent, "")], indent
+                size = _cells(token)
+            if token:
+                line.append((token, style))
+                used += size
+    if line:
+        lines.append(line)
+    return lines
+
+
+class _Writer:
+    """Writes lines of styled segments to ``out``: wrapped at ``width`` (None: never), with SGR
+    styles when ``color``, in ASCII when ``ascii``. Every text goes through :meth:`fix`."""
+
+    def __init__(self, out: TextIO, width: int | None, color: bool, ascii: bool) -> None:
+        self.out = out
+        self.width = width
+        self.color = color
+        self.ascii = ascii
+
+    def fix(self, text: str) -> str:
+        """``text`` made safe and showable here: controls visible, ASCII where needed."""
+        text = visible(text)
+        return to_ascii(text) if self.ascii else text
+
+    def seg(self, text: str, style: str = "") -> Segment:
+        return (self.fix(text), style)
+
+    def line(self, *parts: Segment | str, indent: int = 2) -> None:
+        """One logical line (already fixed segments, or plain strings to fix)."""
+        segments = [part if isinstance(part, tuple) else self.seg(part) for part in parts]
+        for wrapped in _wrap(segments, self.width, indent):
+            self.write(wrapped)
+
+    def write(self, segments: Sequence[Segment]) -> None:
+        parts = list(segments)
+        while parts and not parts[-1][0].strip():  # no trailing spaces, styled or not
+            parts.pop()
+        if parts:
+            parts[-1] = (parts[-1][0].rstrip(), parts[-1][1])
+        if self.color:
+            runs: list[Segment] = []
+            for text, style in parts:  # one escape sequence per run of a style, not per word
+                if runs and runs[-1][1] == style:
+                    runs[-1] = (runs[-1][0] + text, style)
+                elif text:
+                    runs.append((text, style))
+            text = "".join(
+                f"\x1b[{';'.join(_SGR[s] for s in style.split())}m{t}\x1b[0m" if style else t
+                for t, style in runs
+            )
+        else:
+            text = "".join(t for t, _ in parts)
+        self.out.write(text + "\n")
+
+    def blank(self) -> None:
+        self.out.write("\n")
+
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Segment]],
+        right: frozenset[int] = frozenset(),
+        indent: int = 0,
+    ) -> bool:
+        """Print the rows as a table if it fits the width; False (printing nothing) if not."""
+        heads = [self.fix(h) for h in headers]
+        widths = [_cells(h) for h in heads]
+        for row in rows:
+            for i, (text, _) in enumerate(row):
+                size = _cells(text)
+                if size > widths[i]:
+                    widths[i] = size
+        total = indent + sum(widths) + len(_SEPARATOR) * (len(widths) - 1)
+        if self.width is not None and total > self.width:
+            return False
+
+        def cells(row: Sequence[Segment]) -> list[Segment]:
+            out: list[Segment] = [(" " * indent, "")] if indent else []
+            for i, (text, style) in enumerate(row):
+                pad = " " * (widths[i] - _cells(text))
+                if i:
+                    out.append((_SEPARATOR, ""))
+                out += [(pad, ""), (text, style)] if i in right else [(text, style), (pad, "")]
+            return out
+
+        self.write(cells([(h, "bold") for h in heads]))
+        self.write([(" " * indent + self.fix("─") * (total - indent), "")])
+        for row in rows:
+            self.write(cells(row))
+        return True
+
+
+def _constants_line(program: Program) -> str | None:
+    """``pi and e are the constants 3.14159… and 2.71828…`` for the ones the program reads
+    without assigning them, or None."""
+    used = program.constants_used
+    if not used:
+        return None
+    values = {"pi": "3.14159…", "e": "2.71828…"}
+    shown = [name for name in used if name in values]
+    if not shown:
+        return None
+    if len(shown) == 1:
+        return f"{shown[0]} is the constant {values[shown[0]]}"
+    return f"{' and '.join(shown)} are the constants {' and '.join(values[n] for n in shown)}"
+
+
+def _program_lines(source: str) -> list[str]:
+    """The program's lines as written (tabs expanded, blank lines at either end dropped).
+
+    Split at line breaks only: ``str.splitlines`` would also split at form feeds and other
+    controls, which must be shown (see :func:`engine.text.visible`), not obeyed."""
+    lines = [
+        line.rstrip().expandtabs(4)
+        for line in source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def print_trace(program: Program, trace: Trace, out: TextIO) -> None:
+    """Print the program, its forward values, every step of ``trace`` and the final grads."""
+    width = terminal_width(out)
+    writer = _Writer(
+        out,
+        width,
+        color=width is not None and not os.environ.get("NO_COLOR"),
+        ascii=wants_ascii(out),
+    )
+    _print(program, trace, writer)
+
+
+def _print(program: Program, trace: Trace, w: _Writer) -> None:
+    output = program.output
+    name = program.name
+    lines = _program_lines(program.source)
+    if len(lines) == 1:
+        w.line(("program  ", "bold"), w.seg(lines[0]), indent=9)
+    else:
+        w.line(("program", "bold"))
+        for text in lines:
+            w.line(w.seg("  " + text), indent=6)
+    if program.inputs:
+        inputs = ", ".join(f"{n} = {format_number(v.data)}" for n, v in program.inputs.items())
+        w.line(("inputs   ", "bold"), w.seg(inputs), indent=9)
+    constants = _constants_line(program)
+    if constants:
+        w.line(("         ", ""), w.seg(constants), indent=9)
+    w.line(
+        ("forward  ", "bold"),
+        w.seg(f"{name(output)} = "),
+        w.seg(format_number(output.data), "bold"),
+        indent=9,
+    )
+    w.blank()
+    steps = trace.steps
+    if not steps:
+        w.line("The output is a leaf: its grad is 1 and there is nothing to propagate.")
+    else:
+        w.line(
+            ("backward pass", "bold"),
+            w.seg(
+                f": {plural(len(steps), 'step')}. A node fires once every consumer has sent it "
+                "its grad; it then sends upstream × local along each edge, and each input's "
+                "grad += that."
+            ),
+        )
+    fresh = {node for node in program.nodes() if node.grad == trace.grads.get(node, 0.0)}
+    fresh.discard(output)
+    rows = [_edge_rows(program, step, fresh, w) for step in steps]
+    stacked = w.width is not None and not all(_fits(w, row) for row in rows)
+    for number, (step, step_rows) in enumerate(zip(steps, rows, strict=True), start=1):
+        w.blank()
+        w.line(
+            w.seg(f"step {number} of {len(steps)}", "bold reverse"),
+            ("  ", ""),
+            w.seg(program.describe(step.node), "bold"),
+            w.seg(" fires, upstream "),
+            w.seg(f"{partial(program, output, step.node)} = "),
+            w.seg(format_number(step.upstream), "bold"),
+        )
+        if not step_rows:
+            w.line("  its inputs are constants: no grad flows back")
+        elif stacked:
+            _stacked_edges(w, step_rows)
+        else:
+            w.table(_EDGE_HEADERS, step_rows, right=frozenset({2}))
+    w.blank()
+    w.line(("grads after the pass", "bold"))
+    shown = list(program.inputs.values()) + [
+        node for node in program.names.values() if node not in program.inputs.values()
+    ]
+    if output not in shown:
+        shown.append(output)
+    grads = [
+        [
+            w.seg(name(node), "bold"),
+            w.seg(format_number(node.data)),
+            w.seg(format_number(node.grad)),
+        ]
+        for node in shown
+    ]
+    if not w.table(["name", "data", "grad"], grads, right=frozenset({1, 2})):
+        for node_name, data, grad in grads:
+            w.line(node_name, ("  data ", ""), data, (", grad ", ""), grad, indent=4)
+    _print_gradient_check(program, w)
+
+
+_EDGE_HEADERS = (
+    "edge",
+    "local derivative",
+    "local",
+    "upstream × local = contribution",
+    "grad before → after",
+    "then",
+)
+
+
+def _edge_rows(program: Program, step: Step, fresh: set[Value], w: _Writer) -> list[list[Segment]]:
+    """Each edge of ``step`` as the cells of a table row (already fixed for the output)."""
+    rows = []
     for edge in step.edges:
         before = "—" if edge.parent in fresh else format_number(edge.grad_before)
         fresh.discard(edge.parent)
@@ -53,106 +365,110 @@ def _step_table(program: Program, step: Step, fresh: set[Value]) -> Table:
         formula = f"{partial(program, step.node, edge.parent)} = {symbolic}"
         if numeric != symbolic:
             formula += f" = {numeric}"
-        table.add_row(
-            program.name(edge.parent),
-            formula,
-            format_number(edge.local),
-            f"{format_number(step.upstream)} × {format_number(edge.local)}"
-            f" = {format_number(edge.contribution)}",
-            Text.assemble(before, " → ", (format_number(edge.grad_after), "bold")),
-            edge_note(edge),
+        local = format_number(edge.local)
+        rows.append(
+            [
+                w.seg(program.name(edge.parent), "bold"),
+                w.seg(formula),
+                w.seg(local),
+                w.seg(
+                    f"{format_number(step.upstream)} × {local} = {format_number(edge.contribution)}"
+                ),
+                w.seg(f"{before} → {format_number(edge.grad_after)}"),
+                w.seg(edge_note(edge), "dim"),
+            ]
         )
-    return table
+    return rows
 
 
-def print_trace(program: Program, trace: Trace, out: TextIO) -> None:
-    """Print the program, its forward values, every step of ``trace`` and the final grads."""
-    console = _console(out)
-    output = program.output
-    one_line = "; ".join(
-        line.strip() for line in program.source.strip().splitlines() if line.strip()
-    )
-    console.print(Text.assemble(("program  ", "bold"), one_line))
-    if program.inputs:
-        inputs = ", ".join(f"{n} = {format_number(v.data)}" for n, v in program.inputs.items())
-        console.print(Text.assemble(("inputs   ", "bold"), inputs))
-    console.print(
-        Text.assemble(
-            ("forward  ", "bold"),
-            f"{program.name(output)} = ",
-            (format_number(output.data), "bold"),
-        )
-    )
-    console.print()
-    steps = trace.steps
-    if not steps:
-        console.print("The output is a leaf: its grad is 1 and there is nothing to propagate.")
-    else:
-        console.print(
-            Text.assemble(
-                ("backward pass", "bold"),
-                f": {len(steps)} steps. A node fires once every consumer has sent it its grad;",
-                " it then sends upstream × local along each edge, and each input's grad += that.",
-            )
-        )
-    fresh = {node for node in program.nodes() if node.grad == trace.grads.get(node, 0.0)}
-    fresh.discard(output)
-    for number, step in enumerate(steps, start=1):
-        console.print()
-        console.print(
-            Text.assemble(
-                (f"step {number} of {len(steps)}", "bold reverse"),
-                "  ",
-                (program.describe(step.node), "bold"),
-                " fires, upstream ",
-                f"{partial(program, output, step.node)} = ",
-                (format_number(step.upstream), "bold"),
-            )
-        )
-        console.print(_step_table(program, step, fresh))
-    console.print()
-    console.print(Text("grads after the pass", style="bold"))
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("name", style="bold")
-    table.add_column("data", justify="right")
-    table.add_column("grad", justify="right")
-    shown = list(program.inputs.values()) + [
-        node for node in program.names.values() if node not in program.inputs.values()
-    ]
-    if output not in shown:
-        shown.append(output)
-    for node in shown:
-        table.add_row(program.name(node), format_number(node.data), format_number(node.grad))
-    console.print(table)
-    _print_gradient_check(program, console)
+def _fits(w: _Writer, rows: list[list[Segment]]) -> bool:
+    assert w.width is not None
+    widths = [_cells(w.fix(h)) for h in _EDGE_HEADERS]
+    for row in rows:
+        for i, (text, _) in enumerate(row):
+            widths[i] = max(widths[i], _cells(text))
+    return sum(widths) + len(_SEPARATOR) * (len(widths) - 1) <= w.width
 
 
-def _print_gradient_check(program: Program, console: Console) -> None:
-    """Each input's grad beside a central finite difference, so the numbers can be trusted."""
-    checks = check_gradients(program.output, program.inputs)
+def _stacked_edges(w: _Writer, rows: list[list[Segment]]) -> None:
+    """Each edge's fields on lines of their own, for a terminal too narrow for the table:
+    ``local derivative  ∂r/∂a = 1/b = 1/8 = 0.125`` and so on, wrapped, never cut."""
+    assert w.width is not None
+    labels = [w.fix(t) for t in ("local derivative", "upstream × local", "grad before → after")]
+    column = max(_cells(label) for label in labels) + 2
+    beside = w.width >= 4 + column + 24  # else each label on its own line, the value under it
+    for edge, formula, local, contribution, grads, then in rows:
+        w.line(("  ", ""), w.seg("edge to "), edge, indent=4)
+        derivative = formula[0]
+        if not derivative.endswith(f"= {local[0]}"):
+            derivative += f" = {local[0]}"
+        values = [
+            (derivative, ""),
+            contribution,
+            (f"{grads[0]}; {then[0]}", ""),
+        ]
+        for label, value in zip(labels, values, strict=True):
+            if beside:
+                pad = " " * (column - _cells(label))
+                w.line(("    " + label + pad, ""), value, indent=4 + column)
+            else:
+                w.line(("    " + label, ""))
+                w.line(("      ", ""), value, indent=6)
+
+
+_VERDICTS = {  # verdict -> the words shown, their style: never colour alone
+    "agree": ("✓ agree", "green"),
+    "differ": ("✗ DIFFER", "bold red"),
+    "kink": ("⚠ kink", "bold yellow"),
+    "inconclusive": ("? inconclusive", "yellow"),
+    "undefined": ("? undefined", "dim"),
+    "unchecked": ("… not checked", "dim"),
+}
+
+
+def _print_gradient_check(program: Program, w: _Writer) -> None:
+    """Each input's grad beside finite differences, so the numbers can be trusted, with the
+    reason for every verdict that is not a plain agreement."""
+    checks = check_gradients(program.output, program.inputs, name=program.describe)
     if not checks:
         return
-    console.print()
-    console.print(
-        Text.assemble(
-            ("gradient check", "bold"),
-            ": each input's grad against (f(x+h) - f(x-h)) / 2h with h = 1e-6",
-        )
+    out = program.name(program.output)
+    x = placeholder(program)
+    w.blank()
+    w.line(
+        ("gradient check", "bold"),
+        w.seg(
+            f": each input's grad against ({out}({x}+h) - {out}({x}-h)) / 2h as h shrinks from "
+            f"6e-6·max(1, |{x}|), extrapolated (Ridders' method) to tell how far the difference "
+            "itself can be trusted"
+        ),
     )
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("input", style="bold")
-    table.add_column("backprop", justify="right")
-    table.add_column("finite difference", justify="right")
-    table.add_column("")
-    for check in checks:
-        if check.numeric is None:
-            table.add_row(check.name, format_number(check.grad), "undefined", "? at a domain edge")
-            continue
-        verdict = ("✓ agree", "green") if check.agree else ("✗ DIFFER", "bold red")
-        table.add_row(
-            check.name,
-            format_number(check.grad),
-            format_number(check.numeric),
-            Text(*verdict),
+    checked = [c for c in checks if c.verdict != "unchecked"]
+    rows = [_check_row(w, c) for c in checked]
+    headers = ["input", "backprop", "finite difference", ""]
+    if not w.table(headers, rows, right=frozenset({1, 2})):
+        for cells in rows:
+            name, grad, numeric, verdict = cells
+            w.line(name, ("  backprop ", ""), grad, (", finite difference ", ""), numeric,
+                   ("  ", ""), verdict)  # fmt: skip
+    for check in checked:
+        if check.reason:
+            w.line(w.seg(f"  {check.name}: ", "bold"), w.seg(check.reason), indent=4)
+    unchecked = [c for c in checks if c.verdict == "unchecked"]
+    if unchecked:
+        w.line(
+            w.seg(f"  {plural(len(unchecked), 'more input')}: ", "bold"),
+            w.seg(unchecked[0].reason or "not checked"),
+            indent=4,
         )
-    console.print(table)
+
+
+def _check_row(w: _Writer, check: Check) -> list[Segment]:
+    words, style = _VERDICTS[check.verdict]
+    numeric = "—" if check.numeric is None else format_number(check.numeric)
+    return [
+        w.seg(check.name, "bold"),
+        w.seg(format_number(check.grad)),
+        w.seg(numeric),
+        w.seg(words, style),
+    ]

@@ -185,3 +185,24 @@ def test_show_takes_labels_that_are_not_strings() -> None:
     program = app.walk.program
     assert program.output.data == pytest.approx(0.9640275800758169)  # tanh(2)
     assert {v.data for v in program.inputs.values()} == {1.0, 2.0}
+
+
+def test_closed_standard_input_is_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stepgrad", "-"],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        preexec_fn=lambda: __import__("os").close(0),
+    )
+    assert result.returncode == 2
+    assert b"standard input is closed" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_a_quotient_by_a_huge_number_has_a_finite_derivative() -> None:
+    # d(a/b)/db = -a/b**2: at b = 1e160, b*b overflows, but -a/b**2 = -1e-320 is representable
+    a, b = Value(1.0, "a"), Value(1e160, "b")
+    out = a / b
+    out.backward()
+    assert b.grad == pytest.approx(-1e-320, rel=1e-3)
+    assert b.grad != 0.0

@@ -432,3 +432,31 @@ def test_a_program_from_stdin_opens_the_app_on_a_terminal(tmp_path: object) -> N
     os.close(master)
     assert quit_sent, seen[-2000:]
     assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+# --- kinks -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "left", "right"),
+    [
+        ("relu(x)", "0", "1"),  # relu: flat on the left, slope 1 on the right (by hand)
+        ("abs(x)*3", "3", "3"),  # 3|x|: slope -3 on the left (a nudge down raises it by 3h)
+    ],
+)
+def test_a_kink_is_never_narrated_as_a_slope(source: str, left: str, right: str) -> None:
+    walk = Walkthrough(parse(source, {"x": 0}))
+    walk.end()
+    text = " ".join(narrate(walk))
+    assert "says: nudge" not in text  # no false "out moves by about 0·h"
+    assert "is a convention here" in text and "(as PyTorch does)" in text
+    assert f"up by a small h and out changes by about {right}·h" in text
+    assert f"down and out changes by about {left}·h" in text
+
+
+def test_away_from_a_kink_the_slope_is_narrated() -> None:
+    walk = Walkthrough(parse("relu(x)", {"x": 2}))
+    walk.end()
+    assert "x.grad = 1 says: nudge x by a small h and out moves by about 1·h" in " ".join(
+        narrate(walk)
+    )

@@ -11,7 +11,13 @@ from textual.content import Content
 
 from engine import Edge, Step, Value
 from engine.numbers import format_number
-from stepgrad.explain import contribution_ordinals, edge_note, gradient_check, partial
+from stepgrad.explain import (
+    contribution_ordinals,
+    edge_note,
+    gradient_check,
+    partial,
+    placeholder,
+)
 from stepgrad.state import Walkthrough
 
 from .lines import LineWidget
@@ -19,6 +25,15 @@ from .lines import LineWidget
 __all__ = ["StepPanel", "StepTitle", "node_status"]
 
 NOT_COMPUTED = "—"
+_SHOWN_CHECKS = 6  # rows of the gradient check that need a look, at most
+_VERDICTS = {  # verdict -> mark, words, style: never colour alone
+    "agree": ("✓", "agree", "$success"),
+    "differ": ("✗", "DIFFER", "bold $error"),
+    "kink": ("⚠", "kink", "bold $warning"),
+    "inconclusive": ("?", "inconclusive", "$warning"),
+    "undefined": ("?", "undefined", "dim"),
+    "unchecked": ("…", "not checked", "dim"),
+}
 _ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
 
 
@@ -190,49 +205,54 @@ class StepPanel(LineWidget):
         return Content("\n").join(lines)
 
     def _check_lines(self, walk: Walkthrough) -> list[Content]:
-        """The gradient check: each input's grad against a finite difference (x the passes)."""
+        """The gradient check: each input's grad against finite differences (x the passes),
+        with the verdict and, for any verdict but agree, the reason on the next line."""
         checks = gradient_check(walk)
         if not checks:
             return []
         stack = walk.pass_.stack
         scaled = f"{stack} × " if stack > 1 else ""
+        out = walk.program.name(walk.program.output)
+        x = placeholder(walk.program)
         head = Content.assemble(
             ("gradient check", "bold"),
-            f": grad vs {scaled}(f(x+h) - f(x-h))/2h, h = 1e-6",
+            f": grad vs {scaled}({out}({x}+h) - {out}({x}-h))/2h as h shrinks",
         )
-        bad = [c for c in checks if c.agree is False]
-        unknown = [c for c in checks if c.agree is None]
-        if len(checks) > 6:  # a big program: the verdict, then only what needs a look
-            good = len(checks) - len(bad) - len(unknown)
+        agreeing = [c for c in checks if c.verdict == "agree"]
+        unchecked = [c for c in checks if c.verdict == "unchecked"]
+        if len(checks) > 6:  # a big program: the counts, then only what needs a look
             parts: list[Content | str | tuple[str, str]] = [
                 head,
                 ": ",
-                (f"✓ {good} of {len(checks)} inputs agree", "bold $success"),
+                (f"✓ {len(agreeing)} of {len(checks)} inputs agree", "bold $success"),
             ]
-            if bad:
-                parts += [", ", (f"✗ {len(bad)} differ", "bold $error")]
-            if unknown:
-                parts += [f", {len(unknown)} undefined at a domain edge"]
+            for verdict in ("differ", "kink", "inconclusive", "undefined", "unchecked"):
+                count = sum(c.verdict == verdict for c in checks)
+                if count:
+                    mark, word, style = _VERDICTS[verdict]
+                    parts += [", ", (f"{mark} {count} {word}", style)]
             lines = [Content.assemble(*parts)]
-            shown = bad + unknown
+            shown = [c for c in checks if c.verdict not in ("agree", "unchecked")]
         else:
             lines = [head]
-            shown = checks
-        for check in shown:
-            if check.numeric is None:
-                verdict: tuple[str, str] = ("? undefined at a domain edge", "dim")
-                numeric = "—"
-            else:
-                numeric = f"{check.numeric:.7g}"
-                verdict = ("✓ agree", "$success") if check.agree else ("✗ DIFFER", "bold $error")
+            shown = [c for c in checks if c.verdict != "unchecked"]
+        for check in shown[:_SHOWN_CHECKS]:
+            mark, word, style = _VERDICTS[check.verdict]
+            numeric = "—" if check.numeric is None else f"{check.numeric:.7g}"
             lines.append(
                 Content.assemble(
                     "  ",
                     (check.name, "bold"),
                     f"  {n(check.grad)}  vs  {numeric}  ",
-                    verdict,
+                    (f"{mark} {word}", style),
                 )
             )
+            if check.reason:
+                lines.append(Content.styled(f"    {check.reason}", "dim"))
+        if len(shown) > _SHOWN_CHECKS:
+            lines.append(Content(f"  … and {len(shown) - _SHOWN_CHECKS} more"))
+        if unchecked and unchecked[0].reason:
+            lines.append(Content.styled(f"  {unchecked[0].reason}", "dim"))
         return lines
 
     def _start_lines(self, walk: Walkthrough, out: str) -> list[Content]:

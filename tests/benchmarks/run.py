@@ -1,7 +1,7 @@
 """Run every benchmark (tests/benchmarks/bench_*.py) and say which targets were met.
 
 Each benchmark prints its figures and a PASS/FAIL line per target, and exits 1 on a miss.
-Run: python tests/benchmarks/run.py [engine|graph|app ...]
+Run: python tests/benchmarks/run.py [engine|graph|app|worst ...]
 """
 
 from __future__ import annotations

@@ -1,0 +1,131 @@
+"""The text outputs on broken or narrow streams: the real CLI (``python -m stepgrad``) in
+subprocesses, run from this checkout.
+
+A closed stdout or stderr, a full disk and an encoding without box drawing or ``∂`` must each end
+with one clear line (or, with stderr closed, just the exit code), never a traceback; a reader
+that stops early (``| head``) is a success.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+MODES = ["--print", "--graph", "--json"]
+
+
+def env(**extra: str) -> dict[str, str]:
+    values = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "PYTHONIOENCODING")}
+    values.update(PYTHONPATH=str(ROOT), **extra)
+    return values
+
+
+def shell(command: str, **extra: str) -> subprocess.CompletedProcess[bytes]:
+    """``command`` in bash (for ``>&-`` and friends), with stepgrad as ``$STEPGRAD``."""
+    return subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        cwd=ROOT,
+        env=env(STEPGRAD=f"{PYTHON} -m stepgrad", **extra),
+        timeout=120,
+    )
+
+
+def one_line(stderr: bytes) -> str:
+    text = stderr.decode()
+    assert "Traceback" not in text
+    lines = text.splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_closed_stdout_is_one_line_and_exit_1(mode: str) -> None:
+    result = shell(f"$STEPGRAD --example mlp {mode} >&-")
+    assert result.returncode == 1
+    assert one_line(result.stderr).startswith("stepgrad: error: standard output is closed")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_full_disk_is_one_line_and_exit_1(mode: str) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    result = shell(f"$STEPGRAD --example mlp {mode} >/dev/full")
+    assert result.returncode == 1
+    assert one_line(result.stderr) == (
+        "stepgrad: error: cannot write the output: No space left on device"
+    )
+
+
+def test_a_short_output_to_a_full_disk_fails_too() -> None:
+    # a few hundred bytes stay in the buffer until exit: they must fail here, not at shutdown
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    result = shell("$STEPGRAD 'x*2' x=1 --print >/dev/full")
+    assert result.returncode == 1
+    assert "No space left on device" in one_line(result.stderr)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_closed_stderr_changes_nothing_when_all_goes_well(mode: str) -> None:
+    result = shell(f"$STEPGRAD --example toy {mode} 2>&-")
+    assert result.returncode == 0
+    assert b"8.125" in result.stdout
+
+
+def test_a_closed_stderr_still_gives_the_exit_code_of_an_error() -> None:
+    result = shell("$STEPGRAD 'x^2' x=1 --print 2>&-")
+    assert result.returncode == 2 and result.stdout == b""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_closed_stdout_and_stderr_give_a_nonzero_code_and_nothing_else(mode: str) -> None:
+    for redirect in (">&- 2>&-", ">/dev/full 2>&-"):
+        result = shell(f"$STEPGRAD --example toy {mode} {redirect}")
+        assert result.returncode != 0
+        assert b"Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reader_that_stops_early_is_a_success(mode: str) -> None:
+    result = shell(f"$STEPGRAD --example mlp {mode} | head -1 >/dev/null; exit ${{PIPESTATUS[0]}}")
+    assert result.returncode == 0
+    assert b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+def test_a_narrow_encoding_gets_ascii_symbols_in_print(encoding: str) -> None:
+    result = shell("$STEPGRAD --example toy --print", PYTHONIOENCODING=encoding)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+    out = result.stdout.decode("ascii")  # pure ASCII, whatever the encoding allowed
+    # dr/db = -a/b**2 = -65/64 = -1.015625 and dr/dy = -6.09375, by hand
+    assert "dr/db = -a/b**2 = -65/8**2" in out
+    assert "1 x -1.01562 = -1.01562" in out  # × as x
+    assert "-3.04688 -> -6.09375" in out  # → as ->
+    assert "- -> 0.125" in out  # — (not computed yet) as -
+    assert "ok agree" in out
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+def test_a_narrow_encoding_gets_an_ascii_drawing_in_graph(encoding: str) -> None:
+    result = shell("$STEPGRAD --example toy --graph --backward", PYTHONIOENCODING=encoding)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode("ascii")
+    lines = out.splitlines()
+    assert any(line.startswith("+ x ---") for line in lines)  # ┌ x ─── as + x ---
+    assert "---->|" in out  # an edge entering a box: ─▶│ as -->|
+    assert "data 8.125" in out and "grad 2" in out
+
+
+def test_a_name_the_encoding_cannot_show_is_escaped_not_an_error() -> None:
+    for mode in ("--print", "--graph"):
+        result = shell(f"$STEPGRAD 'λ = 2; y = λ*λ' {mode}", PYTHONIOENCODING="ascii")
+        assert result.returncode == 0, result.stderr
+        assert "\\u03bb" in result.stdout.decode("ascii")
