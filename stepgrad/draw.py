@@ -634,10 +634,9 @@ class Drawing:
             for index in self._wires_in(y0, h):
                 if index in ranks:
                     painted[index] = _paint(self.wires[index], ranks[index])
-            for index, cells in painted.items():
-                for (x, y), arms in cells.items():
-                    if not (x0 <= x < x1 and y0 <= y < y1):
-                        continue
+            lit = {cell for cells in painted.values() for cell in cells}
+            for x, y in lit:
+                if x0 <= x < x1 and y0 <= y < y1:
                     char, style = self._lit_cell(x, y, painted)
                     chars[y - y0][x - x0] = char
                     styles[y - y0][x - x0] = style
@@ -713,33 +712,6 @@ class Drawing:
             self._box_cache.clear()
         self._box_cache[key] = (lines, styles)
         return lines, styles
-
-
-def _edge_cell(
-    owners: list[tuple[EdgeKey, int]], states: Mapping[EdgeKey, EdgeKind]
-) -> tuple[str, str]:
-    """The character and style of one edge cell (two owners at a crossing)."""
-    u = d = left = r = 0
-    arrow = False
-    best = "edge.idle"
-    for key, arms in owners:
-        kind = states.get(key, "idle")
-        weight = 2 if kind == "active" else 1
-        if kind == "active" or (kind in ("done", "dead") and best == "edge.idle"):
-            best = "edge." + kind
-        if arms & _ARROW_BIT:
-            arrow = True
-        if arms & _UP:
-            u = max(u, weight)
-        if arms & _DOWN:
-            d = max(d, weight)
-        if arms & _LEFT:
-            left = max(left, weight)
-        if arms & _RIGHT:
-            r = max(r, weight)
-    if arrow:
-        return ARROW, best
-    return _glyph(u, d, left, r), best
 
 
 def _runs(styles: list[str | None]) -> list[tuple[int, int, str]]:
