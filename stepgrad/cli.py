@@ -223,7 +223,7 @@ def main(
         for warning in program.warnings:
             _tell(err, f"stepgrad: warning: {warning}")
         if args.graph:
-            return _graph(program, args.backward, out)
+            return _graph(program, args.backward, out, err)
         trace = program.backward(trace=True)
         assert trace is not None
         if args.serve:
@@ -374,23 +374,32 @@ def _themes() -> list[str]:
     return sorted({*BUILTIN_THEMES, *THEMES})
 
 
-def _graph(program: Program, backward: bool, out: TextIO) -> int:
-    from .draw import render_text
+def _graph(program: Program, backward: bool, out: TextIO, err: TextIO) -> int:
+    from .draw import TooLarge, render_text
     from .report import terminal_width, wants_ascii
 
     if backward:
         program.backward(trace=False)  # a non-finite gradient is reported like any error
     width = terminal_width(out)
     color = width is not None and not os.environ.get("NO_COLOR")
-    names = {node: visible(program.title(node)) for node in program.nodes()}
-    text = render_text(
-        program.output,
-        names,
-        backward=backward,
-        color=color,
-        width=width,
-        ascii=wants_ascii(out),
-    )
+    order = program.nodes()
+    names = {node: visible(program.title(node)) for node in order}
+    try:
+        text = render_text(
+            program.output,
+            names,
+            backward=backward,
+            color=color,
+            width=width,
+            ascii=wants_ascii(out),
+            order=order,
+        )
+    except TooLarge as exc:
+        return _fail(
+            f"{exc}; step through it in the app (stepgrad PROGRAM; f shows one node's "
+            "neighbourhood) or read it with --json",
+            err,
+        )
     out.write(text + "\n")
     return 0
 

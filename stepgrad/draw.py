@@ -31,6 +31,7 @@ from engine.numbers import format_number
 from engine.text import to_ascii
 
 from .layout import (
+    MAX_LANES,
     METRICS,
     Branch,
     EdgeKey,
@@ -39,6 +40,7 @@ from .layout import (
     Wire,
     focus,
     header_text,
+    lanes,
     layout,
     to_networkx,
 )
@@ -50,7 +52,9 @@ __all__ = [
     "NodeKind",
     "NodeState",
     "Owner",
+    "MAX_CELLS",
     "Rendered",
+    "TooLarge",
     "View",
     "ascii_drawing",
     "draw",
@@ -869,6 +873,16 @@ def _pass_grads(root: Value) -> dict[Value, float]:
             v.grad = g
 
 
+MAX_CELLS = 10_000_000
+"""The largest drawing ``--graph`` prints, in characters: far more than anyone reads, and a
+bound on the time and memory printing takes."""
+
+
+class TooLarge(Exception):
+    """A drawing beyond :data:`MAX_CELLS` or :data:`~stepgrad.layout.MAX_LANES`: one line says
+    how large and what to use instead."""
+
+
 def render_text(
     root: Value,
     names: Mapping[Value, str] | None = None,
@@ -879,6 +893,7 @@ def render_text(
     legend: bool = False,
     mode: Mode = "full",
     ascii: bool = False,
+    order: Sequence[Value] | None = None,
 ) -> str:
     """The drawing of ``root``'s graph, for ``stepgrad PROGRAM --graph``.
 
@@ -889,13 +904,37 @@ def render_text(
     ``width`` with a note (a terminal would wrap each line). ``legend`` adds :data:`LEGEND` under
     the drawing. ``ascii`` draws with ``-|+>`` and spells every symbol in ASCII, for an output
     whose encoding has no box drawing (names are converted before the layout measures them).
+    ``order`` lists the nodes to draw (see :func:`~stepgrad.layout.to_networkx`): values the
+    output does not use are drawn dimmed, marked ``unused``, with grad 0.
+
+    Raises :class:`TooLarge` for a drawing that would exceed :data:`MAX_CELLS` characters or
+    :data:`~stepgrad.layout.MAX_LANES` lanes, before drawing it.
     """
     if ascii and names is not None:
         names = {node: to_ascii(name) for node, name in names.items()}
-    graph = to_networkx(root, names)
+    graph = to_networkx(root, names, order)
+    count = lanes(graph)
+    if count > MAX_LANES:
+        raise TooLarge(
+            f"the graph is too large to draw: its values would cross {count:,} columns on the "
+            f"way to their consumers (the limit is {MAX_LANES:,})"
+        )
     drawing = draw(layout(graph, mode=mode))
     if width is not None and drawing.width > width:
         drawing = draw(layout(graph, mode="compact"))
+    cut = width if width is not None and drawing.width > width else None
+    cells = (cut or drawing.width) * drawing.height
+    if cells > MAX_CELLS:
+        raise TooLarge(
+            f"the drawing would be {drawing.width:,} × {drawing.height:,} characters, more than "
+            f"--graph prints ({MAX_CELLS:,})"
+        )
+    ids = {attrs["value"]: n for n, attrs in graph.nodes(data=True)}
+    live = nx.ancestors(graph, ids[root]) | {ids[root]}
+    dead = {n: NodeState("dead") for n in graph if n not in live}
+    dead_edges: dict[EdgeKey, EdgeKind] = {
+        (u, v, k): "dead" for u, v, k in graph.in_edges(list(dead), keys=True)
+    }
     grads: dict[int, float] | None = None
     if backward:
         pass_grads = _pass_grads(root)
@@ -904,12 +943,15 @@ def render_text(
             for n, attrs in graph.nodes(data=True)
             if attrs["value"] in pass_grads
         }
-    cut = width if width is not None and drawing.width > width else None
-    if cut is not None:  # a terminal would wrap every line into loose wire pieces: cut them
-        rendered = drawing.window(0, 0, cut, drawing.height, View(grads))
-    else:
-        rendered = drawing.render(View(grads))
-    text = to_ansi(rendered) if color else rendered.text
+        grads.update((n, 0.0) for n in dead)
+    view = View(grads, dead, dead_edges)
+    band = 64  # rendered a band of rows at a time: a large drawing never sits in memory twice
+    shown = cut if cut is not None else drawing.width
+    parts = []
+    for y in range(0, drawing.height, band):
+        rendered = drawing.window(0, y, shown, min(band, drawing.height - y), view)
+        parts.append(to_ansi(rendered) if color else rendered.text)
+    text = "\n".join(parts)
     if cut is not None:
         text += (
             f"\n(cut at {width} of {drawing.width} columns; to see it all: "

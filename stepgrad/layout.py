@@ -50,6 +50,9 @@ __all__ = [
     "Mode",
     "box_size",
     "focus",
+    "MAX_LANES",
+    "lanes",
+    "layers_of",
     "layout",
     "node_name",
     "op_form",
@@ -472,6 +475,30 @@ def _port(elem: _Elem, slot: int) -> int:
     return elem.port + slot
 
 
+MAX_LANES = 200_000
+"""The most lanes (a value crossing a column on its way to a later consumer) a layout may
+have: each costs about as much as a box. Beyond it a drawing is refused, not attempted."""
+
+
+def layers_of(graph: nx.MultiDiGraph) -> dict[int, int]:
+    """Each node's column: as late as possible (its longest distance to a sink, reversed)."""
+    generations = list(nx.topological_generations(graph.reverse(copy=False)))
+    last = len(generations) - 1
+    return {n: last - g for g, members in enumerate(generations) for n in members}
+
+
+def lanes(graph: nx.MultiDiGraph, layer_of: Mapping[int, int] | None = None) -> int:
+    """How many lanes :func:`layout` will make: for each value, the columns its trunk crosses
+    between its box and its last consumer. Cheap (no layout), so callers can refuse a graph
+    whose drawing would be too large before laying it out (see :data:`MAX_LANES`)."""
+    layer_of = layers_of(graph) if layer_of is None else layer_of
+    total = 0
+    for n in graph.nodes:
+        last = max((layer_of[v] for v in graph.successors(n)), default=layer_of[n])
+        total += max(0, last - layer_of[n] - 1)
+    return total
+
+
 def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> Layout:
     """Lay out ``graph`` (from :func:`to_networkx` or :func:`focus`) left to right.
 
@@ -482,14 +509,9 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
     metrics = METRICS[mode]
     margin = 1 + metrics.pad_y  # a box's border and padding, above its first port and below
     # 1. layers: as late as possible (distance to a sink, from networkx)
-    generations = list(nx.topological_generations(graph.reverse(copy=False)))
-    last = len(generations) - 1
-    layer_of: dict[int, int] = {}
-    for g, members in enumerate(generations):
-        for n in members:
-            layer_of[n] = last - g
+    layer_of = layers_of(graph)
     # 2. elements and segments, with dummy lanes for long edges
-    layers: list[list[_Elem]] = [[] for _ in generations]
+    layers: list[list[_Elem]] = [[] for _ in range(max(layer_of.values()) + 1)]
     elem_of: dict[int, _Elem] = {}
     for n in sorted(graph.nodes):
         attrs = graph.nodes[n]
@@ -933,8 +955,10 @@ def _route(
             for p in channel_pieces[i].get(id(e), []):
                 tx = base + p.track * step
                 spine.append((tx, p.a))
-                if p.part == 0 and len(p.bs) == 1 and p.bs[0] not in (
-                    rows[id(s)][1] for s in e.outputs
+                if (
+                    p.part == 0
+                    and len(p.bs) == 1
+                    and p.bs[0] not in (rows[id(s)][1] for s in e.outputs)
                 ):
                     spine.append((tx, p.bs[0]))  # a dogleg's first half: down to the free row
             branches = []
