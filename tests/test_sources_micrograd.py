@@ -433,7 +433,7 @@ def test_an_unknown_op_is_one_clear_error() -> None:
 
 def test_an_unknown_op_at_the_output() -> None:
     y = SigmoidValue(0.5).sigmoid()
-    with pytest.raises(SourceError, match=r"'σ' \(met at the output\)"):
+    with pytest.raises(SourceError, match=r"'σ' is not one stepgrad knows \(met at the output\)"):
         stepgrad.to_json(y)
 
 

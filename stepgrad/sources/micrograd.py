@@ -30,7 +30,7 @@ _UNARY = {name: name for name in ("relu", "tanh", "exp", "log", "sin", "cos", "s
                                    "abs", "neg")}  # fmt: skip
 """micrograd's op texts (any case: 0.1.0 writes ``ReLU``) -> the engine's op."""
 
-KNOWN = "+, *, **k, ReLU, tanh, exp, - and / (and log, sin, cos, sigmoid, sqrt, abs)"
+KNOWN = "+, *, **k, ReLU, tanh, exp, - and /, and log, sin, cos, sigmoid, sqrt, abs"
 
 
 def is_micrograd(value: object) -> bool:
@@ -153,7 +153,7 @@ def _parse(node: Any, path: list[str]) -> _Node:
             f"the micrograd op {text!r} has {inputs}, which stepgrad cannot read ({where(path)})"
         )
     raise SourceError(
-        f"stepgrad does not know the micrograd op {text!r} ({where(path)})",
+        f"the micrograd op {text!r} is not one stepgrad knows ({where(path)})",
         hint=f"it reads {KNOWN}",
     )
 

@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import DomainError, Value
+from engine import OPS, DomainError, Value
 
 from .common import (
     MAX_NODES,
@@ -59,7 +59,7 @@ __all__ = ["KNOWN", "SPECS", "from_torch", "is_tensor"]
 
 KNOWN = (
     "Add, Sub, Mul, Div, Pow, Neg, Tanh, Exp, Log, Sin, Cos, Sigmoid, Relu, Sqrt, Abs, "
-    "Reciprocal (and sum, mean, view, squeeze, select, clone and dtype changes of one number)"
+    "Reciprocal, and sums, means, views, clones and dtype changes of one number"
 )
 
 
@@ -303,7 +303,7 @@ class _Graph:
         spec = SPECS.get(name)
         if spec is None or len(fn.next_functions) != sum(s.next is not None for s in spec.slots):
             raise SourceError(
-                f"stepgrad does not know PyTorch's {name} ({where(self.path_of(fn))})",
+                f"PyTorch's {name} is not an op stepgrad knows ({where(self.path_of(fn))})",
                 hint=f"it reads {KNOWN}",
             )
         node = _Node(name, fn, spec)
@@ -558,9 +558,16 @@ def _unknown(node: _Node) -> int | None:
 
 
 def _what(node: _Node) -> str:
-    return {"+": "x + number", "-": "x - number", "rsub": "number - x"}.get(
-        node.spec.op if node.spec else "", "its constant"
-    )
+    """``x + number``, ``number - x``...: where the number PyTorch did not keep stands."""
+    op = node.spec.op if node.spec else ""
+    first = _unknown(node) == 0
+    if op == "+":
+        return "number + x" if first else "x + number"
+    if op == "-":
+        return "number - x" if first else "x - number"
+    if op == "rsub":  # b - alpha*a
+        return "x - number" if first else "number - x"
+    return "its constant"
 
 
 def _float(value: Any) -> float:
@@ -602,21 +609,31 @@ def _build(graph: _Graph, order: list[_Node], labels: Mapping[int, str]) -> dict
     made: dict[int, Value] = {}
     for node in order:
         label = labels.get(id(node.fn))
+        if node.spec is None:
+            number = _number(torch, node.leaf)
+            if not math.isfinite(number):
+                raise SourceError(
+                    f"a leaf holds {number}, not a finite number ({graph.where(node)})"
+                )
+            made[id(node.fn)] = Value(number, label)
+            continue
+        args = []
+        for item in node.inputs:
+            if isinstance(item, _Node):
+                args.append(made[id(item.fn)])
+            else:
+                number = item.number if item.number is not None else _number(torch, item.value)
+                if not math.isfinite(number):
+                    raise SourceError(
+                        f"{node.name} has the constant {number}, not a finite number "
+                        f"({graph.where(node)})"
+                    )
+                args.append(Value.constant(number))
         try:
-            if node.spec is None:
-                made[id(node.fn)] = Value(_number(torch, node.leaf), label)
-                continue
-            args = []
-            for item in node.inputs:
-                if isinstance(item, _Node):
-                    args.append(made[id(item.fn)])
-                else:
-                    number = item.number if item.number is not None else _number(torch, item.value)
-                    args.append(Value.constant(number))
             copy = _op(node.spec.op, args, node.alpha)
         except DomainError as err:
             raise SourceError(
-                f"stepgrad cannot compute {node.name} again: {err.reason} ({graph.where(node)})"
+                f"stepgrad cannot compute {node.name}: {err.reason} ({graph.where(node)})"
             ) from None
         if label is not None and (node.spec.op != "pass" or copy.label is None):
             copy.label = label
@@ -633,9 +650,7 @@ def _op(op: str, args: list[Value], alpha: float) -> Value:
         a, b = (args[1], args[0]) if op == "rsub" else (args[0], args[1])  # rsub: b - alpha*a
         scaled = b if alpha == 1 else Value.constant(float(alpha)) * b
         return a + scaled if op == "+" else a - scaled
-    if len(args) == 1:
-        return {"neg": lambda v: -v, "abs": abs}.get(op, lambda v: getattr(v, op)())(args[0])
-    return {"*": lambda a, b: a * b, "/": lambda a, b: a / b, "**": lambda a, b: a**b}[op](*args)
+    return args[0]._apply(OPS[op], *args)
 
 
 def _order(top: _Node) -> list[_Node]:
@@ -680,7 +695,6 @@ def from_torch(root: Any, names: Mapping[str, Any] | None = None) -> Imported:
     order = _order(top)
     numbers = _Numbers(graph, order)
     numbers.run()
-    numbers.check_kept()
     leaves = {id(node.leaf): node for node in order if node.leaf is not None}
     labels: dict[int, str] = {}
     for name, tensor in (names or {}).items():
@@ -695,6 +709,7 @@ def from_torch(root: Any, names: Mapping[str, Any] | None = None) -> Imported:
         if key in graph.nodes:
             labels.setdefault(key, name)
     made = _build(graph, order, labels)
+    numbers.check_kept()  # after _build: a number that is not finite is an error, not a warning
     nodes = dict(made)
     for key, node in leaves.items():  # the user's leaf tensors, beside their AccumulateGrad
         nodes[key] = made[id(node.fn)]
