@@ -250,6 +250,7 @@ def test_a_number_only_known_as_part_of_a_sum_is_refused() -> None:
         message = str(info.value)
         assert "AddBackward0 (x + number)" in message or "SubBackward0" in message
         assert "requires_grad=True" in message and "\n" not in message
+        assert "backward()" not in message  # nothing was freed: no such advice
 
 
 def test_after_backward() -> None:
@@ -262,6 +263,13 @@ def test_after_backward() -> None:
     o = (x + 2).tanh()  # 2 is worked out from the output itself
     o.backward()
     assert program_source(o, names={"x": x})[0] == "x = 1.5\ntanh(x + 2)"
+    o = ((x + 1) * y).tanh()  # 1 is worked out from the output, through tanh and * y
+    o.backward()
+    assert program_source(o, names={"x": x, "y": y})[0] == "x = 1.5\ny = 0.5\ntanh((x + 1)*y)"
+    o = (x + 1).sin()  # 1 was known only from SinBackward0's saved input: sin has no inverse
+    o.backward()
+    with pytest.raises(SourceError, match=r"before calling backward\(\)"):
+        stepgrad.to_json(o)
     o = (x * 2).tanh()  # 2 was kept only in MulBackward0's saved values
     o.backward()
     with pytest.raises(SourceError, match=r"freed .* backward\(\) ran") as info:

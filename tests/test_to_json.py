@@ -115,3 +115,11 @@ def test_import_stepgrad_and_to_json_load_no_ui_and_no_torch() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_names_relabel_an_engine_graph_on_a_copy() -> None:
+    x, y = Value(2.0), Value(3.0, "y")
+    out = (x * y).tanh()
+    document = stepgrad.to_json(out, names={"x": x, "weight": y, "o": out})
+    assert document["program"] == "x = 2\nweight = 3\no = tanh(x*weight)"
+    assert (x.label, y.label, out.label) == (None, "y", None)  # the Values passed in keep theirs

@@ -247,6 +247,7 @@ class _Graph:
         self.nodes: dict[int, _Node] = {}
         self.via: dict[int, tuple[int, str]] = {}
         self.keep: list[object] = [root]
+        self.freed = False  # whether backward() freed values the nodes saved
 
     def path(self, node: _Node) -> list[str]:
         key = id(node.fn)
@@ -342,7 +343,8 @@ class _Graph:
             value = getattr(node.fn, slot.saved)
         except RuntimeError as err:
             if not constant:
-                return None  # only a check is lost
+                self.freed = True
+                return None  # a value to check against is lost, not the graph
             if "inplace" in str(err):
                 raise SourceError(
                     f"a tensor this graph saved was changed in place after the graph was built, "
@@ -545,8 +547,8 @@ class _Numbers:
         return SourceError(
             f"PyTorch does not keep the number in {node.name} ({_what(node)}), and stepgrad "
             f"cannot work it out from the values PyTorch does keep ({self.graph.where(node)})",
-            hint="make that number a tensor with requires_grad=True, or show the graph before "
-            "calling backward()",
+            hint="make that number a tensor with requires_grad=True"
+            + (", or show the graph before calling backward()" if self.graph.freed else ""),
         )
 
 
