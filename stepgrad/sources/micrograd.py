@@ -65,13 +65,13 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
             continue
         if len(parsed) >= MAX_NODES:
             raise too_large(MAX_NODES)
-        parsed[id(node)] = item = _parse(node, _path(via, id(node)))
+        parsed[id(node)] = item = _parse(node, _At(via, id(node)))
         for child in item.inputs:
             if id(child) not in parsed:
                 if not is_micrograd(child):
                     raise SourceError(
                         f"the micrograd op {_text(node)!r} has an input that is not a Value "
-                        f"({type(child).__name__}; {where(_path(via, id(node)))})"
+                        f"({type(child).__name__}; {_At(via, id(node))})"
                     )
                 via.setdefault(id(child), (id(node), _text(node)))
                 keep.append(child)
@@ -83,7 +83,7 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
         item = parsed[id(node)]
         label = names.get(id(node), _label(node))
         if not item.op:
-            made[id(node)] = _leaf(node, label, _path(via, id(node)))
+            made[id(node)] = _leaf(node, label, _At(via, id(node)))
             continue
         try:
             if item.op == "**":
@@ -94,7 +94,7 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
         except DomainError as err:
             raise SourceError(
                 f"micrograd's {_text(node)!r} node cannot be computed again: {err.reason} "
-                f"({where(_path(via, id(node)))})"
+                f"({_At(via, id(node))})"
             ) from None
         copy.label = label
         made[id(node)] = copy
@@ -122,6 +122,18 @@ def _label(node: Any) -> str | None:
     return label if isinstance(label, str) else str(label)
 
 
+class _At:
+    """Where a node is (see :func:`where`), worked out only when an error says it: the path
+    from the output is as long as the graph is deep."""
+
+    def __init__(self, via: dict[int, tuple[int, str]], key: int) -> None:
+        self.via = via
+        self.key = key
+
+    def __str__(self) -> str:
+        return where(_path(self.via, self.key))
+
+
 def _path(via: dict[int, tuple[int, str]], key: int) -> list[str]:
     ops: list[str] = []
     while key in via and len(ops) <= MAX_NODES:
@@ -130,35 +142,33 @@ def _path(via: dict[int, tuple[int, str]], key: int) -> list[str]:
     return ops[::-1]
 
 
-def _parse(node: Any, path: list[str]) -> _Node:
+def _parse(node: Any, at: _At) -> _Node:
     """What ``node`` is: a leaf, or an engine op over its inputs in their order."""
     text = node._op
     prev = list(node._prev)
     if not isinstance(text, str):
-        raise SourceError(
-            f"a micrograd Value has the op {text!r}, which is not text ({where(path)})"
-        )
+        raise SourceError(f"a micrograd Value has the op {text!r}, which is not text ({at})")
     if text == "" and not prev:
         return _Node("", [])
     if text.startswith("**") and len(prev) == 1:
-        return _Node("**", prev, _exponent(node, text, path))
+        return _Node("**", prev, _exponent(node, text, at))
     op = _UNARY.get(text.lower())
     if op is not None and len(prev) == 1:
         return _Node(op, prev)
     if text in _BINARY and len(prev) in (1, 2):
-        return _Node(text, _operands(node, text, prev, path))
+        return _Node(text, _operands(node, text, prev, at))
     if text in _BINARY or text.startswith("**") or op is not None or text == "":
         inputs = f"{len(prev)} input{'s' if len(prev) != 1 else ''}"
         raise SourceError(
-            f"the micrograd op {text!r} has {inputs}, which stepgrad cannot read ({where(path)})"
+            f"the micrograd op {text!r} has {inputs}, which stepgrad cannot read ({at})"
         )
     raise SourceError(
-        f"the micrograd op {text!r} is not one stepgrad knows ({where(path)})",
+        f"the micrograd op {text!r} is not one stepgrad knows ({at})",
         hint=f"it reads {KNOWN}",
     )
 
 
-def _exponent(node: Any, text: str, path: list[str]) -> float:
+def _exponent(node: Any, text: str, at: _At) -> float:
     """The exponent of ``**k``: the closure's number, else read from the op text."""
     other = _closure(node).get("other")
     if isinstance(other, (int, float)) and not isinstance(other, bool):
@@ -167,7 +177,7 @@ def _exponent(node: Any, text: str, path: list[str]) -> float:
         return float(text[2:])
     except ValueError:
         raise SourceError(
-            f"the micrograd op {text!r} has no number for its exponent ({where(path)})"
+            f"the micrograd op {text!r} has no number for its exponent ({at})"
         ) from None
 
 
@@ -187,7 +197,7 @@ def _closure(node: Any) -> dict[str, Any]:
     return found
 
 
-def _operands(node: Any, op: str, prev: list[Any], path: list[str]) -> list[Any]:
+def _operands(node: Any, op: str, prev: list[Any], at: _At) -> list[Any]:
     """A binary op's two inputs in the order micrograd applied them."""
     if len(prev) == 1:  # a*a: the set kept one
         return [prev[0], prev[0]]
@@ -203,9 +213,7 @@ def _operands(node: Any, op: str, prev: list[Any], path: list[str]) -> list[Any]
     fits = [pair for pair in ((a, b), (b, a)) if _gives(forward, pair, node.data)]
     if len(fits) == 1:
         return list(fits[0])
-    raise SourceError(
-        f"stepgrad cannot tell which input of micrograd's {op!r} comes first ({where(path)})"
-    )
+    raise SourceError(f"stepgrad cannot tell which input of micrograd's {op!r} comes first ({at})")
 
 
 def _order_key(node: Any) -> tuple[str, float]:
@@ -231,13 +239,12 @@ def _close(x: float, data: Any) -> bool:
     return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def _leaf(node: Any, label: str | None, path: list[str]) -> Value:
+def _leaf(node: Any, label: str | None, at: _At) -> Value:
     try:
         return Value(node.data, label)
     except DomainError as err:
         raise SourceError(
-            f"a micrograd Value's data is not a number stepgrad can use: {err.reason} "
-            f"({where(path)})"
+            f"a micrograd Value's data is not a number stepgrad can use: {err.reason} ({at})"
         ) from None
 
 
