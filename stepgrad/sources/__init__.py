@@ -1,0 +1,156 @@
+"""Graphs built in Python, as stepgrad programs: engine Values, micrograd Values, PyTorch tensors.
+
+:func:`import_graph` turns any of them into a graph of engine Values, stepgrad's own copy;
+:func:`to_program` writes that copy as a program (:func:`engine.source.to_source`) and parses it
+again, exactly as ``stepgrad.show()`` opens it in the app; :func:`to_json` is the ``--json``
+document of that program. The values passed in are never changed.
+
+UI-free: nothing here imports Textual, micrograd or torch (a tensor's ``torch`` module is loaded
+already by whoever made the tensor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .common import KINDS, Imported, NotAGraph, SourceError, StaleGraphWarning
+
+if TYPE_CHECKING:
+    from engine import Value
+    from engine.parse import Program
+
+__all__ = [
+    "Imported",
+    "NotAGraph",
+    "SourceError",
+    "StaleGraphWarning",
+    "import_graph",
+    "program_source",
+    "to_json",
+    "to_program",
+]
+
+Names = Mapping[str, Any]
+
+
+def import_graph(
+    value: object, *, names: Names | None = None, caller: str = "import_graph"
+) -> Imported:
+    """``value``'s graph as engine Values.
+
+    ``value`` is an engine Value (used as it is, or copied when ``names`` relabel it), a
+    micrograd Value (read by its attributes: see :mod:`stepgrad.sources.micrograd`) or a
+    1-element PyTorch tensor with a graph (see :mod:`stepgrad.sources.torch`). ``names`` maps a
+    name to a node of the graph (``{"w": w}``); it wins over the node's label. ``caller`` is
+    the function named in the error for a value of another kind.
+
+    Raises :class:`NotAGraph` (a TypeError) for a value of another kind and
+    :class:`SourceError` (one line) for a graph stepgrad cannot read.
+    """
+    from engine import Value
+
+    from .micrograd import from_micrograd, is_micrograd
+    from .torch import from_torch, is_tensor
+
+    _check_names(names)
+    if isinstance(value, Value):
+        return _from_engine(value, names or {})
+    if is_tensor(value):
+        return from_torch(value, names)
+    if is_micrograd(value):
+        ids: dict[int, str] = {}
+        for name, node in (names or {}).items():
+            ids.setdefault(id(node), name)
+        return from_micrograd(value, ids)
+    kind = type(value).__module__ + "." + type(value).__qualname__
+    kind = kind.removeprefix("builtins.")
+    raise NotAGraph(f"{caller}() takes {KINDS}, not {kind}")
+
+
+def program_source(
+    value: object, *, names: Names | None = None, caller: str = "program_source"
+) -> tuple[str, str | None]:
+    """``value``'s graph written as a program, and the output's own name (or None)."""
+    from engine.parse import ProgramError
+    from engine.source import to_source
+
+    imported = import_graph(value, names=names, caller=caller)
+    try:
+        return to_source(imported.root), imported.title
+    except ProgramError as err:
+        raise _one_line(err) from None
+
+
+def to_program(value: object, *, names: Names | None = None, caller: str = "to_program") -> Program:
+    """``value``'s graph as the parsed program ``stepgrad.show()`` steps through."""
+    from engine.parse import ProgramError, parse
+
+    source, _ = program_source(value, names=names, caller=caller)
+    try:
+        return parse(source)
+    except ProgramError as err:
+        raise _one_line(err) from None
+
+
+def to_json(
+    value: object, *, names: Names | None = None, caller: str = "to_json"
+) -> dict[str, Any]:
+    """The document ``stepgrad PROGRAM --json`` prints for ``value``'s graph: its program,
+    nodes, inputs and every step of one backward pass (from the CLI's own
+    :func:`stepgrad.cli.to_json`)."""
+    from engine.parse import ProgramError
+
+    from ..cli import to_json as document
+
+    program = to_program(value, names=names, caller=caller)
+    try:
+        trace = program.backward(trace=True)
+    except ProgramError as err:
+        raise _one_line(err) from None
+    assert trace is not None
+    return document(program, trace)
+
+
+def _one_line(err: Exception) -> SourceError:
+    """A ProgramError about the program stepgrad wrote, said without the program's line and
+    column (the user never saw that program)."""
+    message = getattr(err, "message", str(err))
+    return SourceError(message, hint=getattr(err, "hint", None))
+
+
+def _check_names(names: object) -> None:
+    if names is None:
+        return
+    if not isinstance(names, Mapping):
+        raise SourceError(
+            f"names must be a dict of name -> value (names={{'w': w}}), not {type(names).__name__}"
+        )
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise SourceError(f"names: each name must be a non-empty string, not {name!r}")
+
+
+def _from_engine(root: Value, names: Names) -> Imported:
+    """An engine graph as it is; relabeled on a copy when ``names`` are given."""
+    from engine import OPS, Value, nodes
+
+    order = nodes(root)
+    if not names:
+        label = root.label if root.label is None else str(root.label)
+        return Imported(root, "engine", label, {id(n): n for n in order}, [root])
+    labels: dict[int, str] = {}
+    for name, node in names.items():
+        labels.setdefault(id(node), name)
+    made: dict[int, Value] = {}
+    for node in order:
+        label = labels.get(id(node), node.label)
+        if not node.parents:
+            copy = Value(node.data, label, requires_grad=node.requires_grad)
+        else:
+            parents = [made[id(p)] for p in node.parents]
+            copy = parents[0]._apply(OPS[node.op], *parents)
+            copy.label = label
+        made[id(node)] = copy
+    title = made[id(root)].label
+    return Imported(made[id(root)], "engine", title, made, [root])

@@ -1,0 +1,133 @@
+"""What the importers share: the imported graph, the one error they raise, the size limit, and
+how an error says where in the graph it happened.
+
+No UI and no library import here: micrograd is read by its attributes and PyTorch only through
+the ``torch`` module a tensor's owner already loaded.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from engine import Value
+from engine.parse import MAX_SOURCE, ProgramError
+
+__all__ = [
+    "KINDS",
+    "MAX_NODES",
+    "Imported",
+    "NotAGraph",
+    "SourceError",
+    "StaleGraphWarning",
+    "shortest",
+    "too_large",
+    "warn",
+    "where",
+]
+
+KINDS = "an engine Value (from engine import Value), a micrograd Value or a PyTorch tensor"
+"""What stepgrad.show() and friends take, as said in their errors."""
+
+MAX_NODES = MAX_SOURCE
+"""The most nodes an imported graph may have. Every node is at least one character of the
+program stepgrad writes for it (an operator, a digit, a name), so a graph with more nodes than
+:data:`engine.parse.MAX_SOURCE` cannot be shown anyway; stopping the walk there keeps a runaway
+graph (say, a whole training run) from being read to its end first."""
+
+
+class SourceError(ProgramError):
+    """A graph from Python that stepgrad cannot show, said in one line.
+
+    It is a :class:`engine.parse.ProgramError`, so callers handle it like a program stepgrad
+    cannot read. IPython and Jupyter show it as that one line, without a traceback
+    (``_render_traceback_`` is IPython's hook for exactly this).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"stepgrad: error: {self.headline()}"]
+
+
+class StaleGraphWarning(UserWarning):
+    """A graph's stored values are not what its inputs give now (an input changed after the
+    graph was built); stepgrad steps through the values the inputs give now."""
+
+
+class NotAGraph(SourceError, TypeError):
+    """A value of a kind stepgrad cannot read as a graph (a float, a list, a numpy array...)."""
+
+
+@dataclass
+class Imported:
+    """A graph from Python rebuilt from engine Values: stepgrad's own copy to step through.
+
+    Attributes:
+        root: the copy's output.
+        kind: ``"engine"``, ``"micrograd"`` or ``"torch"``.
+        title: the output's own name (a label or a name given), or None.
+        nodes: each source node's counterpart in the copy, by ``id`` of the source node:
+            engine and micrograd Values, PyTorch leaf tensors and ``grad_fn`` nodes. Constants
+            PyTorch keeps as numbers have none.
+    """
+
+    root: Value
+    kind: str
+    title: str | None = None
+    nodes: dict[int, Value] = field(default_factory=dict)
+    keep: list[object] = field(default_factory=list, repr=False)
+    """The source nodes, kept alive so that the ids in ``nodes`` stay theirs."""
+
+    def node(self, source: object) -> Value:
+        """The copy of ``source`` (a Value, a leaf tensor, or a tensor made by an op)."""
+        grad_fn = getattr(source, "grad_fn", None)
+        key = id(grad_fn) if grad_fn is not None else id(source)
+        if key not in self.nodes:
+            raise KeyError(f"{source!r} is not a node of this graph")
+        return self.nodes[key]
+
+
+def warn(message: str) -> None:
+    """Warn with a :class:`StaleGraphWarning` pointed at the caller's own line (the first frame
+    outside stepgrad), wherever in stepgrad it is raised."""
+    level, frame = 2, sys._getframe(1)  # 1 is this function, 2 its caller
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("stepgrad"):
+        level += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, StaleGraphWarning, stacklevel=level)
+
+
+def too_large(count: int) -> SourceError:
+    return SourceError(
+        f"the graph is too large to step through: it has more than {count:,} nodes, and "
+        f"stepgrad steps through graphs of at most {MAX_NODES:,}",
+        hint="show a part of it, e.g. one neuron or one sample's loss",
+    )
+
+
+def where(path: Sequence[str]) -> str:
+    """Where a node is, by the ops from the output down to it: ``met below the output, via
+    tanh → * → +``; a long path keeps its two first and three last ops."""
+    if not path:
+        return "met at the output"
+    shown = list(path) if len(path) <= 6 else [*path[:2], "…", *path[-3:]]
+    return "met below the output, via " + " → ".join(shown)
+
+
+def shortest(x: float, same: Callable[[float], bool] | None = None) -> float:
+    """The number with the fewest significant digits for which ``same`` holds (by default: that
+    equals ``x``), else ``x``.
+
+    Reads a float32 ``0.100000001`` back as the ``0.1`` that was typed, when ``same`` compares
+    at float32.
+    """
+    if not math.isfinite(x):
+        return x
+    test = same or (lambda candidate: candidate == x)
+    for digits in range(1, 18):
+        candidate = float(f"{x:.{digits - 1}e}")
+        if test(candidate):
+            return candidate
+    return x

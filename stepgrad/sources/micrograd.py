@@ -1,0 +1,268 @@
+"""micrograd Values as an engine graph: PyPI ``micrograd`` 0.1.0 and the lecture's version.
+
+A micrograd Value is read by its attributes only (micrograd is never imported): ``data``,
+``_prev`` (its inputs, a set), ``_op`` (the op's text) and ``label`` where the class has one.
+The graph is rebuilt exactly as micrograd built it, since that is the learner's graph:
+``a - b`` is ``a + b*-1`` and ``a/b`` is ``a * b**-1``, and the numbers Python lifted into
+Values (the ``-1``, the ``2`` in ``2*x``, a network's inputs) are inputs with a grad of their
+own, as micrograd gives them one.
+
+Which input came first is not in ``_prev`` (a set: ``a*a`` even keeps ``a`` once). It is read
+from the ``_backward`` closure, whose ``self`` and ``other`` are the op's two operands; a
+class without such a closure gets its commutative ops' inputs in a fixed order, and ``-`` and
+``/`` the order that gives the node's own ``data``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from engine import OPS, DomainError, Value
+
+from .common import MAX_NODES, Imported, SourceError, too_large, warn, where
+
+__all__ = ["KNOWN", "from_micrograd", "is_micrograd"]
+
+_BINARY = ("+", "*", "-", "/")
+_UNARY = {name: name for name in ("relu", "tanh", "exp", "log", "sin", "cos", "sigmoid", "sqrt",
+                                   "abs", "neg")}  # fmt: skip
+"""micrograd's op texts (any case: 0.1.0 writes ``ReLU``) -> the engine's op."""
+
+KNOWN = "+, *, **k, ReLU, tanh, exp, - and /, and log, sin, cos, sigmoid, sqrt, abs"
+
+
+def is_micrograd(value: object) -> bool:
+    """Whether ``value`` looks like a micrograd Value: ``data``, ``_prev`` and ``_op``."""
+    return all(hasattr(value, name) for name in ("data", "_prev", "_op"))
+
+
+class _Node:
+    __slots__ = ("exponent", "inputs", "op")
+
+    def __init__(self, op: str, inputs: list[Any], exponent: float = 0.0) -> None:
+        self.op = op  # the engine's op, or "" for a leaf
+        self.inputs = inputs  # the source Values it was computed from, in order
+        self.exponent = exponent  # the number k of micrograd's "**k"
+
+
+def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Imported:
+    """``root``'s graph as engine Values (all leaves take a gradient, as in micrograd).
+
+    ``names`` maps ``id`` of a source Value to its name (it wins over a ``label``). Raises
+    :class:`SourceError` for an op stepgrad does not know, a graph larger than
+    :data:`MAX_NODES`, or data that is not a finite number.
+    """
+    names = names or {}
+    parsed: dict[int, _Node] = {}
+    via: dict[int, tuple[int, str]] = {}  # node -> (its first consumer, the consumer's op text)
+    keep: list[object] = [root]
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in parsed:
+            continue
+        if len(parsed) >= MAX_NODES:
+            raise too_large(MAX_NODES)
+        parsed[id(node)] = item = _parse(node, _At(via, id(node)))
+        for child in item.inputs:
+            if id(child) not in parsed:
+                if not is_micrograd(child):
+                    raise SourceError(
+                        f"the micrograd op {_text(node)!r} has an input that is not a Value "
+                        f"({type(child).__name__}; {_At(via, id(node))})"
+                    )
+                via.setdefault(id(child), (id(node), _text(node)))
+                keep.append(child)
+                stack.append(child)
+
+    made: dict[int, Value] = {}
+    stale: tuple[Any, float] | None = None
+    for node in _order(root, parsed):
+        item = parsed[id(node)]
+        label = names.get(id(node), _label(node))
+        if not item.op:
+            made[id(node)] = _leaf(node, label, _At(via, id(node)))
+            continue
+        try:
+            if item.op == "**":
+                copy = made[id(item.inputs[0])] ** Value.constant(item.exponent)
+            else:
+                args = [made[id(child)] for child in item.inputs]
+                copy = args[0]._apply(OPS[item.op], *args)
+        except DomainError as err:
+            raise SourceError(
+                f"micrograd's {_text(node)!r} node cannot be computed again: {err.reason} "
+                f"({_At(via, id(node))})"
+            ) from None
+        copy.label = label
+        made[id(node)] = copy
+        if stale is None and not _close(copy.data, node.data):
+            stale = (node, copy.data)
+    if stale is not None:
+        node, now = stale
+        warn(
+            f"stepgrad: the graph's stored values are out of date: its {_text(node)!r} node holds "
+            f"{node.data!r} but its inputs give {now!r} now (did an input's data change after "
+            "the graph was built?); stepgrad steps through the values the inputs give now",
+        )
+    title = names.get(id(root), _label(root))
+    return Imported(made[id(root)], "micrograd", title, made, keep)
+
+
+def _text(node: Any) -> str:
+    return str(node._op)
+
+
+def _label(node: Any) -> str | None:
+    label = getattr(node, "label", None)
+    if label is None or label == "":
+        return None
+    return label if isinstance(label, str) else str(label)
+
+
+class _At:
+    """Where a node is (see :func:`where`), worked out only when an error says it: the path
+    from the output is as long as the graph is deep."""
+
+    def __init__(self, via: dict[int, tuple[int, str]], key: int) -> None:
+        self.via = via
+        self.key = key
+
+    def __str__(self) -> str:
+        return where(_path(self.via, self.key))
+
+
+def _path(via: dict[int, tuple[int, str]], key: int) -> list[str]:
+    ops: list[str] = []
+    while key in via and len(ops) <= MAX_NODES:
+        key, op = via[key]
+        ops.append(op)
+    return ops[::-1]
+
+
+def _parse(node: Any, at: _At) -> _Node:
+    """What ``node`` is: a leaf, or an engine op over its inputs in their order."""
+    text = node._op
+    prev = list(node._prev)
+    if not isinstance(text, str):
+        raise SourceError(f"a micrograd Value has the op {text!r}, which is not text ({at})")
+    if text == "" and not prev:
+        return _Node("", [])
+    if text.startswith("**") and len(prev) == 1:
+        return _Node("**", prev, _exponent(node, text, at))
+    op = _UNARY.get(text.lower())
+    if op is not None and len(prev) == 1:
+        return _Node(op, prev)
+    if text in _BINARY and len(prev) in (1, 2):
+        return _Node(text, _operands(node, text, prev, at))
+    if text in _BINARY or text.startswith("**") or op is not None or text == "":
+        inputs = f"{len(prev)} input{'s' if len(prev) != 1 else ''}"
+        raise SourceError(
+            f"the micrograd op {text!r} has {inputs}, which stepgrad cannot read ({at})"
+        )
+    raise SourceError(
+        f"the micrograd op {text!r} is not one stepgrad knows ({at})",
+        hint=f"it reads {KNOWN}",
+    )
+
+
+def _exponent(node: Any, text: str, at: _At) -> float:
+    """The exponent of ``**k``: the closure's number, else read from the op text."""
+    other = _closure(node).get("other")
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        return float(other)
+    try:
+        return float(text[2:])
+    except ValueError:
+        raise SourceError(
+            f"the micrograd op {text!r} has no number for its exponent ({at})"
+        ) from None
+
+
+def _closure(node: Any) -> dict[str, Any]:
+    """The variables ``node._backward`` closes over, by name (empty when there are none)."""
+    function = getattr(node, "_backward", None)
+    code = getattr(function, "__code__", None)
+    cells = getattr(function, "__closure__", None)
+    if code is None or not cells:
+        return {}
+    found: dict[str, Any] = {}
+    for name, cell in zip(code.co_freevars, cells, strict=False):
+        try:
+            found[name] = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+    return found
+
+
+def _operands(node: Any, op: str, prev: list[Any], at: _At) -> list[Any]:
+    """A binary op's two inputs in the order micrograd applied them."""
+    if len(prev) == 1:  # a*a: the set kept one
+        return [prev[0], prev[0]]
+    closure = _closure(node)
+    first, second = closure.get("self"), closure.get("other")
+    ids = {id(prev[0]), id(prev[1])}
+    if first is not None and second is not None and {id(first), id(second)} == ids:
+        return [first, second]
+    if op in ("+", "*"):  # the order does not change a number: keep one that does not vary
+        return sorted(prev, key=_order_key)
+    a, b = prev
+    forward = OPS[op].forward
+    fits = [pair for pair in ((a, b), (b, a)) if _gives(forward, pair, node.data)]
+    if len(fits) == 1:
+        return list(fits[0])
+    raise SourceError(f"stepgrad cannot tell which input of micrograd's {op!r} comes first ({at})")
+
+
+def _order_key(node: Any) -> tuple[str, float]:
+    try:
+        data = float(node.data)
+    except (TypeError, ValueError):
+        data = 0.0
+    return (_label(node) or "\uffff", data)
+
+
+def _gives(forward: Any, pair: tuple[Any, Any], data: Any) -> bool:
+    try:
+        return _close(forward(float(pair[0].data), float(pair[1].data)), data)
+    except (TypeError, ValueError, ArithmeticError):
+        return False
+
+
+def _close(x: float, data: Any) -> bool:
+    try:
+        y = float(data)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _leaf(node: Any, label: str | None, at: _At) -> Value:
+    try:
+        return Value(node.data, label)
+    except DomainError as err:
+        raise SourceError(
+            f"a micrograd Value's data is not a number stepgrad can use: {err.reason} ({at})"
+        ) from None
+
+
+def _order(root: Any, parsed: dict[int, _Node]) -> list[Any]:
+    """Every node once, inputs before the ops that use them (iterative: no depth limit)."""
+    seen = {id(root)}
+    order: list[Any] = []
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, i = stack[-1]
+        inputs = parsed[id(node)].inputs
+        if i < len(inputs):
+            stack[-1] = (node, i + 1)
+            child = inputs[i]
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            order.append(node)
+    return order

@@ -1,0 +1,598 @@
+"""micrograd graphs in stepgrad: PyPI micrograd 0.1.0 and the lecture's Value class.
+
+Every grad stepgrad shows is checked against micrograd's own ``backward()`` on a fresh copy of
+the same graph (and, for the lecture's graphs, against the lecture's published numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from micrograd.engine import Value as MicroValue
+from micrograd.nn import MLP, Neuron
+
+import stepgrad
+from engine.parse import MAX_SOURCE, ProgramError
+from stepgrad.sources import (
+    NotAGraph,
+    SourceError,
+    StaleGraphWarning,
+    import_graph,
+    program_source,
+    to_program,
+)
+
+SIZE = (120, 36)
+
+
+class LectureValue:
+    """The Value class of Karpathy's lecture "The spelled-out intro to neural networks and
+    backpropagation: building micrograd", as the lecture's notebook ends it (not on PyPI)."""
+
+    def __init__(self, data: Any, _children: tuple[Any, ...] = (), _op: str = "", label: str = ""):
+        self.data = data
+        self.grad = 0.0
+        self._backward: Callable[[], None] = lambda: None
+        self._prev = set(_children)
+        self._op = _op
+        self.label = label
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data})"
+
+    def __add__(self, other: Any) -> LectureValue:
+        other = other if isinstance(other, LectureValue) else LectureValue(other)
+        out = LectureValue(self.data + other.data, (self, other), "+")
+
+        def _backward() -> None:
+            self.grad += 1.0 * out.grad
+            other.grad += 1.0 * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other: Any) -> LectureValue:
+        other = other if isinstance(other, LectureValue) else LectureValue(other)
+        out = LectureValue(self.data * other.data, (self, other), "*")
+
+        def _backward() -> None:
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, other: Any) -> LectureValue:
+        assert isinstance(other, (int, float)), "only supporting int/float powers for now"
+        out = LectureValue(self.data**other, (self,), f"**{other}")
+
+        def _backward() -> None:
+            self.grad += other * (self.data ** (other - 1)) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __rmul__(self, other: Any) -> LectureValue:  # other * self
+        return self * other
+
+    def __truediv__(self, other: Any) -> LectureValue:  # self / other
+        return self * other**-1
+
+    def __neg__(self) -> LectureValue:  # -self
+        return self * -1
+
+    def __sub__(self, other: Any) -> LectureValue:  # self - other
+        return self + (-other)
+
+    def __radd__(self, other: Any) -> LectureValue:  # other + self
+        return self + other
+
+    def tanh(self) -> LectureValue:
+        x = self.data
+        t = (math.exp(2 * x) - 1) / (math.exp(2 * x) + 1)
+        out = LectureValue(t, (self,), "tanh")
+
+        def _backward() -> None:
+            self.grad += (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self) -> LectureValue:
+        x = self.data
+        out = LectureValue(math.exp(x), (self,), "exp")
+
+        def _backward() -> None:
+            self.grad += out.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def backward(self) -> None:
+        topo: list[LectureValue] = []
+        visited: set[LectureValue] = set()
+
+        def build_topo(v: LectureValue) -> None:
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build_topo(child)
+                topo.append(v)
+
+        build_topo(self)
+        self.grad = 1.0
+        for node in reversed(topo):
+            node._backward()
+
+
+class DirectValue(LectureValue):
+    """A lecture Value whose ``-`` and ``/`` are ops of their own (``_op`` ``'-'``, ``'/'``), as
+    the lecture first writes them on the board."""
+
+    def __sub__(self, other: Any) -> LectureValue:
+        other = other if isinstance(other, LectureValue) else DirectValue(other)
+        out = DirectValue(self.data - other.data, (self, other), "-")
+
+        def _backward() -> None:
+            self.grad += out.grad
+            other.grad -= out.grad
+
+        out._backward = _backward
+        return out
+
+    def __truediv__(self, other: Any) -> LectureValue:
+        other = other if isinstance(other, LectureValue) else DirectValue(other)
+        out = DirectValue(self.data / other.data, (self, other), "/")
+
+        def _backward() -> None:
+            self.grad += out.grad / other.data
+            other.grad -= out.grad * self.data / other.data**2
+
+        out._backward = _backward
+        return out
+
+
+def walk(root: Any) -> Iterator[Any]:
+    """Every Value of a micrograd graph once."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            yield node
+            stack.extend(node._prev)
+
+
+def state(root: Any) -> list[tuple[int, Any, Any, str]]:
+    return [(id(v), v.data, v.grad, v._op) for v in walk(root)]
+
+
+def stepgrad_grads(root: Any, names: dict[str, Any] | None = None) -> dict[str, float]:
+    """The grads stepgrad shows at the end of one pass, by input name (via ``to_json``)."""
+    document = stepgrad.to_json(root, names=names)
+    return {name: node["grad"] for name, node in document["inputs"].items()}
+
+
+def approx(expected: dict[str, float]) -> Any:
+    return pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+# --- the lecture's L = (a*b + c)*f -------------------------------------------------------------
+
+
+def lecture_l(cls: type) -> dict[str, Any]:
+    a, b, c, f = cls(2.0), cls(-3.0), cls(10.0), cls(-2.0)
+    e = a * b
+    d = e + c
+    L = d * f
+    for name, v in dict(a=a, b=b, c=c, f=f, e=e, d=d, L=L).items():
+        if hasattr(v, "label"):
+            v.label = name
+    return dict(a=a, b=b, c=c, f=f, e=e, d=d, L=L)
+
+
+def test_lecture_l_with_micrograd_0_1_0() -> None:
+    v = lecture_l(MicroValue)
+    leaves = {name: v[name] for name in "abcf"}
+    grads = stepgrad_grads(v["L"], names=leaves)
+    # the lecture's published numbers: L = -8, a.grad = 6, b.grad = -4, c.grad = -2, f.grad = 4
+    assert grads == approx({"a": 6.0, "b": -4.0, "c": -2.0, "f": 4.0})
+    fresh = lecture_l(MicroValue)
+    fresh["L"].backward()
+    assert grads == approx({name: fresh[name].grad for name in "abcf"})
+    assert to_program(v["L"], names=leaves).output.data == -8.0
+
+
+def test_lecture_l_with_the_lectures_class_keeps_its_labels() -> None:
+    v = lecture_l(LectureValue)
+    source, title = program_source(v["L"])
+    assert title == "L"
+    assert source.splitlines()[-3:] == ["e = a*b", "d = e + c", "L = d*f"]
+    program = to_program(v["L"])
+    program.backward(trace=False)
+    fresh = lecture_l(LectureValue)
+    fresh["L"].backward()
+    for name in "abcfed":
+        assert program.names[name].grad == pytest.approx(fresh[name].grad, abs=1e-12), name
+
+
+# --- the neuron --------------------------------------------------------------------------------
+
+
+def lecture_neuron(cls: type, *, exp_version: bool = False) -> dict[str, Any]:
+    x1, x2 = cls(2.0, label="x1"), cls(0.0, label="x2")
+    w1, w2 = cls(-3.0, label="w1"), cls(1.0, label="w2")
+    b = cls(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    x1w1x2w2 = x1w1 + x2w2
+    x1w1x2w2.label = "x1*w1 + x2*w2"
+    n = x1w1x2w2 + b
+    n.label = "n"
+    if exp_version:  # the lecture's second form: o = (e - 1)/(e + 1), e = exp(2n)
+        e = (2 * n).exp()
+        e.label = "e"
+        o = (e - 1) / (e + 1)
+    else:
+        o = n.tanh()
+    o.label = "o"
+    return dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, n=n, o=o)
+
+
+@pytest.mark.parametrize("exp_version", [False, True])
+def test_the_lectures_neuron(exp_version: bool) -> None:
+    v = lecture_neuron(LectureValue, exp_version=exp_version)
+    program = to_program(v["o"])
+    assert program.output.data == pytest.approx(0.7071067811865476, abs=1e-15)
+    grads = stepgrad_grads(v["o"])
+    # the lecture's numbers: x1.grad = -1.5, w1.grad = 1, x2.grad = 0.5, w2.grad = 0
+    assert {k: grads[k] for k in ("x1", "w1", "x2", "w2")} == pytest.approx(
+        {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0}, abs=1e-12
+    )
+    fresh = lecture_neuron(LectureValue, exp_version=exp_version)
+    fresh["o"].backward()
+    assert {k: grads[k] for k in ("x1", "w1", "x2", "w2", "b")} == approx(
+        {k: fresh[k].grad for k in ("x1", "w1", "x2", "w2", "b")}
+    )
+
+
+def test_the_exp_neuron_is_shown_as_micrograd_built_it() -> None:
+    """e - 1 is e + (-1) and a/b is a * b**-1: the numbers micrograd lifted are inputs."""
+    v = lecture_neuron(LectureValue, exp_version=True)
+    program = to_program(v["o"])
+    out = program.output
+    assert out.op == "*"  # (e + -1) * (e + 1)**-1
+    minus, power = out.parents
+    assert minus.op == "+" and minus.parents[1].data == -1.0 and minus.parents[1].requires_grad
+    assert power.op == "**" and power.parents[1].data == -1.0
+    assert not power.parents[1].requires_grad  # the exponent of **k is part of the op
+    two_n = program.names["e"].parents[0]
+    assert two_n.op == "*" and two_n.parents[0].label == "n"  # 2*n is n.__rmul__(2): n * 2
+    assert two_n.parents[1].data == 2.0
+
+
+def neuron_0_1_0() -> tuple[Neuron, list[MicroValue], MicroValue]:
+    neuron = Neuron(2)
+    neuron.w = [MicroValue(-3.0), MicroValue(1.0)]
+    neuron.b = MicroValue(6.8813735870195432)
+    x = [MicroValue(2.0), MicroValue(0.0)]
+    return neuron, x, neuron(x)
+
+
+def test_a_micrograd_0_1_0_neuron() -> None:
+    neuron, x, out = neuron_0_1_0()
+    names = {"x1": x[0], "x2": x[1], "w1": neuron.w[0], "w2": neuron.w[1], "b": neuron.b}
+    program = to_program(out, names=names)
+    assert program.output.op == "relu"
+    grads = stepgrad_grads(out, names=names)
+    # relu(n) with n = 0.88 > 0: d/dx_i = w_i, d/dw_i = x_i, d/db = 1
+    assert grads == approx({"x1": -3.0, "x2": 1.0, "w1": 2.0, "w2": 0.0, "b": 1.0})
+    fresh_neuron, fresh_x, fresh_out = neuron_0_1_0()
+    fresh_out.backward()
+    fresh = {"x1": fresh_x[0], "x2": fresh_x[1], "w1": fresh_neuron.w[0]}
+    fresh |= {"w2": fresh_neuron.w[1], "b": fresh_neuron.b}
+    assert grads == approx({name: value.grad for name, value in fresh.items()})
+
+
+# --- an MLP made with micrograd's nn.MLP -------------------------------------------------------
+
+XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+YS = [1.0, -1.0, -1.0, 1.0]
+
+
+def mlp_loss(seed: int) -> tuple[MLP, MicroValue]:
+    """The lecture's 3-4-4-1 net and its summed squared loss on its four samples."""
+    random.seed(seed)
+    model = MLP(3, [4, 4, 1])
+    predictions = [model(x) for x in XS]
+    loss = sum(((p - y) ** 2 for p, y in zip(predictions, YS, strict=True)), MicroValue(0.0))
+    return model, loss
+
+
+def test_an_mlp_made_with_micrograd_nn() -> None:
+    model, loss = mlp_loss(seed=1)
+    parameters = model.parameters()
+    names = {f"p{i}": p for i, p in enumerate(parameters)}
+    program = to_program(loss, names=names)
+    assert program.output.data == pytest.approx(loss.data, rel=1e-12)
+    grads = stepgrad_grads(loss, names=names)
+    fresh_model, fresh_loss = mlp_loss(seed=1)
+    fresh_loss.backward()
+    expected = {f"p{i}": p.grad for i, p in enumerate(fresh_model.parameters())}
+    assert {name: grads[name] for name in expected} == approx(expected)
+    assert any(abs(g) > 1e-3 for g in expected.values())  # the check is not all zeros
+
+    # every node, not only the parameters: micrograd's own grads of the lifted inputs too
+    imported = import_graph(loss)
+    imported.root.backward()
+    loss.backward()
+    for node in walk(loss):
+        assert imported.node(node).grad == pytest.approx(node.grad, rel=1e-12, abs=1e-12)
+
+
+# --- shapes micrograd builds -------------------------------------------------------------------
+
+
+def test_a_repeated_input_keeps_both_edges() -> None:
+    """micrograd's _prev is a set: a*a keeps a once; the graph still has both edges."""
+    a = MicroValue(3.0)
+    y = a * a + a
+    program = to_program(y, names={"a": a})
+    square = program.output.parents[0]
+    assert square.op == "*" and square.parents[0] is square.parents[1]
+    y.backward()
+    assert stepgrad_grads(MicroValue(0) + y, names={"a": a})["a"] == pytest.approx(a.grad)
+    assert a.grad == 7.0  # 2a + 1, by hand
+
+
+def test_operand_order_comes_from_the_closure() -> None:
+    """2 + x is x.__radd__(2): x + 2 as micrograd built it; a - b is a + b*-1."""
+    x = MicroValue(5.0)
+    y = 2 + x
+    assert program_source(y, names={"x": x})[0].splitlines()[-1] == "x + v1"
+    a, b = MicroValue(5.0), MicroValue(2.0)
+    out = to_program(a - b, names={"a": a, "b": b}).output
+    assert out.op == "+" and out.parents[0].label == "a"
+    assert out.parents[1].op == "*" and out.parents[1].parents[0].label == "b"
+
+
+@pytest.mark.parametrize("cls", [DirectValue, LectureValue])
+def test_direct_minus_and_divide(cls: type) -> None:
+    a, b = cls(5.0, label="a"), cls(2.0, label="b")
+    y = (a - b) / b
+    y.label = "y"
+    program = to_program(y)
+    if cls is DirectValue:
+        assert program.output.op == "/" and program.output.parents[0].op == "-"
+        assert program.source.splitlines()[-1] == "y = (a - b)/b"
+    program.backward(trace=False)
+    fresh_a, fresh_b = cls(5.0), cls(2.0)
+    fresh = (fresh_a - fresh_b) / fresh_b
+    fresh.backward()
+    assert program.names["a"].grad == pytest.approx(fresh_a.grad, abs=1e-12)
+    assert program.names["b"].grad == pytest.approx(fresh_b.grad, abs=1e-12)
+    assert (fresh_a.grad, fresh_b.grad) == pytest.approx((0.5, -1.25))  # 1/b, -a/b**2
+
+
+def without_closures(root: Any) -> Any:
+    for node in walk(root):
+        node._backward = lambda: None  # a class whose _backward closes over other names
+    return root
+
+
+def test_without_a_closure_the_data_tells_the_order() -> None:
+    a, b = DirectValue(5.0, label="a"), DirectValue(2.0, label="b")
+    y = without_closures(b - a)
+    assert program_source(y)[0].splitlines()[-1] == "b - a"
+    z = without_closures(a / b)
+    assert program_source(z)[0].splitlines()[-1] == "a/b"
+    s = without_closures(b * a + a)
+    first, second = program_source(s)[0], program_source(s)[0]
+    assert first == second  # a fixed order for commutative ops
+
+
+def test_without_a_closure_an_undecidable_order_is_refused() -> None:
+    a, b = DirectValue(2.0, label="a"), DirectValue(2.0, label="b")
+    y = without_closures(a - b)  # 0 either way, but the grads of a and b would swap
+    with pytest.raises(SourceError, match=r"which input of micrograd's '-' comes first"):
+        program_source(y)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class SigmoidValue(MicroValue):  # type: ignore[misc]
+    def sigmoid(self) -> MicroValue:
+        return MicroValue(1 / (1 + math.exp(-self.data)), (self,), "σ")
+
+
+def test_an_unknown_op_is_one_clear_error() -> None:
+    x = SigmoidValue(0.5)
+    y = (x.sigmoid() * 2 + 1).relu()
+    before = state(y)
+    for call in (stepgrad.to_json, stepgrad.app_for, program_source):
+        with pytest.raises(SourceError) as info:
+            call(y)
+        message = str(info.value)
+        assert "'σ'" in message and "micrograd op" in message
+        assert "via ReLU → + → *" in message  # where it was met, from the output down
+        assert "\n" not in message
+        assert "tanh" in message  # what stepgrad does read
+    assert info.value._render_traceback_() == [f"stepgrad: error: {message}"]
+    assert isinstance(info.value, ProgramError)
+    assert state(y) == before
+
+
+def test_an_unknown_op_at_the_output() -> None:
+    y = SigmoidValue(0.5).sigmoid()
+    with pytest.raises(SourceError, match=r"'σ' is not one stepgrad knows \(met at the output\)"):
+        stepgrad.to_json(y)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: MicroValue(1.0, (MicroValue(1.0), MicroValue(2.0), MicroValue(3.0)), "+"),
+         "'\\+' has 3 inputs"),
+        (lambda: MicroValue(1.0, (MicroValue(1.0),), "**x"), "no number for its exponent"),
+        (lambda: MicroValue("3") * 2, "'3' is text"),
+        (lambda: MicroValue(float("nan")) * 2, "not a finite number"),
+        (lambda: MicroValue(2.0, (3.0,), "exp"), "not a Value"),
+    ],
+)  # fmt: skip
+def test_malformed_graphs_are_one_clear_error(build: Callable[[], Any], message: str) -> None:
+    with pytest.raises(SourceError, match=message) as info:
+        stepgrad.to_json(build())
+    assert "\n" not in str(info.value)
+
+
+def test_a_graph_too_big_to_step_through() -> None:
+    x = MicroValue(0.5)
+    y = x
+    for _ in range(MAX_SOURCE + 10):  # more nodes than any program stepgrad reads
+        y = y + x
+    with pytest.raises(SourceError) as info:
+        stepgrad.app_for(y)
+    message = str(info.value)
+    assert "too large to step through" in message and f"{MAX_SOURCE:,}" in message
+    assert "\n" not in message
+
+
+def test_a_graph_whose_program_is_too_long() -> None:
+    xs = [MicroValue(i + 0.123456789) for i in range(1500)]  # under the node limit
+    total = sum(xs[1:], xs[0])
+    with pytest.raises(SourceError, match="too large") as info:
+        stepgrad.to_json(total)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [3.0, "x*x", None, [MicroValue(1.0)], {"data": 1}])
+def test_not_a_graph(bad: Any) -> None:
+    for call in (stepgrad.to_json, stepgrad.app_for, stepgrad.show):
+        with pytest.raises(NotAGraph, match="a micrograd Value or a PyTorch tensor, not ") as info:
+            call(bad)
+        assert isinstance(info.value, TypeError)
+
+
+def test_names_must_be_a_dict_of_strings() -> None:
+    x = MicroValue(1.0)
+    with pytest.raises(SourceError, match="names must be a dict"):
+        stepgrad.to_json(x * 2, names=[x])  # type: ignore[arg-type]
+    with pytest.raises(SourceError, match="non-empty string"):
+        stepgrad.to_json(x * 2, names={1: x})  # type: ignore[dict-item]
+
+
+# --- the values passed in ----------------------------------------------------------------------
+
+
+def test_names_win_over_labels_and_name_the_title() -> None:
+    v = lecture_l(LectureValue)
+    source, title = program_source(v["L"], names={"alpha": v["a"], "loss": v["L"]})
+    assert title == "loss"
+    assert "alpha = 2" in source and source.endswith("loss = d*f")
+    assert program_source(v["L"], names={"unused": LectureValue(1.0)})[1] == "L"
+
+
+def test_the_values_passed_in_are_never_changed() -> None:
+    model, loss = mlp_loss(seed=2)
+    loss.backward()  # grads the learner's own backward left
+    before = state(loss)
+    stepgrad.to_json(loss)
+    stepgrad.app_for(loss, steady=True)
+    program = to_program(loss)
+    program.backward(trace=False)
+    assert state(loss) == before
+    v = lecture_l(LectureValue)
+    before = state(v["L"])
+    stepgrad.to_json(v["L"], names={"x": v["a"]})
+    assert state(v["L"]) == before and v["a"].label == "a"
+
+
+def test_stale_values_are_said_and_recomputed() -> None:
+    v = lecture_l(MicroValue)
+    v["a"].data = 5.0  # an update after the graph was built: e = a*b still holds -6
+    stale = r"'\*' node holds -6.0 but its inputs give -15.0"
+    with pytest.warns(StaleGraphWarning, match=stale) as record:
+        program = to_program(v["L"])
+    assert record[0].filename == __file__  # pointed at the caller's line
+    assert program.output.data == 10.0  # (5*-3 + 10) * -2
+
+
+def test_a_fresh_graph_gives_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stepgrad.to_json(lecture_neuron(LectureValue)["o"])  # lecture tanh vs math.tanh: 1 ulp
+        stepgrad.to_json(mlp_loss(seed=3)[1])
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+
+async def test_the_app_steps_through_a_micrograd_graph() -> None:
+    v = lecture_l(LectureValue)
+    app = stepgrad.app_for(v["L"], steady=True)
+    assert app.title == "L"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        program = app.walk.program
+        await pilot.press("end")
+        await pilot.pause()
+        grads = {name: app.walk.grad(program.names[name]) for name in "abcf"}
+        assert grads == approx({"a": 6.0, "b": -4.0, "c": -2.0, "f": 4.0})
+    assert all(node.grad == 0.0 for node in walk(v["L"]))
+
+
+# --- random graphs ---------------------------------------------------------------------------
+
+
+def random_graph(cls: type, seed: int) -> tuple[Any, list[Any]]:
+    """A random expression over every op ``cls`` has, with numbers mixed in and reused nodes."""
+    r = random.Random(seed)
+    leaves = [cls(round(r.uniform(-1.5, 1.5), 3)) for _ in range(3)]
+    pool = list(leaves)
+    for _ in range(10):
+        a, b = r.choice(pool), r.choice(pool)
+        kind = r.randrange(8)
+        if kind == 0:
+            pool.append(a + b)
+        elif kind == 1:
+            pool.append(a * b * r.choice([1, -2, 0.5]))
+        elif kind == 2:
+            pool.append(a - b + r.choice([1, 2.5]))
+        elif kind == 3:
+            pool.append(a / (b * b + 1))
+        elif kind == 4:
+            pool.append((a * a + 0.25) ** r.choice([2, 0.5, -1, 3]))
+        elif kind == 5 and hasattr(a, "tanh"):
+            pool.append(a.tanh())
+        elif kind == 6 and hasattr(a, "exp"):
+            pool.append((a * 0.5).exp())
+        elif hasattr(a, "relu"):
+            pool.append(a.relu() + 2 * a)
+        else:
+            pool.append(-a + 3)
+    return pool[-1] * pool[-2] + pool[-3], leaves
+
+
+@pytest.mark.parametrize("cls", [MicroValue, LectureValue])
+def test_grads_match_micrograd_on_random_graphs(cls: type) -> None:
+    """Every node's grad, against micrograd's own backward() run after the import (which
+    leaves the graph as it was: the grads start from 0 as on a fresh graph)."""
+    for seed in range(100):
+        out, _ = random_graph(cls, seed)
+        imported = import_graph(out)
+        imported.root.backward()
+        assert all(node.grad == 0 for node in walk(out))
+        out.backward()
+        for node in walk(out):
+            copy = imported.node(node)
+            assert copy.data == pytest.approx(node.data, rel=1e-12, abs=1e-12)
+            assert copy.grad == pytest.approx(node.grad, rel=1e-12, abs=1e-12), seed
