@@ -469,7 +469,7 @@ class Drawing:
                 box_bands.setdefault(band, []).append(node)
         self._bands = box_bands
         self._box_cache: dict[tuple[object, ...], tuple[list[str], list[list[str | None]]]] = {}
-        self._ranks: tuple[int, dict[int, list[int]]] | None = None
+        self._ranks: tuple[Mapping[EdgeKey, EdgeKind], dict[int, list[int]]] | None = None
 
     def _idle_row(self, y: int) -> tuple[list[str], list[str | None]]:
         """Row ``y`` with every wire idle and no boxes (computed once per row)."""
@@ -563,7 +563,7 @@ class Drawing:
 
     def _branch_ranks(self, view: View) -> dict[int, list[int]]:
         """The rank of every branch of every wire that carries a non-idle edge, by wire."""
-        if self._ranks is not None and self._ranks[0] == id(view.edges):
+        if self._ranks is not None and self._ranks[0] is view.edges:
             return self._ranks[1]
         boxes = self.boxes
         # per source: for each rank, the furthest column an edge of that rank reaches
@@ -571,8 +571,8 @@ class Drawing:
         ranked: dict[EdgeKey, int] = {}
         for key, kind in view.edges.items():
             rank = _RANKS.get(kind, 0)
-            if not rank or key[1] not in boxes:
-                continue
+            if not rank or key[0] not in boxes or key[1] not in boxes:
+                continue  # idle, or an edge a focus view leaves out
             ranked[key] = rank
             far = reach.get(key[0])
             if far is None:
@@ -600,7 +600,7 @@ class Drawing:
                 if lane is None:
                     break
                 channel = lane
-        self._ranks = (id(view.edges), result)
+        self._ranks = (view.edges, result)  # kept: the same mapping is asked again and again
         return result
 
     # --- rendering ----------------------------------------------------------------------
