@@ -33,6 +33,7 @@ from engine.text import to_ascii
 from .layout import (
     MAX_LANES,
     METRICS,
+    TINY_GRAD_WIDTH,
     Branch,
     EdgeKey,
     Layout,
@@ -42,6 +43,7 @@ from .layout import (
     header_text,
     lanes,
     layout,
+    op_form,
     to_networkx,
 )
 
@@ -708,6 +710,8 @@ class Drawing:
             first: list[str | None] = ["constant"] * box.w
             styles: list[list[str | None]] = [first]
             styles += [[None] * box.w for _ in range(box.h - 1)]
+        elif not METRICS[self.layout.mode].border:
+            lines, styles = _tiny_lines(box.w, box.h, attrs, state, grad)
         else:
             lines, styles = _box_lines(
                 box.w, box.h, attrs, self.layout.mode, state, grad, box.out_ports, box.y, ports
@@ -732,6 +736,40 @@ def _runs(styles: list[str | None]) -> list[tuple[int, int, str]]:
 _MARKS = {"current": (" now ", "now"), "done": (" ✓ ", "✓"), "dead": (" unused ", "∅")}
 """The mark in the bottom border of a box, and a shorter one for narrow boxes. ``dead``: the
 output does not use the value, so no grad ever reaches it."""
+
+
+_TINY_MARKS = {"current": "●", "done": "✓", "dead": "∅", "waiting": "…"}
+"""A tiny node's state, in the cell before its name: never by colour alone."""
+
+
+def _tiny_lines(
+    w: int,
+    h: int,
+    attrs: Mapping[str, object],
+    state: NodeState,
+    grad: float | None,
+) -> tuple[list[str], list[list[str | None]]]:
+    """A node as ``✓ name ∇ grad`` on one line (the op form ``·*·`` under it for a binary
+    op): no border, for the smallest zoom level."""
+    base = "node." + state.kind
+    mark = _TINY_MARKS.get(state.kind, " ")
+    if state.kind == "waiting" and state.pending == 0:
+        mark = "○"  # ready: it has every contribution
+    op = op_form(str(attrs["op"]))
+    name = header_text(str(attrs["label"]), "", "tiny") or op
+    first = f"{mark} {name}"
+    styles_first: list[str | None] = [base + " mark"] + [base] + [base + " label"] * len(name)
+    if attrs["requires_grad"]:
+        value = NOT_COMPUTED if grad is None else fit_number(grad, TINY_GRAD_WIDTH)
+        first += " ∇ " + value
+        styles_first += [base] * 3 + [base + " grad"] * len(value)
+    lines = [first.ljust(w)[:w]]
+    styles = [(styles_first + [base] * w)[:w]]
+    for row in range(1, h):
+        text = ("  " + op) if row == 1 and attrs["label"] else ""
+        lines.append(text.ljust(w)[:w])
+        styles.append([base] * w)
+    return lines, styles
 
 
 def _box_lines(

@@ -50,7 +50,9 @@ __all__ = [
     "Mode",
     "box_size",
     "focus",
+    "LEVELS",
     "MAX_LANES",
+    "fit",
     "lanes",
     "layers_of",
     "layout",
@@ -62,10 +64,12 @@ __all__ = [
 EdgeKey = tuple[int, int, int]
 """An edge: ``(parent, child, index)``, the index being the operand position in the child's op."""
 
-Mode = Literal["full", "compact", "lecture"]
+Mode = Literal["full", "compact", "lecture", "tiny"]
 """Box contents and spacing: ``full`` = name and op / ``data 8.125`` / ``grad 1``; ``compact`` =
 a shorter name and op / ``8.125`` / ``∇ 1``, in narrower boxes; ``lecture`` = ``full`` with
-padded boxes and wider gaps, to read from the back of a room (see :data:`METRICS`)."""
+padded boxes and wider gaps, to read from the back of a room; ``tiny`` = no box at all, one line
+``✓ name ∇ grad`` (and the op on a second line for a binary op), tightly packed, for networks
+(see :data:`METRICS`)."""
 
 GRAD_WIDTH = 8
 """Characters reserved for a grad in a box; wider grads are shown with fewer digits."""
@@ -73,6 +77,8 @@ NAME_WIDTH = 24
 """Longest name shown in a full (and lecture) box header; longer names are cut with ``…``."""
 COMPACT_NAME_WIDTH = 10
 """Longest name shown in a compact box header."""
+TINY_GRAD_WIDTH = 6
+"""Characters reserved for a grad on a tiny node's line."""
 CHANNEL_LEAD = 2
 """Cells between the widest box of a column and the first track of the channel after it
 (full and compact modes; each mode's spacing is in :data:`METRICS`)."""
@@ -95,6 +101,7 @@ class Metrics:
         channel_lead: cells between a column's widest box and the first track after it.
         channel_tail: cells between the last track of a channel and the next column.
         track_step: distance between two vertical tracks of a channel.
+        border: boxes have a border (every mode but ``tiny``).
     """
 
     words: bool
@@ -105,11 +112,14 @@ class Metrics:
     channel_lead: int = CHANNEL_LEAD
     channel_tail: int = CHANNEL_TAIL
     track_step: int = TRACK_STEP
+    border: bool = True
 
 
 METRICS: dict[Mode, Metrics] = {
     "full": Metrics(words=True, name_width=NAME_WIDTH),
-    "compact": Metrics(words=False, name_width=COMPACT_NAME_WIDTH),
+    "compact": Metrics(
+        words=False, name_width=COMPACT_NAME_WIDTH, channel_lead=1, channel_tail=2, track_step=1
+    ),
     "lecture": Metrics(
         words=True,
         name_width=NAME_WIDTH,
@@ -119,6 +129,15 @@ METRICS: dict[Mode, Metrics] = {
         channel_lead=4,
         channel_tail=6,
         track_step=3,
+    ),
+    "tiny": Metrics(
+        words=False,
+        name_width=COMPACT_NAME_WIDTH,
+        row_gap=0,
+        channel_lead=1,
+        channel_tail=2,
+        track_step=1,
+        border=False,
     ),
 }
 """The :class:`Metrics` of each :data:`Mode`."""
@@ -245,6 +264,12 @@ def box_size(attrs: Mapping[str, object], mode: Mode = "full") -> tuple[int, int
     if is_constant(attrs):
         return len(str(attrs["label"])) + 1, 1  # the number and a space before its edge
     metrics = METRICS[mode]
+    if not metrics.border:  # "✓ name ∇ grad", and the op form under it for a binary op
+        name = header_text(str(attrs["label"]), "", mode) or op_form(str(attrs["op"]))
+        grad = len(" ∇ ") + TINY_GRAD_WIDTH if takes_grad(attrs) else 0
+        op = len(op_form(str(attrs["op"]))) + 2
+        arity = OPS[str(attrs["op"])].arity if attrs["op"] else 0
+        return max(2 + len(name) + grad, op) + 1, max(arity, 1)
     data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
     header = header_text(str(attrs["label"]), str(attrs["op"]), mode)
     if not takes_grad(attrs):
@@ -475,6 +500,44 @@ def _port(elem: _Elem, slot: int) -> int:
     return elem.port + slot
 
 
+LEVELS: tuple[Mode, ...] = ("lecture", "full", "compact", "tiny")
+"""The zoom levels, largest first: the roomy lecture boxes, full boxes, compact boxes, and tiny
+one-line nodes."""
+
+
+def fit(
+    graph: nx.MultiDiGraph,
+    width: int,
+    height: int,
+    levels: Sequence[Mode] = LEVELS,
+    made: dict[Mode, Layout] | None = None,
+) -> Mode | None:
+    """The largest of ``levels`` whose layout of ``graph`` fits ``width`` x ``height`` cells,
+    or None when none does. ``made`` caches the layouts by mode (they depend on the graph only,
+    so a resize reuses them).
+
+    The smallest level is laid out first: when it misses by far (half again the room), no
+    larger one can fit and none is laid out, which keeps a resize on a large graph cheap.
+    """
+    made = {} if made is None else made
+
+    def get(mode: Mode) -> Layout:
+        if mode not in made:
+            made[mode] = layout(graph, mode=mode)
+        return made[mode]
+
+    if not levels:
+        return None
+    smallest = get(levels[-1])
+    if smallest.width > 1.5 * width or smallest.height > 1.5 * height:
+        return None
+    for mode in levels:
+        lay = get(mode)
+        if lay.width <= width and lay.height <= height:
+            return mode
+    return None
+
+
 MAX_LANES = 200_000
 """The most lanes (a value crossing a column on its way to a later consumer) a layout may
 have: each costs about as much as a box. Beyond it a drawing is refused, not attempted."""
@@ -507,7 +570,8 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
     if graph.number_of_nodes() == 0:
         return Layout(graph, mode, {}, [], {}, [], 0, 0)
     metrics = METRICS[mode]
-    margin = 1 + metrics.pad_y  # a box's border and padding, above its first port and below
+    # a box's border and padding, above its first port and below (none for a tiny node)
+    margin = 1 + metrics.pad_y if metrics.border else 0
     # 1. layers: as late as possible (distance to a sink, from networkx)
     layer_of = layers_of(graph)
     # 2. elements and segments, with dummy lanes for long edges

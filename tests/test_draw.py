@@ -251,7 +251,7 @@ def test_ownership_and_hit_testing() -> None:
 # --- random graphs --------------------------------------------------------------------------
 
 graphs = st.builds(random_graph, st.integers(0, 10**6), st.integers(1, 35))
-modes: st.SearchStrategy[Mode] = st.sampled_from(("full", "compact", "lecture"))
+modes: st.SearchStrategy[Mode] = st.sampled_from(("full", "compact", "lecture", "tiny"))
 
 
 @settings(max_examples=60, deadline=None)
@@ -261,11 +261,12 @@ def test_every_node_drawn_once_and_edges_end_in_arrows(root: Value, mode: Mode) 
     drawing = draw(layout(graph, mode=mode))
     text = drawing.render().text
     lines = text.splitlines()
-    corner = "┌" + "─" * METRICS[mode].pad_x + " "
+    corner = "┌" + "─" * METRICS[mode].pad_x + " " if METRICS[mode].border else "  "
+    after = "(?: = | ─)" if METRICS[mode].border else " ∇"
     for _n, attrs in graph.nodes(data=True):
         label = attrs["label"]
         if label.startswith("q") or label == "root":
-            assert len(re.findall(rf"{corner}{label}(?: = | ─)", text)) == 1, label
+            assert len(re.findall(rf"{corner}{label}{after}", text)) == 1, label
     for key in drawing.routes:
         x, y = drawing.edge_cells(key)[-1]
         assert lines[y][x] == "▶"
@@ -297,7 +298,7 @@ def test_window_is_a_crop_of_the_whole(root: Value, mode: Mode, data: st.DataObj
 
 
 @settings(max_examples=30, deadline=None)
-@given(graphs, st.sampled_from(("compact", "lecture")))
+@given(graphs, st.sampled_from(("compact", "lecture", "tiny")))
 def test_all_states_render(root: Value, mode: Mode) -> None:
     graph = to_networkx(root)
     drawing = draw(layout(graph, mode=mode))
@@ -360,6 +361,7 @@ def check_wires_connect(drawing: Drawing, lines: list[str]) -> None:
             source = is_box(x - 1, y) and (
                 drawing.boxes[drawing.owners(x - 1, y)[0]].constant  # type: ignore[index]
                 or wire_arms(at(x - 1, y))[3]
+                or not METRICS[drawing.layout.mode].border  # a tiny node: its text, no port
             )
             assert left <= (wire_arms(at(x - 1, y))[3] or source), where
             # a wire cell with nowhere to go is a stray piece
@@ -373,7 +375,7 @@ def check_wires_connect(drawing: Drawing, lines: list[str]) -> None:
         ("a = 2*x + 3; b = 1 - a; c = (a + 4)*(b - 5)*(x + 6)", {"x": 1.0}),
     ],
 )
-@pytest.mark.parametrize("mode", ["full", "compact", "lecture"])
+@pytest.mark.parametrize("mode", ["full", "compact", "lecture", "tiny"])
 def test_constant_wires_have_no_stray_pieces(
     program: str, values: dict[str, float], mode: Mode
 ) -> None:

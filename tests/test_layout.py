@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import DomainError, Value
-from stepgrad.layout import METRICS, Layout, Mode, focus, layout, to_networkx
+from engine import OPS, DomainError, Value
+from stepgrad.layout import LEVELS, METRICS, Layout, Mode, fit, focus, layout, to_networkx
 
 UNARY = ("neg", "tanh", "sin", "relu", "sigmoid", "abs")
 BINARY = ("+", "-", "*")
@@ -55,7 +55,7 @@ def random_graph(seed: int, size: int) -> Value:
 
 
 graphs = st.builds(random_graph, st.integers(0, 10**6), st.integers(1, 40))
-modes: st.SearchStrategy[Mode] = st.sampled_from(("full", "compact", "lecture"))
+modes: st.SearchStrategy[Mode] = st.sampled_from(("full", "compact", "lecture", "tiny"))
 
 
 def check_layout(lay: Layout) -> None:
@@ -145,7 +145,7 @@ def test_random_graphs_lay_out_cleanly(root: Value) -> None:
     check_layout(layout(to_networkx(root)))
 
 
-@pytest.mark.parametrize("mode", ["compact", "lecture"])
+@pytest.mark.parametrize("mode", ["compact", "lecture", "tiny"])
 @settings(max_examples=40, deadline=None)
 @given(graphs)
 def test_other_modes_lay_out_cleanly(mode: Mode, root: Value) -> None:
@@ -266,3 +266,31 @@ def test_lecture_mode_is_full_mode_made_larger() -> None:
         for upper, lower in zip(boxes, boxes[1:], strict=False):
             assert lower.y - (upper.y + upper.h) >= METRICS["lecture"].row_gap
     assert METRICS["lecture"].row_gap > METRICS["full"].row_gap
+
+
+# --- zoom levels --------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.integers(1, 30), st.integers(20, 220), st.integers(4, 70))
+def test_the_chosen_level_fits_whenever_any_level_fits(
+    seed: int, size: int, width: int, height: int
+) -> None:
+    graph = to_networkx(random_graph(seed, size))
+    sizes = {mode: layout(graph, mode=mode) for mode in LEVELS}
+    fitting = [m for m in LEVELS if sizes[m].width <= width and sizes[m].height <= height]
+    chosen = fit(graph, width, height)
+    if fitting:
+        assert chosen == fitting[0]  # the largest level that fits
+    else:
+        assert chosen is None
+
+
+def test_tiny_nodes_are_one_line_each() -> None:
+    root = toy()
+    lay = layout(to_networkx(root), mode="tiny")
+    check_layout(lay)
+    for box in lay.boxes.values():
+        arity = OPS[lay.graph.nodes[box.node]["op"]].arity if lay.graph.nodes[box.node]["op"] else 0
+        assert box.h == max(arity, 1)
+    assert lay.height < layout(to_networkx(root), mode="compact").height
