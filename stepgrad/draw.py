@@ -43,7 +43,7 @@ from .layout import (
     header_text,
     lanes,
     layout,
-    op_form,
+    node_form,
     to_networkx,
 )
 
@@ -67,7 +67,7 @@ __all__ = [
     "to_ansi",
 ]
 
-NodeKind = Literal["idle", "current", "done", "waiting", "dead"]
+NodeKind = Literal["idle", "current", "done", "waiting", "dead", "partial"]
 EdgeKind = Literal["idle", "active", "done", "dead"]
 Owner = int | EdgeKey
 """What a cell belongs to: a node key (``int``) or an edge ``(parent, child, index)``."""
@@ -109,11 +109,14 @@ class View:
             ``—``: not computed yet.
         nodes: node -> :class:`NodeState` (or just its kind); missing nodes are idle.
         edges: edge -> ``"active"`` / ``"done"`` / ``"idle"``; missing edges are idle.
+        notes: node -> a few words its box shows about it now (a collapsed group: which of
+            its nodes fires).
     """
 
     grads: Mapping[int, float] | None = None
     nodes: Mapping[int, NodeState | NodeKind] = field(default_factory=dict)
     edges: Mapping[EdgeKey, EdgeKind] = field(default_factory=dict)
+    notes: Mapping[int, str] = field(default_factory=dict)
 
     def node_state(self, node: int) -> NodeState:
         state = self.nodes.get(node, IDLE)
@@ -700,7 +703,8 @@ class Drawing:
             index = self.layout.wire_of.get((node, box.layer))
             lit = (ranks or {}).get(index) if index is not None else None  # type: ignore[arg-type]
             ports = (bool(lit) and max(lit or [0]) == 3,) if box.out_ports else ()
-            key = (node, state, grad, ports)
+            note = view.notes.get(node)
+            key = (node, state, grad, ports, note)
         cached = self._box_cache.get(key)
         if cached is not None:
             return cached
@@ -711,10 +715,19 @@ class Drawing:
             styles: list[list[str | None]] = [first]
             styles += [[None] * box.w for _ in range(box.h - 1)]
         elif not METRICS[self.layout.mode].border:
-            lines, styles = _tiny_lines(box.w, box.h, attrs, state, grad)
+            lines, styles = _tiny_lines(box.w, box.h, attrs, state, grad, note)
         else:
             lines, styles = _box_lines(
-                box.w, box.h, attrs, self.layout.mode, state, grad, box.out_ports, box.y, ports
+                box.w,
+                box.h,
+                attrs,
+                self.layout.mode,
+                state,
+                grad,
+                box.out_ports,
+                box.y,
+                ports,
+                note,
             )
         if len(self._box_cache) > 50_000:
             self._box_cache.clear()
@@ -738,7 +751,7 @@ _MARKS = {"current": (" now ", "now"), "done": (" ✓ ", "✓"), "dead": (" unus
 output does not use the value, so no grad ever reaches it."""
 
 
-_TINY_MARKS = {"current": "●", "done": "✓", "dead": "∅", "waiting": "…"}
+_TINY_MARKS = {"current": "●", "done": "✓", "dead": "∅", "waiting": "…", "partial": "◐"}
 """A tiny node's state, in the cell before its name: never by colour alone."""
 
 
@@ -748,14 +761,16 @@ def _tiny_lines(
     attrs: Mapping[str, object],
     state: NodeState,
     grad: float | None,
+    note: str | None = None,
 ) -> tuple[list[str], list[list[str | None]]]:
     """A node as ``✓ name ∇ grad`` on one line (the op form ``·*·`` under it for a binary
-    op): no border, for the smallest zoom level."""
+    op, or ``▸ note``: a collapsed group's node firing now): no border, for the smallest zoom
+    level."""
     base = "node." + state.kind
     mark = _TINY_MARKS.get(state.kind, " ")
     if state.kind == "waiting" and state.pending == 0:
         mark = "○"  # ready: it has every contribution
-    op = op_form(str(attrs["op"]))
+    op = node_form(attrs)
     name = header_text(str(attrs["label"]), "", "tiny") or op
     first = f"{mark} {name}"
     styles_first: list[str | None] = [base + " mark"] + [base] + [base + " label"] * len(name)
@@ -767,8 +782,10 @@ def _tiny_lines(
     styles = [(styles_first + [base] * w)[:w]]
     for row in range(1, h):
         text = ("  " + op) if row == 1 and attrs["label"] else ""
+        if row == 1 and note:
+            text = "▸ " + note
         lines.append(text.ljust(w)[:w])
-        styles.append([base] * w)
+        styles.append([base + " mark" if note and row == 1 else base] * w)
     return lines, styles
 
 
@@ -782,6 +799,7 @@ def _box_lines(
     out_ports: tuple[int, ...],
     top: int,
     heavy_ports: tuple[bool, ...],
+    note: str | None = None,
 ) -> tuple[list[str], list[list[str | None]]]:
     """One box, as ``h`` lines of ``w`` characters, with a style per character."""
     metrics = METRICS[mode]
@@ -792,7 +810,7 @@ def _box_lines(
     hz = _glyph(0, 0, b, b)
     vt = _glyph(b, b, 0, 0)
     base = "node." + state.kind
-    header = header_text(str(attrs["label"]), str(attrs["op"]), mode)
+    header = header_text(str(attrs["label"]), str(attrs["op"]), mode, attrs.get("form"))  # type: ignore[arg-type]
     label = header.split(" = ")[0] if attrs["label"] else ""
     inner = w - 2 * left
     data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
@@ -833,6 +851,13 @@ def _box_lines(
             f" waits {state.pending} " if state.pending else " ready ",
             f"…{state.pending}" if state.pending else "ready",
         )
+    elif state.kind == "partial":  # a collapsed group: some of its nodes fired, some not yet
+        mark = (f" {state.pending} to fire ", f"…{state.pending}")
+    elif state.kind == "current" and note:  # a collapsed group: which of its nodes fires
+        mark = (f" now: {note} ", " now ")
+        if len(mark[0]) + 3 > w - 2:
+            cut = max(1, w - 2 - 3 - len(" now:  "))
+            mark = (f" now: {note[: cut - 1]}… ", " now ")
     else:
         mark = _MARKS.get(state.kind, ("", ""))
     text = mark[0] if len(mark[0]) + 3 <= w - 2 else mark[1]
@@ -864,6 +889,7 @@ _SGR = {
     "node.current": "1;33",
     "node.done": "32",
     "node.waiting": "2",
+    "node.partial": "2",
     "node.dead": "2",
     "edge.dead": "2",
     "edge.active": "1;33",

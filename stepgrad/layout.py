@@ -48,6 +48,7 @@ __all__ = [
     "METRICS",
     "Metrics",
     "Mode",
+    "arity_of",
     "box_size",
     "focus",
     "LEVELS",
@@ -56,6 +57,7 @@ __all__ = [
     "lanes",
     "layers_of",
     "layout",
+    "node_form",
     "node_name",
     "op_form",
     "to_networkx",
@@ -233,15 +235,29 @@ def op_form(op: str) -> str:
     return f"{spec.symbol}·"
 
 
-def header_text(label: str, op: str, mode: Mode = "full") -> str:
-    """The text in a box's top border: ``e = ·*·``, ``x``, ``·+·`` (names cut to fit)."""
+def node_form(attrs: Mapping[str, object]) -> str:
+    """How a node shows its op: :func:`op_form`, or a collapsed group's own (``tanh(Σ3)``)."""
+    form = attrs.get("form")
+    return str(form) if form else op_form(str(attrs["op"]))
+
+
+def header_text(label: str, op: str, mode: Mode = "full", form: str | None = None) -> str:
+    """The text in a box's top border: ``e = ·*·``, ``x``, ``·+·`` (names cut to fit);
+    ``form`` replaces the op's form (a collapsed group's ``tanh(Σ3)``)."""
     limit = METRICS[mode].name_width
     if len(label) > limit:
         label = label[: limit - 1] + "…"
-    form = op_form(op)
+    form = op_form(op) if form is None else form
     if label and form:
         return f"{label} = {form}"
     return label or form
+
+
+def arity_of(attrs: Mapping[str, object]) -> int:
+    """How many operands enter a node: its op's arity, or a collapsed group's input count."""
+    if "arity" in attrs:
+        return int(attrs["arity"])  # type: ignore[call-overload]
+    return OPS[str(attrs["op"])].arity if attrs["op"] else 0
 
 
 def is_constant(attrs: Mapping[str, object]) -> bool:
@@ -265,13 +281,12 @@ def box_size(attrs: Mapping[str, object], mode: Mode = "full") -> tuple[int, int
         return len(str(attrs["label"])) + 1, 1  # the number and a space before its edge
     metrics = METRICS[mode]
     if not metrics.border:  # "✓ name ∇ grad", and the op form under it for a binary op
-        name = header_text(str(attrs["label"]), "", mode) or op_form(str(attrs["op"]))
+        name = header_text(str(attrs["label"]), "", mode) or node_form(attrs)
         grad = len(" ∇ ") + TINY_GRAD_WIDTH if takes_grad(attrs) else 0
-        op = len(op_form(str(attrs["op"]))) + 2
-        arity = OPS[str(attrs["op"])].arity if attrs["op"] else 0
-        return max(2 + len(name) + grad, op) + 1, max(arity, 1)
+        op = len(node_form(attrs)) + 2
+        return max(2 + len(name) + grad, op) + 1, max(arity_of(attrs), 1)
     data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
-    header = header_text(str(attrs["label"]), str(attrs["op"]), mode)
+    header = header_text(str(attrs["label"]), str(attrs["op"]), mode, attrs.get("form"))  # type: ignore[arg-type]
     if not takes_grad(attrs):
         inner = len("data ") + len(data) if metrics.words else len(data)
         rows = 1
@@ -609,7 +624,7 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
     for e in elem_of.values():
         e.inputs.sort(key=lambda s: s.in_slot)
     for e in elem_of.values():
-        e.arity = OPS[graph.nodes[e.key]["op"]].arity if graph.nodes[e.key]["op"] else 0
+        e.arity = arity_of(graph.nodes[e.key])
         e.h = max(e.h, _port(e, max(e.arity, 1)) + (0 if e.constant else margin))
     # 3. order within layers
     _order(layers, sweeps)

@@ -31,6 +31,7 @@ _TOKEN_CLASSES = {
     "node.current": "graph--current",
     "node.done": "graph--done",
     "node.waiting": "graph--waiting",
+    "node.partial": "graph--waiting",
     "node.idle": "graph--idle",
     "node.dead": "graph--dead",
     "edge.dead": "graph--edge-dead",
