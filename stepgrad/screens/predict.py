@@ -31,6 +31,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from stepgrad.predict import (
     Answer,
+    Hints,
     Prediction,
     PredictResult,
     Question,
@@ -119,11 +120,15 @@ class PredictScreen(ModalScreen[PredictResult | None]):
             raise ValueError("no step left to predict: the pass is over")
         self.prediction: Prediction = prediction
         self.questions: tuple[Question, ...] = prediction.questions
+        self.hints: Hints = prediction.hints
+        """Example numbers for the placeholder and messages: none gives an answer away."""
         self.score = score
         self.result: PredictResult | None = None
         """The checked answers, once checked."""
         self.errors: dict[int, str] = {}
         """The message under each answer that could not be read at the last check."""
+        self.closing = False
+        """Dismissed already (see :meth:`_close`)."""
 
     @property
     def checked(self) -> bool:
@@ -142,7 +147,7 @@ class PredictScreen(ModalScreen[PredictResult | None]):
                     with Horizontal(classes="predict-row"):
                         yield Static(self._label(question), classes="predict-label")
                         yield Input(
-                            placeholder="e.g. 1/8",
+                            placeholder=f"e.g. {self.hints.fraction}",
                             id=f"answer-{i}",
                             classes="predict-input",
                             compact=True,
@@ -188,8 +193,8 @@ class PredictScreen(ModalScreen[PredictResult | None]):
         if self.questions:
             lines.append(
                 Content.styled(
-                    "Type each grad after this step: a number, 1/8 or 2*3. "
-                    "3 significant digits are enough.",
+                    f"Type each grad after this step: a number, {self.hints.fraction} or "
+                    f"{self.hints.product}. 3 significant digits are enough.",
                     "$text-muted",
                 )
             )
@@ -289,7 +294,7 @@ class PredictScreen(ModalScreen[PredictResult | None]):
         for i, question in enumerate(self.questions):
             text = self.query_one(f"#answer-{i}", Input).value
             try:
-                answers.append(question.check(text))
+                answers.append(question.check(text, self.hints))
             except ValueError as err:
                 self.errors[i] = str(err)
         if self.errors:
@@ -333,12 +338,20 @@ class PredictScreen(ModalScreen[PredictResult | None]):
     def action_reveal(self) -> None:
         """Dismiss with the checked answers: the main screen reveals the step and scores them."""
         if self.result is not None:
-            self.dismiss(self.result)
+            self._close(self.result)
 
     def action_skip(self) -> None:
         """Reveal the step without scoring it: dismiss with None (before checking only)."""
         if self.result is None:
-            self.dismiss(None)
+            self._close(None)
+
+    def _close(self, result: PredictResult | None) -> None:
+        """Dismiss once: keys that arrive together (enter on Skip, then esc) must not dismiss
+        a screen that is already leaving the stack."""
+        if self.closing:
+            return
+        self.closing = True
+        self.dismiss(result)
 
     def action_scroll(self, direction: int) -> None:
         questions = self.query_one("#predict-questions", VerticalScroll)
