@@ -706,3 +706,27 @@ async def test_a_second_skip_or_reveal_does_not_dismiss_again(check: bool) -> No
         await pilot.pause()
         assert app.screen is app.main and app.return_code is None
     assert len(results) == 1 and (results[0] is None) is not check
+
+
+async def test_at_40x12_the_answers_the_verdict_and_the_button_stay_in_view() -> None:
+    app = create_app(TOY, steady=True)
+    results: list[PredictResult | None] = []
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        screen = await open_predict(app, results)
+        await pilot.pause()
+        box = screen.query_one("#predict-box")
+        assert box.region.right <= 40 and box.region.bottom <= 12
+        assert "grad of a" in text_of(app) and "Check" in text_of(app)
+        await pilot.press(*"1/8", "enter", "0", "enter")
+        await pilot.pause()
+        assert screen.checked
+        text = text_of(app)
+        assert "✓ right: 1/8 = 0.125" in text and "Reveal →" in text
+        assert "↑↓ Scroll" in text.splitlines()[-1]  # the working does not fit: say so
+        for _ in range(12):
+            await pilot.press("down")
+            if "✗ wrong" in text_of(app):
+                break
+        assert "✗ wrong: you typed 0; expected" in text_of(app)  # -1.015625 wraps below
+        assert "Reveal →" in text_of(app)
