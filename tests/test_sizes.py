@@ -238,3 +238,19 @@ async def test_the_footer_keeps_help_and_quit(size: tuple[int, int], example: st
             assert re.search(r"\? Help\b", line) and re.search(r"\bq Quit\b", line), (keys, line)
             for key in footer.children:
                 assert key.region.right <= size[0], (keys, line)  # no key cut at the edge
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_editing_keeps_the_top_bar_and_says_the_editors_keys(size: tuple[int, int]) -> None:
+    app = make(None)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("e", "backspace")  # an error: its line must not push the screen
+        await pilot.pause()
+        lines = text_of(app).splitlines()
+        assert f"= {TOY_OUT}" in lines[0]  # the top bar did not scroll away
+        footer = lines[app.main.query_one(Footer).region.y]
+        assert "Apply" in footer and "esc Cancel edit" in footer and "f1 Help" in footer
+        assert "? Help" not in footer  # ? would be typed into the program
+        editor = app.main.query_one(ProgramEditor)
+        assert editor.input.region.height >= 3  # at least one line of the program shows
+        assert "✗" in text_of(app)

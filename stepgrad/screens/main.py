@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from textual import events, on
@@ -59,6 +60,8 @@ WIDE = 100
 """From this width on the values pane is shown beside the step panel; below it folds away."""
 SHORT = 30
 """Below this height the step panel takes the bottom half of the screen."""
+TINY = 16
+"""Below this height the editor makes do with fewer rows, so the screen never scrolls."""
 
 
 _CHECKED = (
@@ -230,33 +233,48 @@ class MainScreen(Screen[None]):
     @property
     def active_bindings(self) -> dict[str, Any]:
         """The keys for the footer: as many as fit in one line, most important first
-        (:data:`FOOTER_PRIORITY`), shown in their usual order. ``?`` and ``q`` always fit.
-        (Keys are dispatched by the binding chain, not by this; a left-out key still works.)"""
+        (:data:`FOOTER_PRIORITY`), shown in their usual order. ``?`` and ``q`` always fit; so do
+        the open editor's keys, which come first. (Keys are dispatched by the binding chain,
+        not by this; a left-out key still works.)"""
         bindings = super().active_bindings
         width = self.app.size.width
         compact = width < WIDE
-        room = width - (PALETTE_ROOM if width >= 80 else 0)
+        used = PALETTE_ROOM if width >= 80 else 0
         by_action: dict[str, list[str]] = {}  # the footer shows one key per action
-        for key, active in bindings.items():
-            if active.binding.show:
-                by_action.setdefault(active.binding.action, []).append(key)
-        cost: dict[str, int] = {}
-        for action, keys in by_action.items():
-            binding = bindings[keys[0]].binding
-            shown = self.app.get_key_display(binding)
-            if binding.group is not None:  # a grouped key: its own cell, the label once
-                cost[action] = len(shown) + 4 + len(binding.group.description) + 1
-            else:
-                cost[action] = len(shown) + len(binding.description) + (2 if compact else 3)
         keep: set[str] = set()
-        used = 0
+        for key, active in bindings.items():
+            binding = active.binding
+            if not binding.show:
+                continue
+            if active.node is not self:  # the editor's keys: always shown
+                if binding.action not in keep:
+                    keep.add(binding.action)
+                    used += self._footer_cost(binding, compact)
+                continue
+            by_action.setdefault(binding.action, []).append(key)
         for name in FOOTER_PRIORITY:
-            for action in by_action:
-                if action.partition("(")[0] == name and action not in keep:
-                    if used + cost[action] <= room or name in ("help", "quit"):
-                        keep.add(action)
-                        used += cost[action]
-        return {k: b for k, b in bindings.items() if not b.binding.show or b.binding.action in keep}
+            for action, keys in by_action.items():
+                if action.partition("(")[0] != name or action in keep:
+                    continue
+                cost = self._footer_cost(bindings[keys[0]].binding, compact)
+                if used + cost <= width or name in ("help", "quit"):
+                    keep.add(action)
+                    used += cost
+        shown = {
+            k: b for k, b in bindings.items() if not b.binding.show or b.binding.action in keep
+        }
+        for key, active in shown.items():  # "? Help" when only f1 of "?,f1" works (editing)
+            if active.node is self and key not in _FIRST_KEYS and active.binding.key_display:
+                plain = replace(active.binding, key_display=None)
+                shown[key] = active._replace(binding=plain)
+        return shown
+
+    def _footer_cost(self, binding: Binding, compact: bool) -> int:
+        """The footer cells ``binding`` takes (a grouped key counted with its group's label)."""
+        shown = self.app.get_key_display(binding)
+        if binding.group is not None:
+            return len(shown) + 4 + len(binding.group.description) + 1
+        return len(shown) + len(binding.description) + (2 if compact else 3)
 
     def _arrange(self, width: int, height: int) -> None:
         self.set_class(width < WIDE, "-narrow")
@@ -266,6 +284,7 @@ class MainScreen(Screen[None]):
             footer.show_command_palette = width >= 80  # ctrl+p is on the help screen
         self.set_class(width >= 160, "-wide")
         self.set_class(height < SHORT, "-short")
+        self.set_class(height < TINY, "-tiny")
         shown = self.side_shown if self.side_shown is not None else width >= WIDE
         self.query_one("#side").display = shown
 
@@ -921,3 +940,9 @@ _KEY_ACTIONS: dict[str, str] = {
     binding.key: binding.action for binding in Binding.make_bindings(MainScreen.BINDINGS)
 }
 """Each key of the main screen and the action it is bound to (``right`` → ``next``)."""
+_FIRST_KEYS = {
+    binding.key.split(",")[0].strip()
+    for binding in MainScreen.BINDINGS
+    if isinstance(binding, Binding)
+}
+"""The first key of each binding: the one its ``key_display`` shows."""
