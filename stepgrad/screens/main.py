@@ -145,7 +145,8 @@ class MainScreen(Screen[None]):
         Binding("n", "narration", "Narrate", show=False,
                 tooltip="Show / hide the plain-language narration (lesson mode)"),
         Binding("t", "training", "Training",
-                tooltip="The example's training loop, with and without zero_grad"),
+                tooltip="The training loop of an example that has one (zero_grad), run with "
+                        "and without zero_grad"),
         Binding("e", "edit", "Edit", tooltip="Edit the program in place"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="This screen"),
         Binding("s", "screenshot", "SVG", show=False,
@@ -256,9 +257,19 @@ class MainScreen(Screen[None]):
             for action, keys in by_action.items():
                 if action.partition("(")[0] != name or action in keep:
                     continue
-                cost = self._footer_cost(bindings[keys[0]].binding, compact)
+                group = bindings[keys[0]].binding.group  # a group is shown whole or not at all
+                members = [
+                    other
+                    for other, its in by_action.items()
+                    if other == action
+                    or group is not None
+                    and bindings[its[0]].binding.group is group
+                ]
+                cost = sum(
+                    self._footer_cost(bindings[by_action[m][0]].binding, compact) for m in members
+                )
                 if used + cost <= width or name in ("help", "quit"):
-                    keep.add(action)
+                    keep.update(members)
                     used += cost
         shown = {
             k: b for k, b in bindings.items() if not b.binding.show or b.binding.action in keep
