@@ -20,6 +20,10 @@ Decisions:
   ``x``; the question is ``x``'s grad after *both* (the number the graph shows once the step is
   revealed), and the working shows each edge in turn. Asking per edge would ask twice about one
   grad, once for an intermediate value the graph never shows.
+- **Example numbers** in the dialog and its messages (:class:`Hints`) are chosen per step
+  (:func:`hints_for`): none of them is right, to the 3 significant digits that score an answer,
+  for any answer of the step on screen, nor equal to a number of its working (a local
+  derivative, a contribution): a hint never gives an answer away.
 """
 
 from __future__ import annotations
@@ -39,12 +43,15 @@ __all__ = [
     "MAX_ANSWER",
     "SIGNIFICANT_DIGITS",
     "Answer",
+    "DEFAULT_HINTS",
     "EdgeWork",
+    "Hints",
     "PredictResult",
     "Prediction",
     "Question",
     "Score",
     "exact",
+    "hints_for",
     "is_right",
     "prediction_for",
     "questions_for",
@@ -62,54 +69,118 @@ ABSOLUTE_TOLERANCE = 1e-6
 _CONSTANTS: dict[str, float] = {"pi": math.pi, "π": math.pi, "e": math.e}
 # symbols a student may paste from a textbook or a phone keyboard
 _SYMBOLS = str.maketrans({"−": "-", "–": "-", "×": "*", "·": "*", "÷": "/", "⁄": "/"})
-_EXAMPLE = "e.g. 0.125, 1/8 or -65/64"
+
+
+# --- example numbers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hints:
+    """The example answers shown in the dialog and its messages (see :func:`hints_for`).
+
+    Attributes:
+        decimal: ``0.375``; fraction: ``3/4``; negative: ``-7/4``; product: ``2*3``;
+        power: ``2**3``.
+    """
+
+    decimal: str
+    fraction: str
+    negative: str
+    product: str
+    power: str
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """Every example, as written."""
+        return (self.decimal, self.fraction, self.negative, self.product, self.power)
+
+    @property
+    def percent(self) -> str:
+        """The decimal as a percentage (``37.5%``), for the message about ``%``."""
+        return f"{read_answer(self.decimal) * 100:g}%"
+
+    @property
+    def forms(self) -> str:
+        """``e.g. 0.375, 3/4 or -7/4``."""
+        return f"e.g. {self.decimal}, {self.fraction} or {self.negative}"
+
+
+_CANDIDATES: dict[str, tuple[str, ...]] = {
+    # more candidates than a step can rule out: a step asks about at most a few parents, and
+    # each number rules out at most one candidate of a kind (they are far apart)
+    "decimal": ("0.375", "2.5", "0.75", "4.5", "0.2", "1.25", "3.5", "0.6"),
+    "fraction": ("3/4", "2/3", "5/2", "1/3", "7/4", "3/8", "9/4", "5/6"),
+    "negative": ("-7/4", "-5/3", "-3/8", "-9/2", "-4/3", "-5/8", "-11/4", "-7/6"),
+    "product": ("2*3", "3*5", "4*7", "2*9", "3*11", "5*7", "2*13", "6*7"),
+    "power": ("2**3", "3**2", "2**5", "5**2", "3**3", "2**7", "7**2", "4**3"),
+}
+
+
+def hints_for(numbers: Sequence[float]) -> Hints:
+    """Example answers none of which is right (:func:`is_right`) for any of ``numbers``: the
+    first candidate of each kind that is clear of all of them."""
+
+    def pick(kind: str) -> str:
+        candidates = _CANDIDATES[kind]
+        for candidate in candidates:
+            value = read_answer(candidate)
+            if not any(is_right(value, x) for x in numbers):
+                return candidate
+        return candidates[-1]  # unreachable for a step's few numbers; see _CANDIDATES
+
+    return Hints(
+        pick("decimal"), pick("fraction"), pick("negative"), pick("product"), pick("power")
+    )
 
 
 # --- reading an answer --------------------------------------------------------------------------
 
 
-def read_answer(text: str) -> float:
+def read_answer(text: str, hints: Hints | None = None) -> float:
     """The number ``text`` stands for: ``0.125``, ``-65/64``, ``2*3``, ``1e-3``, ``-(1/8)``...
 
     Accepted: int and float literals, ``pi`` (or ``π``) and ``e``, unary ``+``/``-``, binary
     ``+ - * / **`` and parentheses; ``−``, ``×``, ``·`` and ``÷`` are read as ``- * * /``.
     Raises ValueError with a message fit to show the user for anything else: empty text, names,
     calls, strings, division by zero, a result that is too large (``9**9**9`` fails at once: every
-    step is a float operation) or not a real number (``(-8)**(1/3)``).
+    step is a float operation) or not a real number (``(-8)**(1/3)``). Its example numbers are
+    ``hints`` (the step's, so they give no answer away; default :data:`DEFAULT_HINTS`).
     """
     stripped = text.strip()
     if not stripped:
-        raise ValueError(f"type a number, {_EXAMPLE}")
+        raise ValueError(f"type a number, {(hints or DEFAULT_HINTS).forms}")
     if len(stripped) > MAX_ANSWER:
         raise ValueError(f"too long: an answer has at most {MAX_ANSWER} characters")
     source = stripped.translate(_SYMBOLS)
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: NUL bytes
-        raise ValueError(_not_a_number(stripped)) from None
-    return _Evaluator(stripped).value(tree.body)
+        raise ValueError(_not_a_number(stripped, hints)) from None
+    return _Evaluator(stripped, hints).value(tree.body)
 
 
 def _quote(text: str) -> str:
     return repr(text if len(text) <= 30 else text[:29] + "…")
 
 
-def _not_a_number(text: str) -> str:
+def _not_a_number(text: str, hints: Hints | None) -> str:
+    hints = hints or DEFAULT_HINTS
     message = f"not a number: {_quote(text)}"
     if "^" in text:
-        return f"{message} (use ** for powers: 2**3)"
+        return f"{message} (use ** for powers: {hints.power})"
     if "," in text:
-        return f"{message} (use a point for decimals: 0.125)"
+        return f"{message} (use a point for decimals: {hints.decimal})"
     if "%" in text:
-        return f"{message} (no percent: type 12.5% as 0.125)"
+        return f"{message} (no percent: type {hints.percent} as {hints.decimal})"
     return message
 
 
 class _Evaluator:
     """Computes a parsed answer in floats, one whitelisted node at a time."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, hints: Hints | None) -> None:
         self.text = text
+        self.hints = hints
 
     def value(self, node: ast.expr) -> float:
         result = self._value(node)
@@ -121,7 +192,7 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             number = node.value
             if isinstance(number, bool) or not isinstance(number, (int, float)):
-                raise ValueError(_not_a_number(self.text))
+                raise ValueError(_not_a_number(self.text, self.hints))
             try:
                 return self._finite(float(number))
             except OverflowError:
@@ -130,7 +201,8 @@ class _Evaluator:
             if node.id in _CONSTANTS:
                 return _CONSTANTS[node.id]
             raise ValueError(
-                f"{_not_a_number(self.text)} (type its value; the only names known are pi and e)"
+                f"{_not_a_number(self.text, self.hints)} "
+                "(type its value; the only names known are pi and e)"
             )
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
             operand = self._value(node.operand)
@@ -139,7 +211,7 @@ class _Evaluator:
             node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
         ):
             return self._binop(node.op, self._value(node.left), self._value(node.right))
-        raise ValueError(_not_a_number(self.text))
+        raise ValueError(_not_a_number(self.text, self.hints))
 
     def _binop(self, op: ast.operator, a: float, b: float) -> float:
         try:
@@ -285,9 +357,10 @@ class Question:
                 lines += work.lines()
         return lines
 
-    def check(self, text: str) -> Answer:
-        """Read and judge ``text``; raises ValueError (see :func:`read_answer`) if unreadable."""
-        value = read_answer(text)
+    def check(self, text: str, hints: Hints | None = None) -> Answer:
+        """Read and judge ``text``; raises ValueError (see :func:`read_answer`, whose messages
+        use ``hints``) if unreadable."""
+        value = read_answer(text, hints)
         return Answer(self, text.strip(), value, is_right(value, self.expected))
 
 
@@ -317,6 +390,17 @@ class Prediction:
     upstream_text: str
     values: tuple[tuple[str, float], ...]
     questions: tuple[Question, ...]
+
+    @property
+    def hints(self) -> Hints:
+        """Example answers for this step: none is right for any of its answers, nor equal to a
+        number of their working (a local derivative, a contribution)."""
+        numbers: list[float] = []
+        for question in self.questions:
+            numbers.append(question.expected)
+            for work in question.edges:
+                numbers += [work.local, work.contribution, work.after]
+        return hints_for(numbers)
 
     @property
     def values_text(self) -> str:
@@ -461,3 +545,7 @@ class Score:
 
     def __str__(self) -> str:
         return self.text
+
+
+DEFAULT_HINTS = hints_for(())
+"""The example answers when no step is asked about (the first candidate of each kind)."""

@@ -10,13 +10,14 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from engine.parse import parse
 from stepgrad.app import StepgradApp, create_app
 from stepgrad.examples import EXAMPLES
 from stepgrad.predict import (
     MAX_ANSWER,
+    Hints,
     Prediction,
     PredictResult,
     Score,
@@ -491,9 +492,12 @@ async def test_the_buttons() -> None:
         assert not screen.checked  # b is empty
         assert "type a number" in text_of(app)
         screen.query_one("#answer-1", Input).value = "-1"
+        await pilot.pause(Button().active_effect_duration + 0.1)  # see below
         await pilot.click("#predict-check")
         await pilot.pause()
         assert screen.checked
+        # a Button ignores clicks during its 0.2 s "pressed" effect: wait it out, as a hand would
+        await pilot.pause(Button().active_effect_duration + 0.1)
         await pilot.click("#predict-check")  # now "Reveal →"
         await pilot.pause()
         assert app.screen is app.main
@@ -570,3 +574,159 @@ def test_the_predict_logic_never_loads_textual() -> None:
     code = "import sys, stepgrad.predict; print(sorted(m for m in sys.modules if 'textual' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- example numbers never give an answer away --------------------------------------------------
+
+
+def _three_digits(x: float) -> str:
+    """``x`` to 3 significant digits, written independently of :func:`is_right`."""
+    return f"{x:.2e}"
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_no_hint_is_an_answer_of_its_step(name: str) -> None:
+    """On every step of every example, no example number (placeholder, the line above the
+    answers, every message of :func:`read_answer`) is right for an answer of that step."""
+    walk = Walkthrough(parse(EXAMPLES[name].program))
+    while not walk.finished:
+        prediction = prediction_for(walk)
+        assert prediction is not None
+        hints = prediction.hints
+        for hint in hints.all:
+            value = read_answer(hint)
+            for question in prediction.questions:
+                assert not is_right(value, question.expected), (name, walk.step, hint)
+                assert _three_digits(value) != _three_digits(question.expected)
+        walk.next()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"), [("", "forms"), ("2^3", "power"), ("1,5", "decimal"), ("5%", "decimal")]
+)
+def test_messages_use_the_hints_they_are_given(text: str, kind: str) -> None:
+    hints = Hints("0.6", "5/6", "-7/6", "6*7", "4**3")
+    with pytest.raises(ValueError) as err:
+        read_answer(text, hints)
+    assert getattr(hints, kind) in str(err.value)
+    if text == "5%":
+        assert "60%" in str(err.value)
+
+
+def test_the_toys_first_answers_are_never_hints() -> None:
+    """Step 1 of the toy asks for 1/8 and -65/64 (by hand: d(a/b)/da = 1/b = 1/8 and
+    d(a/b)/db = -a/b**2 = -65/64): the old hints were exactly these."""
+    hints = prediction_for(toy_walk()).hints  # type: ignore[union-attr]
+    for hint in hints.all:
+        assert _three_digits(read_answer(hint)) not in (
+            _three_digits(1 / 8),
+            _three_digits(-65 / 64),
+        )
+
+
+NUMBER = r"-?\d+(?:\.\d+)?(?:/\d+)?(?:\*\*?\d+)?"
+
+
+async def test_the_dialog_shows_no_answer_as_an_example() -> None:
+    import re
+
+    app = create_app(TOY, steady=True)
+    results: list[PredictResult | None] = []
+    async with app.run_test(size=BIG) as pilot:
+        await pilot.pause()
+        screen = await open_predict(app, results)
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # both answers empty: each gets "type a number, e.g. ..."
+        await pilot.pause()
+        text = text_of(app)
+        shown = [
+            *re.findall(rf"e\.g\. ({NUMBER})", text),
+            *re.findall(rf"a number, ({NUMBER}) or ({NUMBER})", text),
+        ]
+        for placeholder in screen.query(Input).results(Input):
+            shown += re.findall(NUMBER, str(placeholder.placeholder))
+        examples = [n for item in shown for n in ([item] if isinstance(item, str) else item)]
+        assert len(examples) >= 4 and "type a number" in text
+        for example in examples:
+            value = _three_digits(read_answer(example))
+            assert value not in (_three_digits(1 / 8), _three_digits(-65 / 64)), example
+
+
+async def test_the_predict_notice_does_not_cover_the_dialog_at_60x20() -> None:
+    app = create_app(TOY, steady=True)
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        assert "Predict mode" in text_of(app)  # the notice is shown on the main screen
+        await pilot.press("right")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PredictScreen)
+        skip = screen.query_one("#predict-skip", Button)
+        row = text_of(app).splitlines()[skip.region.y]
+        assert "Skip" in row and "Check" in row
+        assert "Predict mode" not in text_of(app)
+
+
+async def test_enter_and_escape_together_on_skip_dismiss_once() -> None:
+    app = create_app(TOY, steady=True)
+    results: list[PredictResult | None] = []
+    async with app.run_test(size=BIG) as pilot:
+        await pilot.pause()
+        await open_predict(app, results)
+        await pilot.pause()
+        app.screen.query_one("#predict-skip", Button).focus()
+        await pilot.pause()
+        await pilot.press("enter", "escape")
+        await pilot.pause()
+        assert app.screen is app.main and app.return_code is None
+    assert results == [None]
+
+
+@pytest.mark.parametrize("check", [False, True])
+async def test_a_second_skip_or_reveal_does_not_dismiss_again(check: bool) -> None:
+    """Enter on Skip and esc handled in one tick (the esc binding runs while the button's
+    Pressed message is still queued) both reach the dialog: it must close once, not pop the
+    main screen too (ScreenStackError)."""
+    app = create_app(TOY, steady=True)
+    results: list[PredictResult | None] = []
+    async with app.run_test(size=BIG) as pilot:
+        await pilot.pause()
+        screen = await open_predict(app, results)
+        await pilot.pause()
+        if check:
+            for i, text in enumerate(("1/8", "-1")):
+                screen.query_one(f"#answer-{i}", Input).value = text
+            screen.action_check()
+            screen.action_reveal()
+            screen.action_reveal()
+        else:
+            screen.action_skip()
+            screen.action_skip()
+        await pilot.pause()
+        assert app.screen is app.main and app.return_code is None
+    assert len(results) == 1 and (results[0] is None) is not check
+
+
+async def test_at_40x12_the_answers_the_verdict_and_the_button_stay_in_view() -> None:
+    app = create_app(TOY, steady=True)
+    results: list[PredictResult | None] = []
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        screen = await open_predict(app, results)
+        await pilot.pause()
+        box = screen.query_one("#predict-box")
+        assert box.region.right <= 40 and box.region.bottom <= 12
+        assert "grad of a" in text_of(app) and "Check" in text_of(app)
+        await pilot.press(*"1/8", "enter", "0", "enter")
+        await pilot.pause()
+        assert screen.checked
+        text = text_of(app)
+        assert "✓ right: 1/8 = 0.125" in text and "Reveal →" in text
+        assert "↑↓ Scroll" in text.splitlines()[-1]  # the working does not fit: say so
+        for _ in range(12):
+            await pilot.press("down")
+            if "✗ wrong" in text_of(app):
+                break
+        assert "✗ wrong: you typed 0; expected" in text_of(app)  # -1.015625 wraps below
+        assert "Reveal →" in text_of(app)

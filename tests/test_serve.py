@@ -26,7 +26,9 @@ from playwright.sync_api import Page, sync_playwright
 
 from stepgrad.serve import app_command, serve
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRE_BROWSER = "STEPGRAD_REQUIRE_BROWSER"
+"""Set to 1 (``.ci/run`` does), a missing Chromium fails the browser test instead of skipping it."""
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Without --disable-background-networking the closed network refuses Chromium's own calls
 # loudly; the rest keep a fresh profile from reaching out or setting itself up.
 CHROMIUM_ARGS = [
@@ -39,8 +41,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 INSTALL_CHROMIUM = (
-    f"Chromium is needed at {CHROMIUM} for the browser test: install Debian's package with "
-    "`apt-get install -y chromium` (.ci/run does this when it is missing)"
+    "Chromium (`chromium` on the PATH) is needed for the browser test: install Debian's package "
+    "with `apt-get install -y chromium` (.ci/run does this when it is missing)"
 )
 ROOT = Path(__file__).resolve().parent.parent
 STEP = re.compile(r"step (\d+) of (\d+)")
@@ -153,11 +155,32 @@ def _step(screen: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def chromium_or_skip(chromium: str | None) -> str:
+    """The Chromium to drive; without one, skip (a laptop) or fail (CI: $STEPGRAD_REQUIRE_BROWSER
+    is 1), saying how to install it."""
+    if chromium is not None and os.access(chromium, os.X_OK):
+        return chromium
+    if os.environ.get(REQUIRE_BROWSER) == "1":
+        pytest.fail(f"{INSTALL_CHROMIUM}; {REQUIRE_BROWSER}=1 requires it")
+    pytest.skip(f"{INSTALL_CHROMIUM}; CI sets {REQUIRE_BROWSER}=1 to fail instead of skipping")
+
+
+def test_no_chromium_skips_on_a_laptop_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REQUIRE_BROWSER, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
+        chromium_or_skip(None)
+    with pytest.raises(pytest.skip.Exception):
+        chromium_or_skip("/nonexistent/chromium")
+    monkeypatch.setenv(REQUIRE_BROWSER, "1")
+    with pytest.raises(pytest.fail.Exception, match="STEPGRAD_REQUIRE_BROWSER=1 requires it"):
+        chromium_or_skip(None)
+    assert chromium_or_skip(sys.executable) == sys.executable  # an executable that exists
+
+
 def test_the_app_runs_in_headless_chromium(tmp_path: Path) -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(INSTALL_CHROMIUM)
+    chromium = chromium_or_skip(CHROMIUM)
     with _server(tmp_path, "--example", "toy") as (server, url), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.add_init_script(CATCH_TERMINAL)

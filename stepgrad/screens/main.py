@@ -11,10 +11,13 @@ so startup costs no more than Textual itself; the graph appears a moment later.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -37,6 +40,7 @@ from stepgrad.widgets import (
     TopBar,
     ValuesTable,
 )
+from stepgrad.widgets.topbar import Extra, Header
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -56,18 +60,42 @@ WIDE = 100
 """From this width on the values pane is shown beside the step panel; below it folds away."""
 SHORT = 30
 """Below this height the step panel takes the bottom half of the screen."""
+TINY = 16
+"""Below this height the editor makes do with fewer rows, so the screen never scrolls."""
 
 
 _CHECKED = (
-    "next", "prev", "home", "end", "play", "faster", "slower", "backward", "select", "unselect",
-    "focus_mode", "compact", "edit", "training",
+    "next", "prev", "home", "end", "play", "faster", "slower", "zero_grad", "backward", "select",
+    "unselect", "focus_mode", "compact", "edit", "training",
 )  # fmt: skip
 """The actions whose availability can change; the footer is refreshed only when it does."""
-_SECONDARY = {"select(1)", "edit", "training"}
-"""Keys the footer leaves out below :data:`WIDE` columns (help lists every key)."""
-_TERTIARY = {"home", "end", "faster", "slower"}
-"""Keys the footer shows only from :data:`ROOMY` columns on."""
-ROOMY = 140
+FOOTER_PRIORITY = (
+    "help", "quit", "next", "prev", "backward", "zero_grad", "play", "edit", "select",
+    "training", "home", "end", "faster", "slower",
+)  # fmt: skip
+"""Which keys the footer keeps when it cannot show them all, most important first: ``?`` and
+``q`` are never left out (help lists every key; a left-out key still works)."""
+PALETTE_ROOM = 14
+"""Cells the footer's ``^p Palette`` key takes on the right, when it is shown."""
+WHY_TIMEOUT = 4.0
+"""Seconds a "this key cannot act now" notice stays; the same notice is not repeated meanwhile."""
+GIVE_WAY = {
+    "focus": 1,  # "focus" (the graph shows it)
+    "zeroed wording": 2,  # "grads zeroed before this pass" → "zeroed first"
+    "accumulate wording": 3,  # "grads accumulate (no zero_grad)" → "accumulating"
+    "status word": 4,  # "not started", "in progress", "✓ done", "ready"
+    "speed": 5,  # "▶ 2/s" → "▶"
+    "predict wording": 5,  # "predict score 3/4" → "score 3/4"
+    "zeroed first": 6,
+    "accumulating": 7,
+    "title": 8,  # "stepgrad"
+    "program": 9,  # the program (already cut to its last statement) → the output's name
+    "▶": 11,
+    "score": 12,
+}
+"""The top bar's plan when it is narrow: the program text is shortened first, then at stage
+``s`` every part ranked ``s`` or less has given way (see :class:`~stepgrad.widgets.topbar.Header`).
+The output value and ``pass N · step k of M`` are never in it: they never give way."""
 _JUMP = Binding.Group("Jump")
 _SPEED = Binding.Group("Speed")
 _PAN = Binding.Group("Pan")
@@ -117,7 +145,8 @@ class MainScreen(Screen[None]):
         Binding("n", "narration", "Narrate", show=False,
                 tooltip="Show / hide the plain-language narration (lesson mode)"),
         Binding("t", "training", "Training",
-                tooltip="The example's training loop, with and without zero_grad"),
+                tooltip="The training loop of an example that has one (zero_grad), run with "
+                        "and without zero_grad"),
         Binding("e", "edit", "Edit", tooltip="Edit the program in place"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="This screen"),
         Binding("s", "screenshot", "SVG", show=False,
@@ -165,6 +194,7 @@ class MainScreen(Screen[None]):
         self._prefetch_queued = False
         self._direction = 1  # which way the user is stepping, for the prefetch
         self._footer_queued = False
+        self._told: tuple[str, float] = ("", 0.0)  # the last notice of tell(), and when
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -203,14 +233,59 @@ class MainScreen(Screen[None]):
 
     @property
     def active_bindings(self) -> dict[str, Any]:
-        """The keys for the footer: all of them when wide, the essential ones when narrow.
-        (Keys are dispatched by the binding chain, not by this; a left-out key still works.)"""
+        """The keys for the footer: as many as fit in one line, most important first
+        (:data:`FOOTER_PRIORITY`), shown in their usual order. ``?`` and ``q`` always fit; so do
+        the open editor's keys, which come first. (Keys are dispatched by the binding chain,
+        not by this; a left-out key still works.)"""
         bindings = super().active_bindings
         width = self.app.size.width
-        if width >= ROOMY:
-            return bindings
-        hidden = _TERTIARY if width >= WIDE else _TERTIARY | _SECONDARY
-        return {k: b for k, b in bindings.items() if b.binding.action not in hidden}
+        compact = width < WIDE
+        used = PALETTE_ROOM if width >= 80 else 0
+        by_action: dict[str, list[str]] = {}  # the footer shows one key per action
+        keep: set[str] = set()
+        for key, active in bindings.items():
+            binding = active.binding
+            if not binding.show:
+                continue
+            if active.node is not self:  # the editor's keys: always shown
+                if binding.action not in keep:
+                    keep.add(binding.action)
+                    used += self._footer_cost(binding, compact)
+                continue
+            by_action.setdefault(binding.action, []).append(key)
+        for name in FOOTER_PRIORITY:
+            for action, keys in by_action.items():
+                if action.partition("(")[0] != name or action in keep:
+                    continue
+                group = bindings[keys[0]].binding.group  # a group is shown whole or not at all
+                members = [
+                    other
+                    for other, its in by_action.items()
+                    if other == action
+                    or group is not None
+                    and bindings[its[0]].binding.group is group
+                ]
+                cost = sum(
+                    self._footer_cost(bindings[by_action[m][0]].binding, compact) for m in members
+                )
+                if used + cost <= width or name in ("help", "quit"):
+                    keep.update(members)
+                    used += cost
+        shown = {
+            k: b for k, b in bindings.items() if not b.binding.show or b.binding.action in keep
+        }
+        for key, active in shown.items():  # "? Help" when only f1 of "?,f1" works (editing)
+            if active.node is self and key not in _FIRST_KEYS and active.binding.key_display:
+                plain = replace(active.binding, key_display=None)
+                shown[key] = active._replace(binding=plain)
+        return shown
+
+    def _footer_cost(self, binding: Binding, compact: bool) -> int:
+        """The footer cells ``binding`` takes (a grouped key counted with its group's label)."""
+        shown = self.app.get_key_display(binding)
+        if binding.group is not None:
+            return len(shown) + 4 + len(binding.group.description) + 1
+        return len(shown) + len(binding.description) + (2 if compact else 3)
 
     def _arrange(self, width: int, height: int) -> None:
         self.set_class(width < WIDE, "-narrow")
@@ -220,6 +295,7 @@ class MainScreen(Screen[None]):
             footer.show_command_palette = width >= 80  # ctrl+p is on the help screen
         self.set_class(width >= 160, "-wide")
         self.set_class(height < SHORT, "-short")
+        self.set_class(height < TINY, "-tiny")
         shown = self.side_shown if self.side_shown is not None else width >= WIDE
         self.query_one("#side").display = shown
 
@@ -328,7 +404,7 @@ class MainScreen(Screen[None]):
     def sync(self, *, follow: bool = True) -> None:
         """Push the walkthrough to every widget and refresh the footer's keys."""
         walk = self.walk
-        self.query_one(TopBar).show(self._program_line(), self._status_line())
+        self.query_one(TopBar).show(self._header())
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
         self.query_one(StepTitle).show(panel.title())
@@ -423,51 +499,101 @@ class MainScreen(Screen[None]):
         if node is not None and values.display:
             values.show_row(node)
 
-    def _program_line(self) -> Content:
-        program = self.walk.program
+    def _program_forms(self) -> tuple[str, ...]:
+        """The program on one line, longest first: every statement (or, past 6 of them, their
+        count), then ``… `` and the last statement, which says what the output is."""
         statements = [
             code.strip()
-            for line in program.source.splitlines()
+            for line in self.walk.program.source.splitlines()
             for code in line.partition("#")[0].split(";")
             if code.strip()
         ]
+        if not statements:
+            return (self.walk.program.name(self.walk.program.output),)
+        last = statements[-1]
         if len(statements) > 6:  # a long program: its last statement says what the output is
-            one_line = f"({len(statements)} statements) … {statements[-1]}"
-        else:
-            one_line = "; ".join(statements)
-        output = format_number(program.output.data)
-        return Content.assemble(
-            ("stepgrad ", "bold $accent"),
-            (one_line, ""),
-            ("  = ", "$text-muted"),
-            (output, "bold"),
-        )
+            return (f"({len(statements)} statements) … {last}", f"… {last}")
+        if len(statements) > 1:
+            return ("; ".join(statements), f"… {last}")
+        return (last,)
 
-    def _status_line(self) -> Content:
+    def _header(self) -> Header:
+        """What the top bar shows, and the order in which its parts give way when it is narrow:
+        the program text is shortened first; then, stage by stage (the ``ranks``), the status's
+        wording; the output value and ``pass N · step k of M`` never give way (see
+        :class:`~stepgrad.widgets.topbar.Header`)."""
         walk = self.walk
         pass_ = walk.pass_
-        parts: list[tuple[str, str] | str] = [
-            (f"pass {pass_.number}", "bold"),
-            " · ",
-        ]
+        program = walk.program
         if walk.cleared:
-            parts.append(("grads zeroed", "bold $accent"))
+            status = Content.assemble(
+                (f"pass {pass_.number}", "bold"), " · ", ("grads zeroed", "bold $accent")
+            )
         else:
-            parts += [f"step {walk.step} of {walk.total}", " · "]
-            status = walk.status
-            style = {"done": "bold $success", "in progress": "bold $warning"}.get(status, "bold")
-            parts.append((f"✓ {status}" if status == "done" else status, style))
+            status = Content.assemble(
+                (f"pass {pass_.number}", "bold"), f" · step {walk.step} of {walk.total}"
+            )
+        extras: list[Extra] = []
+        if not walk.cleared:
+            state = walk.status
+            style = {"done": "bold $success", "in progress": "bold $warning"}.get(state, "bold")
+            word = f"✓ {state}" if state == "done" else state
+            extras.append(Extra((Content.styled(word, style),), (GIVE_WAY["status word"],)))
             if pass_.accumulates:
-                parts += [" · ", ("grads accumulate (no zero_grad)", "$warning")]
+                extras.append(
+                    Extra(
+                        (
+                            Content.styled("grads accumulate (no zero_grad)", "$warning"),
+                            Content.styled("accumulating", "$warning"),
+                        ),
+                        (GIVE_WAY["accumulate wording"], GIVE_WAY["accumulating"]),
+                    )
+                )
             elif pass_.zeroed and pass_.number > 1 or pass_.zeroed and walk.step == 0:
-                parts += [" · ", ("grads zeroed before this pass", "$text-muted")]
+                extras.append(
+                    Extra(
+                        (
+                            Content.styled("grads zeroed before this pass", "$text-muted"),
+                            Content.styled("zeroed first", "$text-muted"),
+                        ),
+                        (GIVE_WAY["zeroed wording"], GIVE_WAY["zeroed first"]),
+                    )
+                )
         if self.playing is not None:
-            parts += [" · ", (f"▶ {SPEEDS[self.speed]:g}/s", "bold")]
+            speed = Content.styled(f"▶ {SPEEDS[self.speed]:g}/s", "bold")
+            extras.append(
+                Extra((speed, Content.styled("▶", "bold")), (GIVE_WAY["speed"], GIVE_WAY["▶"]))
+            )
         if self.focus_mode:
-            parts += [" · ", ("focus", "reverse")]
+            extras.append(Extra((Content.styled("focus", "reverse"),), (GIVE_WAY["focus"],)))
         if self.predicting:
-            parts += [" · ", (f"predict {self.score.text}", "bold reverse")]
-        return Content.assemble(*parts)
+            extras.append(
+                Extra(
+                    (
+                        Content.styled(f"predict {self.score.text}", "bold reverse"),
+                        Content.styled(self.score.text, "bold reverse"),
+                    ),
+                    (GIVE_WAY["predict wording"], GIVE_WAY["score"]),
+                )
+            )
+        return Header(
+            title=Content.styled("stepgrad", "bold $accent"),
+            programs=self._program_forms(),
+            name=program.name(program.output),
+            value=Content.styled(format_number(program.output.data), "bold"),
+            status=status,
+            extras=tuple(extras),
+            title_rank=GIVE_WAY["title"],
+            name_rank=GIVE_WAY["program"],
+        )
+
+    def _program_line(self) -> Content:
+        """The left of the top bar when there is room for all of it."""
+        return self._header().left() or Content("")
+
+    def _status_line(self) -> Content:
+        """The right of the top bar when there is room for all of it."""
+        return self._header().right()
 
     # --- keys -----------------------------------------------------------------------------------
 
@@ -482,28 +608,91 @@ class MainScreen(Screen[None]):
         return self.editor is not None and bool(self.editor.display)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        walk = self.walk
-        if action == "training":  # only examples with a training loop have it: else hidden
-            return getattr(self.example, "training", None) is not None and not self.editing
+        """True: the key acts now. None: greyed out in the footer (:meth:`why_not` says why, and
+        :meth:`on_key` shows it when the key is pressed). False: hidden."""
         if self.editing and action not in ("quit", "help", "screenshot"):
             return False  # hidden from the footer: the editor's keys are shown instead
-        enabled = {
-            "next": lambda: walk.can("next"),
-            "prev": lambda: walk.can("prev"),
-            "home": lambda: walk.can("home"),
-            "end": lambda: walk.can("end"),
-            "play": lambda: self.playing is not None or (walk.can("play") and not self.predicting),
-            "faster": lambda: self.speed < len(SPEEDS) - 1,
-            "slower": lambda: self.speed > 0,
-            "backward": lambda: walk.can("backward"),
-            "select": lambda: self.graph is not None,
-            "unselect": lambda: self.selected is not None,
-            "focus_mode": lambda: self.graph is not None,
-            "compact": lambda: self.graph is not None,
-        }.get(action)
-        if enabled is None:
-            return True
-        return True if enabled() else None
+        if action == "training" and getattr(self.example, "training", None) is None:
+            return False  # only examples with a training loop have it (t says so, see on_key)
+        return True if self.why_not(action) is None else None
+
+    def why_not(self, action: str) -> str | None:
+        """Why ``action`` cannot act now and what to press instead, in one line; None if it can.
+
+        The one place that decides it: the footer greys out exactly these keys
+        (:meth:`check_action`) and a press shows this line (:meth:`on_key`), so a key never
+        silently does nothing and the footer never offers what a press would refuse.
+        """
+        walk = self.walk
+        if action == "play" and self.playing is not None:
+            return None  # p pauses
+        if action in ("next", "prev", "home", "end", "play") and walk.cleared:
+            return "grads were zeroed: press b to start the next pass"
+        if action in ("next", "end", "play") and walk.finished:
+            return (
+                f"pass {walk.pass_.number} is done: press b for another pass on top of its grads "
+                "(z first to start from 0), ← or home to look back"
+            )
+        if action in ("prev", "home") and walk.step == 0:
+            return "already at step 0: press → to fire the first node"
+        if action == "play" and self.predicting:
+            return "play is off in predict mode: press → to predict the next step (g: mode off)"
+        if action == "faster" and self.speed >= len(SPEEDS) - 1:
+            return f"already the fastest speed ({SPEEDS[-1]:g} steps per second): - slows down"
+        if action == "slower" and self.speed <= 0:
+            return f"already the slowest speed ({SPEEDS[0]:g} steps per second): + speeds up"
+        if action == "zero_grad" and (walk.cleared or walk.step == 0 and walk.pass_.zeroed):
+            then = "b to start the next pass" if walk.cleared else "→ to step through the pass"
+            return f"every grad is already 0: press {then}"
+        if action == "backward" and not walk.finished:
+            if walk.step == 0:
+                return "b starts another pass once this one is done: press → or end first"
+            return "b starts another pass once this one is done: press end first, or z then b"
+        if action in ("select", "focus_mode", "compact") and self.graph is None:
+            return "the graph is still being laid out: press the key again in a moment"
+        if action == "unselect" and self.selected is None:
+            return "nothing is selected: tab or a click on a node selects one"
+        if action == "training" and getattr(self.example, "training", None) is None:
+            return "t needs an example with a training loop: try --example zero_grad or ctrl+p"
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action cannot act now answers with :meth:`why_not`'s line.
+
+        Textual does not run an action whose ``check_action`` is falsy: the binding would do
+        nothing at all. The key reaches the screen before the bindings are tried (they are
+        checked when it bubbles up to the app), so it is answered here and stopped. Keys that can
+        act, keys the open editor takes (typing, its own bindings), and keys of no binding go on
+        as usual.
+        """
+        action = _KEY_ACTIONS.get(event.key)
+        if action is None:
+            return
+        if self.editing:  # the editor's own keys (arrows, home, esc...) are bindings too
+            active = super().active_bindings.get(event.key)
+            if active is None or not active.enabled:
+                event.stop()
+                event.prevent_default()
+                key = self.app.get_key_display(Binding(event.key, action))
+                self.tell(f"{key} does nothing in the editor: ctrl+s applies, esc cancels")
+            return
+        _, name, parameters = parse_action(action)
+        if self.check_action(name, parameters) is True:
+            return
+        why = self.why_not(name)
+        if why is not None:
+            event.stop()
+            event.prevent_default()
+            self.tell(why)
+
+    def tell(self, message: str) -> None:
+        """Show a one-line notice (the same notice is not stacked while it is still shown)."""
+        now = time.monotonic()
+        last, at = self._told
+        if message == last and now - at < WHY_TIMEOUT:
+            return
+        self._told = (message, now)
+        self.notify(message, timeout=WHY_TIMEOUT, markup=False)
 
     def _moved(self, changed: bool) -> None:
         if changed:
@@ -528,6 +717,10 @@ class MainScreen(Screen[None]):
             self.score.record(result)
             self._moved(self.walk.next())
 
+        # Notices are about the main screen; over the dialog they would cover its buttons
+        # (at 60x20 the "predict mode" one hid Skip). The dialog says what to do itself.
+        self.app.clear_notifications()
+        self._told = ("", 0.0)
         self.app.push_screen(PredictScreen(self.walk, score=self.score), reveal)
 
     def action_predict(self) -> None:
@@ -607,6 +800,7 @@ class MainScreen(Screen[None]):
         order = self.order or sorted(self.by_id)
         order = [n for n in order if not self.graph.nodes[n]["op"] == "" or self._selectable(n)]
         if not order:
+            self.tell("no node to select in this graph")
             return
         current = self.ids.get(self.selected) if self.selected is not None else None
         if current in order:
@@ -650,7 +844,16 @@ class MainScreen(Screen[None]):
         self.sync(follow=False)
 
     def action_pan(self, dx: int, dy: int) -> None:
-        self.query_one(GraphView).pan(dx, dy)
+        graph_view = self.query_one(GraphView)
+        before = graph_view.scroll_offset
+        graph_view.pan(dx, dy)
+        if graph_view.scroll_offset != before:
+            return
+        if graph_view.max_scroll_x == 0 and graph_view.max_scroll_y == 0:
+            self.tell("the whole graph is in view: nothing to pan")
+        else:
+            side = "left" if dx < 0 else "right" if dx > 0 else "top" if dy < 0 else "bottom"
+            self.tell(f"already at the {side} edge of the graph")
 
     async def action_edit(self) -> None:
         from stepgrad.widgets.editor import ProgramEditor
@@ -745,3 +948,15 @@ class MainScreen(Screen[None]):
     async def action_quit(self) -> None:
         self._stop()
         self.app.exit()
+
+
+_KEY_ACTIONS: dict[str, str] = {
+    binding.key: binding.action for binding in Binding.make_bindings(MainScreen.BINDINGS)
+}
+"""Each key of the main screen and the action it is bound to (``right`` → ``next``)."""
+_FIRST_KEYS = {
+    binding.key.split(",")[0].strip()
+    for binding in MainScreen.BINDINGS
+    if isinstance(binding, Binding)
+}
+"""The first key of each binding: the one its ``key_display`` shows."""

@@ -31,6 +31,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from stepgrad.predict import (
     Answer,
+    Hints,
     Prediction,
     PredictResult,
     Question,
@@ -44,6 +45,9 @@ __all__ = ["PredictScreen"]
 
 SHORT = 30
 """Below this height the dialog fills the screen and its answers scroll."""
+TINY = 16
+"""Below this height the line on how to type an answer is left out (the placeholder shows it),
+so the answers, the verdict and the buttons keep their rows."""
 
 
 def _you(answer: Answer) -> str:
@@ -68,8 +72,9 @@ class PredictScreen(ModalScreen[PredictResult | None]):
                 tooltip="Reveal the step; its answers count", priority=True),
         Binding("escape", "skip", "Skip", key_display="esc",
                 tooltip="Reveal the step without predicting it (not scored)"),
+        Binding("down", "scroll(1)", "Scroll", key_display="↑↓",
+                tooltip="Scroll the answers and their working"),
         Binding("up", "scroll(-1)", "Scroll up", show=False),
-        Binding("down", "scroll(1)", "Scroll down", show=False),
     ]  # fmt: skip
 
     DEFAULT_CSS = """
@@ -110,6 +115,9 @@ class PredictScreen(ModalScreen[PredictResult | None]):
     PredictScreen.-short #predict-questions { height: 1fr; }
     PredictScreen.-short .predict-feedback { margin-bottom: 0; }
     PredictScreen.-short #predict-actions { margin-top: 0; }
+    PredictScreen #predict-hint { height: auto; }
+    PredictScreen.-tiny #predict-hint { display: none; }
+    PredictScreen.-checked #predict-hint { display: none; }
     """
 
     def __init__(self, walk: Walkthrough | Prediction, *, score: Score | None = None) -> None:
@@ -119,11 +127,15 @@ class PredictScreen(ModalScreen[PredictResult | None]):
             raise ValueError("no step left to predict: the pass is over")
         self.prediction: Prediction = prediction
         self.questions: tuple[Question, ...] = prediction.questions
+        self.hints: Hints = prediction.hints
+        """Example numbers for the placeholder and messages: none gives an answer away."""
         self.score = score
         self.result: PredictResult | None = None
         """The checked answers, once checked."""
         self.errors: dict[int, str] = {}
         """The message under each answer that could not be read at the last check."""
+        self.closing = False
+        """Dismissed already (see :meth:`_close`)."""
 
     @property
     def checked(self) -> bool:
@@ -137,12 +149,13 @@ class PredictScreen(ModalScreen[PredictResult | None]):
             box.border_title = f"predict · step {p.number} of {p.total}"
             box.border_subtitle = self._keys()
             yield Static(self._head(), id="predict-head")
+            yield Static(self._hint(), id="predict-hint")
             with VerticalScroll(id="predict-questions", can_focus=False):
                 for i, question in enumerate(self.questions):
                     with Horizontal(classes="predict-row"):
                         yield Static(self._label(question), classes="predict-label")
                         yield Input(
-                            placeholder="e.g. 1/8",
+                            placeholder=f"e.g. {self.hints.fraction}",
                             id=f"answer-{i}",
                             classes="predict-input",
                             compact=True,
@@ -166,6 +179,8 @@ class PredictScreen(ModalScreen[PredictResult | None]):
 
     def _fit(self, height: int) -> None:
         self.set_class(height < SHORT, "-short")
+        self.set_class(height < TINY, "-tiny")
+        self.call_after_refresh(self.refresh_bindings)  # whether the answers scroll: ↑↓
 
     # --- text -----------------------------------------------------------------------------------
 
@@ -185,19 +200,21 @@ class PredictScreen(ModalScreen[PredictResult | None]):
         ]
         if p.values:
             lines.append(Content.assemble(("values: ", "$text-muted"), p.values_text))
-        if self.questions:
-            lines.append(
-                Content.styled(
-                    "Type each grad after this step: a number, 1/8 or 2*3. "
-                    "3 significant digits are enough.",
-                    "$text-muted",
-                )
-            )
-        else:
+        if not self.questions:
             lines.append(
                 Content("This step sends no gradient (its inputs are constants): nothing to ask.")
             )
         return Content("\n").join(lines)
+
+    def _hint(self) -> Content:
+        """How to type an answer (left out when the dialog is tiny, and once checked)."""
+        if not self.questions:
+            return Content("")
+        return Content.styled(
+            f"Type each grad after this step: a number, {self.hints.fraction} or "
+            f"{self.hints.product}; three significant digits are enough.",
+            "$text-muted",
+        )
 
     def _label(self, question: Question) -> Content:
         extra = ""
@@ -248,6 +265,8 @@ class PredictScreen(ModalScreen[PredictResult | None]):
             return not self.checked  # False: hidden from the footer, and the key falls through
         if action == "reveal":
             return self.checked
+        if action == "scroll":  # offered only when the answers do not all fit
+            return self.query_one("#predict-questions", VerticalScroll).max_scroll_y > 0
         return True
 
     @on(Input.Submitted)
@@ -289,7 +308,7 @@ class PredictScreen(ModalScreen[PredictResult | None]):
         for i, question in enumerate(self.questions):
             text = self.query_one(f"#answer-{i}", Input).value
             try:
-                answers.append(question.check(text))
+                answers.append(question.check(text, self.hints))
             except ValueError as err:
                 self.errors[i] = str(err)
         if self.errors:
@@ -308,12 +327,14 @@ class PredictScreen(ModalScreen[PredictResult | None]):
         summary.update(self._summary())
         summary.set_class(False, "-empty")
         self.query_one("#predict-skip", Button).display = False
+        self.add_class("-checked")
         button = self.query_one("#predict-check", Button)
         button.label = "Reveal →"
         button.focus()
         self.query_one("#predict-box", Vertical).border_subtitle = self._keys()
         self.query_one("#predict-questions", VerticalScroll).scroll_home(animate=False)
         self.refresh_bindings()
+        self.call_after_refresh(self.refresh_bindings)  # the working may not fit: ↑↓
 
     def _show(self, index: int, error: str | None) -> None:
         feedback = self.query_one(f"#feedback-{index}", Static)
@@ -333,12 +354,20 @@ class PredictScreen(ModalScreen[PredictResult | None]):
     def action_reveal(self) -> None:
         """Dismiss with the checked answers: the main screen reveals the step and scores them."""
         if self.result is not None:
-            self.dismiss(self.result)
+            self._close(self.result)
 
     def action_skip(self) -> None:
         """Reveal the step without scoring it: dismiss with None (before checking only)."""
         if self.result is None:
-            self.dismiss(None)
+            self._close(None)
+
+    def _close(self, result: PredictResult | None) -> None:
+        """Dismiss once: keys that arrive together (enter on Skip, then esc) must not dismiss
+        a screen that is already leaving the stack."""
+        if self.closing:
+            return
+        self.closing = True
+        self.dismiss(result)
 
     def action_scroll(self, direction: int) -> None:
         questions = self.query_one("#predict-questions", VerticalScroll)

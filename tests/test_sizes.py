@@ -1,0 +1,256 @@
+"""Every size from 40x12 to 200x60: the top bar keeps the output value and the step, the help
+screen cuts no word, the footer keeps ``?`` and ``q``.
+
+Expected values are computed here by hand or with :mod:`math`, not read from the app.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from test_app import TOY, VALUES, text_of
+from textual.content import Content
+from textual.widgets import Footer
+
+from stepgrad.app import StepgradApp, create_app
+from stepgrad.examples import EXAMPLES
+from stepgrad.screens.help import LEGEND, RULE, HelpScreen, HelpText, key_rows
+from stepgrad.screens.main import MainScreen
+from stepgrad.widgets import TopBar
+from stepgrad.widgets.editor import ProgramEditor
+from stepgrad.widgets.topbar import MIN_PROGRAM, Extra, Header
+
+SIZES = [(40, 12), (60, 20), (80, 24), (120, 36), (200, 60)]
+
+# Outputs, by hand: (8*8 + 1)/(3*3 - 1) = 65/8; the neuron's n = 2*-3 + 0*1 + 6.8813735870195432;
+# the zero_grad example's loss = (tanh(-0.5*1.5 + 0) - 0.1)**2; the edited one tanh(2*-3 + 6.88).
+TOY_OUT = f"{65 / 8:.6g}"
+NEURON_OUT = f"{math.tanh(2 * -3 + 6.8813735870195432):.6g}"
+LOSS_OUT = f"{(math.tanh(-0.5 * 1.5) - 0.1) ** 2:.6g}"
+EDITED = "x = 2\nw = -3\no = tanh(x*w + 6.88)"
+EDITED_OUT = f"{math.tanh(2 * -3 + 6.88):.6g}"
+
+
+def top_bar(app: StepgradApp) -> str:
+    bar = app.main.query_one(TopBar)
+    lines = text_of(app).splitlines()
+    return "\n".join(lines[bar.region.y : bar.region.bottom])
+
+
+def make(example: str | None) -> StepgradApp:
+    if example is None:
+        return create_app(TOY, VALUES, steady=True)
+    return create_app(EXAMPLES[example].program, steady=True, example=EXAMPLES[example])
+
+
+# (example, keys, output value, the status that must stay whole); the neuron fires 5 nodes:
+# x1*w1, x2*w2, their sum, + b, tanh
+SCENES = [
+    (None, [], TOY_OUT, "pass 1 · step 0 of 5"),
+    (None, ["end", "b", "right"], TOY_OUT, "pass 2 · step 1 of 5"),
+    (None, ["end", "z"], TOY_OUT, "pass 1 · grads zeroed"),
+    ("neuron", ["right"], NEURON_OUT, "pass 1 · step 1 of 5"),
+    ("zero_grad", [], LOSS_OUT, "pass 1 · step 0 of 5"),
+    ("zero_grad", ["end", "b"], LOSS_OUT, "pass 2 · step 0 of 5"),
+    ("zero_grad", ["right", "z", "b", "g", "p"], LOSS_OUT, "pass 2 · step 0 of 5"),
+    ("zero_grad", ["right", "f", "p"], LOSS_OUT, "pass 1 · step "),
+]
+TITLED = 6
+"""The first scenes, with no predict score or play marker to keep: the title stays from 60 on."""
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(
+    ("example", "keys", "value", "status", "titled"),
+    [(*scene, i < TITLED) for i, scene in enumerate(SCENES)],
+)
+async def test_the_top_bar_keeps_the_value_and_the_step(
+    size: tuple[int, int],
+    example: str | None,
+    keys: list[str],
+    value: str,
+    status: str,
+    titled: bool,
+) -> None:
+    app = make(example)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press(*keys)
+        await pilot.pause()
+        bar = top_bar(app)
+        assert f"= {value}" in bar and f"= {value}…" not in bar, bar
+        assert status in bar, bar
+        assert bar.count("\n") == 0  # one line is enough for these
+        if size[0] >= 60 and titled:
+            assert "stepgrad" in bar, bar  # the title stays from 60 columns on
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_an_edited_program_keeps_its_value_in_the_top_bar(size: tuple[int, int]) -> None:
+    app = make(None)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("e")
+        app.main.query_one(ProgramEditor).input.load_text(EDITED)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        bar = top_bar(app)
+        assert f"= {EDITED_OUT}" in bar, bar
+        assert "pass 1 · step 0 of 3" in bar, bar
+        if size[0] >= 80:
+            assert "o = tanh(x*w + 6.88)" in bar, bar  # the program fits whole from 80 on
+        elif size[0] >= 60:
+            assert "o = tanh(x*w" in bar, bar
+
+
+def header(**kwargs: object) -> Header:
+    parts: dict[str, object] = {
+        "title": Content("stepgrad"),
+        "programs": ("x = 1.5; w = -0.5; loss = (o - 0.1)**2", "… loss = (o - 0.1)**2"),
+        "name": "loss",
+        "value": Content("0.540444"),
+        "status": Content("pass 12 · step 3 of 50"),
+        "extras": (
+            Extra((Content("in progress"),), (4,)),
+            Extra((Content("grads accumulate (no zero_grad)"), Content("accumulating")), (3, 7)),
+            Extra((Content("focus"),), (1,)),
+        ),
+        "title_rank": 8,
+        "name_rank": 9,
+    }
+    parts.update(kwargs)
+    return Header(**parts)  # type: ignore[arg-type]
+
+
+def stage_of(bar: Header, text: str) -> int:
+    """The first stage whose status and title are what ``text`` shows."""
+    for stage in range(bar.stages):
+        right = bar.right(stage).plain
+        titled = stage < bar.title_rank
+        if text.endswith(right) and text.startswith("stepgrad ") == titled:
+            return stage
+    raise AssertionError(f"no stage shows {text!r}")
+
+
+def test_the_header_gives_way_in_the_planned_order() -> None:
+    """Narrowing the bar one cell at a time: the value and the status never change; the program
+    is shortened first (a status part gives way only when not even a MIN_PROGRAM cut of the
+    program fits beside the whole status), never below MIN_PROGRAM unless it becomes the name;
+    and the other parts give way stage by stage, never coming back."""
+    bar = header()
+    full, short = bar.programs
+    previous = 0
+    for width in range(160, 38, -1):  # from 38 on the value and the status need two lines
+        (line,) = bar.fit(width)
+        text = line.plain
+        assert len(text) == width
+        assert "= 0.540444" in text and "pass 12 · step 3 of 50" in text
+        stage = stage_of(bar, text)
+        assert stage >= previous, (width, text)
+        previous = stage
+        left = text.removeprefix("stepgrad ").split(" = 0.540444")[0]
+        assert left in (full, short, "loss") or (
+            left.endswith("…") and len(left) >= MIN_PROGRAM and short.startswith(left[:-1])
+        ), text
+        if stage > 0:  # the program was shortened as far as it goes before anything else
+            least = len("stepgrad ") + MIN_PROGRAM + len(" = 0.540444")
+            assert least + 2 + bar.right(0).cell_length > width, text
+    assert previous >= bar.title_rank  # at 39 columns the title has given way too
+    assert len(bar.fit(38)) == 2
+
+
+def test_the_header_takes_two_lines_rather_than_cut_the_value() -> None:
+    bar = header(value=Content("-1.23457e+308"), status=Content("pass 1000 · step 10000 of 10000"))
+    for width in range(32, 60):  # the status alone takes 31
+        lines = [line.plain for line in bar.fit(width)]
+        assert all(len(line) <= width for line in lines)
+        joined = "\n".join(lines)
+        assert "= -1.23457e+308" in joined and "pass 1000 · step 10000 of 10000" in joined
+    assert len(bar.fit(32)) == 2 and len(bar.fit(80)) == 1
+
+
+# --- help -----------------------------------------------------------------------------------------
+
+
+def help_words() -> set[str]:
+    palette = ("^p", "Palette", "Command palette: open another example, change the theme, …")
+    words = {"Keys", "The", "drawing"}
+    for row in [*key_rows(MainScreen.BINDINGS), palette]:
+        for part in row:
+            words.update(part.split())
+    for mark, meaning in LEGEND:
+        words.update(mark.split() + meaning.split())
+    words.update(RULE.split())
+    return words
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_help_cuts_no_word_and_shows_every_word(size: tuple[int, int]) -> None:
+    app = make(None)
+    words = help_words()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        box = app.screen.query_one("#help-box")
+        text = app.screen.query_one(HelpText)
+        assert box.region.right <= size[0] and box.region.bottom <= size[1]
+        region = text.region.intersection(box.scrollable_content_region)
+        seen: set[str] = set()
+        while True:
+            lines = text_of(app).splitlines()[region.y : region.bottom]
+            for line in lines:
+                row = line[region.x : region.right]
+                for word in row.split():
+                    assert word in words, f"{word!r} is cut or unknown in {row!r}"
+                    seen.add(word)
+                assert not re.search(r"\S…$", row.rstrip()) or row.rstrip().endswith(", …")
+            if box.scroll_y >= box.max_scroll_y:
+                break
+            box.scroll_to(y=box.scroll_y + region.height, animate=False, immediate=True)
+            await pilot.pause()
+        assert seen >= words - {"^p", "Palette", "Command", "palette:", "open", "another"}
+        assert seen >= {"Next", "zero_grad", "Quit", "Training", "waiting:", "fires", "+="}
+
+
+@pytest.mark.parametrize("width", range(20, 130, 7))
+def test_help_lines_fit_their_width(width: int) -> None:
+    from stepgrad.screens.help import help_lines
+
+    rows = tuple(key_rows(MainScreen.BINDINGS))
+    for line in help_lines(rows, width):
+        assert line.cell_length <= width, line.plain
+
+
+# --- the footer -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("example", [None, "zero_grad"])
+async def test_the_footer_keeps_help_and_quit(size: tuple[int, int], example: str | None) -> None:
+    app = make(example)
+    async with app.run_test(size=size) as pilot:
+        for keys in ([], ["right"], ["end"], ["z"], ["b", "g"]):
+            await pilot.press(*keys)
+            await pilot.pause()
+            footer = app.main.query_one(Footer)
+            line = text_of(app).splitlines()[footer.region.y]
+            assert re.search(r"\? Help\b", line) and re.search(r"\bq Quit\b", line), (keys, line)
+            for key in footer.children:
+                assert key.region.right <= size[0], (keys, line)  # no key cut at the edge
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_editing_keeps_the_top_bar_and_says_the_editors_keys(size: tuple[int, int]) -> None:
+    app = make(None)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("e", "backspace")  # an error: its line must not push the screen
+        await pilot.pause()
+        lines = text_of(app).splitlines()
+        assert f"= {TOY_OUT}" in lines[0]  # the top bar did not scroll away
+        footer = lines[app.main.query_one(Footer).region.y]
+        assert "Apply" in footer and "esc Cancel edit" in footer and "f1 Help" in footer
+        assert "? Help" not in footer  # ? would be typed into the program
+        editor = app.main.query_one(ProgramEditor)
+        assert editor.input.region.height >= 3  # at least one line of the program shows
+        assert "✗" in text_of(app)
