@@ -44,6 +44,7 @@ from .layout import (
     lanes,
     layout,
     node_form,
+    node_label,
     to_networkx,
 )
 
@@ -771,7 +772,7 @@ def _tiny_lines(
     if state.kind == "waiting" and state.pending == 0:
         mark = "○"  # ready: it has every contribution
     op = node_form(attrs)
-    name = header_text(str(attrs["label"]), "", "tiny") or op
+    name = header_text(node_label(attrs, "tiny"), "", "tiny") or op
     first = f"{mark} {name}"
     styles_first: list[str | None] = [base + " mark"] + [base] + [base + " label"] * len(name)
     if attrs["requires_grad"]:
@@ -810,7 +811,7 @@ def _box_lines(
     hz = _glyph(0, 0, b, b)
     vt = _glyph(b, b, 0, 0)
     base = "node." + state.kind
-    header = header_text(str(attrs["label"]), str(attrs["op"]), mode, attrs.get("form"))  # type: ignore[arg-type]
+    header = header_text(node_label(attrs, mode), str(attrs["op"]), mode, attrs.get("form"))  # type: ignore[arg-type]
     label = header.split(" = ")[0] if attrs["label"] else ""
     inner = w - 2 * left
     data = format_number(float(attrs["data"]))  # type: ignore[arg-type]

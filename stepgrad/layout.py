@@ -58,6 +58,7 @@ __all__ = [
     "layers_of",
     "layout",
     "node_form",
+    "node_label",
     "node_name",
     "op_form",
     "to_networkx",
@@ -235,6 +236,15 @@ def op_form(op: str) -> str:
     return f"{spec.symbol}·"
 
 
+def node_label(attrs: Mapping[str, object], mode: Mode) -> str:
+    """The title a node shows at ``mode``: its ``label``, or its ``short`` title (unique at the
+    narrower width) where the mode's names are narrower than full ones."""
+    short = attrs.get("short")
+    if short is not None and METRICS[mode].name_width < NAME_WIDTH:
+        return str(short)
+    return str(attrs["label"])
+
+
 def node_form(attrs: Mapping[str, object]) -> str:
     """How a node shows its op: :func:`op_form`, or a collapsed group's own (``tanh(Σ3)``)."""
     form = attrs.get("form")
@@ -281,12 +291,12 @@ def box_size(attrs: Mapping[str, object], mode: Mode = "full") -> tuple[int, int
         return len(str(attrs["label"])) + 1, 1  # the number and a space before its edge
     metrics = METRICS[mode]
     if not metrics.border:  # "✓ name ∇ grad", and the op form under it for a binary op
-        name = header_text(str(attrs["label"]), "", mode) or node_form(attrs)
+        name = header_text(node_label(attrs, mode), "", mode) or node_form(attrs)
         grad = len(" ∇ ") + TINY_GRAD_WIDTH if takes_grad(attrs) else 0
         op = len(node_form(attrs)) + 2
         return max(2 + len(name) + grad, op) + 1, max(arity_of(attrs), 1)
     data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
-    header = header_text(str(attrs["label"]), str(attrs["op"]), mode, attrs.get("form"))  # type: ignore[arg-type]
+    header = header_text(node_label(attrs, mode), str(attrs["op"]), mode, attrs.get("form"))  # type: ignore[arg-type]
     if not takes_grad(attrs):
         inner = len("data ") + len(data) if metrics.words else len(data)
         rows = 1

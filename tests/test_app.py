@@ -395,7 +395,14 @@ def check_against_the_trace(app: StepgradApp) -> None:
     screen = app.main
     graph = screen.query_one(GraphView)
     if graph.view is not None and graph.view.grads is not None:
-        assert graph.view.grads == {screen.ids[v]: g for v, g in shown.items() if v in screen.ids}
+        scene = screen.scene
+        assert scene is not None
+        # a collapsed weighted sum shows its root's grad; its other nodes are inside it
+        assert graph.view.grads == {
+            scene.ids[v]: g
+            for v, g in shown.items()
+            if v in scene.ids and scene.rep(scene.ids[v]) == scene.ids[v]
+        }
     assert f"step {walk.step} of {walk.total}" in screen._status_line().plain or walk.cleared
     if walk.current is not None:
         assert screen.query_one(StepPanel).title().startswith(f"step {walk.step} of")

@@ -42,11 +42,18 @@ from stepgrad.widgets import (
 )
 from stepgrad.widgets.topbar import Extra, Header
 
+LEVELS = ("lecture", "full", "compact", "tiny")
+"""The zoom levels, largest first (the same as :data:`stepgrad.layout.LEVELS`; kept here so
+that startup does not import the layout)."""
+ROOMY_WIDTH = 160
+"""From this width on, the roomy lecture boxes are a level the fit may choose too."""
+
 if TYPE_CHECKING:
     import networkx as nx
 
     from stepgrad.draw import Drawing, View
     from stepgrad.examples import Example
+    from stepgrad.scene import Scene
     from stepgrad.widgets.editor import ProgramEditor
 
 __all__ = ["MainScreen", "SPEEDS"]
@@ -99,6 +106,7 @@ The output value and ``pass N · step k of M`` are never in it: they never give 
 _JUMP = Binding.Group("Jump")
 _SPEED = Binding.Group("Speed")
 _PAN = Binding.Group("Pan")
+_ZOOM = Binding.Group("Zoom")
 
 
 class MainScreen(Screen[None]):
@@ -132,6 +140,20 @@ class MainScreen(Screen[None]):
         Binding("f", "focus_mode", "Focus", show=False,
                 tooltip="Only the current node's neighbourhood / the whole graph"),
         Binding("c", "compact", "Compact", show=False, tooltip="Toggle compact / full boxes"),
+        Binding("left_square_bracket", "zoom(1)", "Zoom out", key_display="[", show=False,
+                group=_ZOOM, tooltip="Zoom out / in: lecture, full, compact and tiny boxes "
+                "(0 fits the screen again)"),
+        Binding("right_square_bracket", "zoom(-1)", "Zoom in", key_display="]", show=False,
+                group=_ZOOM),
+        Binding("0", "fit", "Fit", show=False,
+                tooltip="The largest boxes at which the whole graph fits the screen"),
+        Binding("x", "collapse", "Collapse", show=False,
+                tooltip="Collapse / expand the weighted sum (a neuron) of the current or "
+                        "selected node; X: all of them"),
+        Binding("X", "collapse_all", "Collapse all", show=False,
+                tooltip="Collapse every weighted sum, or expand them all"),
+        Binding("slash", "find", "Find", key_display="/",
+                tooltip="Find a node by name: it is centred, selected and inspected"),
         Binding("v", "toggle_values", "Values", show=False, tooltip="Show / hide the values pane"),
         Binding("up", "pan(0,-3)", "Pan up", key_display="↑", show=False, group=_PAN,
                 tooltip="Pan the graph (also the mouse wheel, shift+wheel sideways)"),
@@ -178,16 +200,16 @@ class MainScreen(Screen[None]):
         self.playing: Timer | None = None
         self.speed = DEFAULT_SPEED
         self.focus_mode = False
-        self.mode: str | None = None  # "full" / "compact"; None: chosen by size
+        self.mode: str | None = None  # a zoom level (stepgrad.layout.LEVELS); None: fit by size
         self.side_shown: bool | None = None  # None: by width
         self.screenshot_dir: str | None = None
         self.editor: ProgramEditor | None = None  # mounted on the first ``e``
-        self.graph: nx.MultiDiGraph | None = None
-        self.ids: dict[Value, int] = {}
-        self.by_id: dict[int, Value] = {}
+        self.scene: Scene | None = None  # the graph as shown: made in a worker after start
         self.consumers: dict[Value, list[Value]] = {}
         self.order: list[int] = []  # node keys in reading order (columns, then rows)
-        self._drawings: dict[tuple[object, ...], Drawing] = {}
+        self._fitted: tuple[object, ...] = ()  # (scene, collapsed, width, height) -> mode
+        self._fit_mode: str | None = None
+        self._layout_serial = 0
         self._lazy = lazy
         self._enabled: tuple[bool | None, ...] = ()
         self._views: dict[tuple[object, ...], View] = {}
@@ -301,61 +323,120 @@ class MainScreen(Screen[None]):
 
     # --- the graph ------------------------------------------------------------------------------
 
-    def _prepare_graph(self) -> None:
-        from stepgrad.layout import to_networkx
+    @property
+    def graph(self) -> nx.MultiDiGraph | None:
+        """The graph as shown (collapsed groups as one node), or None while it is laid out."""
+        return self.scene.shown() if self.scene is not None else None
 
-        program = self.walk.program
-        order = self.walk.nodes
-        names = {node: program.title(node) for node in order}
-        graph = to_networkx(program.output, names, order)
-        self.graph = graph
-        self.by_id = {n: attrs["value"] for n, attrs in graph.nodes(data=True)}
-        self.ids = {value: n for n, value in self.by_id.items()}
+    @property
+    def ids(self) -> dict[Value, int]:
+        """Each value's node key in the whole graph (empty while it is laid out)."""
+        return self.scene.ids if self.scene is not None else {}
+
+    @property
+    def by_id(self) -> dict[int, Value]:
+        """Each node key's value (empty while the graph is laid out)."""
+        return self.scene.by_id if self.scene is not None else {}
+
+    def _prepare_graph(self) -> None:
+        """Lay the graph out: in a worker thread, so keys, q and resizing keep working while a
+        large graph takes its time (the view says so meanwhile); at once when not lazy (tests,
+        screenshots). A result for a program replaced meanwhile is dropped."""
+        self._layout_serial += 1
+        serial, walk = self._layout_serial, self.walk
+        self.scene = None
+        graph_view = self.query_one(GraphView)
+        count = len(walk.nodes)
+        graph_view.placeholder = (
+            f"laying out the graph ({count:,} nodes)…" if count > 200 else "laying out the graph…"
+        )
+        if not self._lazy:
+            self._scene_ready(self._make_scene(walk), serial)
+            return
+        size = self._graph_room()
+
+        def work() -> None:
+            scene = self._make_scene(walk, size)
+            self.app.call_from_thread(self._scene_ready, scene, serial)
+
+        self.run_worker(work, thread=True, exclusive=True, group="layout", exit_on_error=False)
+
+    def _make_scene(self, walk: Walkthrough, size: tuple[int, int] | None = None) -> Scene:
+        """The scene of ``walk``'s program, with the layout for ``size`` already made (this is
+        the slow part; it runs in the worker)."""
+        from stepgrad.scene import Scene
+
+        scene = Scene(walk)
+        if size is not None and scene.too_large() is None:
+            mode = scene.fit(*size) or self._fallback(scene)
+            scene.drawing(mode)  # type: ignore[arg-type]
+        return scene
+
+    def _scene_ready(self, scene: Scene, serial: int) -> None:
+        if serial != self._layout_serial or not self.is_attached:
+            return  # the program changed meanwhile: a newer layout is on its way
+        self.scene = scene
         self.consumers = {
-            value: [self.by_id[c] for c in dict.fromkeys(graph.successors(n))]
-            for n, value in self.by_id.items()
+            value: [scene.by_id[c] for c in dict.fromkeys(scene.graph.successors(n))]
+            for n, value in scene.by_id.items()
         }
-        self._drawings.clear()
         self.order = []
+        self._fitted = ()
+        self._views.clear()
+        if scene.too_large() is not None:
+            self.focus_mode = True
+            self.tell(
+                f"this graph is too large to draw whole ({scene.too_large():,} lanes): "
+                "showing the neighbourhood of the node firing now"
+            )
         self.sync()
         self.call_after_refresh(self._follow_now)  # once the view has its size
 
     def _follow_now(self) -> None:
-        if self.graph is not None:
+        if self.scene is not None:
             self._follow(self.query_one(GraphView))
 
+    def _graph_room(self) -> tuple[int, int]:
+        """The cells the graph may take: the screen's width, and the most rows it may have."""
+        total = max(1, self.size.height - 2)  # the top bar and the footer
+        cap = int(total * (0.5 if self.size.height < SHORT else 0.6))
+        return max(1, self.size.width - 1), max(1, cap - 1)
+
+    def _fallback(self, scene: Scene) -> str:
+        """The level for a graph no level fits whole: readable, and it pans."""
+        return "tiny" if scene.collapsed else "compact"
+
     def _mode(self) -> str:
+        """The zoom level shown: the one chosen with [ and ], else the largest that fits."""
         if self.mode is not None:
             return self.mode
-        count = self.graph.number_of_nodes() if self.graph is not None else 0
-        if count > FULL_MODE_MAX_NODES:
-            return "compact"
-        return "lecture" if self.lecture else "full"
+        scene = self.scene
+        if scene is None:
+            return "full"
+        key = (scene, scene.collapsed, self._graph_room())
+        if key != self._fitted:
+            levels = LEVELS if self.lecture or self.size.width >= ROOMY_WIDTH else LEVELS[1:]
+            if scene.too_large() is not None:
+                self._fit_mode = self._fallback(scene)
+            else:
+                self._fit_mode = scene.fit(*self._graph_room(), levels) or self._fallback(scene)
+            self._fitted = key
+        return self._fit_mode or "full"
 
     def drawing(self) -> Drawing | None:
         """The drawing shown now: the whole graph, or the focus view around the current node."""
-        graph = self.graph
-        if graph is None:
+        scene = self.scene
+        if scene is None:
             return None
-        from stepgrad.draw import draw
-        from stepgrad.layout import focus, layout
-
         mode = self._mode()
         center: int | None = None
         if self.focus_mode:
             node = self._focus_node()
-            center = self.ids.get(node) if node is not None else None
-        key = (mode, center)
-        cached = self._drawings.get(key)
-        if cached is None:
-            shown = graph if center is None else focus(graph, center)
-            cached = draw(layout(shown, mode=mode))  # type: ignore[arg-type]
-            if len(self._drawings) > 64:
-                self._drawings.clear()
-            self._drawings[key] = cached
-            if center is None:
-                self.order = [n for column in cached.layout.layers for n in column]
-        return cached
+            center = scene.ids.get(node) if node is not None else None
+        drawing = scene.drawing(mode, center)  # type: ignore[arg-type]
+        if center is None and not self.order:
+            self.order = [n for column in drawing.layout.layers for n in column]
+        return drawing
 
     def _focus_node(self) -> Value | None:
         walk = self.walk
@@ -368,36 +449,20 @@ class MainScreen(Screen[None]):
     def _state(self) -> tuple[object, ...]:
         """What the graph shows now; equal states give equal views (see :meth:`view`)."""
         walk = self.walk
-        return (walk.pass_.serial, walk.step, walk.cleared)
+        collapsed = self.scene.collapsed if self.scene is not None else None
+        return (walk.pass_.serial, walk.step, walk.cleared, collapsed)
 
     def view(self) -> View:
         """The drawing's styles for the current state (cached: a few states, by :meth:`_state`)."""
         state = self._state()
         cached = self._views.get(state)
         if cached is None:
-            cached = self._make_view()
+            assert self.scene is not None
+            cached = self.scene.view(self.walk)
             if len(self._views) >= 8:
                 self._views.pop(next(iter(self._views)))
             self._views[state] = cached
         return cached
-
-    def _make_view(self) -> View:
-        from stepgrad.draw import NodeState, View, step_view
-
-        walk = self.walk
-        assert self.graph is not None
-        grads = {self.ids[v]: g for v, g in walk.grads().items() if v in self.ids}
-        dead = {self.ids[v]: NodeState("dead") for v in walk.dead if v in self.ids}
-        dead_edges = {(u, v, k): "dead" for u, v, k in self.graph.in_edges(list(dead), keys=True)}
-        if walk.cleared or walk.step == 0:
-            nodes: dict[int, Any] = dict(dead)
-            root = self.ids.get(walk.trace.root)
-            if not walk.cleared and walk.total and root is not None:
-                nodes[root] = NodeState("waiting", 0)  # "ready": it fires first
-            return View(grads, nodes, dead_edges)
-        base = {self.ids[v]: g for v, g in walk.pass_.base.items() if v in self.ids}
-        styled = step_view(self.graph, walk.trace, walk.step - 1, base)
-        return View(grads, {**styled.nodes, **dead}, {**styled.edges, **dead_edges})
 
     # --- pushing the state down -----------------------------------------------------------------
 
@@ -417,8 +482,9 @@ class MainScreen(Screen[None]):
         graph_view = self.query_one(GraphView)
         drawing = self.drawing()
         self._fit_graph(graph_view, drawing)
-        if drawing is not None:
-            selected = self.ids.get(self.selected) if self.selected is not None else None
+        if drawing is not None and self.scene is not None:
+            selected = self.scene.shown_ids([self.selected]) if self.selected is not None else []
+            selected = selected[0] if selected else None  # type: ignore[assignment]
             graph_view.show(
                 drawing,
                 self.view(),
@@ -492,7 +558,7 @@ class MainScreen(Screen[None]):
             targets += [edge.parent for edge in step.edges]
         elif not walk.cleared:
             targets.append(walk.trace.root)
-        return [self.ids[v] for v in targets if v in self.ids]
+        return self.scene.shown_ids(targets) if self.scene is not None else []
 
     def _scroll_values(self, values: ValuesTable) -> None:
         node = self.selected or (self.walk.current.node if self.walk.current else None)
@@ -648,7 +714,20 @@ class MainScreen(Screen[None]):
             if walk.step == 0:
                 return "b starts another pass once this one is done: press → or end first"
             return "b starts another pass once this one is done: press end first, or z then b"
-        if action in ("select", "focus_mode", "compact") and self.graph is None:
+        if (
+            action
+            in (
+                "select",
+                "focus_mode",
+                "compact",
+                "zoom",
+                "fit",
+                "collapse",
+                "collapse_all",
+                "find",
+            )
+            and self.scene is None
+        ):
             return "the graph is still being laid out: press the key again in a moment"
         if action == "unselect" and self.selected is None:
             return "nothing is selected: tab or a click on a node selects one"
@@ -795,23 +874,30 @@ class MainScreen(Screen[None]):
         self._moved(changed)
 
     def action_select(self, direction: int) -> None:
-        if self.graph is None:
+        scene, graph = self.scene, self.graph
+        if scene is None or graph is None:
             return
-        order = self.order or sorted(self.by_id)
-        order = [n for n in order if not self.graph.nodes[n]["op"] == "" or self._selectable(n)]
+        order = self.order or sorted(graph.nodes)
+        order = [n for n in order if graph.nodes[n]["op"] or self._selectable(n)]
         if not order:
             self.tell("no node to select in this graph")
             return
-        current = self.ids.get(self.selected) if self.selected is not None else None
+        shown = scene.shown_ids([self.selected]) if self.selected is not None else []
+        current = shown[0] if shown else None
         if current in order:
             i = (order.index(current) + direction) % len(order)
         else:
             i = 0 if direction > 0 else len(order) - 1
-        self.select(self.by_id[order[i]])
+        self.select(scene.by_id[order[i]])
 
     def _selectable(self, n: int) -> bool:
-        value = self.by_id[n]
-        return value.requires_grad or value.label is not None
+        assert self.scene is not None
+        value = self.scene.by_id[n]
+        return (
+            value.requires_grad
+            or value.label is not None
+            or bool(self.graph is not None and self.graph.nodes[n].get("group"))
+        )
 
     def select(self, node: Value | None) -> None:
         """Select ``node`` for the inspector (None clears the selection)."""
@@ -827,7 +913,8 @@ class MainScreen(Screen[None]):
 
     @on(GraphView.NodeClicked)
     def _clicked(self, event: GraphView.NodeClicked) -> None:
-        self.select(self.by_id.get(event.node))
+        if self.scene is not None:
+            self.select(self.scene.by_id.get(event.node))
 
     def action_focus_mode(self) -> None:
         self.focus_mode = not self.focus_mode
@@ -836,6 +923,78 @@ class MainScreen(Screen[None]):
     def action_compact(self) -> None:
         self.mode = "full" if self._mode() == "compact" else "compact"
         self.sync()
+
+    def action_zoom(self, step: int) -> None:
+        """``[`` zooms out (smaller boxes), ``]`` zooms in, along :data:`LEVELS`."""
+        levels = list(LEVELS)
+        at = levels.index(self._mode()) if self._mode() in levels else 1
+        to = max(0, min(len(levels) - 1, at + step))
+        if to == at:
+            edge = "smallest (tiny)" if step > 0 else "largest (lecture)"
+            self.tell(f"already the {edge} boxes: {'] zooms in' if step > 0 else '[ zooms out'}")
+            return
+        self.mode = levels[to]
+        self.tell(f"{levels[to]} boxes (0 fits the screen again)")
+        self.sync()
+
+    def action_fit(self) -> None:
+        self.mode = None
+        self._fitted = ()
+        self.tell(f"{self._mode()} boxes: the largest at which the graph fits, when one does")
+        self.sync()
+
+    def action_collapse(self) -> None:
+        scene = self.scene
+        if scene is None:
+            return
+        node = self._focus_node()
+        at = scene.ids.get(node) if node is not None else None
+        if at is None or not scene.toggle(at):
+            self.tell(
+                "the current node is not part of a weighted sum: select one (tab or /), "
+                "or X collapses them all"
+            )
+            return
+        self._after_regroup()
+
+    def action_collapse_all(self) -> None:
+        scene = self.scene
+        if scene is None:
+            return
+        if not scene.groups:
+            self.tell("this graph has no weighted sums to collapse")
+            return
+        collapse = len(scene.collapsed) < len(scene.groups)
+        scene.set_all(collapse)
+        self.tell(
+            f"{len(scene.groups)} weighted sums {'collapsed' if collapse else 'expanded'} "
+            "(x: just one)"
+        )
+        self._after_regroup()
+
+    def _after_regroup(self) -> None:
+        self.order = []
+        self._fitted = ()
+        self.sync()
+
+    def action_find(self) -> None:
+        from .find import FindScreen
+
+        scene = self.scene
+        if scene is None:
+            return
+
+        def found(value: Value | None) -> None:
+            if value is None or self.scene is not scene:
+                return
+            node = scene.ids.get(value)
+            group = scene.group_of.get(node) if node is not None else None
+            if group is not None and group.root in scene.collapsed and node != group.root:
+                scene.toggle(node)  # a node inside a collapsed sum: open it to show the node
+                self._after_regroup()
+            self.select(value)
+
+        self.app.push_screen(FindScreen(scene), found)
 
     def action_toggle_values(self) -> None:
         side = self.query_one("#side")
@@ -922,7 +1081,7 @@ class MainScreen(Screen[None]):
         self.values = dict(values or {})
         self.source = editable_source(program, self.values)
         self.selected = None
-        self.graph = None
+        self.focus_mode = False
         self._prepare_graph()
 
     def action_help(self) -> None:

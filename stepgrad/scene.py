@@ -1,0 +1,226 @@
+"""What the graph view shows, without any UI: the graph with its groups collapsed or expanded,
+laid out at a zoom level that fits, and a view of any walkthrough state mapped onto it.
+
+The main screen keeps one :class:`Scene` per program. Everything slow here (layouts) is cached
+by what it depends on and can run in a worker thread: nothing touches Textual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import networkx as nx
+
+from engine import Value
+from engine.parse import Program
+
+from .draw import Drawing, NodeState, View, draw, step_view
+from .groups import Group, collapse, collapse_view, weighted_sums
+from .layout import (
+    COMPACT_NAME_WIDTH,
+    LEVELS,
+    MAX_LANES,
+    NAME_WIDTH,
+    Mode,
+    fit,
+    focus,
+    lanes,
+    layout,
+    to_networkx,
+)
+from .state import Walkthrough
+
+__all__ = ["Scene", "TITLE_WIDTH", "titles"]
+
+COLLAPSE_FROM = 60
+"""Graphs with more nodes than this open with their weighted sums collapsed."""
+TITLE_WIDTH = NAME_WIDTH
+"""Longest title a full box shows (the full name is in the inspector, --print and --json);
+compact and tiny nodes show titles of at most :data:`~stepgrad.layout.COMPACT_NAME_WIDTH`."""
+
+
+def titles(program: Program, nodes: Sequence[Value], width: int = TITLE_WIDTH) -> dict[Value, str]:
+    """A title for every node that no other node shares, at most ``width`` characters.
+
+    A name longer than ``width`` keeps its start and its end (which tell partial sums of one
+    neuron apart) around ``…``; two nodes that would still read the same (``x*x`` written
+    twice) are numbered in reading order: ``x*x #1``, ``x*x #2``.
+    """
+    out: dict[Value, str] = {}
+    for node in nodes:
+        title = program.title(node)
+        if len(title) > width:
+            head = (width - 1) * 2 // 3
+            title = f"{title[:head].rstrip()}…{title[-(width - 1 - head) :].lstrip()}"
+        out[node] = title
+    seen: dict[str, list[Value]] = {}
+    for node, title in out.items():
+        if node.parents or node.requires_grad:  # bare numbers may repeat: they are numbers
+            seen.setdefault(title, []).append(node)
+    for title, same in seen.items():
+        if len(same) > 1:
+            for k, node in enumerate(same, start=1):
+                mark = f" #{k}"
+                room = width - len(mark)
+                out[node] = (title if len(title) <= room else title[: room - 1] + "…") + mark
+    return out
+
+
+class Scene:
+    """The graph of one program as the graph view shows it.
+
+    Attributes:
+        graph: the whole graph (:func:`~stepgrad.layout.to_networkx` of every node).
+        groups: its weighted sums (see :mod:`stepgrad.groups`).
+        collapsed: the roots of the groups drawn as one node.
+        ids: engine value -> node key; ``by_id`` the other way.
+    """
+
+    def __init__(self, walk: Walkthrough) -> None:
+        program = walk.program
+        order = walk.nodes
+        self.names = titles(program, order)
+        self.graph = to_networkx(program.output, self.names, order)
+        short = titles(program, order, COMPACT_NAME_WIDTH)
+        for _, attrs in self.graph.nodes(data=True):
+            attrs["short"] = short[attrs["value"]]
+        self.by_id: dict[int, Value] = {n: a["value"] for n, a in self.graph.nodes(data=True)}
+        self.ids: dict[Value, int] = {v: n for n, v in self.by_id.items()}
+        self.groups: list[Group] = weighted_sums(self.graph)
+        self.group_of: dict[int, Group] = {m: g for g in self.groups for m in g.members}
+        big = self.graph.number_of_nodes() > COLLAPSE_FROM
+        self.collapsed: frozenset[int] = (
+            frozenset(g.root for g in self.groups) if big else frozenset()
+        )
+        self._shown: dict[frozenset[int], nx.MultiDiGraph] = {}
+        self._layouts: dict[tuple[frozenset[int], Mode], Any] = {}
+        self._drawings: dict[tuple[object, ...], Drawing] = {}
+        self._lanes: dict[frozenset[int], int] = {}
+
+    # --- the shown graph ------------------------------------------------------------------------
+
+    @property
+    def active_groups(self) -> list[Group]:
+        return [g for g in self.groups if g.root in self.collapsed]
+
+    def shown(self) -> nx.MultiDiGraph:
+        """The graph with the collapsed groups as one node each."""
+        graph = self._shown.get(self.collapsed)
+        if graph is None:
+            groups = self.active_groups
+            graph = collapse(self.graph, groups) if groups else self.graph
+            self._shown[self.collapsed] = graph
+        return graph
+
+    def rep(self, node: int) -> int:
+        """The shown node standing for ``node``: its group's when the group is collapsed."""
+        group = self.group_of.get(node)
+        return group.root if group is not None and group.root in self.collapsed else node
+
+    def toggle(self, node: int) -> bool:
+        """Collapse or expand the group ``node`` belongs to; False if it belongs to none."""
+        group = self.group_of.get(node)
+        if group is None:
+            return False
+        self.collapsed = self.collapsed ^ {group.root}
+        return True
+
+    def set_all(self, collapsed: bool) -> None:
+        self.collapsed = frozenset(g.root for g in self.groups) if collapsed else frozenset()
+
+    def too_large(self) -> int | None:
+        """The lanes the shown graph would need, when that is over the limit (else None)."""
+        count = self._lanes.get(self.collapsed)
+        if count is None:
+            count = self._lanes[self.collapsed] = lanes(self.shown())
+        return count if count > MAX_LANES else None
+
+    # --- layouts and drawings ----------------------------------------------------------------
+
+    def layouts(self) -> dict[Mode, Any]:
+        """The layouts made so far for the shown graph, by mode (for :func:`layout.fit`)."""
+        made: dict[Mode, Any] = {}
+        for (collapsed, mode), lay in self._layouts.items():
+            if collapsed == self.collapsed:
+                made[mode] = lay
+        return made
+
+    def fit(self, width: int, height: int, levels: Sequence[Mode] = LEVELS) -> Mode | None:
+        """The largest level at which the whole shown graph fits ``width`` x ``height``."""
+        made = self.layouts()
+        chosen = fit(self.shown(), width, height, levels, made)
+        for mode, lay in made.items():
+            self._layouts[(self.collapsed, mode)] = lay
+        return chosen
+
+    def drawing(self, mode: Mode, center: int | None = None) -> Drawing:
+        """The drawing of the shown graph at ``mode``, or of the neighbourhood of ``center``."""
+        key = (self.collapsed, mode, center)
+        cached = self._drawings.get(key)
+        if cached is None:
+            if center is None:
+                lay = self._layouts.get((self.collapsed, mode))
+                if lay is None:
+                    lay = self._layouts[(self.collapsed, mode)] = layout(self.shown(), mode=mode)
+            else:
+                lay = layout(focus(self.shown(), self.rep(center)), mode=mode)
+            cached = draw(lay)
+            if len(self._drawings) > 64:
+                self._drawings.clear()
+            self._drawings[key] = cached
+        return cached
+
+    # --- views ----------------------------------------------------------------------------------
+
+    def view(self, walk: Walkthrough) -> View:
+        """The walkthrough's state now, on the shown graph."""
+        whole = self.whole_view(walk)
+        groups = self.active_groups
+        if not groups:
+            return whole
+        fired = {self.ids[s.node] for s in walk.trace.steps[: walk.step] if s.node in self.ids}
+        if walk.cleared:
+            fired = set()
+        names = {n: self.names[v] for n, v in self.by_id.items()}
+        return collapse_view(whole, groups, fired, names)
+
+    def whole_view(self, walk: Walkthrough) -> View:
+        """The walkthrough's state now, on the whole graph (every node)."""
+        ids = self.ids
+        grads = {ids[v]: g for v, g in walk.grads().items() if v in ids}
+        dead = {ids[v]: NodeState("dead") for v in walk.dead if v in ids}
+        dead_edges = {(u, v, k): "dead" for u, v, k in self.graph.in_edges(list(dead), keys=True)}
+        if walk.cleared or walk.step == 0:
+            nodes: dict[int, Any] = dict(dead)
+            root = ids.get(walk.trace.root)
+            if not walk.cleared and walk.total and root is not None:
+                nodes[root] = NodeState("waiting", 0)  # "ready": it fires first
+            return View(grads, nodes, dead_edges)  # type: ignore[arg-type]
+        base = {ids[v]: g for v, g in walk.pass_.base.items() if v in ids}
+        styled = step_view(self.graph, walk.trace, walk.step - 1, base)
+        return View(grads, {**styled.nodes, **dead}, {**styled.edges, **dead_edges})  # type: ignore[arg-type]
+
+    def shown_ids(self, values: Iterable[Value]) -> list[int]:
+        """The shown nodes standing for ``values`` (each once, in order)."""
+        out: dict[int, None] = {}
+        for value in values:
+            node = self.ids.get(value)
+            if node is not None:
+                out.setdefault(self.rep(node), None)
+        return list(out)
+
+    def find(self, text: str) -> list[Value]:
+        """The values whose title or full name contains ``text`` (titles that start with it
+        first), for the find box and the command palette."""
+        text = text.strip().lower()
+        if not text:
+            return []
+        starts, contains = [], []
+        for value in self.by_id.values():
+            title = self.names[value].lower()
+            if title.startswith(text):
+                starts.append(value)
+            elif text in title:
+                contains.append(value)
+        return starts + contains
