@@ -78,7 +78,7 @@ GRAD_WIDTH = 8
 """Characters reserved for a grad in a box; wider grads are shown with fewer digits."""
 NAME_WIDTH = 24
 """Longest name shown in a full (and lecture) box header; longer names are cut with ``…``."""
-COMPACT_NAME_WIDTH = 10
+COMPACT_NAME_WIDTH = 14
 """Longest name shown in a compact box header."""
 TINY_GRAD_WIDTH = 6
 """Characters reserved for a grad on a tiny node's line."""

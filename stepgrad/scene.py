@@ -7,7 +7,7 @@ by what it depends on and can run in a worker thread: nothing touches Textual.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -47,24 +47,65 @@ def titles(program: Program, nodes: Sequence[Value], width: int = TITLE_WIDTH) -
     neuron apart) around ``…``; two nodes that would still read the same (``x*x`` written
     twice) are numbered in reading order: ``x*x #1``, ``x*x #2``.
     """
-    out: dict[Value, str] = {}
-    for node in nodes:
-        title = program.title(node)
-        if len(title) > width:
-            head = (width - 1) * 2 // 3
-            title = f"{title[:head].rstrip()}…{title[-(width - 1 - head) :].lstrip()}"
-        out[node] = title
+    out: dict[Value, str] = {node: _cut(program.title(node), width) for node in nodes}
     seen: dict[str, list[Value]] = {}
     for node, title in out.items():
         if node.parents or node.requires_grad:  # bare numbers may repeat: they are numbers
             seen.setdefault(title, []).append(node)
-    for title, same in seen.items():
+    for same in seen.values():
         if len(same) > 1:
+            full = {node: program.title(node) for node in same}
+            for node in same:
+                out[node] = _telling(full, node, width)
+    again: dict[str, list[Value]] = {}
+    for same in seen.values():
+        for node in same:
+            again.setdefault(out[node], []).append(node)
+    for title, same in again.items():
+        if len(same) > 1:  # the last resort: numbered in reading order
             for k, node in enumerate(same, start=1):
                 mark = f" #{k}"
                 room = width - len(mark)
                 out[node] = (title if len(title) <= room else title[: room - 1] + "…") + mark
     return out
+
+
+def _telling(full: Mapping[Value, str], node: Value, width: int) -> str:
+    """A title for ``node`` that shows where its name differs from the others in ``full``
+    (names that read the same once cut: ``w2_1*h1_1 … + b2`` and ``w2_1*h4_1 … + b2``)."""
+    name = full[node]
+    first = min(
+        (_first_difference(name, other) for n, other in full.items() if n is not node),
+        default=0,
+    )
+    if len(name) <= width:
+        return name
+    if first < width - 1:
+        return name[: width - 1].rstrip() + "…"
+    start = min(first - (width - 2) // 2, len(name) - (width - 2))
+    return "…" + name[start : start + width - 2].strip() + "…"
+
+
+def _first_difference(a: str, b: str) -> int:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def _cut(title: str, width: int) -> str:
+    """``title`` in at most ``width`` characters: its start and its end around one ``…`` (the
+    end of a partial sum is its latest term, which tells it from the others)."""
+    if len(title) <= width:
+        return title
+    head, mark, tail = title.partition("…")
+    if mark:  # already shortened around an ellipsis: keep as much of the end as fits
+        head, tail = head.rstrip(), tail.strip()
+        if len(tail) <= width - 2:
+            return f"{head[: width - 1 - len(tail)].rstrip()}…{tail}"
+        return f"{head[:2].rstrip()}…{tail[-(width - 3) :].lstrip()}"
+    keep = (width - 1) * 2 // 3
+    return f"{title[:keep].rstrip()}…{title[-(width - 1 - keep) :].lstrip()}"
 
 
 class Scene:

@@ -45,6 +45,8 @@ from stepgrad.widgets.topbar import Extra, Header
 LEVELS = ("lecture", "full", "compact", "tiny")
 """The zoom levels, largest first (the same as :data:`stepgrad.layout.LEVELS`; kept here so
 that startup does not import the layout)."""
+ROOMIER = 0.75
+"""The share of the rows the graph may take when that lets it show data and grads whole."""
 ROOMY_WIDTH = 160
 """From this width on, the roomy lecture boxes are a level the fit may choose too."""
 
@@ -209,6 +211,7 @@ class MainScreen(Screen[None]):
         self.order: list[int] = []  # node keys in reading order (columns, then rows)
         self._fitted: tuple[object, ...] = ()  # (scene, collapsed, width, height) -> mode
         self._fit_mode: str | None = None
+        self._share: float | None = None  # the graph's share of the rows, when it needs more
         self._layout_serial = 0
         self._lazy = lazy
         self._enabled: tuple[bool | None, ...] = ()
@@ -396,11 +399,14 @@ class MainScreen(Screen[None]):
         if self.scene is not None:
             self._follow(self.query_one(GraphView))
 
-    def _graph_room(self) -> tuple[int, int]:
-        """The cells the graph may take: the screen's width, and the most rows it may have."""
+    def _graph_room(self, share: float | None = None) -> tuple[int, int]:
+        """The cells the graph may take: the screen's width, and the most rows it may have
+        (``share`` of the rows between the top bar and the footer; by default 60%, 50% on a
+        short screen)."""
         total = max(1, self.size.height - 2)  # the top bar and the footer
-        cap = int(total * (0.5 if self.size.height < SHORT else 0.6))
-        return max(1, self.size.width - 1), max(1, cap - 1)
+        if share is None:
+            share = 0.5 if self.size.height < SHORT else 0.6
+        return max(1, self.size.width - 1), max(1, int(total * share) - 1)
 
     def _fallback(self, scene: Scene) -> str:
         """The level for a graph no level fits whole: readable, and it pans."""
@@ -416,10 +422,16 @@ class MainScreen(Screen[None]):
         key = (scene, scene.collapsed, self._graph_room())
         if key != self._fitted:
             levels = LEVELS if self.lecture or self.size.width >= ROOMY_WIDTH else LEVELS[1:]
+            self._share = None
             if scene.too_large() is not None:
                 self._fit_mode = self._fallback(scene)
             else:
-                self._fit_mode = scene.fit(*self._graph_room(), levels) or self._fallback(scene)
+                mode = scene.fit(*self._graph_room(), levels)
+                if mode in (None, "tiny"):  # boxes with data, given a little more of the screen?
+                    roomier = scene.fit(*self._graph_room(ROOMIER), levels[:-1])
+                    if roomier is not None:
+                        mode, self._share = roomier, ROOMIER
+                self._fit_mode = mode or self._fallback(scene)
             self._fitted = key
         return self._fit_mode or "full"
 
@@ -504,7 +516,10 @@ class MainScreen(Screen[None]):
         """The graph takes the rows it needs, up to 60% of the screen (50% when short); the
         panels below get the rest, so a small graph leaves room for the explanation."""
         total = max(1, self.size.height - 2)  # the top bar and the footer
-        cap = int(total * (0.5 if self.size.height < SHORT else 0.6))
+        share = self._share if self._share is not None and self.mode is None else None
+        if share is None:
+            share = 0.5 if self.size.height < SHORT else 0.6
+        cap = int(total * share)
         want = drawing.height + 1 if drawing is not None else cap
         height = max(min(want, cap), min(6, cap))
         if graph_view.styles.height is None or graph_view.styles.height.value != height:
