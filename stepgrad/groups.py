@@ -149,6 +149,8 @@ def collapse(graph: nx.MultiDiGraph, groups: Iterable[Group]) -> nx.MultiDiGraph
                     "form": group.form,
                     "arity": len(group.inputs),
                     "group": len(group.members),
+                    # room in the box to say which member fires ("now: x2w2")
+                    "note": max(len(str(graph.nodes[m]["label"])) for m in group.members),
                 },
             )
     for u, v, k in graph.edges(keys=True):

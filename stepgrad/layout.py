@@ -307,6 +307,8 @@ def box_size(attrs: Mapping[str, object], mode: Mode = "full") -> tuple[int, int
         inner = max(len(data), len("∇ ") + GRAD_WIDTH)
         rows = 2
     inner = max(inner, len(header) + 3, 7)
+    if attrs.get("note"):  # a collapsed group says in its border which member fires
+        inner = max(inner, min(int(attrs["note"]), metrics.name_width) + len(" now:  ") + 1)  # type: ignore[call-overload]
     return inner + 4 + 2 * metrics.pad_x, rows + 2 + 2 * metrics.pad_y
 
 

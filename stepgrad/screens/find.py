@@ -48,7 +48,7 @@ class FindScreen(ModalScreen[Value | None]):
         super().__init__()
         self.scene = scene
         self.matches: list[Value] = []
-        self._closed = False
+        self._answered = False
 
     def compose(self) -> ComposeResult:
         names = sorted({self.scene.names[v] for v in self.scene.by_id.values()})
@@ -101,7 +101,13 @@ class FindScreen(ModalScreen[Value | None]):
         options = self.query_one(OptionList)
         at = options.highlighted
         if at is None or not self.matches:
-            self.query_one("#find-count", Static).update("no match to go to: type part of a name")
+            text = self.query_one(Input).value.strip()
+            note = (
+                f"no node is called anything like {text!r}: try fewer letters"
+                if text
+                else "type part of a name first"
+            )
+            self.query_one("#find-count", Static).update(note)
             return
         self._close(self.matches[at])
 
@@ -113,6 +119,6 @@ class FindScreen(ModalScreen[Value | None]):
         self._close(None)
 
     def _close(self, value: Value | None) -> None:
-        if not self._closed:  # Enter and Escape together must not dismiss twice
-            self._closed = True
+        if not self._answered:  # Enter and Escape together must not dismiss twice
+            self._answered = True
             self.dismiss(value)

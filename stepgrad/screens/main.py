@@ -253,7 +253,10 @@ class MainScreen(Screen[None]):
 
     def on_resize(self, event: Any) -> None:
         self._arrange(event.size.width, event.size.height)
-        self._fit_graph(self.query_one(GraphView), self.drawing())
+        if self.scene is not None:  # the zoom level that fits may be another one now
+            self.sync()
+        else:
+            self._fit_graph(self.query_one(GraphView), self.drawing())
         self.call_after_refresh(self.refresh_bindings)  # the footer's keys depend on the width
 
     @property
@@ -576,9 +579,16 @@ class MainScreen(Screen[None]):
         return self.scene.shown_ids(targets) if self.scene is not None else []
 
     def _scroll_values(self, values: ValuesTable) -> None:
-        node = self.selected or (self.walk.current.node if self.walk.current else None)
-        if node is not None and values.display:
-            values.show_row(node)
+        """Keep in view the rows that change now: the node firing and the values it sends to
+        (or the selected node)."""
+        if not values.display:
+            return
+        step = self.walk.current
+        nodes = [self.selected] if self.selected is not None else []
+        if step is not None:
+            nodes += [step.node, *(edge.parent for edge in step.edges)]
+        if nodes:
+            values.show_rows(nodes)
 
     def _program_forms(self) -> tuple[str, ...]:
         """The program on one line, longest first: every statement (or, past 6 of them, their

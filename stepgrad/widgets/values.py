@@ -68,6 +68,7 @@ class ValuesTable(ScrollView, can_focus=False):
         self._fired: Value | None = None
         self._shown: dict[int, Content] = {}  # the line last drawn at each row
         self._widths_for: tuple[object, tuple[int, int, int]] = (None, (4, 4, 4))
+        self._pinned: list[int] = []  # lines receiving now that do not fit the scrolled window
 
     def update_from(self, walk: Walkthrough, selected: Value | None) -> None:
         if walk.program is not self._program:
@@ -126,9 +127,42 @@ class ValuesTable(ScrollView, can_focus=False):
 
     def show_row(self, node: Value) -> None:
         """Scroll so that ``node``'s line is visible."""
-        row = self.row_of(node)
-        if row is not None:
-            self.scroll_to_region(Region(0, row, 1, 1), animate=False, immediate=True)
+        self.show_rows([node])
+
+    def show_rows(self, nodes: list[Value]) -> None:
+        """Keep the lines of ``nodes`` in view: scroll to show as many as fit, from the first
+        (the node firing now, then the values it sends to), and pin the others at the bottom
+        of the pane, under a line that says so."""
+        rows = list(
+            dict.fromkeys(r for r in (self.row_of(node) for node in nodes) if r is not None)
+        )
+        self._pinned = []
+        if not rows:
+            return
+        height = max(1, self.scrollable_content_region.height)
+        for _ in range(2):  # pinned lines take room: fit again with what is left
+            room = height - (len(self._pinned) + 1 if self._pinned else 0)
+            region = Region(0, rows[0], 1, 1)
+            pinned = []
+            for row in rows[1:]:
+                grown = region.union(Region(0, row, 1, 1))
+                if grown.height <= max(1, room):
+                    region = grown
+                else:
+                    pinned.append(row)
+            if len(pinned) == len(self._pinned):
+                break
+            self._pinned = pinned
+        self._pinned = pinned
+        self.scroll_to_region(region, animate=False, immediate=True)
+        self.refresh()
+
+    def visible_rows(self) -> set[int]:
+        """The table lines on screen now: the scrolled window and the pinned lines."""
+        height = self.scrollable_content_region.height
+        top = round(self.scroll_y)
+        shown = height - (len(self._pinned) + 1 if self._pinned else 0)
+        return set(range(top, top + max(0, shown))) | set(self._pinned)
 
     def line(self, y: int, width: int | None = None) -> Content:
         """Line ``y`` of the table (0 is the header); markers are shortened to fit ``width``."""
@@ -169,9 +203,19 @@ class ValuesTable(ScrollView, can_focus=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        row = y + round(self.scroll_y)
-        content = self.line(row, width)
-        self._shown[row] = content
+        height = self.scrollable_content_region.height
+        pinned = self._pinned if len(self._pinned) + 1 < height else []
+        first = height - len(pinned) - 1  # the line above the pinned ones
+        if pinned and y >= first:
+            if y == first:
+                content = Content.styled("▼ also receiving now".ljust(width, "─")[:width], "dim")
+            else:
+                content = self.line(pinned[y - first - 1], width)
+            self._shown.pop(y + round(self.scroll_y), None)  # not the scrolled line: redraw
+        else:
+            row = y + round(self.scroll_y)
+            content = self.line(row, width)
+            self._shown[row] = content
         if content.cell_length > width:
             content = content.truncate(width, ellipsis=True)
         segments = content.render_segments(self.visual_style)
