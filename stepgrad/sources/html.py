@@ -732,8 +732,9 @@ class Notebook:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         model = self.model
+        steps = "1 step" if model["total"] == 1 else f"{model['total']} steps"
         plain = (
-            f"stepgrad: {model['title']} = {model['output']}, {model['total']} steps "
+            f"stepgrad: {model['title']} = {model['output']}, {steps} "
             "(an HTML stepper: shown by Jupyter, VS Code or a browser)"
         )
         return {"text/html": fragment(model), "text/plain": plain}
