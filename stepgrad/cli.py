@@ -431,7 +431,7 @@ def _html(program: Program, title: str, path: str, out: TextIO, err: TextIO) -> 
     except OSError as exc:
         return _fail(f"cannot write the HTML file {path!r}: {exc.strerror or exc}", err)
     size = len(text.encode("utf-8"))
-    _tell(out, f"stepgrad: wrote {path} ({size / 1000:,.0f} kB): open it in any browser")
+    _tell(out, f"stepgrad: wrote {path} ({size / 1000:,.0f} kB): open it in a web browser")
     return 0
 
 
