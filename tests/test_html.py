@@ -13,6 +13,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -453,3 +455,16 @@ def test_the_mlp_file_in_chromium(tmp_path: Path) -> None:
         assert getattr(page, "_sg_errors") == []  # noqa: B009
         assert left == []
     assert "pass 1 done" in first
+
+
+def test_the_page_is_made_without_textual() -> None:
+    """The HTML renderer is UI-free: writing a page loads neither Textual nor rich."""
+    code = (
+        "import sys, stepgrad\n"
+        "from engine import Value\n"
+        "x = Value(3.0, label='x'); y = x * x; y.label = 'y'\n"
+        "assert stepgrad.html(y).startswith('<!DOCTYPE html>')\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
