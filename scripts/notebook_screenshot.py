@@ -75,9 +75,11 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1200, "height": 800}, device_scale_factor=1)
         page.route(
             "**/*",
-            lambda route: route.continue_()
-            if route.request.url.startswith(("file:", "data:", "about:"))
-            else route.abort(),
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(("file:", "data:", "about:"))
+                else route.abort()
+            ),
         )
         page.set_content(page_html)
         page.evaluate(INSERT, [output["data"]["text/html"]])

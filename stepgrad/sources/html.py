@@ -61,8 +61,8 @@ if TYPE_CHECKING:
 
     from engine.parse import Program
 
-    from ..draw import Drawing, View
-    from ..layout import EdgeKey
+    from ..draw import Drawing, EdgeKind, View
+    from ..layout import EdgeKey, Mode
 
 __all__ = [
     "STYLE_CLASSES",
@@ -147,7 +147,7 @@ def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]
             f"the graph is too large to draw: its values would cross {count:,} columns on the "
             f"way to their consumers (the limit is {MAX_LANES:,})"
         )
-    mode = "compact" if graph.number_of_nodes() > FULL_MODE_MAX_NODES else "full"
+    mode: Mode = "compact" if graph.number_of_nodes() > FULL_MODE_MAX_NODES else "full"
     drawing = draw(layout(graph, mode=mode))
     if drawing.width * drawing.height > MAX_CELLS:
         raise TooLarge(
@@ -245,7 +245,9 @@ def _view(walk: Walkthrough, graph: nx.MultiDiGraph, ids: Mapping[Value, int]) -
 
     grads = {ids[v]: g for v, g in walk.grads().items() if v in ids}
     dead = {ids[v]: NodeState("dead") for v in walk.dead if v in ids}
-    dead_edges = {(u, v, k): "dead" for u, v, k in graph.in_edges(list(dead), keys=True)}
+    dead_edges: dict[EdgeKey, EdgeKind] = {
+        (u, v, k): "dead" for u, v, k in graph.in_edges(list(dead), keys=True)
+    }
     if walk.cleared or walk.step == 0:
         nodes: dict[int, Any] = dict(dead)
         root = ids.get(walk.trace.root)
