@@ -9,12 +9,16 @@ For graphs built in Python, :func:`show` opens the app on an engine Value, a mic
     y = (x * w + 1).relu()
     stepgrad.show(y, names={"x": x, "w": w})
 
-:func:`to_json` gives the same graph as the ``--json`` document. ``import stepgrad`` loads
-neither Textual nor the engine nor torch; :func:`show` loads what it needs when called.
+:func:`to_json` gives the same graph as the ``--json`` document, :func:`html` the whole
+walkthrough as one self-contained HTML file. In a Jupyter kernel :func:`show` displays an
+inline stepper (the same HTML) instead of starting the terminal app. ``import stepgrad`` loads
+neither Textual nor the engine nor torch; each function loads what it needs when called.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
     from .app import StepgradApp
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "app_for", "show", "to_json"]
+__all__ = ["__version__", "app_for", "html", "show", "to_json"]
 
 
 def app_for(
@@ -63,8 +67,45 @@ def show(
     Node labels are the names in the app (made into valid names where they are not: ``x1*w1``
     shows as ``x1_w1``); ``names={"w": w}`` names nodes that have no label (PyTorch tensors,
     PyPI micrograd's Values); unnamed inputs are ``v1``, ``v2``... See :func:`app_for`.
+
+    In a Jupyter kernel (JupyterLab, Notebook 7, VS Code) it displays an inline stepper
+    instead: the graph with data and grad per node, the step panel, and buttons (← → Home End,
+    zero_grad, another pass; the same keys once it is clicked). It is the page :func:`html`
+    writes, shown as the cell's output; ``options`` (app options) play no part there.
     """
+    if _in_kernel():
+        from IPython.display import display
+
+        from .sources.html import Notebook
+
+        display(Notebook(_model(value, names, title, "stepgrad.show")))
+        return
     _app_for(value, names, title, "stepgrad.show", options).run()
+
+
+def html(
+    value: Any,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    names: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> str:
+    """The whole walkthrough of ``value``'s graph as one self-contained HTML page; written to
+    ``path`` (UTF-8) when given, and returned.
+
+    The page holds every step of a backward pass, another pass on top of it (every grad
+    doubles) and ``zero_grad``, with buttons and the arrow keys; it loads nothing from
+    anywhere (no script, font or style), so it opens with a double-click, from an e-mail or a
+    course page. ``value``, ``names`` and ``title`` are as for :func:`show`; the numbers are
+    those of :func:`to_json`. It is what ``stepgrad PROGRAM --html FILE`` writes.
+    """
+    from .sources.html import document
+
+    text = document(_model(value, names, title, "stepgrad.html"))
+    if path is not None:
+        with open(path, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+    return text
 
 
 def to_json(value: Any, *, names: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -95,6 +136,40 @@ def _app_for(
 
     try:
         return create_app(source, title=title or name or "stepgrad.show", **options)
+    except SourceError:
+        raise
+    except ProgramError as err:  # about the program stepgrad wrote: no line and column
+        raise SourceError(err.message, hint=err.hint) from None
+
+
+def _in_kernel() -> bool:
+    """Whether we run in a Jupyter kernel (not a plain Python or the IPython terminal): its
+    shell has a ``kernel``. IPython is only looked at when something has imported it already,
+    as every kernel has."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:  # an IPython too broken to ask: not a kernel we can display in
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _model(
+    value: Any, names: Mapping[str, Any] | None, title: str | None, caller: str
+) -> dict[str, Any]:
+    """The HTML stepper's data for ``value``'s graph (see :mod:`stepgrad.sources.html`)."""
+    from engine.parse import ProgramError, parse
+
+    from .sources import SourceError, program_source
+    from .sources.html import TooLarge, walkthrough
+
+    source, name = program_source(value, names=names, caller=caller)
+    try:
+        return walkthrough(parse(source), title=title or name or caller)
+    except TooLarge as err:
+        raise SourceError(str(err)) from None
     except SourceError:
         raise
     except ProgramError as err:  # about the program stepgrad wrote: no line and column

@@ -32,6 +32,7 @@ examples:
   stepgrad --example neuron --print
   stepgrad --example mlp --lecture           a projector: big boxes, high contrast
   stepgrad --example paths --serve           the app in a browser at http://localhost:8000
+  stepgrad --example neuron --html neuron.html   one HTML file to share (no network needed)
 
 a program is one or more statements separated by newlines or ';':
   name = number        an input with a default value (override it with name=value)
@@ -66,6 +67,11 @@ def _argument_parser() -> _Parser:
         "--print", action="store_true", help="print the backward pass as a step-by-step table"
     )
     mode.add_argument("--graph", action="store_true", help="print the graph drawing")
+    mode.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write the whole walkthrough as one self-contained HTML file (- for stdout)",
+    )
     parser.add_argument(
         "--backward", action="store_true", help="with --graph: draw it after a backward pass"
     )
@@ -105,7 +111,7 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
     """
     options: list[str] = []
     positionals: list[str] = []
-    takes_value = {"--example", "--theme", "--port", "--host"}
+    takes_value = {"--example", "--theme", "--port", "--host", "--html"}
     known = set(parser._option_string_actions) - {"-h"}  # help is decided before: -h here is
     # the program "minus h" (see _wants_help)
     args = list(argv)
@@ -171,10 +177,10 @@ def main(
     if args.theme is not None and args.theme not in _themes():
         names = ", ".join(_themes())
         return _fail(f"unknown theme {args.theme!r} (themes: {names})", err)
-    if args.serve and (args.json or args.print or args.graph):
+    if args.serve and (args.json or args.print or args.graph or args.html is not None):
         return _fail(
             "--serve opens the app in a browser; it cannot be combined with "
-            "--json, --print or --graph",
+            "--json, --print, --graph or --html",
             err,
         )
     if args.backward and not args.graph:
@@ -226,6 +232,9 @@ def main(
             return _graph(program, args.backward, out, err)
         trace = program.backward(trace=True)
         assert trace is not None
+        if args.html is not None:
+            title = example.name if example is not None else program.name(program.output)
+            return _html(program, title, args.html, out, err)
         if args.serve:
             from .serve import serve
 
@@ -401,6 +410,28 @@ def _graph(program: Program, backward: bool, out: TextIO, err: TextIO) -> int:
             err,
         )
     out.write(text + "\n")
+    return 0
+
+
+def _html(program: Program, title: str, path: str, out: TextIO, err: TextIO) -> int:
+    """``--html FILE``: the walkthrough as one self-contained page, written to ``path`` (``-``:
+    standard output); a path that cannot be written is one line and exit code 2."""
+    from .sources.html import TooLarge, document, walkthrough
+
+    try:
+        text = document(walkthrough(program, title=title))
+    except TooLarge as exc:
+        return _fail(f"{exc}; step through it in the app (stepgrad PROGRAM)", err)
+    if path == "-":
+        out.write(text)
+        return 0
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+    except OSError as exc:
+        return _fail(f"cannot write the HTML file {path!r}: {exc.strerror or exc}", err)
+    size = len(text.encode("utf-8"))
+    _tell(out, f"stepgrad: wrote {path} ({size / 1000:,.0f} kB): open it in a web browser")
     return 0
 
 
