@@ -202,6 +202,10 @@ async def test_every_state_draws_what_the_app_draws(source: str, values: Any) ->
 
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
+        app.main.mode = model["mode"]  # the page draws every node at one level
+        app.main.scene.set_all(False)
+        app.main.sync()
+        await pilot.pause()
         total = app.walk.total
         assert model["total"] == total
         for k in range(total + 1):

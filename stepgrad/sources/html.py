@@ -57,11 +57,9 @@ from ..state import Walkthrough
 from .html_assets import CSS, SCRIPT
 
 if TYPE_CHECKING:
-    import networkx as nx
-
     from engine.parse import Program
 
-    from ..draw import Drawing, EdgeKind, View
+    from ..draw import Drawing, View
     from ..layout import EdgeKey, Mode
 
 __all__ = [
@@ -136,11 +134,16 @@ def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]
     whose drawing would exceed :data:`MAX_CELLS`.
     """
     from ..draw import draw
-    from ..layout import MAX_LANES, lanes, layout, to_networkx
+    from ..layout import MAX_LANES, lanes, layout
+    from ..scene import Scene
 
-    order = program.nodes()
-    names = {node: visible(program.title(node)) for node in order}
-    graph = to_networkx(program.output, names, order)
+    walks = _scene_walks(program)
+    first = walks["fresh"]
+    scene = Scene(first)  # the app's own graph: the same titles, every node shown
+    scene.set_all(False)
+    graph = scene.graph
+    for _, attrs in graph.nodes(data=True):
+        attrs["label"], attrs["short"] = visible(attrs["label"]), visible(attrs["short"])
     count = lanes(graph)
     if count > MAX_LANES:
         raise TooLarge(
@@ -154,12 +157,9 @@ def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]
             f"the drawing would be {drawing.width:,} × {drawing.height:,} characters, more than "
             f"one HTML file holds ({MAX_CELLS:,})"
         )
-    ids = {attrs["value"]: n for n, attrs in graph.nodes(data=True)}
+    ids = scene.ids
     styles = _Styles()
-
-    walks = _scene_walks(program)
-    first = walks["fresh"]
-    base_view = _view(first, graph, ids)
+    base_view = scene.whole_view(first)
     painter = _Painter(drawing, styles, base_view)
     base = painter.snapshot()
     scenes: dict[str, Any] = {}
@@ -171,7 +171,7 @@ def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]
         for k in range(walk.total + 1) if not walk.cleared else range(1):
             if not walk.cleared:
                 walk.go(k)
-            view = _view(walk, graph, ids)
+            view = scene.whole_view(walk)
             deltas.append(painter.delta(previous, view))
             previous = view
         if estimates is not None:  # finite differences depend on the program only: once
@@ -182,6 +182,7 @@ def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]
     output = program.output
     return {
         "title": visible(title or "stepgrad"),
+        "mode": mode,
         "program": _program_line(program),
         "output": format_number(output.data),
         "out": visible(program.name(output)),
@@ -236,27 +237,6 @@ def _scene_walks(program: Program) -> dict[str, Walkthrough]:
     zeroed.zero_grad()
     program.zero_grad()
     return {"fresh": fresh, "again": again, "clean": clean, "zeroed": zeroed}
-
-
-def _view(walk: Walkthrough, graph: nx.MultiDiGraph, ids: Mapping[Value, int]) -> View:
-    """What the drawing shows at the walkthrough's state, as the app's main screen makes it:
-    the grads shown now, the step's node and edge states, unused values dimmed as dead."""
-    from ..draw import NodeState, View, step_view
-
-    grads = {ids[v]: g for v, g in walk.grads().items() if v in ids}
-    dead = {ids[v]: NodeState("dead") for v in walk.dead if v in ids}
-    dead_edges: dict[EdgeKey, EdgeKind] = {
-        (u, v, k): "dead" for u, v, k in graph.in_edges(list(dead), keys=True)
-    }
-    if walk.cleared or walk.step == 0:
-        nodes: dict[int, Any] = dict(dead)
-        root = ids.get(walk.trace.root)
-        if not walk.cleared and walk.total and root is not None:
-            nodes[root] = NodeState("waiting", 0)  # "ready": it fires first
-        return View(grads, nodes, dead_edges)
-    base = {ids[v]: g for v, g in walk.pass_.base.items() if v in ids}
-    styled = step_view(graph, walk.trace, walk.step - 1, base)
-    return View(grads, {**styled.nodes, **dead}, {**styled.edges, **dead_edges})
 
 
 class _Painter:
