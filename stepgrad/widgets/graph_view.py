@@ -238,15 +238,37 @@ class GraphView(ScrollView, can_focus=False):
         line = rendered.lines[y] if y < len(rendered.lines) else " " * width
         spans = rendered.spans[y] if y < len(rendered.spans) else []
         selected = self._selected_columns(y)
+        more = self._more() if y == self.scrollable_content_region.height - 1 else ""
         # a scroll or a step leaves most rows as they were: reuse their strips
-        key = (line, tuple(spans), tuple(selected), width)
+        key = (line, tuple(spans), tuple(selected), width, more)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._strip(line, spans, selected, width)
+            if more and len(more) < width:
+                strip = Strip.join(
+                    [strip.crop(0, width - len(more)), Strip([Segment(more, self._style("mark"))])]
+                )
             if len(self._strips) > 4096:
                 self._strips.clear()
             self._strips[key] = strip
         return strip
+
+    def _more(self) -> str:
+        """`` more ◀ ▲ ▼ ▶ `` for the sides where the drawing goes on beyond the view (shown
+        in the view's bottom right corner), or ``""`` when all of it is in view."""
+        drawing = self.drawing
+        if drawing is None:
+            return ""
+        x, y = round(self.scroll_x), round(self.scroll_y)
+        width, height = self.scrollable_content_region.size
+        sides = [
+            ("◀", x > 0),
+            ("▲", y > 0),
+            ("▼", y + height < drawing.height),
+            ("▶", x + width < drawing.width),
+        ]
+        arrows = " ".join(arrow for arrow, beyond in sides if beyond)
+        return f" more {arrows} " if arrows else ""
 
     def _strip(
         self, line: str, spans: list[tuple[int, int, str]], selected: list[int], width: int
