@@ -322,6 +322,7 @@ class Program:
     texts: SourceTexts = field(init=False)
     _live: set[Value] | None = field(default=None, init=False, repr=False)
     _by_node: dict[Value, list[Binding]] | None = field(default=None, init=False, repr=False)
+    _short: dict[Value, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.texts = SourceTexts(self.source.replace("\r\n", "\n").replace("\r", "\n"), self.spans)
@@ -377,7 +378,10 @@ class Program:
             return node.op or format_number(node.data)
         if full:
             return self.texts[node]
-        return _shorten(*self.texts.ends(node))
+        short = self._short.get(node)
+        if short is None:
+            short = self._short[node] = _shorten(*self.texts.ends(node))
+        return short
 
     def expression(self, node: Value) -> str:
         """``node``'s op written over its inputs' names: ``a / b``, ``tanh(n)``, ``-x``."""

@@ -56,6 +56,7 @@ def weighted_sums(graph: nx.MultiDiGraph, *, least: int = 2) -> list[Group]:
     """
     groups: list[Group] = []
     taken: set[int] = set()
+    degree = dict(graph.out_degree())  # once: networkx counts a node's edges on every call
     for node in sorted(graph.nodes, reverse=True):  # consumers before what they read
         if node in taken:
             continue
@@ -63,17 +64,13 @@ def weighted_sums(graph: nx.MultiDiGraph, *, least: int = 2) -> list[Group]:
         top, root = None, node
         if op in _ACTIVATIONS:
             (parent,) = {u for u, _ in graph.in_edges(node)} or {None}
-            if (
-                parent is not None
-                and graph.nodes[parent]["op"] in _SUMS
-                and graph.out_degree(parent) == 1
-            ):
+            if parent is not None and graph.nodes[parent]["op"] in _SUMS and degree[parent] == 1:
                 top = parent
-        elif op in _SUMS and not _inside_a_sum(graph, node):
+        elif op in _SUMS and not _inside_a_sum(graph, node, degree):
             top = node
         if top is None:
             continue
-        members, products = _sum_tree(graph, top)
+        members, products = _sum_tree(graph, top, degree)
         if products < least:
             continue
         members.add(root)
@@ -84,17 +81,17 @@ def weighted_sums(graph: nx.MultiDiGraph, *, least: int = 2) -> list[Group]:
     return sorted(groups, key=lambda g: g.root)
 
 
-def _inside_a_sum(graph: nx.MultiDiGraph, node: int) -> bool:
+def _inside_a_sum(graph: nx.MultiDiGraph, node: int, degree: Mapping[int, int]) -> bool:
     """Whether ``node`` is read only by a sum (so it is part of that sum's tree, not its top)."""
     consumers = {v for _, v in graph.out_edges(node)}
     return (
-        graph.out_degree(node) == 1
+        degree[node] == 1
         and len(consumers) == 1
         and graph.nodes[next(iter(consumers))]["op"] in _SUMS
     )
 
 
-def _sum_tree(graph: nx.MultiDiGraph, top: int) -> tuple[set[int], int]:
+def _sum_tree(graph: nx.MultiDiGraph, top: int, degree: Mapping[int, int]) -> tuple[set[int], int]:
     """The sums under ``top`` and the products they add, each read by nothing else."""
     members = {top}
     products = 0
@@ -102,7 +99,7 @@ def _sum_tree(graph: nx.MultiDiGraph, top: int) -> tuple[set[int], int]:
     while stack:
         node = stack.pop()
         for parent, _ in graph.in_edges(node):
-            if parent in members or graph.out_degree(parent) != 1:
+            if parent in members or degree[parent] != 1:
                 continue
             op = graph.nodes[parent]["op"]
             if op in _SUMS:

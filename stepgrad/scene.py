@@ -7,7 +7,7 @@ by what it depends on and can run in a worker thread: nothing touches Textual.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import networkx as nx
@@ -54,9 +54,8 @@ def titles(program: Program, nodes: Sequence[Value], width: int = TITLE_WIDTH) -
             seen.setdefault(title, []).append(node)
     for same in seen.values():
         if len(same) > 1:
-            full = {node: program.title(node) for node in same}
-            for node in same:
-                out[node] = _telling(full, node, width)
+            for node, title in _telling(program, same, width).items():
+                out[node] = title
     again: dict[str, list[Value]] = {}
     for same in seen.values():
         for node in same:
@@ -70,20 +69,26 @@ def titles(program: Program, nodes: Sequence[Value], width: int = TITLE_WIDTH) -
     return out
 
 
-def _telling(full: Mapping[Value, str], node: Value, width: int) -> str:
-    """A title for ``node`` that shows where its name differs from the others in ``full``
-    (names that read the same once cut: ``w2_1*h1_1 … + b2`` and ``w2_1*h4_1 … + b2``)."""
-    name = full[node]
-    first = min(
-        (_first_difference(name, other) for n, other in full.items() if n is not node),
-        default=0,
-    )
-    if len(name) <= width:
-        return name
-    if first < width - 1:
-        return name[: width - 1].rstrip() + "…"
-    start = min(first - (width - 2) // 2, len(name) - (width - 2))
-    return "…" + name[start : start + width - 2].strip() + "…"
+def _telling(program: Program, same: list[Value], width: int) -> dict[Value, str]:
+    """Titles for nodes whose titles read the same once cut (``w2_1*h1_1 … + b2`` and
+    ``w2_1*h4_1 … + b2``), each showing where its name differs from the others: past the
+    longest start it shares with any of them (its neighbours in sorted order)."""
+    full = sorted((program.title(node), i) for i, node in enumerate(same))
+    out: dict[Value, str] = {}
+    for at, (name, i) in enumerate(full):
+        shared = max(
+            (_first_difference(name, full[j][0]) for j in (at - 1, at + 1) if 0 <= j < len(full)),
+            default=0,
+        )
+        if len(name) <= width:
+            title = name
+        elif shared < width - 1:
+            title = name[: width - 1].rstrip() + "…"
+        else:
+            start = min(shared - (width - 2) // 2, len(name) - (width - 2))
+            title = "…" + name[start : start + width - 2].strip() + "…"
+        out[same[i]] = title
+    return out
 
 
 def _first_difference(a: str, b: str) -> int:

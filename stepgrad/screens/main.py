@@ -365,7 +365,22 @@ class MainScreen(Screen[None]):
             scene = self._make_scene(walk, size)
             self.app.call_from_thread(self._scene_ready, scene, serial)
 
-        self.run_worker(work, thread=True, exclusive=True, group="layout", exit_on_error=False)
+        self.run_worker(
+            work, name="layout", thread=True, exclusive=True, group="layout", exit_on_error=False
+        )
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        """A layout that failed says so in the graph view, and the rest of the app goes on."""
+        from textual.worker import WorkerState
+
+        if event.worker.name == "layout" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            graph_view = self.query_one(GraphView)
+            graph_view.placeholder = (
+                f"the graph could not be drawn ({type(error).__name__}: {error})"
+            )
+            graph_view.refresh()
+            self.tell("the graph could not be drawn; stepping, the panels and --print still work")
 
     def _make_scene(self, walk: Walkthrough, size: tuple[int, int] | None = None) -> Scene:
         """The scene of ``walk``'s program, with the layout for ``size`` already made (this is
