@@ -902,7 +902,25 @@ class _Parser:
 
     def _check_binop(self, op: ast.operator, node: ast.AST) -> None:
         message, hint = _UNSUPPORTED_BINOPS.get(type(op), ("this operator is not supported", None))
-        raise self.error(message, node, hint)
+        raise self.error(message, self._operator_span(node) or node, hint)
+
+    def _operator_span(self, node: ast.AST) -> Span | None:
+        """Where the operator of a binary operation is written (``^`` in ``x^2 + 1``), so the
+        caret points at it rather than under the whole expression."""
+        left = getattr(node, "left", None) or getattr(node, "target", None)
+        right = getattr(node, "right", None) or getattr(node, "value", None)
+        if left is None or right is None or not hasattr(left, "end_lineno"):
+            return None
+        if left.end_lineno != right.lineno:
+            return None
+        start, end = self.span(left), self.span(right)
+        line = self.lines[start.end_line - 1]
+        between = line[start.end_col - 1 : end.col - 1]
+        symbol = between.strip().strip("()").strip()
+        if not symbol:
+            return None
+        at = start.end_col + between.index(symbol)
+        return Span(start.end_line, at, start.end_line, at + len(symbol))
 
     def _check_expression(
         self,

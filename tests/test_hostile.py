@@ -147,7 +147,7 @@ def test_match_as_a_name_still_works() -> None:
     ("source", "caret_col"),
     [
         ("x + 😀", 4),  # the emoji takes two cells: the caret is under both
-        ("你好 + x^2", 0),
+        ("你好 + x^2", 8),  # under the ^ itself: 你好 takes four cells
         ("y = 你 + 😀", 9),  # "y = " (4 cells) + 你 (2) + " + " (3): the emoji starts at cell 9
     ],
 )
