@@ -151,14 +151,14 @@ def test_caret_error_format() -> None:
 
 def test_caret_on_second_line() -> None:
     err = error("x = 1\ny = x ^ 2")
-    assert (err.span.line, err.span.col) == (2, 5)
+    assert (err.span.line, err.span.col) == (2, 7)  # under the ^ itself
     assert "use ** for powers" in err.format()
 
 
 @pytest.mark.parametrize(
     ("source", "message", "col"),
     [
-        ("x^2", "^", 1),
+        ("x^2", "^", 2),
         ("2x", "number runs straight into a name", 1),
         ("x y", "two values", 3),
         ("(x + 1", "never closed", 1),
