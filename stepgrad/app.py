@@ -8,16 +8,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
+from textual import events
+from textual._context import active_app
 from textual.app import App
+from textual.message_pump import MessagePump
 from textual.theme import Theme
+from textual.worker import WorkerFailed
 
 from engine.parse import ProgramError, parse
 
 from .screens.main import MainScreen
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from textual.dom import DOMNode
+    from textual.message import Message
+
     from engine.parse import Program
 
     from .examples import Example
@@ -59,6 +69,9 @@ class StepgradApp(App[None]):
 
     cursor_blink = True
     """Whether the editor's cursor blinks (tests and screenshots turn it off, for stable frames)."""
+    contain_errors = True
+    """Whether an exception raised by a handler, an action or a callback, ours or a Textual
+    widget's, is shown in one notification line instead of ending the app (see :meth:`contain`)."""
 
     def __init__(
         self,
@@ -73,6 +86,10 @@ class StepgradApp(App[None]):
         predict: bool = False,
     ) -> None:
         super().__init__()
+        self.contained: list[BaseException] = []
+        """Every error contained so far, oldest first (tests check it stays empty)."""
+        self._settled: tuple[object, str] | None = None
+        self._last_notice: tuple[str, float] = ("", 0.0)
         for theme in THEMES.values():
             self.register_theme(theme)
         self.main = MainScreen(
@@ -97,9 +114,124 @@ class StepgradApp(App[None]):
             yield SystemCommand(
                 f"Example: {example.name}",
                 example.description,
-                lambda example=example: self.main.open_example(example),
+                lambda example=example: self.guarded(self.main.open_example, example),
             )
         yield from super().get_system_commands(screen)
+
+    # --- the command palette: ours, safe against keys that arrive together ------------------
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        from .widgets.safe_palette import SafePalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(SafePalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        from textual.theme import ThemeProvider
+
+        from .widgets.safe_palette import SafePalette
+
+        self.push_screen(SafePalette(providers=[ThemeProvider], placeholder="Search for themes…"))
+
+    def search_commands(self, commands: Any, placeholder: str = "Search for commands…") -> Any:
+        from textual.command import SimpleProvider
+
+        from .widgets.safe_palette import SafePalette
+
+        return self.push_screen(
+            SafePalette(providers=[SimpleProvider(self.screen, commands)], placeholder=placeholder)
+        )
+
+    # --- containment: an exception in a handler is one notification line, not a crash --------
+
+    def _work(self) -> tuple[object, str] | None:
+        """What "the user's program" is now: the loaded program and its source."""
+        main = getattr(self, "main", None)
+        walk = getattr(main, "walk", None)
+        if walk is None:
+            return None
+        return (walk.program, getattr(main, "source", ""))
+
+    @staticmethod
+    def _same(a: tuple[object, str] | None, b: tuple[object, str] | None) -> bool:
+        return a is not None and b is not None and a[0] is b[0] and a[1] == b[1]
+
+    def contain(self, error: BaseException, before: tuple[object, str] | None = None) -> None:
+        """Say in one notification line that ``error`` happened, and keep running.
+
+        ``before`` is the user's program when the failed handler started (default: as it was
+        after the last handler that succeeded); the line says whether it is still the same.
+        The traceback goes to Textual's log (``textual console``), never to the screen.
+        """
+        from rich.markup import escape
+
+        self.contained.append(error)
+        self.log.error("contained", repr(error), error.__traceback__)
+        before = before if before is not None else self._settled
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        detail = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+        if len(detail) > 90:
+            detail = detail[:89] + "…"
+        after = self._work()
+        if self._same(before, after):
+            outcome = "your program is unchanged"
+        else:
+            outcome = "the program was replaced: check it"
+        self._settled = after
+        line = f"something went wrong: {detail}; {outcome}"
+        now = time.monotonic()
+        if self._last_notice[0] == line and now - self._last_notice[1] < 5:
+            return  # the same failure again (a timer, a key held down): one line is enough
+        self._last_notice = (line, now)
+        self.notify(escape(line), severity="error", timeout=8)
+
+    def guarded(self, call: Callable[..., object], *args: object) -> None:
+        """Run ``call(*args)`` (a callback of ours), containing what it raises."""
+        before = self._work()
+        try:
+            call(*args)
+        except Exception as error:
+            if not self.contain_errors:
+                raise
+            self.contain(error, before)
+        else:
+            self._settled = self._work()
+
+    async def run_action(
+        self,
+        action: Any,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Every key binding's action, of any widget, comes here (in the app's own task, so the
+        widget that owns the binding is not harmed when the action raises)."""
+        before = self._work()
+        try:
+            done = await super().run_action(action, default_namespace, namespaces)
+        except Exception as error:
+            if not self.contain_errors:
+                raise
+            self.contain(error, before)
+            return True
+        self._settled = self._work()
+        return done
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual calls this for an exception nothing else caught, and then exits the app.
+
+        Handlers and actions are contained before they get here (:func:`_on_message`,
+        :meth:`run_action`). What still arrives is contained only where Textual goes on
+        normally after it: a callback (``call_later``, ``call_after_refresh``), a timer's tick,
+        a worker that failed. Everything else stays fatal: an error while starting (compose,
+        mount, CSS), while drawing a frame, or one that stopped a widget's message loop (a
+        widget that no longer handles anything must not be left on screen as if it worked).
+        """
+        if self.contain_errors and not self._exit and _carries_on(error):
+            self.contain(error.error if isinstance(error, WorkerFailed) else error)
+            return
+        super()._handle_exception(error)
 
     def get_default_screen(self) -> MainScreen:
         return self.main
@@ -108,6 +240,50 @@ class StepgradApp(App[None]):
     def walk(self) -> Walkthrough:
         """Where the walkthrough stands (the main screen's single source of truth)."""
         return self.main.walk
+
+
+_CARRY_ON = {("textual.message_pump", "_flush_next_callbacks"), ("textual.timer", "_tick")}
+"""Where Textual catches an exception and then goes on as usual (module, function)."""
+
+
+def _carries_on(error: BaseException) -> bool:
+    """Whether Textual caught ``error`` at a place after which it goes on normally."""
+    if isinstance(error, WorkerFailed):
+        return True
+    tb = error.__traceback__
+    if tb is None:
+        return False
+    frame = tb.tb_frame  # the first entry is the frame that caught it
+    return (frame.f_globals.get("__name__"), frame.f_code.co_name) in _CARRY_ON
+
+
+_LIFECYCLE = (events.Load, events.Compose, events.Mount, events.Unmount)
+"""Starting and stopping widgets: an error there stays fatal (nothing sound to go on with)."""
+_on_message = MessagePump._on_message
+
+
+async def _contained_on_message(self: MessagePump, message: Message) -> None:
+    """Every message and event handler of every widget runs through here (Textual's
+    ``MessagePump._on_message``): in a :class:`StepgradApp` an exception is contained, so the
+    widget's message loop goes on (Textual would end it, and the app with it)."""
+    app = active_app.get(None)
+    if (
+        not isinstance(app, StepgradApp)
+        or not app.contain_errors
+        or isinstance(message, _LIFECYCLE)
+    ):
+        await _on_message(self, message)
+        return
+    before = app._work()
+    try:
+        await _on_message(self, message)
+    except Exception as error:
+        app.contain(error, before)
+    else:
+        app._settled = app._work()
+
+
+MessagePump._on_message = _contained_on_message  # type: ignore[method-assign]
 
 
 def create_app(

@@ -83,11 +83,11 @@ class ProgramEditor(Vertical):
 
     async def open(self, text: str) -> None:
         """Show the editor with ``text`` and focus it, the cursor at the end of the last line."""
-        from textual.widgets import TextArea
+        from .safe_text_area import SafeTextArea  # undo / redo that cannot crash the app
 
         if not self.query("#editor-input"):
             await self.mount(
-                TextArea(
+                SafeTextArea(
                     id="editor-input",
                     show_line_numbers=True,
                     soft_wrap=False,

@@ -1,0 +1,49 @@
+"""Textual's command palette, safe against keys that arrive together.
+
+A terminal delivers what the user typed quickly (or a key held down, or a macro) in one read, so
+the palette gets keys before it has drawn itself or after it has closed. Two of Textual 8.2.8's
+palette paths crash the app then:
+
+``ctrl+p`` then ``pagedown`` / ``pageup`` in one write: ``KeyError: 0``
+    The binding calls ``OptionList.action_page_down``, which looks up the highlighted option's
+    line in ``_index_to_line``. That table is filled when the list is laid out, and the list has
+    no size yet (it is shown a frame later), so it is empty.
+
+``ctrl+p``, ``enter``, ``enter`` in one write: ``ScreenStackError``
+    Each ``enter`` makes the palette's input post ``Input.Submitted`` before either is handled.
+    The first runs the command and dismisses the palette; the second dismisses it again, which
+    pops the screen below it (the app's only screen: ``ScreenStackError``; over the help screen
+    it would silently close that one too), and would run the command a second time.
+
+:class:`SafePalette` ignores a page move while the list has no size (nothing is shown to move
+through yet) and any submission that reaches it after it has closed.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.command import CommandList, CommandPalette
+from textual.widgets import Button, Input, OptionList
+
+__all__ = ["SafePalette"]
+
+
+class SafePalette(CommandPalette):
+    """The command palette, with keys that arrive together handled (see the module)."""
+
+    def _action_command_list(self, action: str) -> None:
+        if action in ("page_up", "page_down"):
+            commands = self.query_one(CommandList)
+            if not commands.scrollable_content_region:  # not laid out yet: no pages to move by
+                return
+        super()._action_command_list(action)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed)
+    @on(OptionList.OptionSelected)
+    def _drop_when_closed(self, event: Input.Submitted | Button.Pressed) -> None:
+        """A selection that was typed ahead and arrives after the palette closed does nothing
+        (runs before :class:`CommandPalette`'s own handlers, which then do not run)."""
+        if not self.is_active:
+            event.stop()
+            event.prevent_default()
