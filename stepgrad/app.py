@@ -193,7 +193,7 @@ class StepgradApp(App[None]):
         try:
             call(*args)
         except Exception as error:
-            if not self.contain_errors:
+            if not self.contain_errors or _drawing(error):
                 raise
             self.contain(error, before)
         else:
@@ -211,7 +211,7 @@ class StepgradApp(App[None]):
         try:
             done = await super().run_action(action, default_namespace, namespaces)
         except Exception as error:
-            if not self.contain_errors:
+            if not self.contain_errors or _drawing(error):
                 raise
             self.contain(error, before)
             return True
@@ -251,10 +251,22 @@ def _carries_on(error: BaseException) -> bool:
     if isinstance(error, WorkerFailed):
         return True
     tb = error.__traceback__
-    if tb is None:
+    if tb is None or _drawing(error):
         return False
     frame = tb.tb_frame  # the first entry is the frame that caught it
     return (frame.f_globals.get("__name__"), frame.f_code.co_name) in _CARRY_ON
+
+
+def _drawing(error: BaseException) -> bool:
+    """Whether ``error`` was raised while laying out or drawing a frame. Such an error comes
+    back with every frame, and the screen would stay frozen behind the notification, so it
+    stays fatal."""
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "textual._compositor":
+            return True
+        tb = tb.tb_next
+    return False
 
 
 _LIFECYCLE = (events.Load, events.Compose, events.Mount, events.Unmount)
@@ -278,6 +290,8 @@ async def _contained_on_message(self: MessagePump, message: Message) -> None:
     try:
         await _on_message(self, message)
     except Exception as error:
+        if _drawing(error):
+            raise
         app.contain(error, before)
     else:
         app._settled = app._work()
