@@ -269,8 +269,11 @@ def _drawing(error: BaseException) -> bool:
     return False
 
 
-_LIFECYCLE = (events.Load, events.Compose, events.Mount, events.Unmount)
-"""Starting and stopping widgets: an error there stays fatal (nothing sound to go on with)."""
+_STARTING = (events.Load, events.Compose)
+"""Loading the app and composing a widget: an error there stays fatal (there is nothing to go
+on with). A widget's ``on_mount`` is contained once the app has started (the main screen is
+mounted): the widget is composed and shown, only what its mount handler had left to do is not
+done (a modal screen closed by a key typed ahead while it was mounting, say)."""
 _on_message = MessagePump._on_message
 
 
@@ -282,7 +285,9 @@ async def _contained_on_message(self: MessagePump, message: Message) -> None:
     if (
         not isinstance(app, StepgradApp)
         or not app.contain_errors
-        or isinstance(message, _LIFECYCLE)
+        or app._exit
+        or isinstance(message, _STARTING)
+        or not app.main.is_mounted
     ):
         await _on_message(self, message)
         return

@@ -9,6 +9,11 @@ palette paths crash the app then:
     line in ``_index_to_line``. That table is filled when the list is laid out, and the list has
     no size yet (it is shown a frame later), so it is empty.
 
+typing, then ``escape``, in one write: ``NoMatches: No nodes match 'CommandList'``
+    Each key typed starts a search (a worker); a search started after ``escape`` cancelled the
+    others runs on after the palette has closed, and fills the list of a palette whose widgets
+    are gone. (The monkey test found this one.)
+
 ``ctrl+p``, ``enter``, ``enter`` in one write: ``ScreenStackError``
     Each ``enter`` makes the palette's input post ``Input.Submitted`` before either is handled.
     The first runs the command and dismisses the palette; the second dismisses it again, which
@@ -16,13 +21,14 @@ palette paths crash the app then:
     it would silently close that one too), and would run the command a second time.
 
 :class:`SafePalette` ignores a page move while the list has no size (nothing is shown to move
-through yet) and any submission that reaches it after it has closed.
+through yet), the results of a search that ends after it has closed, and any submission that
+reaches it after it has closed.
 """
 
 from __future__ import annotations
 
 from textual import on
-from textual.command import CommandList, CommandPalette
+from textual.command import Command, CommandList, CommandPalette
 from textual.widgets import Button, Input, OptionList
 
 __all__ = ["SafePalette"]
@@ -38,10 +44,19 @@ class SafePalette(CommandPalette):
                 return
         super()._action_command_list(action)
 
+    def _refresh_command_list(
+        self, command_list: CommandList, commands: list[Command], clear_current: bool
+    ) -> None:
+        if not self.is_active:  # closed while the search ran: nothing left to show it in
+            return
+        super()._refresh_command_list(command_list, commands, clear_current)
+
     @on(Input.Submitted)
     @on(Button.Pressed)
     @on(OptionList.OptionSelected)
-    def _drop_when_closed(self, event: Input.Submitted | Button.Pressed) -> None:
+    def _drop_when_closed(
+        self, event: Input.Submitted | Button.Pressed | OptionList.OptionSelected
+    ) -> None:
         """A selection that was typed ahead and arrives after the palette closed does nothing
         (runs before :class:`CommandPalette`'s own handlers, which then do not run)."""
         if not self.is_active:
