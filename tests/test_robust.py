@@ -14,7 +14,8 @@ import pytest
 from test_app import SIZE, text_of, toy_app
 from textual import events
 from textual.app import App, ComposeResult
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
+from textual.css.query import NoMatches
 from textual.widgets import TextArea
 
 from stepgrad.app import StepgradApp
@@ -242,6 +243,27 @@ async def test_every_palette_we_open_is_the_safe_one() -> None:
         alive(app)
 
 
+async def test_a_search_that_ends_after_the_palette_closed_is_dropped() -> None:
+    """Found by the monkey test: a key typed just before ``escape`` starts a search that ends
+    after the palette has closed, and fills the list of a palette whose widgets are gone
+    (``NoMatches: CommandList``). The race itself depends on task scheduling, so the late
+    result is delivered by hand, as the search worker delivers it."""
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = app.screen
+        assert isinstance(palette, SafePalette)
+        commands = palette.query_one(CommandList)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main
+        with pytest.raises(NoMatches):  # what Textual's palette does with it
+            CommandPalette._refresh_command_list(palette, commands, [], True)
+        palette._refresh_command_list(commands, [], True)  # ours: nothing to show it in
+        alive(app)
+
+
 async def test_upstream_palette_still_crashes_on_page_down() -> None:
     """Canary: Textual's own palette still has the bug SafePalette works around."""
 
@@ -381,6 +403,23 @@ async def test_an_error_while_drawing_stays_fatal(monkeypatch: pytest.MonkeyPatc
             await asyncio.sleep(0.5)
             assert not app.is_running  # raises on the way out
     assert app.return_code == 1 and app.contained == []
+
+
+async def test_a_failing_mount_after_startup_is_contained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A screen opened later whose ``on_mount`` fails is shown as composed; the app goes on
+    (the monkey test met a predict screen closed by keys typed ahead while it mounted)."""
+    monkeypatch.setattr(HelpScreen, "on_mount", boom, raising=False)
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert len(app.contained) == 1 and app.is_running and app.return_code is None
+        await pilot.press("escape", "right")
+        await pilot.pause()
+        assert app.screen is app.main and app.walk.step == 1
 
 
 async def test_an_error_while_starting_stays_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
