@@ -89,6 +89,7 @@ class StepgradApp(App[None]):
         self.contained: list[BaseException] = []
         """Every error contained so far, oldest first (tests check it stays empty)."""
         self._settled: tuple[object, str] | None = None
+        self._fatal: BaseException | None = None
         self._last_notice: tuple[str, float] = ("", 0.0)
         for theme in THEMES.values():
             self.register_theme(theme)
@@ -170,10 +171,7 @@ class StepgradApp(App[None]):
         self.contained.append(error)
         self.log.error("contained", repr(error), error.__traceback__)
         before = before if before is not None else self._settled
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        detail = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-        if len(detail) > 90:
-            detail = detail[:89] + "…"
+        detail = describe(error)
         after = self._work()
         if self._same(before, after):
             outcome = "your program is unchanged"
@@ -231,7 +229,54 @@ class StepgradApp(App[None]):
         if self.contain_errors and not self._exit and _carries_on(error):
             self.contain(error.error if isinstance(error, WorkerFailed) else error)
             return
+        if self._fatal is None:
+            self._fatal = error
         super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """The app ends on an error it cannot go on from. Instead of Textual's traceback on the
+        terminal, one line says what happened and where the details are: a crash report with
+        the traceback and the user's work (the program, and the editor's text if it was open),
+        so nothing typed is lost."""
+        from rich.text import Text
+
+        error = self._fatal
+        if error is None or not self.contain_errors:
+            super()._fatal_error()
+            return
+        self.bell()
+        path = self.save_crash_report(error)
+        detail = describe(error)
+        where = (
+            f"your program and the details are in {path}" if path else "no report could be saved"
+        )
+        self.panic(Text(f"stepgrad: internal error ({detail}); {where}"))
+
+    def save_crash_report(self, error: BaseException) -> str | None:
+        """Write the traceback of ``error`` and the user's work to a file in the temporary
+        directory; return its path (None if it cannot be written)."""
+        import tempfile
+        import traceback
+
+        main = getattr(self, "main", None)
+        parts = ["stepgrad crash report", "", "".join(traceback.format_exception(error))]
+        source = getattr(main, "source", None)
+        if source is not None:
+            parts += ["--- the program loaded ---", source, ""]
+        editor = getattr(main, "editor", None)
+        try:
+            if editor is not None and editor.display:
+                parts += ["--- the editor's text (not applied) ---", editor.text, ""]
+        except Exception:  # the editor may be half gone: the program above is still saved
+            pass
+        try:
+            with tempfile.NamedTemporaryFile(
+                "w", prefix="stepgrad-crash-", suffix=".txt", delete=False, encoding="utf-8"
+            ) as report:
+                report.write("\n".join(parts))
+        except OSError:
+            return None
+        return report.name
 
     def get_default_screen(self) -> MainScreen:
         return self.main
@@ -240,6 +285,13 @@ class StepgradApp(App[None]):
     def walk(self) -> Walkthrough:
         """Where the walkthrough stands (the main screen's single source of truth)."""
         return self.main.walk
+
+
+def describe(error: BaseException) -> str:
+    """``Type: first line of the message``, at most 90 characters, for one line on screen."""
+    text = str(error).strip()
+    detail = f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+    return detail if len(detail) <= 90 else detail[:89] + "…"
 
 
 _CARRY_ON = {("textual.message_pump", "_flush_next_callbacks"), ("textual.timer", "_tick")}

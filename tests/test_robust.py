@@ -9,6 +9,8 @@ and the workarounds can go.
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 
 import pytest
 from test_app import SIZE, text_of, toy_app
@@ -22,8 +24,9 @@ from stepgrad.app import StepgradApp
 from stepgrad.examples import EXAMPLES
 from stepgrad.screens.help import HelpScreen
 from stepgrad.screens.main import MainScreen
-from stepgrad.widgets import StepPanel
+from stepgrad.widgets import StepPanel, TopBar
 from stepgrad.widgets.editor import ProgramEditor
+from stepgrad.widgets.lines import LineWidget
 from stepgrad.widgets.safe_palette import SafePalette
 from stepgrad.widgets.safe_text_area import SafeTextArea
 
@@ -390,19 +393,32 @@ async def test_the_line_says_when_the_program_was_replaced(
         assert app.is_running and app.return_code is None
 
 
-async def test_an_error_while_drawing_stays_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_error_while_drawing_stays_fatal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Containment does not leave a frozen screen behind a notification: a widget that cannot
     be drawn fails on every frame, so it ends the app (through the screen's own refresh timer,
-    as in a terminal, not through Pilot)."""
+    as in a terminal, not through Pilot). The terminal gets one line, not a traceback; the
+    traceback and the user's work (the program, the editor's unapplied text) go to a file."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     app = toy_app()
     with pytest.raises(RuntimeError, match="boom"):
         async with app.run_test(size=SIZE) as pilot:
+            area = await open_editor(app, pilot)
+            area.insert("\n# my unsaved work")
             await pilot.pause()
-            monkeypatch.setattr(StepPanel, "render_line", boom)
-            app.main.query_one(StepPanel).refresh()
+            monkeypatch.setattr(LineWidget, "render_line", boom)
+            app.main.query_one(TopBar).refresh()
             await asyncio.sleep(0.5)
             assert not app.is_running  # raises on the way out
     assert app.return_code == 1 and app.contained == []
+    [report] = tmp_path.glob("stepgrad-crash-*.txt")
+    text = report.read_text()
+    assert "RuntimeError: boom" in text and 'raise RuntimeError("boom")' in text
+    assert "(x*x + 1)/(y*y - 1)" in text and "# my unsaved work" in text
+    shown = " ".join(capsys.readouterr().err.split())  # the line, wrapped at the width
+    assert shown.startswith("stepgrad: internal error (RuntimeError: boom); your program")
+    assert str(report) in shown.replace(" ", "") and "Traceback" not in shown
 
 
 async def test_a_failing_mount_after_startup_is_contained(
@@ -422,7 +438,10 @@ async def test_a_failing_mount_after_startup_is_contained(
         assert app.screen is app.main and app.walk.step == 1
 
 
-async def test_an_error_while_starting_stays_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_error_while_starting_stays_fatal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the crash report goes here
     monkeypatch.setattr(StepPanel, "on_mount", boom, raising=False)
     app = toy_app()
     with pytest.raises(RuntimeError, match="boom"):
