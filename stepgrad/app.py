@@ -4,6 +4,23 @@
 
     from stepgrad.app import create_app
     create_app("(x*x + 1)/(y*y - 1)", {"x": 8, "y": 3}).run()
+
+The app does not die of a bug in a handler, ours or a Textual widget's. Textual ends the app on
+any exception that reaches its message loop; :class:`StepgradApp` catches it first, where the
+loop can safely go on, and says so in one notification line ("something went wrong: …; your
+program is unchanged"):
+
+- every key binding's action, of any widget (:meth:`StepgradApp.run_action`);
+- every message and event handler of every widget (Textual's ``MessagePump._on_message``,
+  wrapped below for StepgradApp only; Textual would also stop the widget's message loop);
+- callbacks (``call_later``, ``call_after_refresh``), timer ticks and failed workers
+  (:meth:`StepgradApp._handle_exception`).
+
+What stays fatal: an error while starting (loading, composing), while drawing a frame (it would
+come back every frame behind a frozen screen), or anywhere else Textual does not go on after.
+Then the terminal gets one line naming a crash report with the traceback and the user's work.
+Known upstream bugs are worked around where they start: :mod:`.widgets.safe_text_area` (undo
+and redo), :mod:`.widgets.safe_palette` (keys that arrive together).
 """
 
 from __future__ import annotations
@@ -120,13 +137,14 @@ class StepgradApp(App[None]):
         yield from super().get_system_commands(screen)
 
     # --- the command palette: ours, safe against keys that arrive together ------------------
+    # Textual opens its palette in these three places; each opens ours instead (same arguments).
 
     def action_command_palette(self) -> None:
         from textual.command import CommandPalette
 
         from .widgets.safe_palette import SafePalette
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(SafePalette(id="--command-palette"))
 
     def search_themes(self) -> None:
@@ -141,8 +159,9 @@ class StepgradApp(App[None]):
 
         from .widgets.safe_palette import SafePalette
 
+        provider = SimpleProvider(self.screen, commands)  # an instance, as Textual passes it
         return self.push_screen(
-            SafePalette(providers=[SimpleProvider(self.screen, commands)], placeholder=placeholder)
+            SafePalette(providers=[provider], placeholder=placeholder)  # type: ignore[list-item]
         )
 
     # --- containment: an exception in a handler is one notification line, not a crash --------
