@@ -145,7 +145,10 @@ class StepgradApp(App[None]):
         from .widgets.safe_palette import SafePalette
 
         if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
-            self.push_screen(SafePalette(id="--command-palette"))
+            # No fixed id (Textual gives "--command-palette"): a palette closed just before is
+            # still registered until it is removed, and ctrl+p typed right after its escape
+            # would open a second one with the same id (DuplicateIds; found by the monkey test).
+            self.push_screen(SafePalette())
 
     def search_themes(self) -> None:
         from textual.theme import ThemeProvider

@@ -7,7 +7,9 @@ go out in bursts the way a terminal delivers fast typing (all queued before the 
 handled), with a frame in between. After every burst the walkthrough's invariants hold (as in
 ``tests/test_state.py``: the grads shown at step k are the pass's base plus the contributions of
 steps 1..k, the step is in 0..N) and the app is running with nothing contained: a containment
-notification is still a bug, and fails the case with the seed and the last keys to replay it.
+notification is still a bug, and fails the case with the seed and the last keys to replay it
+(except the known bugs of code this test does not own, listed in :data:`KNOWN`, which end the
+case as xfail). At the end the app must still answer: back to the main screen, ``end`` works.
 
 The default run sends about 20,000 keys in all. ``STEPGRAD_MONKEY=N`` multiplies that by N (a
 soak, e.g. ``STEPGRAD_MONKEY=10``); ``STEPGRAD_MONKEY_SEED`` picks other seeds.
@@ -30,6 +32,7 @@ from textual import events
 from textual.app import ScreenStackError, SystemCommand
 from textual.css.query import NoMatches
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from engine import Value
 from stepgrad.app import StepgradApp, create_app
@@ -45,7 +48,7 @@ MAIN_KEYS = (
     "b", "tab", "shift+tab", "escape", "f", "c", "v", "up", "down", "shift+left", "shift+right",
     "g", "n", "t", "e", "question_mark", "f1",
 )  # fmt: skip
-"""Every binding of the main screen but ``q`` (quit) and ``s`` (screenshot, tried separately)."""
+"""Every binding of the main screen but ``q`` (quit); ``s`` (screenshot) comes with the letters."""
 OTHER_KEYS = (
     "enter", "escape", "tab", "backspace", "delete", "ctrl+z", "ctrl+y", "ctrl+p", "ctrl+s",
     "pageup", "pagedown", "up", "down", "left", "right", "home", "end", "ctrl+a", "ctrl+e",
@@ -101,7 +104,8 @@ assert sum(c.keys for c in CASES) >= 20_000 * SCALE
 
 
 def keys(rng: random.Random, app: StepgradApp) -> Iterator[str | tuple[str, object]]:
-    """One burst: a few keys, or a resize / paste; chosen by what is on screen now."""
+    """One burst: 10 to 40 keys, or a resize, or the palette opened with keys right behind it,
+    or a paste and undo / redo in the editor; the keys are chosen by what is on screen now."""
     editing = app.screen is app.main and app.main.editing
     roll = rng.random()
     if roll < 0.02:
@@ -212,6 +216,10 @@ def check(app: StepgradApp, known: set[str]) -> None:
         trace = "".join(traceback.format_exception(app.contained[0]))
         raise AssertionError(f"contained {len(app.contained)} error(s); the first:\n{trace}")
     assert app.screen_stack[0] is app.main
+    focused = app.focused  # keys go to it first: a hidden one would swallow them unseen
+    assert focused is None or all(
+        node.display for node in focused.ancestors_with_self if isinstance(node, Widget)
+    ), f"the focus is on a hidden widget: {focused!r}"
     walk = app.walk
     assert 0 <= walk.step <= walk.total
     assert walk.grads() == pytest.approx(replay(walk), rel=1e-12, abs=1e-300)

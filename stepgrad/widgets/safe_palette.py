@@ -10,9 +10,10 @@ palette paths crash the app then:
     no size yet (it is shown a frame later), so it is empty.
 
 typing, then ``escape``, in one write: ``NoMatches: No nodes match 'CommandList'``
-    Each key typed starts a search (a worker); a search started after ``escape`` cancelled the
-    others runs on after the palette has closed, and fills the list of a palette whose widgets
-    are gone. (The monkey test found this one.)
+    Each key typed starts a search (a worker), and so does the palette when it is mounted; a
+    search started after ``escape`` cancelled the others runs on after the palette has
+    closed, and looks up or fills the list of a palette whose widgets are gone. (Found by the
+    monkey test.)
 
 ``ctrl+p``, ``enter``, ``enter`` in one write: ``ScreenStackError``
     Each ``enter`` makes the palette's input post ``Input.Submitted`` before either is handled.
@@ -21,14 +22,16 @@ typing, then ``escape``, in one write: ``NoMatches: No nodes match 'CommandList'
     it would silently close that one too), and would run the command a second time.
 
 :class:`SafePalette` ignores a page move while the list has no size (nothing is shown to move
-through yet), the results of a search that ends after it has closed, and any submission that
-reaches it after it has closed.
+through yet), a search that starts or ends after it has closed, and any submission that
+reaches it after it has closed. (The app also gives it no fixed id: see
+:meth:`stepgrad.app.StepgradApp.action_command_palette`.)
 """
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.command import Command, CommandList, CommandPalette
+from textual.css.query import NoMatches
 from textual.widgets import Button, Input, OptionList
 
 __all__ = ["SafePalette"]
@@ -43,6 +46,19 @@ class SafePalette(CommandPalette):
             if not commands.scrollable_content_region:  # not laid out yet: no pages to move by
                 return
         super()._action_command_list(action)
+
+    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:
+        """Textual's search, not started for a palette that has closed, and quiet if the
+        palette closes while it starts (its first step looks up the list, which is gone)."""
+        if not self.is_active:
+            return
+        search = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]
+        try:
+            await search(self, search_value)
+        except NoMatches:
+            if self.is_active:
+                raise  # not the closing race: a real bug, for the app to report
 
     def _refresh_command_list(
         self, command_list: CommandList, commands: list[Command], clear_current: bool

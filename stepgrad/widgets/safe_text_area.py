@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.geometry import Offset
+from textual.widget import Widget
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
@@ -44,6 +45,14 @@ class SafeTextArea(TextArea):
         if not self.cursor_in_document():
             return Offset(0, 0)  # mid undo / redo: the restored selection scrolls right after
         return super().scroll_cursor_visible(center=center, animate=animate)
+
+    def allow_focus(self) -> bool:
+        """Not while hidden: ``focus()`` takes effect later (Textual defers it), so a focus
+        asked for just before the editor closed, or given back when a screen on top closes,
+        would land on a text area that is not shown, and every key after it would be typed into
+        it unseen instead of reaching the main screen."""
+        shown = all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
+        return shown and super().allow_focus()
 
     def undo(self) -> None:
         self._guarded(super().undo)
