@@ -1,7 +1,7 @@
 """Textual's command palette, safe against keys that arrive together.
 
 A terminal delivers what the user typed quickly (or a key held down, or a macro) in one read, so
-the palette gets keys before it has drawn itself or after it has closed. Two of Textual 8.2.8's
+the palette gets keys before it has drawn itself or after it has closed. Three of Textual 8.2.8's
 palette paths crash the app then:
 
 ``ctrl+p`` then ``pagedown`` / ``pageup`` in one write: ``KeyError: 0``

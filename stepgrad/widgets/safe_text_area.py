@@ -17,7 +17,9 @@ refreshes the size, which is why typing and pasting never hit it.)
 in that moment inside undo / redo, and the selection restored right after scrolls to the right
 place. Should undo or redo fail anyway (another upstream bug), the text and the cursor are put
 back as they were before the keystroke and the error goes on to the app, which says so in one
-line (see :meth:`stepgrad.app.StepgradApp._handle_exception`): the user's program is never lost.
+line (see :meth:`stepgrad.app.StepgradApp.run_action`): the user's program is never lost.
+
+It also takes no focus while hidden (see :meth:`SafeTextArea.allow_focus`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ __all__ = ["SafeTextArea"]
 
 
 class SafeTextArea(TextArea):
-    """A text area whose undo / redo keep the text whole (see the module's docstring)."""
+    """A text area whose undo / redo keep the text whole and that takes no focus while hidden
+    (see the module's docstring)."""
 
     def cursor_in_document(self) -> bool:
         """Whether the cursor is at a place that exists in the document now."""
