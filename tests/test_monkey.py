@@ -286,12 +286,16 @@ async def test_monkey(case: Case, tmp_path: object, monkeypatch: pytest.MonkeyPa
         app.main.screenshot_dir = str(tmp_path)
         known: set[str] = set()
         await drive(app, pilot, case, known)
-        # still answering: back to the main screen, close the editor, jump to the end
+        # still answering: once the last keys are handled (an edit or a predict screen may
+        # still be opening), back to the main screen, close the editor, jump to the end
+        for _ in range(3):
+            await pilot.pause()
         for _ in range(6):
             if app.screen is app.main and not app.main.editing:
                 break
             await pilot.press("escape")
-            await pilot.pause()
+            for _ in range(3):
+                await pilot.pause()
         assert app.screen is app.main and not app.main.editing
         await pilot.press("end")
         await pilot.pause()

@@ -12,8 +12,8 @@ palette paths crash the app then:
 typing, then ``escape``, in one write: ``NoMatches: No nodes match 'CommandList'``
     Each key typed starts a search (a worker), and so does the palette when it is mounted; a
     search started after ``escape`` cancelled the others runs on after the palette has
-    closed, and looks up or fills the list of a palette whose widgets are gone. (Found by the
-    monkey test.)
+    closed, and looks up or fills the list of a palette whose widgets are gone. The same when
+    the app quits with the palette open. (Found by the monkey test.)
 
 ``ctrl+p``, ``enter``, ``enter`` in one write: ``ScreenStackError``
     Each ``enter`` makes the palette's input post ``Input.Submitted`` before either is handled.
@@ -47,23 +47,28 @@ class SafePalette(CommandPalette):
                 return
         super()._action_command_list(action)
 
+    def closing(self) -> bool:
+        """Whether this palette is on its way out: closed, or the app is quitting (then its
+        widgets are removed while it is still the screen on top)."""
+        return not self.is_active or self.app._exit
+
     @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
     async def _gather_commands(self, search_value: str) -> None:
-        """Textual's search, not started for a palette that has closed, and quiet if the
-        palette closes while it starts (its first step looks up the list, which is gone)."""
-        if not self.is_active:
+        """Textual's search, not started for a palette that is closing, and quiet if the
+        palette closes while it runs (its first step looks up the list, which is gone)."""
+        if self.closing():
             return
         search = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]
         try:
             await search(self, search_value)
         except NoMatches:
-            if self.is_active:
+            if not self.closing():
                 raise  # not the closing race: a real bug, for the app to report
 
     def _refresh_command_list(
         self, command_list: CommandList, commands: list[Command], clear_current: bool
     ) -> None:
-        if not self.is_active:  # closed while the search ran: nothing left to show it in
+        if self.closing():  # closed while the search ran: nothing left to show it in
             return
         super()._refresh_command_list(command_list, commands, clear_current)
 
