@@ -4,20 +4,47 @@
 
     from stepgrad.app import create_app
     create_app("(x*x + 1)/(y*y - 1)", {"x": 8, "y": 3}).run()
+
+The app does not die of a bug in a handler, ours or a Textual widget's. Textual ends the app on
+any exception that reaches its message loop; :class:`StepgradApp` catches it first, where the
+loop can safely go on, and says so in one notification line ("something went wrong: …; your
+program is unchanged"):
+
+- every key binding's action, of any widget (:meth:`StepgradApp.run_action`);
+- every message and event handler of every widget (Textual's ``MessagePump._on_message``,
+  wrapped below for StepgradApp only; Textual would also stop the widget's message loop);
+- callbacks (``call_later``, ``call_after_refresh``), timer ticks and failed workers
+  (:meth:`StepgradApp._handle_exception`).
+
+What stays fatal: an error while starting (loading, composing), while drawing a frame (it would
+come back every frame behind a frozen screen), or anywhere else Textual does not go on after.
+Then the terminal gets one line naming a crash report with the traceback and the user's work.
+Known upstream bugs are worked around where they start: :mod:`.widgets.safe_text_area` (undo
+and redo), :mod:`.widgets.safe_palette` (keys that arrive together).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
+from textual import events
+from textual._context import active_app
 from textual.app import App
+from textual.message_pump import MessagePump
 from textual.theme import Theme
+from textual.worker import WorkerFailed
 
 from engine.parse import ProgramError, parse
 
 from .screens.main import MainScreen
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from textual.dom import DOMNode
+    from textual.message import Message
+
     from engine.parse import Program
 
     from .examples import Example
@@ -59,6 +86,9 @@ class StepgradApp(App[None]):
 
     cursor_blink = True
     """Whether the editor's cursor blinks (tests and screenshots turn it off, for stable frames)."""
+    contain_errors = True
+    """Whether an exception raised by a handler, an action or a callback, ours or a Textual
+    widget's, is shown in one notification line instead of ending the app (see :meth:`contain`)."""
 
     def __init__(
         self,
@@ -73,6 +103,11 @@ class StepgradApp(App[None]):
         predict: bool = False,
     ) -> None:
         super().__init__()
+        self.contained: list[BaseException] = []
+        """Every error contained so far, oldest first (tests check it stays empty)."""
+        self._settled: tuple[object, str] | None = None
+        self._fatal: BaseException | None = None
+        self._last_notice: tuple[str, float] = ("", 0.0)
         for theme in THEMES.values():
             self.register_theme(theme)
         self.main = MainScreen(
@@ -97,9 +132,173 @@ class StepgradApp(App[None]):
             yield SystemCommand(
                 f"Example: {example.name}",
                 example.description,
-                lambda example=example: self.main.open_example(example),
+                lambda example=example: self.guarded(self.main.open_example, example),
             )
         yield from super().get_system_commands(screen)
+
+    # --- the command palette: ours, safe against keys that arrive together ------------------
+    # Textual opens its palette in these three places; each opens ours instead (same arguments).
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        from .widgets.safe_palette import SafePalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
+            # No fixed id (Textual gives "--command-palette"): a palette closed just before is
+            # still registered until it is removed, and ctrl+p typed right after its escape
+            # would open a second one with the same id (DuplicateIds; found by the monkey test).
+            self.push_screen(SafePalette())
+
+    def search_themes(self) -> None:
+        from textual.theme import ThemeProvider
+
+        from .widgets.safe_palette import SafePalette
+
+        self.push_screen(SafePalette(providers=[ThemeProvider], placeholder="Search for themes…"))
+
+    def search_commands(self, commands: Any, placeholder: str = "Search for commands…") -> Any:
+        from textual.command import SimpleProvider
+
+        from .widgets.safe_palette import SafePalette
+
+        provider = SimpleProvider(self.screen, commands)  # an instance, as Textual passes it
+        return self.push_screen(
+            SafePalette(providers=[provider], placeholder=placeholder)  # type: ignore[list-item]
+        )
+
+    # --- containment: an exception in a handler is one notification line, not a crash --------
+
+    def _work(self) -> tuple[object, str] | None:
+        """What "the user's program" is now: the loaded program and its source."""
+        main = getattr(self, "main", None)
+        walk = getattr(main, "walk", None)
+        if walk is None:
+            return None
+        return (walk.program, getattr(main, "source", ""))
+
+    @staticmethod
+    def _same(a: tuple[object, str] | None, b: tuple[object, str] | None) -> bool:
+        return a is not None and b is not None and a[0] is b[0] and a[1] == b[1]
+
+    def contain(self, error: BaseException, before: tuple[object, str] | None = None) -> None:
+        """Say in one notification line that ``error`` happened, and keep running.
+
+        ``before`` is the user's program when the failed handler started (default: as it was
+        after the last handler that succeeded); the line says whether it is still the same.
+        The traceback goes to Textual's log (``textual console``), never to the screen.
+        """
+        from rich.markup import escape
+
+        self.contained.append(error)
+        self.log.error("contained", repr(error), error.__traceback__)
+        before = before if before is not None else self._settled
+        detail = describe(error)
+        after = self._work()
+        if self._same(before, after):
+            outcome = "your program is unchanged"
+        else:
+            outcome = "the program was replaced: check it"
+        self._settled = after
+        line = f"something went wrong: {detail}; {outcome}"
+        now = time.monotonic()
+        if self._last_notice[0] == line and now - self._last_notice[1] < 5:
+            return  # the same failure again (a timer, a key held down): one line is enough
+        self._last_notice = (line, now)
+        self.notify(escape(line), severity="error", timeout=8)
+
+    def guarded(self, call: Callable[..., object], *args: object) -> None:
+        """Run ``call(*args)`` (a callback of ours), containing what it raises."""
+        before = self._work()
+        try:
+            call(*args)
+        except Exception as error:
+            if not self.contain_errors or _drawing(error):
+                raise
+            self.contain(error, before)
+        else:
+            self._settled = self._work()
+
+    async def run_action(
+        self,
+        action: Any,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Every key binding's action, of any widget, comes here (in the app's own task, so the
+        widget that owns the binding is not harmed when the action raises)."""
+        before = self._work()
+        try:
+            done = await super().run_action(action, default_namespace, namespaces)
+        except Exception as error:
+            if not self.contain_errors or _drawing(error):
+                raise
+            self.contain(error, before)
+            return True
+        self._settled = self._work()
+        return done
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual calls this for an exception nothing else caught, and then exits the app.
+
+        Handlers and actions are contained before they get here (:func:`_on_message`,
+        :meth:`run_action`). What still arrives is contained only where Textual goes on
+        normally after it: a callback (``call_later``, ``call_after_refresh``), a timer's tick,
+        a worker that failed. Everything else stays fatal: an error while starting (compose,
+        mount, CSS), while drawing a frame, or one that stopped a widget's message loop (a
+        widget that no longer handles anything must not be left on screen as if it worked).
+        """
+        if self.contain_errors and not self._exit and _carries_on(error):
+            self.contain(error.error if isinstance(error, WorkerFailed) else error)
+            return
+        if self._fatal is None:
+            self._fatal = error
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """The app ends on an error it cannot go on from. Instead of Textual's traceback on the
+        terminal, one line says what happened and where the details are: a crash report with
+        the traceback and the user's work (the program, and the editor's text if it was open),
+        so nothing typed is lost."""
+        from rich.text import Text
+
+        error = self._fatal
+        if error is None or not self.contain_errors:
+            super()._fatal_error()
+            return
+        self.bell()
+        path = self.save_crash_report(error)
+        detail = describe(error)
+        where = (
+            f"your program and the details are in {path}" if path else "no report could be saved"
+        )
+        self.panic(Text(f"stepgrad: internal error ({detail}); {where}"))
+
+    def save_crash_report(self, error: BaseException) -> str | None:
+        """Write the traceback of ``error`` and the user's work to a file in the temporary
+        directory; return its path (None if it cannot be written)."""
+        import tempfile
+        import traceback
+
+        main = getattr(self, "main", None)
+        parts = ["stepgrad crash report", "", "".join(traceback.format_exception(error))]
+        source = getattr(main, "source", None)
+        if source is not None:
+            parts += ["--- the program loaded ---", source, ""]
+        editor = getattr(main, "editor", None)
+        try:
+            if editor is not None and editor.display:
+                parts += ["--- the editor's text (not applied) ---", editor.text, ""]
+        except Exception:  # the editor may be half gone: the program above is still saved
+            pass
+        try:
+            with tempfile.NamedTemporaryFile(
+                "w", prefix="stepgrad-crash-", suffix=".txt", delete=False, encoding="utf-8"
+            ) as report:
+                report.write("\n".join(parts))
+        except OSError:
+            return None
+        return report.name
 
     def get_default_screen(self) -> MainScreen:
         return self.main
@@ -108,6 +307,76 @@ class StepgradApp(App[None]):
     def walk(self) -> Walkthrough:
         """Where the walkthrough stands (the main screen's single source of truth)."""
         return self.main.walk
+
+
+def describe(error: BaseException) -> str:
+    """``Type: first line of the message``, at most 90 characters, for one line on screen."""
+    text = str(error).strip()
+    detail = f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+    return detail if len(detail) <= 90 else detail[:89] + "…"
+
+
+_CARRY_ON = {("textual.message_pump", "_flush_next_callbacks"), ("textual.timer", "_tick")}
+"""Where Textual catches an exception and then goes on as usual (module, function)."""
+
+
+def _carries_on(error: BaseException) -> bool:
+    """Whether Textual caught ``error`` at a place after which it goes on normally."""
+    if isinstance(error, WorkerFailed):
+        return True
+    tb = error.__traceback__
+    if tb is None or _drawing(error):
+        return False
+    frame = tb.tb_frame  # the first entry is the frame that caught it
+    return (frame.f_globals.get("__name__"), frame.f_code.co_name) in _CARRY_ON
+
+
+def _drawing(error: BaseException) -> bool:
+    """Whether ``error`` was raised while laying out or drawing a frame. Such an error comes
+    back with every frame, and the screen would stay frozen behind the notification, so it
+    stays fatal."""
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "textual._compositor":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+_STARTING = (events.Load, events.Compose)
+"""Loading the app and composing a widget: an error there stays fatal (there is nothing to go
+on with). A widget's ``on_mount`` is contained once the app has started (the main screen is
+mounted): the widget is composed and shown, only what its mount handler had left to do is not
+done (a modal screen closed by a key typed ahead while it was mounting, say)."""
+_on_message = MessagePump._on_message
+
+
+async def _contained_on_message(self: MessagePump, message: Message) -> None:
+    """Every message and event handler of every widget runs through here (Textual's
+    ``MessagePump._on_message``): in a :class:`StepgradApp` an exception is contained, so the
+    widget's message loop goes on (Textual would end it, and the app with it)."""
+    app = active_app.get(None)
+    if (
+        not isinstance(app, StepgradApp)
+        or not app.contain_errors
+        or app._exit
+        or isinstance(message, _STARTING)
+        or not app.main.is_mounted
+    ):
+        await _on_message(self, message)
+        return
+    before = app._work()
+    try:
+        await _on_message(self, message)
+    except Exception as error:
+        if _drawing(error):
+            raise
+        app.contain(error, before)
+    else:
+        app._settled = app._work()
+
+
+MessagePump._on_message = _contained_on_message  # type: ignore[method-assign]
 
 
 def create_app(

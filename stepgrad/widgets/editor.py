@@ -83,11 +83,11 @@ class ProgramEditor(Vertical):
 
     async def open(self, text: str) -> None:
         """Show the editor with ``text`` and focus it, the cursor at the end of the last line."""
-        from textual.widgets import TextArea
+        from .safe_text_area import SafeTextArea  # undo / redo that cannot crash the app
 
         if not self.query("#editor-input"):
             await self.mount(
-                TextArea(
+                SafeTextArea(
                     id="editor-input",
                     show_line_numbers=True,
                     soft_wrap=False,
@@ -114,14 +114,21 @@ class ProgramEditor(Vertical):
     def show_error(self, error: ProgramError | None) -> None:
         """Show ``error`` with its caret under the offending text, or clear the error area."""
         area = self.query_one("#editor-error", Static)
+        shown = bool(area.display)
         if error is None:
             area.update("")
             area.display = False
             self.remove_class("-invalid")
-            return
-        area.update(Content("\n").join(error_lines(error)))
-        area.display = True
-        self.add_class("-invalid")
+        else:
+            area.update(Content("\n").join(error_lines(error)))
+            area.display = True
+            self.add_class("-invalid")
+        if area.display or shown:  # the text area changes height: keep the cursor in view
+            self.call_after_refresh(self._cursor_into_view)
+
+    def _cursor_into_view(self) -> None:
+        if self.display and self.query("#editor-input"):
+            self.input.scroll_cursor_visible()
 
     def validate(self, text: str) -> ProgramError | None:
         """Show the error of ``text`` (or clear it) and return it."""

@@ -1,0 +1,84 @@
+"""A :class:`~textual.widgets.TextArea` whose undo and redo cannot take the app down.
+
+Textual 8.2.8 (the newest release) crashes on undo after a multi-line paste, and on redo after a
+multi-line deletion, whenever the change makes the vertical scrollbar appear or disappear::
+
+    ValueError: The document line index 3 is out of bounds. The document contains 3 lines.
+
+Two things meet there. ``TextArea._undo_batch`` / ``_redo_batch`` put the old text back, then
+refresh the virtual size (which shows or hides the scrollbar) and only *then* restore the
+selection (``Edit.after``); in between, the cursor still points past the end of the shortened
+document. The scrollbar's watcher scrolls to that cursor, and
+``WrappedDocument.location_to_offset`` clamps its row to ``len(lines)`` instead of
+``len(lines) - 1``, so the lookup fails. (``TextArea.edit`` restores the selection before it
+refreshes the size, which is why typing and pasting never hit it.)
+
+:class:`SafeTextArea` does not scroll to a cursor that is outside the document: that only happens
+in that moment inside undo / redo, and the selection restored right after scrolls to the right
+place. Should undo or redo fail anyway (another upstream bug), the text and the cursor are put
+back as they were before the keystroke and the error goes on to the app, which says so in one
+line (see :meth:`stepgrad.app.StepgradApp.run_action`): the user's program is never lost.
+
+It also takes no focus while hidden (see :meth:`SafeTextArea.allow_focus`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.geometry import Offset
+from textual.widget import Widget
+from textual.widgets import TextArea
+from textual.widgets.text_area import Selection
+
+__all__ = ["SafeTextArea"]
+
+
+class SafeTextArea(TextArea):
+    """A text area whose undo / redo keep the text whole and that takes no focus while hidden
+    (see the module's docstring)."""
+
+    def cursor_in_document(self) -> bool:
+        """Whether the cursor is at a place that exists in the document now."""
+        row, column = self.selection.end
+        document = self.document
+        return 0 <= row < document.line_count and 0 <= column <= len(document[row])
+
+    def scroll_cursor_visible(self, center: bool = False, animate: bool = False) -> Offset:
+        if not self.cursor_in_document():
+            return Offset(0, 0)  # mid undo / redo: the restored selection scrolls right after
+        return super().scroll_cursor_visible(center=center, animate=animate)
+
+    def allow_focus(self) -> bool:
+        """Not while hidden: ``focus()`` takes effect later (Textual defers it), so a focus
+        asked for just before the editor closed, or given back when a screen on top closes,
+        would land on a text area that is not shown, and every key after it would be typed into
+        it unseen instead of reaching the main screen."""
+        shown = all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
+        return shown and super().allow_focus()
+
+    def undo(self) -> None:
+        self._guarded(super().undo)
+
+    def redo(self) -> None:
+        self._guarded(super().redo)
+
+    def _guarded(self, change: Callable[[], None]) -> None:
+        """Run ``change`` (undo or redo); if it raises, put everything back as it was before
+        the keystroke (text, cursor, both stacks of the history), then let the error go on."""
+        history = self.history
+        text, selection = self.text, self.selection
+        undo_stack, redo_stack = list(history._undo_stack), list(history._redo_stack)
+        try:
+            change()
+        except Exception:
+            if self.text != text:
+                self.load_text(text)  # clears the history: put back just below
+            history._undo_stack.clear()
+            history._undo_stack.extend(undo_stack)
+            history._redo_stack.clear()
+            history._redo_stack.extend(redo_stack)
+            history.checkpoint()
+            end = self.document.end
+            self.selection = Selection(min(selection.start, end), min(selection.end, end))
+            raise
