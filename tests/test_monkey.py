@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import random
 import traceback
-from asyncio import InvalidStateError
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,8 +28,7 @@ import pytest
 from test_app import TOY, VALUES
 from test_robust import burst
 from textual import events
-from textual.app import ScreenStackError, SystemCommand
-from textual.css.query import NoMatches
+from textual.app import SystemCommand
 from textual.pilot import Pilot
 from textual.widget import Widget
 
@@ -174,29 +172,7 @@ def _through(error: BaseException, path: str, functions: set[str]) -> bool:
     )
 
 
-def predict_dismissed_twice(error: BaseException) -> bool:
-    """stepgrad/screens/predict.py dismisses its screen again when a second Check/Reveal press
-    (or a reveal key) was queued before the first one closed it: ``ScreenStackError``, or
-    ``InvalidStateError`` (the result delivered twice). Reproduction: toy, 120x36, ``g``,
-    ``→``, answers ``0.125`` ``tab`` ``-1.015625``, focus the Check button, and (with its 0.2 s
-    press effect over: a busy app, or ``active_effect_duration = 0``) three ``enter`` in one
-    read: ``ScreenStackError`` from ``action_reveal`` via ``_check_pressed``."""
-    return isinstance(error, ScreenStackError | InvalidStateError) and _through(
-        error, "screens/predict.py", {"action_reveal", "action_skip"}
-    )
-
-
-def predict_mounted_after_closing(error: BaseException) -> bool:
-    """``PredictScreen.on_mount`` queries ``#answer-0`` of a screen whose widgets are gone
-    (``NoMatches``): seen once in this test at a short terminal, not reduced to a fixed key
-    sequence (a screen closed by keys typed ahead while it was being mounted)."""
-    return isinstance(error, NoMatches) and _through(error, "screens/predict.py", {"on_mount"})
-
-
-KNOWN = {
-    "predict.py dismisses twice": predict_dismissed_twice,
-    "predict.py on_mount after its screen closed": predict_mounted_after_closing,
-}
+KNOWN: dict[str, object] = {}
 """Known bugs in code this test does not own (stepgrad/screens/predict.py, fixed by its owner):
 contained, listed, and the case ends as xfail naming them; any other error still fails it.
 Remove an entry once its fix is merged."""

@@ -169,10 +169,11 @@ class PredictScreen(ModalScreen[PredictResult | None]):
 
     def on_mount(self) -> None:
         self._fit(self.size.height)
-        if self.questions:
-            self.query_one("#answer-0", Input).focus()
-        else:
-            self.query_one("#predict-check", Button).focus()
+        if self.closing:  # closed (keys typed ahead) before it was even mounted
+            return
+        target = self.query("#answer-0" if self.questions else "#predict-check")
+        if target:
+            target.first().focus()
 
     def on_resize(self, event: Any) -> None:
         self._fit(event.size.height)
@@ -289,6 +290,8 @@ class PredictScreen(ModalScreen[PredictResult | None]):
     @on(Button.Pressed, "#predict-check")
     def _check_pressed(self, event: Button.Pressed) -> None:
         event.stop()
+        if self.closing:
+            return
         if self.checked:
             self.action_reveal()
         else:
