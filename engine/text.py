@@ -29,15 +29,17 @@ def _table() -> dict[int, str]:
 _VISIBLE = _table()
 
 
-def visible(text: str) -> str:
+def visible(text: str, keep: str = "") -> str:
     """``text`` with every control character shown by a visible stand-in.
 
     C0 controls become the Unicode control pictures (``␛`` for ESC, ``␉`` for a tab, ``␊`` for a
     newline), DEL becomes ``␡``, C1 controls (U+0080 to U+009F) and the bidirectional controls
     become ``\\x9b``-style escapes. Ordinary spaces and every printable character are kept.
     Callers pass one line at a time and decide beforehand what a tab or a line break means
-    there (``line.expandtabs()``, ``text.split("\\n")``).
+    there (``line.expandtabs()``, ``text.split("\\n")``), or name the characters to ``keep``.
     """
+    if keep:  # e.g. "\n\t" for a text area, which shows line breaks and tabs itself
+        return "".join(c if c in keep else c.translate(_VISIBLE) for c in text)
     return text.translate(_VISIBLE)
 
 

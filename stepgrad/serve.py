@@ -99,6 +99,13 @@ def app_command(app_args: Sequence[str]) -> str:
     return shlex.join([sys.executable, "-m", "stepgrad", *app_args])
 
 
+def page_title(app_args: Sequence[str]) -> str:
+    """The browser tab's title: the command line, its control characters shown, not obeyed."""
+    from engine.text import visible
+
+    return visible(" ".join(["stepgrad", *(arg for arg in app_args if arg != "--")]))
+
+
 def _quiet_closed_loop(hook: Any) -> Any:
     """``sys.unraisablehook`` without asyncio's "Event loop is closed" from a subprocess
     transport finalized after ctrl+c stopped the loop (the process is gone; nothing is lost)."""
@@ -139,7 +146,7 @@ def serve(
         print(f"stepgrad: error: {problem}", file=err)
         return EXIT_USAGE
 
-    title = " ".join(["stepgrad", *(arg for arg in app_args if arg != "--")])
+    title = page_title(app_args)
     sys.unraisablehook = _quiet_closed_loop(sys.unraisablehook)
     with tempfile.TemporaryDirectory(prefix="stepgrad-serve-") as templates:
         server = _Server(

@@ -608,9 +608,11 @@ class MainScreen(Screen[None]):
     def _program_forms(self) -> tuple[str, ...]:
         """The program on one line, longest first: every statement (or, past 6 of them, their
         count), then ``… `` and the last statement, which says what the output is."""
-        statements = [
-            code.strip()
-            for line in self.walk.program.source.splitlines()
+        from engine.text import visible
+
+        statements = [  # split at line breaks only: splitlines() also splits at \x1c, \x85...
+            visible(code.strip())
+            for line in self.walk.program.source.split("\n")
             for code in line.partition("#")[0].split(";")
             if code.strip()
         ]

@@ -25,13 +25,23 @@ It also takes no focus while hidden (see :meth:`SafeTextArea.allow_focus`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual.geometry import Offset
 from textual.widget import Widget
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
+from engine.text import visible
+
 __all__ = ["SafeTextArea"]
+
+
+def shown(text: str) -> str:
+    """``text`` with every control character but line breaks and tabs replaced by its visible
+    stand-in (``␛``): a text area would send them to the terminal as they are, so a pasted or
+    loaded ``ESC]52;...`` would set the clipboard. In a comment the stand-in changes nothing."""
+    return visible(text, keep="\n\t")
 
 
 class SafeTextArea(TextArea):
@@ -56,6 +66,13 @@ class SafeTextArea(TextArea):
         it unseen instead of reaching the main screen."""
         shown = all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
         return shown and super().allow_focus()
+
+    def load_text(self, text: str) -> None:
+        super().load_text(shown(text))
+
+    def _replace_via_keyboard(self, insert: str, start: Any, end: Any) -> Any:
+        """Typing and pasting go through here: control characters arrive as stand-ins."""
+        return super()._replace_via_keyboard(shown(insert), start, end)
 
     def undo(self) -> None:
         self._guarded(super().undo)
