@@ -81,4 +81,14 @@ async def test_the_app_never_draws_them() -> None:
             screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
             assert_clean(screen)
             if keys == ["e"]:
-                assert "␛]52" in screen  # the editor shows what the comment holds
+                from textual.widgets import TextArea
+
+                for _ in range(10):  # the editor is mounted on first use: give it a frame
+                    if app.main.editor is not None:
+                        break
+                    await pilot.pause()
+                assert app.main.editor is not None
+                text = app.main.editor.query_one(TextArea).text
+                assert "␛]52" in text  # the editor holds what the comment holds, visibly
+                assert_clean(text.replace("\t", "").replace("\n", ""))
+                assert_clean(screen)
