@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LECTURE_THEME", "THEMES", "StepgradApp", "create_app", "run_app"]
 
+PALETTE_NODES = 2000
+"""The palette lists the graph's nodes up to this many (``/`` finds among any number)."""
 LECTURE_THEME = "stepgrad-lecture"
 THEMES: dict[str, Theme] = {
     LECTURE_THEME: Theme(
@@ -134,6 +136,18 @@ class StepgradApp(App[None]):
                 example.description,
                 lambda example=example: self.guarded(self.main.open_example, example),
             )
+        scene = self.main.scene if self.main.is_mounted else None
+        if scene is not None:
+            yield SystemCommand(
+                "Find a node…", "search the graph by name (also /)", self.main.action_find
+            )
+            named = [v for v in scene.by_id.values() if v.label is not None or v.parents]
+            for value in named[:PALETTE_NODES]:
+                yield SystemCommand(
+                    f"Node: {scene.names[value]}",
+                    "centre it, select it and inspect it",
+                    lambda value=value: self.guarded(self.main.go_to, value),
+                )
         yield from super().get_system_commands(screen)
 
     # --- the command palette: ours, safe against keys that arrive together ------------------

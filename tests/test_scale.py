@@ -253,3 +253,17 @@ async def test_resizing_never_cuts_a_box_when_the_graph_fits() -> None:
                 inside, total = boxes_in_view(app)
                 assert inside == total, (size, screen._mode())
         assert app.main._mode() == "lecture"  # a big terminal: roomy boxes, not empty rows
+
+
+async def test_the_palette_finds_nodes() -> None:
+    from textual.app import SystemCommand
+
+    app = example_app("neuron")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        commands = list(app.get_system_commands(app.screen))
+        by_title = {c.title: c for c in commands if isinstance(c, SystemCommand)}
+        assert "Find a node…" in by_title
+        by_title["Node: x2w2"].callback()
+        await pilot.pause()
+        assert app.main.selected is app.walk.program.names["x2w2"]

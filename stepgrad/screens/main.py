@@ -1027,16 +1027,23 @@ class MainScreen(Screen[None]):
             return
 
         def found(value: Value | None) -> None:
-            if value is None or self.scene is not scene:
-                return
-            node = scene.ids.get(value)
-            group = scene.group_of.get(node) if node is not None else None
-            if group is not None and group.root in scene.collapsed and node != group.root:
-                scene.toggle(node)  # a node inside a collapsed sum: open it to show the node
-                self._after_regroup()
-            self.select(value)
+            if value is not None and self.scene is scene:
+                self.go_to(value)
 
         self.app.push_screen(FindScreen(scene), found)
+
+    def go_to(self, value: Value) -> None:
+        """Centre ``value``'s node, select it and inspect it (a node inside a collapsed sum
+        opens the sum first)."""
+        scene = self.scene
+        if scene is None:
+            return
+        node = scene.ids.get(value)
+        group = scene.group_of.get(node) if node is not None else None
+        if group is not None and group.root in scene.collapsed and node != group.root:
+            scene.toggle(node)
+            self._after_regroup()
+        self.select(value)
 
     def action_toggle_values(self) -> None:
         side = self.query_one("#side")
