@@ -273,11 +273,15 @@ def arity_of(attrs: Mapping[str, object]) -> int:
 def is_constant(attrs: Mapping[str, object]) -> bool:
     """Unnamed constants (a number written into an expression, like the ``1`` in ``x*x + 1``)
     are drawn as bare numbers, not boxes. A named constant gets a box without a grad row."""
-    return (
-        not attrs["op"]
-        and not attrs["requires_grad"]
-        and attrs["label"] == format_number(float(attrs["data"]))  # type: ignore[arg-type]
-    )
+    if attrs["op"] or attrs["requires_grad"]:
+        return False
+    label = str(attrs["label"])
+    if label == format_number(float(attrs["data"])):  # type: ignore[arg-type]
+        return True
+    try:  # a number as it was written: 0.10, 1e3, -2
+        return float(label) == attrs["data"]
+    except ValueError:
+        return False
 
 
 def takes_grad(attrs: Mapping[str, object]) -> bool:
@@ -792,8 +796,25 @@ def _place_rows(layers: list[list[_Elem]], row_gap: int, rounds: int = 4) -> Non
     for lay in layers:
         for e in lay:
             e.top -= low
+    # Straight edges can cost a staircase: in a long sum of terms, each term's chain runs
+    # straight on rows of its own, below the one before, and the canvas is mostly blank. When
+    # that makes it far taller than its tallest column, pack every column from the top instead:
+    # the edges bend (each on its own track), and the drawing stays as tall as it must be.
+    tallest = max(
+        (sum(e.h for e in lay) + row_gap * max(0, len(lay) - 1) for lay in layers), default=0
+    )
+    height = max((e.top + e.h for lay in layers for e in lay), default=0.0)
+    if height > max(STAIRCASE * tallest, 60):
+        for lay in layers:
+            top = 0.0
+            for i, e in enumerate(lay):
+                if i:
+                    top += lay[i - 1].h + _gap(lay[i - 1], e, row_gap)
+                e.top = top
 
 
+STAIRCASE = 3
+"""A placement more than this many times as tall as its tallest column is packed instead."""
 _LIGHT = 0.1
 """How much a bare constant pulls: its edge bends rather than the main path drifting."""
 

@@ -294,3 +294,18 @@ def test_tiny_nodes_are_one_line_each() -> None:
         arity = OPS[lay.graph.nodes[box.node]["op"]].arity if lay.graph.nodes[box.node]["op"] else 0
         assert box.h == max(arity, 1)
     assert lay.height < layout(to_networkx(root), mode="compact").height
+
+
+def test_a_long_sum_of_terms_is_packed_not_a_staircase() -> None:
+    # tanh(x*w + b)*v summed over 60 terms: straight chains would put each term on rows of
+    # its own, below the one before (a canvas hundreds of rows tall and mostly blank)
+    x = Value(0.5, "x")
+    total = None
+    for i in range(60):
+        term = (x * (0.1 + 0.01 * i) + 0.05 * (i % 5)).tanh() * (0.2 + 0.1 * (i % 3))
+        total = term if total is None else total + term
+    assert total is not None
+    lay = layout(to_networkx(total))
+    check_layout(lay)
+    tallest = max(sum(lay.boxes[n].h + 1 for n in column) for column in lay.layers)
+    assert lay.height <= 3 * tallest + 10

@@ -7,13 +7,20 @@ target and PASS/FAIL; exits 1 if any target is missed.
   nodes): < 150 ms
 - layout of a 10,000-node graph (a wide, deterministic random layered DAG): < 2 s
 - restyle one backward step (current node + its edges) and redraw a 120x40 window: < 10 ms
+- ``stepgrad PROGRAM --graph`` (a fresh process, as a user runs it) on programs of about 20,
+  200, 2,000 and 8,000 nodes, ``Σ tanh(x*wᵢ + bᵢ)*vᵢ``: a shared input read by every term, the
+  shape that needed a lane per edge before values fanned out from one trunk. Reported: time and
+  peak memory. Targets: 2,000 nodes within 3x the time of a 5-node program, under 300 MB.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +83,46 @@ def build_wide_dag(n: int = 10_000, width: int = 100, seed: int = 0) -> Value:
     return prev[0]
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sigma(terms: int) -> str:
+    """``x = 0.5`` then ``tanh(x*w + b)*v + ...`` with numbers for w, b and v: about 8 nodes a
+    term (3 ops, a sum, 3 constants... and the shared x)."""
+
+    def short(x: float) -> str:  # .13, not 0.13: 8,000 nodes fit in the length limit
+        return f"{x:.2f}".removeprefix("0")
+
+    parts = []
+    for i in range(terms):
+        w, b, v = short(0.1 + 0.01 * (i % 7)), short(0.05 * (i % 5)), short(0.2 + 0.1 * (i % 3))
+        parts.append(f"tanh(x*{w}+{b})*{v}")
+    return "x = 0.5\n" + "+".join(parts)
+
+
+def cli_run(program: str, *options: str, values: tuple[str, ...] = ()) -> tuple[float, float]:
+    """(seconds, peak MB) of ``python -m stepgrad PROGRAM OPTIONS`` with output to a file."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "stepgrad", *options, "--", program, *values],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT, env=env,
+        )  # fmt: skip
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+    assert child.returncode == 0, (child.returncode, program[:80])
+    return seconds, usage.ru_maxrss / 1024
+
+
+def best_run(
+    program: str, *options: str, values: tuple[str, ...] = (), runs: int = 3
+) -> tuple[float, float]:
+    results = [cli_run(program, *options, values=values) for _ in range(runs)]
+    return min(r[0] for r in results), max(r[1] for r in results)
+
+
 def timed(fn: Callable[[], object], runs: int) -> float:
     """Median wall time of ``fn`` in milliseconds."""
     times = []
@@ -126,6 +173,27 @@ def main() -> int:
 
     ms = timed(restyle_next, runs=min(25, len(trace.steps)))
     results.append(("restyle one step + redraw a 120x40 window", ms, 10.0))
+
+    # --graph in a fresh process, by size (the interpreter's start-up is part of what users wait)
+    from engine.parse import parse
+
+    base_s, base_mb = best_run("(x*x + 1)/(y*y - 1)", "--graph", values=("x=8", "y=3"))
+    print(f"      --graph, 5 nodes (the toy): {base_s * 1000:7.0f} ms, {base_mb:6.1f} MB peak")
+    at_2000 = (0.0, 0.0)
+    for want, terms in ((20, 2), (200, 25), (2000, 250), (8000, 990)):
+        program = sigma(terms)
+        size = len(parse(program).nodes())
+        seconds, mb = best_run(program, "--graph")
+        print(
+            f"      --graph, {size:,} nodes ({len(program):,} characters): "
+            f"{seconds * 1000:7.0f} ms ({seconds / base_s:4.1f}x the toy), {mb:6.1f} MB peak"
+        )
+        if want == 2000:
+            at_2000 = (seconds, mb)
+    results.append(
+        ("--graph on 2,000 nodes / on 5 nodes (x1000)", at_2000[0] / base_s * 1000, 3000)
+    )
+    results.append(("--graph on 2,000 nodes: peak memory (MB as ms)", at_2000[1], 300.0))
 
     failed = False
     for name, ms, target in results:
