@@ -269,8 +269,7 @@ def main(
             from .training import comparison_json
 
             document["training"] = comparison_json(comparison)
-        json.dump(document, out, indent=2)
-        out.write("\n")
+        out.write(dumps(document) + "\n")
         return 0
     from .report import print_trace
 
@@ -497,6 +496,20 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
         ],
         "warnings": program.warnings,
     }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The --json document as text: indented, with each node and each step on one line, so it
+    reads well and grows by a line per node, not by a dozen."""
+    parts = []
+    for key, value in document.items():
+        if key in ("nodes", "steps") and isinstance(value, list) and value:
+            items = ",\n    ".join(json.dumps(item) for item in value)
+            text = f"[\n    {items}\n  ]"
+        else:
+            text = json.dumps(value, indent=2).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}"
 
 
 def _span(program: Program, node: Value) -> list[int] | None:

@@ -188,9 +188,9 @@ def test_bad_input_is_one_clear_error_with_exit_code_2(args: list[str], expected
 def test_error_has_line_column_and_caret() -> None:
     result = stepgrad("x = 1\ny = x ^ 2", "--json")
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("stepgrad: error: 2:5: ")
+    assert lines[0].startswith("stepgrad: error: 2:7: ")
     assert lines[1] == "  y = x ^ 2"
-    assert lines[2] == "      ^^^^^"
+    assert lines[2] == "        ^"  # under the operator
 
 
 def test_help() -> None:

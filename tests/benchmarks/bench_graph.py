@@ -134,19 +134,19 @@ def timed(fn: Callable[[], object], runs: int) -> float:
 
 
 def main() -> int:
-    results: list[tuple[str, float, float]] = []
+    results: list[tuple[str, float, float, str]] = []
 
     mlp = build_mlp()
     count = len(nodes(mlp))
     graph = to_networkx(mlp)
     ms = timed(lambda: draw(layout(to_networkx(mlp))).render(), runs=7)
-    results.append((f"MLP 2-4-4-1 x4 ({count} nodes): layout + full drawing", ms, 150.0))
+    results.append((f"MLP 2-4-4-1 x4 ({count} nodes): layout + full drawing", ms, 150.0, "ms"))
 
     big = build_wide_dag()
     big_count = len(nodes(big))
     big_graph = to_networkx(big)
     ms = timed(lambda: layout(big_graph), runs=3)
-    results.append((f"random layered DAG ({big_count} nodes): layout", ms, 2000.0))
+    results.append((f"random layered DAG ({big_count} nodes): layout", ms, 2000.0, "ms"))
 
     drawing = draw(layout(graph))
     trace = mlp.backward(trace=True)
@@ -172,7 +172,7 @@ def main() -> int:
         drawing.window(max(0, b.x - 60), max(0, b.y - 20), 120, 40, step_view(graph, trace, k))
 
     ms = timed(restyle_next, runs=min(25, len(trace.steps)))
-    results.append(("restyle one step + redraw a 120x40 window", ms, 10.0))
+    results.append(("restyle one step + redraw a 120x40 window", ms, 10.0, "ms"))
 
     # --graph in a fresh process, by size (the interpreter's start-up is part of what users wait)
     from engine.parse import parse
@@ -190,16 +190,33 @@ def main() -> int:
         )
         if want == 2000:
             at_2000 = (seconds, mb)
-    results.append(
-        ("--graph on 2,000 nodes / on 5 nodes (x1000)", at_2000[0] / base_s * 1000, 3000)
-    )
-    results.append(("--graph on 2,000 nodes: peak memory (MB as ms)", at_2000[1], 300.0))
+    # --json grows by a fixed amount per node (names are short, the source text is given once)
+    sizes = {}
+    for terms in (100, 990):
+        program = sigma(terms)
+        done = subprocess.run(
+            [sys.executable, "-m", "stepgrad", "--json", "--", program],
+            capture_output=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True,
+        )  # fmt: skip
+        count = len(parse(program).nodes())
+        sizes[count] = len(done.stdout) / count
+        print(
+            f"      --json, {count:,} nodes: {len(done.stdout):,} bytes, {sizes[count]:.0f} a node"
+        )
+    small, big = sorted(sizes)
+    results.append((f"--json at {big:,} nodes", sizes[big], 600.0, "bytes a node"))
+    growth = abs(sizes[big] / sizes[small] - 1) * 100
+    results.append(("--json bytes a node, from 10x fewer nodes", growth, 15.0, "% change"))
+    results.append(("--graph on 2,000 nodes / on 5 nodes", at_2000[0] / base_s, 3.0, "x"))
+    results.append(("--graph on 2,000 nodes: peak memory", at_2000[1], 300.0, "MB"))
 
     failed = False
-    for name, ms, target in results:
-        ok = ms < target
+    for name, value, target, unit in results:
+        ok = value < target
         failed = failed or not ok
-        print(f"{'PASS' if ok else 'FAIL'}  {name}: {ms:8.1f} ms  (target < {target:g} ms)")
+        print(
+            f"{'PASS' if ok else 'FAIL'}  {name}: {value:8.1f} {unit}  (target < {target:g} {unit})"
+        )
     return 1 if failed else 0
 
 
