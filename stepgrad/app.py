@@ -393,6 +393,19 @@ async def _contained_on_message(self: MessagePump, message: Message) -> None:
 MessagePump._on_message = _contained_on_message  # type: ignore[method-assign]
 
 
+def _warm_up() -> None:
+    """Import networkx (a tenth of a second, the most of what laying out costs a small graph)
+    on a thread of its own while Textual starts, so the graph can be laid out as soon as the
+    first frame is out. networkx imports none of our modules, so the two imports never wait on
+    each other's locks."""
+    import threading
+
+    def load() -> None:
+        import networkx  # noqa: F401
+
+    threading.Thread(target=load, name="stepgrad-warm-up", daemon=True).start()
+
+
 def create_app(
     source: str,
     values: dict[str, float] | None = None,
@@ -420,6 +433,8 @@ def create_app(
     starts in predict mode.
     """
     program = parse(source, values)
+    if lazy_graph and not steady:
+        _warm_up()
     app = StepgradApp(
         program,
         values,

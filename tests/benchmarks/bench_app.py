@@ -7,8 +7,8 @@ and PASS/FAIL; exits 1 if any target is missed.
    median of several repeats. Each is a fresh ``python`` process (imports count, as they do for a
    user) running headless; a hook on ``App._display`` (the call that hands a rendered frame to
    the driver) records the wall-clock time of the first frame, and the process exits right
-   there. Target: ours <= 1.5x the minimal app. We also report when the graph itself is drawn
-   (stepgrad lays the graph out right after the first frame, see ``screens/main.py``).
+   there. Target: ours <= 1.2x the minimal app. The graph itself is laid out in a worker right
+   after the first frame (see ``screens/main.py``); target: on screen by 1.6x our first frame.
 2. Redraw time of one step on the ~320-node MLP, via Pilot: from ``pilot.press("right")`` to
    the first frame handed to the driver after it (the same ``_display`` hook), median over many
    steps. Pilot's own settling time after the frame (``pilot.pause()``) is not counted.
@@ -31,6 +31,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 REPEATS = 7
+FIRST_FRAME = 1.2
+"""Our first frame, at most this many times the minimal app's (issue 14)."""
+GRAPH_SHOWN = 1.6
+"""The graph on screen, at most this many times our own first frame (issue 14)."""
 
 _CHILD = r"""
 import sys, time, os
@@ -137,11 +141,14 @@ def main() -> int:
         graph.append(first_frame("graph"))
     m, o, g = (statistics.median(x) * 1000 for x in (minimal, ours, graph))
     ratio = o / m
-    passed = ratio <= 1.5
+    passed = ratio <= FIRST_FRAME
     ok &= passed
     print(f"first frame: minimal app {m:.0f} ms, stepgrad {o:.0f} ms -> {ratio:.2f}x "
-          f"(target <= 1.5x) {'PASS' if passed else 'FAIL'}")  # fmt: skip
-    print(f"  graph drawn (toy program): {g:.0f} ms = {g / m:.2f}x the minimal app's first frame")
+          f"(target <= {FIRST_FRAME}x) {'PASS' if passed else 'FAIL'}")  # fmt: skip
+    passed = g / o <= GRAPH_SHOWN
+    ok &= passed
+    print(f"graph on screen (toy program): {g:.0f} ms = {g / o:.2f}x stepgrad's first frame "
+          f"(target <= {GRAPH_SHOWN}x) {'PASS' if passed else 'FAIL'}")  # fmt: skip
 
     times = asyncio.run(step_redraw_ms())
     assert len(times) > 10
