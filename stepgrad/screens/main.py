@@ -502,7 +502,7 @@ class MainScreen(Screen[None]):
         self.query_one(TopBar).show(self._header())
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
-        self.query_one(StepTitle).show(panel.title())
+        self.query_one(StepTitle).show(panel.title(), self.query_one(GraphView).more())
         self.query_one(Narration).update_from(walk, self.notes)
         values = self.query_one(ValuesTable)
         values.update_from(walk, self.selected)
@@ -952,6 +952,11 @@ class MainScreen(Screen[None]):
 
     def action_unselect(self) -> None:
         self.select(None)
+
+    @on(GraphView.Scrolled)
+    def _scrolled(self) -> None:
+        title = self.query_one(StepTitle)
+        title.show(title.text, self.query_one(GraphView).more())
 
     @on(GraphView.NodeClicked)
     def _clicked(self, event: GraphView.NodeClicked) -> None:

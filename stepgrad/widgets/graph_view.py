@@ -66,6 +66,10 @@ class GraphView(ScrollView, can_focus=False):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = set(_TOKEN_CLASSES.values())
 
+    class Scrolled(Message):
+        """The view moved (a pan, the mouse wheel, following a step): what lies beyond it may
+        have changed (see :meth:`GraphView.more`)."""
+
     class NodeClicked(Message):
         """A box was clicked: ``node`` is its key in the drawing's graph."""
 
@@ -238,24 +242,29 @@ class GraphView(ScrollView, can_focus=False):
         line = rendered.lines[y] if y < len(rendered.lines) else " " * width
         spans = rendered.spans[y] if y < len(rendered.spans) else []
         selected = self._selected_columns(y)
-        more = self._more() if y == self.scrollable_content_region.height - 1 else ""
         # a scroll or a step leaves most rows as they were: reuse their strips
-        key = (line, tuple(spans), tuple(selected), width, more)
+        key = (line, tuple(spans), tuple(selected), width)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._strip(line, spans, selected, width)
-            if more and len(more) < width:
-                strip = Strip.join(
-                    [strip.crop(0, width - len(more)), Strip([Segment(more, self._style("mark"))])]
-                )
             if len(self._strips) > 4096:
                 self._strips.clear()
             self._strips[key] = strip
         return strip
 
-    def _more(self) -> str:
-        """`` more ◀ ▲ ▼ ▶ `` for the sides where the drawing goes on beyond the view (shown
-        in the view's bottom right corner), or ``""`` when all of it is in view."""
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(self.Scrolled())
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(self.Scrolled())
+
+    def more(self) -> str:
+        """``◀ ▲ ▼ ▶`` for the sides where the drawing goes on beyond the view, ``""`` when all
+        of it is in view (the line under the graph says so)."""
         drawing = self.drawing
         if drawing is None:
             return ""
@@ -267,8 +276,7 @@ class GraphView(ScrollView, can_focus=False):
             ("▼", y + height < drawing.height),
             ("▶", x + width < drawing.width),
         ]
-        arrows = " ".join(arrow for arrow, beyond in sides if beyond)
-        return f" more {arrows} " if arrows else ""
+        return " ".join(arrow for arrow, beyond in sides if beyond)
 
     def _strip(
         self, line: str, spans: list[tuple[int, int, str]], selected: list[int], width: int

@@ -79,18 +79,30 @@ class StepTitle(LineWidget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.text = ""
+        self.more = ""  # where the graph above goes on beyond its view: "◀ ▼"
 
-    def show(self, text: str) -> None:
-        if text != self.text:
-            self.text = text
+    def show(self, text: str, more: str = "") -> None:
+        if (text, more) != (self.text, self.more):
+            self.text, self.more = text, more
             self.refresh()
 
     def lines(self, width: int) -> list[Content]:
-        title = Content.styled(f" {self.text} ", "bold $foreground")
-        if title.cell_length > width - 2:
-            title = title.truncate(max(0, width - 2), ellipsis=True)
-        rest = max(0, width - 1 - title.cell_length)
-        return [Content.assemble(("━", "$accent"), title, ("━" * rest, "$accent"))]
+        more = Content.styled(f" more {self.more} ", "bold $text-muted") if self.more else None
+        room = width - 2 - (more.cell_length + 1 if more is not None else 0)
+        text = self.text
+        while len(text) + 2 > room and " · " in text:  # drop whole parts from the end
+            text = text.rsplit(" · ", 1)[0]
+        title = Content.styled(f" {text} ", "bold $foreground")
+        if title.cell_length > room:
+            title = title.truncate(max(0, room), ellipsis=True)
+        if more is not None and more.cell_length + 4 > width:
+            more = None
+        parts: list[Content | tuple[str, str]] = [("━", "$accent"), title]
+        used = 1 + title.cell_length + (more.cell_length + 1 if more is not None else 0)
+        parts.append(("━" * max(0, width - used), "$accent"))
+        if more is not None:
+            parts += [more, ("━", "$accent")]
+        return [Content.assemble(*parts)]
 
 
 class StepPanel(LineWidget):
