@@ -61,6 +61,29 @@ SCENES = [
         source=EXAMPLES["zero_grad"].program,
         options={"example": EXAMPLES["zero_grad"]},
     ),
+    # lecture scale: the neuron whole in lecture mode at 120x36 (names, data and grads)
+    Scene(
+        "14-lecture-neuron",
+        ("right",) * 3,
+        source=EXAMPLES["neuron"].program,
+        options={"lecture": True, "example": EXAMPLES["neuron"]},
+    ),
+    # the MLP with its weighted sums collapsed into neurons, tiny one-line boxes, on a big screen
+    Scene(
+        "15-mlp-collapsed",
+        ("right",) * 12,
+        source=EXAMPLES["mlp"].program,
+        size=(200, 60),
+        options={"example": EXAMPLES["mlp"]},
+    ),
+    # find a node by name: / and a few letters
+    Scene(
+        "16-find",
+        ("slash",),
+        source=EXAMPLES["mlp"].program,
+        typed="w2_3",
+        options={"example": EXAMPLES["mlp"]},
+    ),
 ]
 
 

@@ -35,3 +35,26 @@ def test_main_screens_120x36(snap_compare: Any, scene: str) -> None:
 @pytest.mark.parametrize("scene", ["start", "shared_node"])
 def test_main_screens_60x20(snap_compare: Any, scene: str) -> None:
     assert snap_compare(toy_app(), press=SCENES[scene], terminal_size=SMALL)
+
+
+def example_app(name: str, **options: Any) -> Any:
+    from stepgrad.app import create_app
+    from stepgrad.examples import EXAMPLES
+
+    example = EXAMPLES[name]
+    return create_app(example.program, example=example, steady=True, **options)
+
+
+def test_the_neuron_in_lecture_mode_fits_120x36(snap_compare: Any) -> None:
+    app = example_app("neuron", lecture=True)
+    assert snap_compare(app, press=["right"] * 3, terminal_size=BIG)
+
+
+def test_the_neuron_fits_100x30(snap_compare: Any) -> None:
+    assert snap_compare(example_app("neuron"), press=["end"], terminal_size=(100, 30))
+
+
+@pytest.mark.parametrize("expanded", [False, True])
+def test_the_mlp_collapsed_and_expanded(snap_compare: Any, expanded: bool) -> None:
+    keys = ["right"] * 12 + (["X"] if expanded else [])
+    assert snap_compare(example_app("mlp"), press=keys, terminal_size=(200, 60))
