@@ -395,13 +395,15 @@ MessagePump._on_message = _contained_on_message  # type: ignore[method-assign]
 
 def _warm_up() -> None:
     """Import networkx (a tenth of a second, the most of what laying out costs a small graph)
-    on a thread of its own while Textual starts, so the graph can be laid out as soon as the
-    first frame is out. networkx imports none of our modules, so the two imports never wait on
-    each other's locks."""
+    and the graph modules on a thread of their own while Textual starts, so the graph can be
+    laid out as soon as the first frame is out."""
     import threading
 
     def load() -> None:
         import networkx  # noqa: F401
+
+        import stepgrad.scene  # noqa: F401  (layout, draw, groups: the main thread imports
+        # none of them while it starts, so neither thread waits on the other's imports)
 
     threading.Thread(target=load, name="stepgrad-warm-up", daemon=True).start()
 

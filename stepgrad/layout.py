@@ -547,8 +547,8 @@ def fit(
     or None when none does. ``made`` caches the layouts by mode (they depend on the graph only,
     so a resize reuses them).
 
-    The smallest level is laid out first: when it misses by far (half again the room), no
-    larger one can fit and none is laid out, which keeps a resize on a large graph cheap.
+    On a large graph the smallest level is laid out first: when it misses by far (half again
+    the room), no larger one can fit and none is laid out, which keeps a resize cheap.
     """
     made = {} if made is None else made
 
@@ -559,9 +559,10 @@ def fit(
 
     if not levels:
         return None
-    smallest = get(levels[-1])
-    if smallest.width > 1.5 * width or smallest.height > 1.5 * height:
-        return None
+    if graph.number_of_nodes() > SMALL_GRAPH:  # lay out the largest levels only if need be
+        smallest = get(levels[-1])
+        if smallest.width > 1.5 * width or smallest.height > 1.5 * height:
+            return None
     for mode in levels:
         lay = get(mode)
         if lay.width <= width and lay.height <= height:
@@ -569,6 +570,8 @@ def fit(
     return None
 
 
+SMALL_GRAPH = 100
+"""Up to this many nodes a layout costs little: :func:`fit` tries the levels largest first."""
 MAX_LANES = 200_000
 """The most lanes (a value crossing a column on its way to a later consumer) a layout may
 have: each costs about as much as a box. Beyond it a drawing is refused, not attempted."""
