@@ -171,9 +171,8 @@ class Steps(Sequence[Step]):
         steps: list[Any] = []  # per step: upstream, where its edges start in ``flat``
         flat: list[Any] = []  # per edge: parent, index, local, grad before, base, pending
         table = _TABLE
+        grads[0] = 1.0  # the output's seed: the output is reached first
         try:
-            if order:
-                grads[place[order[0]]] = 1.0  # the output's seed
             for node in order:
                 i = place[node]
                 upstream = grads[i]

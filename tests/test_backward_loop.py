@@ -329,3 +329,12 @@ def test_the_hot_loops_have_no_conditional_backward_jump(name: str) -> None:
     f = getattr(importlib.import_module(module), function)
     names = {i.opname for i in dis.get_instructions(f)}
     assert not {n for n in names if n.startswith("POP_JUMP_BACKWARD")}, names
+
+
+def test_a_leaf_outputs_trace_has_no_step_to_look_at() -> None:
+    x = Value(2.0, "x")
+    trace = x.backward(trace=True)
+    assert trace is not None and len(trace.steps) == 0 and trace.grads[x] == 1.0
+    with pytest.raises(IndexError):
+        trace.steps[0]
+    assert trace.steps[0:5] == []

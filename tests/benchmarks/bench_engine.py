@@ -336,11 +336,11 @@ def main() -> int:
             f"    stepgrad  tanh: {r['tanh nodes']:6.0f} nodes  forward {ms(r['tanh forward'])}"
             f"  backward {ms(r['tanh backward'])}"
         )
+        both_warm = (r["micrograd forward"] + r["micrograd backward"]) / (
+            r["relu forward"] + r["relu backward"]
+        )
+        print(f"    forward + backward, micrograd / stepgrad: {both_warm:.2f}x")
     r = results[True]
-    warm_both = (r["micrograd forward"] + r["micrograd backward"]) / (
-        r["relu forward"] + r["relu backward"]
-    )
-    print(f"    forward + backward, micrograd / stepgrad: {warm_both:.2f}x")
     mem_ours, mem_theirs = memory_per_node()
     chain_seconds, chain_bytes, chain_grad = deep_chain()
     print(f"\n  memory per node: stepgrad {mem_ours:.0f} B, micrograd {mem_theirs:.0f} B")
