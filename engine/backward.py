@@ -22,9 +22,10 @@ whatever its name), so the table stays the one place that says what a derivative
 check the written-out arithmetic against the table's functions bit for bit.
 
 A recorded pass (``trace=True``) runs the same loop and only keeps copies of the numbers a
-caller could change afterwards (``.grad``, ``.data``, this pass's grads). The edge records are
-rebuilt from them, with the op table's functions, when a step is first looked at: the same float
-operations in the same order, so the same numbers to the last bit.
+caller could change afterwards (``.grad`` before the pass and ``.data``: a training step changes
+both). The edge records and the pass's own grads are rebuilt from them, with the op table's
+functions, when a step or a grad is first looked at: the same float operations in the same
+order, so the same numbers to the last bit.
 """
 
 from __future__ import annotations
@@ -76,31 +77,29 @@ class Step(NamedTuple):
 class Steps(Sequence[Step]):
     """The steps of one pass; a :class:`Step` is made when it is looked at.
 
-    The pass itself keeps only its firing order and copies of the numbers it read or wrote that
-    a caller can change later (each reached node's ``.data``, ``.grad`` before the pass and this
-    pass's grad, and the ``.data`` of the constants it met). The first look at a step replays the
-    pass from those copies into two flat lists, which every later look reads. The replay checks
-    that it ends on exactly the pass's own grads: a graph whose shape was changed after the pass
-    (``parents``, ``op`` or ``requires_grad`` reassigned) cannot give edges that the pass did not
-    take.
+    The pass itself keeps only its firing order and copies of the numbers it read that a caller
+    can change later: each reached node's ``.grad`` before the pass and ``.data``, and the
+    ``.data`` of the constants it met. The first look at a step (or at the pass's grads)
+    replays the pass from those copies into flat lists, which every later look reads.
     """
 
-    __slots__ = ("_constants", "_order", "_reached", "_record", "_snapshot")
+    __slots__ = ("_constants", "_grads", "_order", "_reached", "_record", "_snapshot")
 
     def __init__(
         self,
         order: list[Value],
         reached: list[Value],
-        snapshot: tuple[list[float], list[float], list[float], list[float]],
+        snapshot: tuple[list[float], list[float], list[float]],
         constants: list[Value],
     ) -> None:
         self._order = order  # the nodes in firing order
-        self._reached = reached  # every node that took a gradient
-        # per reached node: this pass's grad, .grad before the pass, .data; then the constants'
-        # .data, in the order of ``constants``
+        self._reached = reached  # every node that took a gradient, the output first
+        # per reached node: .grad before the pass, .data; then the constants' .data, in the
+        # order of ``constants``
         self._snapshot = snapshot
         self._constants = constants  # the inputs that take no gradient, as the pass met them
         self._record: tuple[list[Any], list[Any]] | None = None  # made by _replay
+        self._grads: list[float] = []  # this pass's grad of each reached node, by _replay
 
     def __len__(self) -> int:
         return len(self._order)
@@ -147,18 +146,27 @@ class Steps(Sequence[Step]):
         for i in range(len(self._order)):
             yield self[i]
 
+    def _own(self) -> list[float]:
+        """This pass's grad of every reached node, in the order of ``reached``."""
+        if self._record is None:
+            self._replay()
+        return self._grads
+
     def _replay(self) -> tuple[list[Any], list[Any]]:
         """Run the pass again over its own firing order and copied numbers, recording it.
 
         This is the plain reference loop: every local derivative is the op table's function
         (or constant), every sum the same ``before + upstream * local`` as the pass, so each
-        number equals the pass's own to the last bit. Its state is its own (lists indexed by
-        each node's place in ``reached``), not the nodes' ``_g``: a pass may run meanwhile on
-        another thread, and two threads may replay at once. The record is two flat lists (no
-        tuple per edge), which spares the garbage collector 50,000 new objects on a big graph.
+        number equals the pass's own to the last bit (the tests check this on random graphs).
+        Its state is its own (lists indexed by each node's place in ``reached``), not the
+        nodes' ``_g``: a pass may run meanwhile on another thread, and two threads may replay
+        at once. The record is flat lists (no tuple per edge), which spares the garbage
+        collector 50,000 new objects on a big graph. A graph reshaped after the pass (a node's
+        ``parents``, ``op`` or ``requires_grad`` reassigned) is refused where it shows: a node
+        would fire before all its consumers had sent, or an input was never seen by the pass.
         """
         order, reached = self._order, self._reached
-        own, base, data, constant_data = self._snapshot
+        base, data, constant_data = self._snapshot
         place = {node: i for i, node in enumerate(reached)}  # a constant has none
         constant = dict(zip(self._constants, constant_data, strict=True))
         grads = [0.0] * len(reached)
@@ -175,6 +183,8 @@ class Steps(Sequence[Step]):
         try:
             for node in order:
                 i = place[node]
+                if pending[i]:
+                    raise KeyError(node)  # it would fire before all its consumers sent
                 upstream = grads[i]
                 steps += upstream, len(flat)
                 out = data[i]
@@ -210,13 +220,14 @@ class Steps(Sequence[Step]):
                         count = pending[ja] - 1
                         pending[ja] = count
                         flat += a, 0, local, before, base[ja], count
+            if any(pending):
+                raise KeyError("an edge the pass did not deliver")
         except (KeyError, ValueError, ArithmeticError):
-            grads = []  # not the pass's own: the graph changed
-        if grads != own:
             raise RuntimeError(
                 "the graph was changed after its backward pass was recorded (a node's "
                 "parents, op or requires_grad): its steps cannot be rebuilt"
-            )
+            ) from None
+        self._grads = grads
         self._record = (steps, flat)
         return steps, flat
 
@@ -228,20 +239,20 @@ _EDGE = 6
 class PassGrads(Mapping[Value, float]):
     """This pass's own gradient of every node it reached, as a read-only mapping.
 
-    Recording keeps the nodes and their numbers as two lists; the dict is built the first time
-    it is read (most passes are never asked), which keeps recording cheap.
+    The pass keeps no copy of these numbers (that is a walk over every node, a tenth of a
+    plain pass): the first read takes them from the steps' replay, which gives them to the
+    last bit, and builds the dict.
     """
 
-    __slots__ = ("_dict", "_nodes", "_values")
+    __slots__ = ("_dict", "_steps")
 
-    def __init__(self, nodes: list[Value], values: list[float]) -> None:
-        self._nodes = nodes
-        self._values = values
+    def __init__(self, steps: Steps) -> None:
+        self._steps = steps
         self._dict: dict[Value, float] | None = None
 
     def _built(self) -> dict[Value, float]:
         if self._dict is None:
-            self._dict = dict(zip(self._nodes, self._values, strict=True))
+            self._dict = dict(zip(self._steps._reached, self._steps._own(), strict=True))
         return self._dict
 
     def __getitem__(self, node: Value) -> float:
@@ -251,7 +262,7 @@ class PassGrads(Mapping[Value, float]):
         return iter(self._built())
 
     def __len__(self) -> int:
-        return len(self._nodes)
+        return len(self._steps._reached)
 
 
 class Trace(NamedTuple):
@@ -310,14 +321,16 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
     again, checking every edge, and raises a GradientError that names the one that failed.
     """
     constants: list[Value] | None = [] if trace else None
-    reached, leaves = _count(root, constants)
+    reached = [root]  # grows in _count: on any exception, what it holds so far is reset
     order = [root] if root.parents else []
     try:
+        leaves = _count(reached, constants)
         # an output computed from constants only (e.g. sqrt(0)) fires and sends nothing: a
         # fired node's inputs take grads, so only the output can be such a node
         if root.requires_grad and not _fire(order, leaves):
             _reset(reached)
-            reached, leaves = _count(root, None)
+            del reached[1:]
+            _count(reached, None)
             _locate(root)
     except BaseException:
         _reset(reached)
@@ -326,23 +339,23 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
         for node in reached:  # the pass succeeded: add its gradients to .grad
             node.grad += node._g
         return None
-    own = [node._g for node in reached]
     base = [node.grad for node in reached]
     data = [node.data for node in reached]
     for node in reached:
         node.grad += node._g
-    snapshot = (own, base, data, [constant.data for constant in constants])
-    return Trace(root, Steps(order, reached, snapshot, constants), PassGrads(reached, own))
+    steps = Steps(order, reached, (base, data, [c.data for c in constants]), constants)
+    return Trace(root, steps, PassGrads(steps))
 
 
-def _count(root: Value, constants: list[Value] | None) -> tuple[list[Value], list[Value]]:
-    """Set ``_pending`` and ``_g`` on every node that needs a gradient; return them, and the leaves.
+def _count(reached: list[Value], constants: list[Value] | None) -> list[Value]:
+    """Set ``_pending`` and ``_g`` on every node that needs a gradient; return the leaves.
 
+    ``reached`` holds the output alone; every node that needs a gradient is appended to it.
     ``_pending`` counts the edges to the node from its consumers. If ``constants`` is a list,
     every input that takes no gradient is appended to it, once per edge (a recorded pass copies
     their data).
     """
-    reached = [root]
+    root = reached[0]
     leaves: list[Value] = [] if root.parents else [root]
     keep = reached.append
     keep_leaf = leaves.append
@@ -361,7 +374,7 @@ def _count(root: Value, constants: list[Value] | None) -> tuple[list[Value], lis
             elif constants is not None:
                 constants.append(parent)
     root._g = 1.0
-    return reached, leaves
+    return leaves
 
 
 def _reset(reached: list[Value]) -> None:

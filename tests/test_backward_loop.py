@@ -268,6 +268,17 @@ def test_a_graph_reshaped_after_the_pass_is_refused_not_misreported() -> None:
     y.parents[0].parents = (x, Value.constant(5.0))  # x*x becomes x*5 behind the trace's back
     with pytest.raises(RuntimeError, match="changed after its backward pass"):
         trace.steps[0]
+    # y = a * b, b = a * 3, a = x + 1 fire as y, b, a; then a is made to read b, so b would
+    # fire before its new consumer a had sent anything
+    x = Value(2.0, "x")
+    a = x + 1
+    b = a * 3
+    y = a * b
+    trace = y.backward(trace=True)
+    assert trace is not None  # (looking at its steps now would rebuild them before the change)
+    a.parents = (b, x)
+    with pytest.raises(RuntimeError, match="changed after its backward pass"):
+        trace.grads[x]
 
 
 def test_a_failed_pass_leaves_the_graph_ready_for_the_next() -> None:
