@@ -330,14 +330,22 @@ def test_the_hot_loops_are_specialised_during_their_first_call() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [*HOT, "engine.backward.zero_grad", "engine.backward._locate"],
+    [
+        *HOT,
+        "engine.backward.zero_grad",
+        "engine.backward._locate",
+        "engine.parse:_Parser._check_expression",  # a program's one big expression: one call
+        "engine.parse:_Parser.expression",
+    ],
 )
 def test_the_hot_loops_have_no_conditional_backward_jump(name: str) -> None:
     import dis
     import importlib
 
-    module, function = name.rsplit(".", 1)
-    f = getattr(importlib.import_module(module), function)
+    module, function = name.split(":") if ":" in name else name.rsplit(".", 1)
+    f = importlib.import_module(module)
+    for attribute in function.split("."):
+        f = getattr(f, attribute)
     names = {i.opname for i in dis.get_instructions(f)}
     assert not {n for n in names if n.startswith("POP_JUMP_BACKWARD")}, names
 
