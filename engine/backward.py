@@ -2,14 +2,34 @@
 
 A node *fires* once every edge that leads from it to a consumer has delivered its contribution
 (Kahn's algorithm on the reversed graph, the "counting pass" of dbking77/autograd). Each pass
-sums its own gradients in a dict, as HIPS autograd does, and only adds them to ``.grad`` once the
-whole pass has succeeded: a failed pass changes nothing, and two passes without ``zero_grad``
-give exactly twice the grads of one, as in PyTorch.
+sums its own gradients apart from ``.grad``, as HIPS autograd does, and only adds them to
+``.grad`` once the whole pass has succeeded: a failed pass changes nothing, and two passes
+without ``zero_grad`` give exactly twice the grads of one, as in PyTorch.
+
+Why the loops look the way they do. CPython 3.11 specialises a function's bytecode (the
+"adaptive interpreter") once the function has been called 8 times or has jumped back to the top
+of a loop 8 times. ``while ready:`` compiles to a *conditional* jump back, which is not counted,
+so a pass written that way runs unspecialised, about 2x slower, for its first 8 calls: all that
+a one-shot ``stepgrad --json`` ever makes. Every loop here is therefore a ``for`` loop. The
+firing loop runs ``for node in order:`` over a list that grows as nodes become ready: the list
+is the FIFO queue, and once the loop ends it is the firing order, which a recorded pass keeps at
+no cost. (Python 3.12 counts per instruction and has no such delay.)
+
+The commonest ops (sum, difference, product, relu, tanh) have their local derivatives written
+out in the firing loop instead of being called. Which op takes which written-out path is read
+off the op table's *formulas* (the op whose derivatives read ``("b", "a")`` is the product,
+whatever its name), so the table stays the one place that says what a derivative is; tests
+check the written-out arithmetic against the table's functions bit for bit.
+
+A recorded pass (``trace=True``) runs the same loop and only keeps copies of the numbers a
+caller could change afterwards (``.grad`` before the pass and ``.data``: a training step changes
+both). The edge records and the pass's own grads are rebuilt from them, with the op table's
+functions, when a step or a grad is first looked at: the same float operations in the same
+order, so the same numbers to the last bit.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, overload
 
@@ -55,20 +75,34 @@ class Step(NamedTuple):
 
 
 class Steps(Sequence[Step]):
-    """The steps of one pass, stored flat: a :class:`Step` is made when it is looked at.
+    """The steps of one pass; a :class:`Step` is made when it is looked at.
 
-    Recording keeps one small tuple per step and one per edge, which keeps a recorded pass within
-    twice the cost of a plain one and a 10,000-step trace light for the app.
+    The pass itself keeps only its firing order and copies of the numbers it read that a caller
+    can change later: each reached node's ``.grad`` before the pass and ``.data``, and the
+    ``.data`` of the constants it met. The first look at a step (or at the pass's grads)
+    replays the pass from those copies into flat lists, which every later look reads.
     """
 
-    __slots__ = ("_edges", "_steps")
+    __slots__ = ("_constants", "_grads", "_order", "_reached", "_record", "_snapshot")
 
-    def __init__(self, steps: list[tuple[Value, float, int]], edges: list[tuple]) -> None:  # type: ignore[type-arg]
-        self._steps = steps  # (node, upstream, index of its first edge in ``edges``)
-        self._edges = edges  # (parent, index, local, this pass's grad before, base grad, pending)
+    def __init__(
+        self,
+        order: list[Value],
+        reached: list[Value],
+        snapshot: tuple[list[float], list[float], list[float]],
+        constants: list[Value],
+    ) -> None:
+        self._order = order  # the nodes in firing order
+        self._reached = reached  # every node that took a gradient, the output first
+        # per reached node: .grad before the pass, .data; then the constants' .data, in the
+        # order of ``constants``
+        self._snapshot = snapshot
+        self._constants = constants  # the inputs that take no gradient, as the pass met them
+        self._record: tuple[list[Any], list[Any]] | None = None  # made by _replay
+        self._grads: list[float] = []  # this pass's grad of each reached node, by _replay
 
     def __len__(self) -> int:
-        return len(self._steps)
+        return len(self._order)
 
     @overload
     def __getitem__(self, i: int) -> Step: ...
@@ -79,53 +113,146 @@ class Steps(Sequence[Step]):
     def __getitem__(self, i: int | slice) -> Step | list[Step]:
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
-        count = len(self._steps)
+        steps, flat = self._record if self._record is not None else self._replay()
+        count = len(self._order)
         if i < 0:
             i += count
         if not 0 <= i < count:
             raise IndexError("step index out of range")
-        node, upstream, start = self._steps[i]
-        end = self._steps[i + 1][2] if i + 1 < count else len(self._edges)
+        node = self._order[i]
+        upstream = steps[2 * i]
+        end = steps[2 * i + 3] if i + 1 < count else len(flat)
         formulas = OPS[node.op].formulas
-        # the record keeps what cannot be recomputed; these are the same float operations the
-        # pass did, so they give the same numbers to the last bit
-        edges = tuple(
-            Edge(
-                parent,
-                index,
-                local,
-                formulas[index],
-                upstream * local,
-                base + before,
-                base + (before + upstream * local),
-                pending,
-            )  # fmt: skip
-            for parent, index, local, before, base, pending in self._edges[start:end]
-        )
-        return Step(node, upstream, edges)
+        edges = []
+        for k in range(steps[2 * i + 1], end, _EDGE):
+            parent, index, local, before, base, pending = flat[k : k + _EDGE]
+            # the same float operations as the pass: the same numbers to the last bit
+            contribution = upstream * local
+            edges.append(
+                Edge(
+                    parent,
+                    index,
+                    local,
+                    formulas[index],
+                    contribution,
+                    base + before,
+                    base + (before + contribution),
+                    pending,
+                )
+            )
+        return Step(node, upstream, tuple(edges))
 
     def __iter__(self) -> Iterator[Step]:
-        for i in range(len(self._steps)):
+        for i in range(len(self._order)):
             yield self[i]
+
+    def _own(self) -> list[float]:
+        """This pass's grad of every reached node, in the order of ``reached``."""
+        if self._record is None:
+            self._replay()
+        return self._grads
+
+    def _replay(self) -> tuple[list[Any], list[Any]]:
+        """Run the pass again over its own firing order and copied numbers, recording it.
+
+        This is the plain reference loop: every local derivative is the op table's function
+        (or constant), every sum the same ``before + upstream * local`` as the pass, so each
+        number equals the pass's own to the last bit (the tests check this on random graphs).
+        Its state is its own (lists indexed by each node's place in ``reached``), not the
+        nodes' ``_g``: a pass may run meanwhile on another thread, and two threads may replay
+        at once. The record is flat lists (no tuple per edge), which spares the garbage
+        collector 50,000 new objects on a big graph. A graph reshaped after the pass (a node's
+        ``parents``, ``op`` or ``requires_grad`` reassigned) is refused where it shows: a node
+        would fire before all its consumers had sent, or an input was never seen by the pass.
+        """
+        order, reached = self._order, self._reached
+        base, data, constant_data = self._snapshot
+        place = {node: i for i, node in enumerate(reached)}  # a constant has none
+        constant = dict(zip(self._constants, constant_data, strict=True))
+        grads = [0.0] * len(reached)
+        pending = [0] * len(reached)
+        for node in order:
+            for parent in node.parents:
+                j = place.get(parent)
+                if j is not None:
+                    pending[j] += 1
+        steps: list[Any] = []  # per step: upstream, where its edges start in ``flat``
+        flat: list[Any] = []  # per edge: parent, index, local, grad before, base, pending
+        table = _TABLE
+        grads[0] = 1.0  # the output's seed: the output is reached first
+        try:
+            for node in order:
+                i = place[node]
+                if pending[i]:
+                    raise KeyError(node)  # it would fire before all its consumers sent
+                upstream = grads[i]
+                steps += upstream, len(flat)
+                out = data[i]
+                parents = node.parents
+                if len(parents) == 2:
+                    c0, c1, d0, d1 = table[node.op]
+                    a, b = parents
+                    ja, jb = place.get(a), place.get(b)
+                    x = constant[a] if ja is None else data[ja]
+                    y = constant[b] if jb is None else data[jb]
+                    if ja is not None:
+                        local = d0(x, y, out) if c0 is None else c0
+                        before = grads[ja]
+                        grads[ja] = before + upstream * local
+                        count = pending[ja] - 1
+                        pending[ja] = count
+                        flat += a, 0, local, before, base[ja], count
+                    if jb is not None:
+                        local = d1(x, y, out) if c1 is None else c1
+                        before = grads[jb]
+                        grads[jb] = before + upstream * local
+                        count = pending[jb] - 1
+                        pending[jb] = count
+                        flat += b, 1, local, before, base[jb], count
+                else:
+                    c0, d0 = table[node.op]
+                    (a,) = parents
+                    ja = place.get(a)
+                    if ja is not None:
+                        local = d0(data[ja], out) if c0 is None else c0
+                        before = grads[ja]
+                        grads[ja] = before + upstream * local
+                        count = pending[ja] - 1
+                        pending[ja] = count
+                        flat += a, 0, local, before, base[ja], count
+            if any(pending):
+                raise KeyError("an edge the pass did not deliver")
+        except (KeyError, ValueError, ArithmeticError):
+            raise RuntimeError(
+                "the graph was changed after its backward pass was recorded (a node's "
+                "parents, op or requires_grad): its steps cannot be rebuilt"
+            ) from None
+        self._grads = grads
+        self._record = (steps, flat)
+        return steps, flat
+
+
+_EDGE = 6
+"""Entries per edge in a :class:`Steps` record."""
 
 
 class PassGrads(Mapping[Value, float]):
     """This pass's own gradient of every node it reached, as a read-only mapping.
 
-    Recording keeps the nodes and their numbers as two lists; the dict is built the first time
-    it is read (most passes are never asked), which keeps recording cheap.
+    The pass keeps no copy of these numbers (that is a walk over every node, a tenth of a
+    plain pass): the first read takes them from the steps' replay, which gives them to the
+    last bit, and builds the dict.
     """
 
-    __slots__ = ("_dict", "_nodes", "_values")
+    __slots__ = ("_dict", "_steps")
 
-    def __init__(self, nodes: list[Value], values: list[float]) -> None:
-        self._nodes = nodes
-        self._values = values
+    def __init__(self, steps: Steps) -> None:
+        self._steps = steps
         self._dict: dict[Value, float] | None = None
 
     def _built(self) -> dict[Value, float]:
         if self._dict is None:
-            self._dict = dict(zip(self._nodes, self._values, strict=True))
+            self._dict = dict(zip(self._steps._reached, self._steps._own(), strict=True))
         return self._dict
 
     def __getitem__(self, node: Value) -> float:
@@ -135,7 +262,7 @@ class PassGrads(Mapping[Value, float]):
         return iter(self._built())
 
     def __len__(self) -> int:
-        return len(self._nodes)
+        return len(self._steps._reached)
 
 
 class Trace(NamedTuple):
@@ -154,7 +281,7 @@ def nodes(root: Value) -> list[Value]:
     seen = {root}
     order: list[Value] = []
     stack: list[tuple[Value, int]] = [(root, 0)]
-    while stack:
+    for _ in iter(stack.__len__, 0):  # ``while stack:`` as a for loop: see the module's doc
         node, i = stack[-1]
         parents = node.parents
         if i < len(parents):
@@ -172,14 +299,13 @@ def nodes(root: Value) -> list[Value]:
 def zero_grad(root: Value) -> None:
     """Set the grad of every node in ``root``'s graph to 0."""
     seen = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
+    todo = [root]
+    for node in todo:
         node.grad = 0.0
         for parent in node.parents:
             if parent not in seen:
                 seen.add(parent)
-                stack.append(parent)
+                todo.append(parent)
 
 
 _NAN = float("nan")
@@ -194,56 +320,61 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
     and *, so a look at the leaves at the end finds any; then :func:`_locate` runs the pass
     again, checking every edge, and raises a GradientError that names the one that failed.
     """
-    steps: list[tuple[Value, float, int]] | None = [] if trace else None
-    edges: list[tuple[Any, ...]] = []
-    reached, leaves = _count(root, count_leaves=trace)
+    constants: list[Value] | None = [] if trace else None
+    reached = [root]  # grows in _count: on any exception, what it holds so far is reset
+    order = [root] if root.parents else []
     try:
-        if not _fire(root, leaves, steps, edges):
+        leaves = _count(reached, constants)
+        # an output computed from constants only (e.g. sqrt(0)) fires and sends nothing: a
+        # fired node's inputs take grads, so only the output can be such a node
+        if root.requires_grad and not _fire(order, leaves):
             _reset(reached)
-            reached, leaves = _count(root, count_leaves=True)
+            del reached[1:]
+            _count(reached, None)
             _locate(root)
     except BaseException:
         _reset(reached)
         raise
-    for node in reached:  # the pass succeeded: add its gradients to .grad
-        node.grad += node._g
-    if steps is None:
+    if constants is None:
+        for node in reached:  # the pass succeeded: add its gradients to .grad
+            node.grad += node._g
         return None
-    return Trace(root, Steps(steps, edges), PassGrads(reached, [node._g for node in reached]))
+    base = [node.grad for node in reached]
+    data = [node.data for node in reached]
+    for node in reached:
+        node.grad += node._g
+    steps = Steps(order, reached, (base, data, [c.data for c in constants]), constants)
+    return Trace(root, steps, PassGrads(steps))
 
 
-def _count(root: Value, *, count_leaves: bool) -> tuple[list[Value], list[Value]]:
-    """Set ``_pending`` on every node that needs a gradient; return them all, and the leaves.
+def _count(reached: list[Value], constants: list[Value] | None) -> list[Value]:
+    """Set ``_pending`` and ``_g`` on every node that needs a gradient; return the leaves.
 
-    Leaves never fire, so a plain pass does not need their counts: unless ``count_leaves`` is
-    set, a leaf's ``_pending`` is only set to 1 as a "reached" mark. :func:`_finish_leaves`
-    clears it.
+    ``reached`` holds the output alone; every node that needs a gradient is appended to it.
+    ``_pending`` counts the edges to the node from its consumers. If ``constants`` is a list,
+    every input that takes no gradient is appended to it, once per edge (a recorded pass copies
+    their data).
     """
-    reached = [root]
+    root = reached[0]
     leaves: list[Value] = [] if root.parents else [root]
-    stack = [root]
-    push = stack.append
     keep = reached.append
     keep_leaf = leaves.append
-    while stack:
-        for parent in stack.pop().parents:
+    for node in reached:  # breadth first; the list grows as the loop goes
+        for parent in node.parents:
             if parent.requires_grad:
                 count = parent._pending
-                if parent.parents:
-                    if count == 0:
-                        parent._g = 0.0
-                        keep(parent)
-                        push(parent)
+                if count:
                     parent._pending = count + 1
-                elif count == 0:
+                else:
+                    parent._pending = 1
                     parent._g = 0.0
                     keep(parent)
-                    keep_leaf(parent)
-                    parent._pending = 1
-                elif count_leaves:
-                    parent._pending = count + 1
+                    if not parent.parents:
+                        keep_leaf(parent)
+            elif constants is not None:
+                constants.append(parent)
     root._g = 1.0
-    return reached, leaves
+    return leaves
 
 
 def _reset(reached: list[Value]) -> None:
@@ -251,101 +382,144 @@ def _reset(reached: list[Value]) -> None:
         node._pending = 0
 
 
-def _finish_leaves(leaves: list[Value]) -> bool:
-    """Clear the leaves' marks; False if any leaf's gradient is not finite.
+def _op_named_by(formulas: tuple[str, ...]) -> str:
+    """The name of the op whose derivatives the table writes as ``formulas``.
 
-    Every reached node passes its gradient on to a reached leaf, so the leaves show any
-    non-finite number met in the pass.
+    If no op has them, a name no node carries, so the firing loop's written-out path for them
+    is never taken.
     """
-    finite = True
-    for leaf in leaves:
-        leaf._pending = 0
-        g = leaf._g
-        if g - g != 0.0:
-            finite = False
-    return finite
+    for name, op in OPS.items():
+        if op.formulas == formulas:
+            return name
+    return "\0no such op"
 
 
-def _fire(
-    root: Value,
-    leaves: list[Value],
-    steps: list[tuple[Value, float, int]] | None,
-    edges: list[tuple[Any, ...]],
-) -> bool:
-    """Fire every op node once its count reaches zero; record steps and edges if ``steps``.
+INLINED: dict[tuple[str, ...], str] = {
+    formulas: _op_named_by(formulas)
+    for formulas in (("b", "a"), ("1", "1"), ("1", "-1"), ("1 if a > 0 else 0",), ("1 - out**2",))
+}
+"""The derivative formulas the firing loop writes out, and the op each belongs to."""
 
-    Returns False if a number was not finite (the grads of this pass are then unusable).
+_PRODUCT = INLINED["b", "a"]
+_SUM = INLINED["1", "1"]
+_DIFFERENCE = INLINED["1", "-1"]
+_RELU = INLINED[("1 if a > 0 else 0",)]
+_TANH = INLINED[("1 - out**2",)]
+
+_TABLE: dict[str, tuple[Any, ...]] = {
+    name: (*op.constants, *op.derivatives) for name, op in OPS.items()
+}
+"""What the firing loop's general path needs of each op in one lookup: its constant derivatives
+(or None), then its derivative functions."""
+
+
+def _fire(order: list[Value], leaves: list[Value]) -> bool:
+    """Fire every node of ``order``, appending each input whose count reaches zero.
+
+    Returns False if a number was not finite (the grads of this pass are then unusable). Each
+    edge adds ``upstream * local`` to the input's ``_g`` exactly as the op table's function
+    would give it (``upstream * 1.0`` is ``upstream``, bit for bit); see ``INLINED``.
     """
-    if root.parents and not root.requires_grad:  # e.g. sqrt(0): it fires, and sends nothing
-        if steps is not None:  # (a fired node's inputs take grads: only the output can be so)
-            steps.append((root, root._g, len(edges)))
-        return _finish_leaves(leaves)
-    ready: deque[Value] = deque((root,) if root.parents else ())
-    pop = ready.popleft
-    fire = ready.append
+    push = order.append
     table = _TABLE
-    record = steps is not None
-    add = edges.append
-    count = 0
+    product, total, difference, relu, tanh = _PRODUCT, _SUM, _DIFFERENCE, _RELU, _TANH
     try:
-        while ready:
-            node = pop()
+        for node in order:
             upstream = node._g
-            parents = node.parents
-            if record:
-                steps.append((node, upstream, len(edges)))  # type: ignore[union-attr]
-            if len(parents) == 2:
-                # the two edges are written out rather than looped over: this is the hot path
-                c0, c1, d0, d1 = table[node.op]
-                a, b = parents
+            op = node.op
+            if op == product:
+                a, b = node.parents
                 if a.requires_grad:
-                    local = d0(a.data, b.data, node.data) if c0 is None else c0
-                    contribution = upstream * local
-                    before = a._g
-                    a._g = before + contribution
-                    if a.parents or record:
-                        count = a._pending - 1
-                        a._pending = count
-                        if count == 0 and a.parents:
-                            fire(a)
-                    if record:
-                        add((a, 0, local, before, a.grad, count))
-                if b.requires_grad:
-                    local = d1(a.data, b.data, node.data) if c1 is None else c1
-                    contribution = upstream * local
-                    before = b._g
-                    b._g = before + contribution
-                    if b.parents or record:
-                        count = b._pending - 1
-                        b._pending = count
-                        if count == 0 and b.parents:
-                            fire(b)
-                    if record:
-                        add((b, 1, local, before, b.grad, count))
-            else:
-                c0, d0 = table[node.op]
-                a = parents[0]
-                local = d0(a.data, node.data) if c0 is None else c0
-                contribution = upstream * local
-                before = a._g
-                a._g = before + contribution
-                if a.parents or record:
+                    a._g += upstream * b.data
                     count = a._pending - 1
                     a._pending = count
-                    if count == 0 and a.parents:
-                        fire(a)
-                if record:
-                    add((a, 0, local, before, a.grad, count))
+                    if not count and a.parents:
+                        push(a)
+                if b.requires_grad:
+                    b._g += upstream * a.data
+                    count = b._pending - 1
+                    b._pending = count
+                    if not count and b.parents:
+                        push(b)
+            elif op == total:
+                a, b = node.parents
+                if a.requires_grad:
+                    a._g += upstream
+                    count = a._pending - 1
+                    a._pending = count
+                    if not count and a.parents:
+                        push(a)
+                if b.requires_grad:
+                    b._g += upstream
+                    count = b._pending - 1
+                    b._pending = count
+                    if not count and b.parents:
+                        push(b)
+            elif op == relu:
+                (a,) = node.parents
+                a._g += upstream if a.data > 0 else upstream * 0.0
+                count = a._pending - 1
+                a._pending = count
+                if not count and a.parents:
+                    push(a)
+            elif op == tanh:
+                (a,) = node.parents
+                out = node.data
+                a._g += upstream * (1.0 - out * out)
+                count = a._pending - 1
+                a._pending = count
+                if not count and a.parents:
+                    push(a)
+            elif op == difference:
+                a, b = node.parents
+                if a.requires_grad:
+                    a._g += upstream
+                    count = a._pending - 1
+                    a._pending = count
+                    if not count and a.parents:
+                        push(a)
+                if b.requires_grad:
+                    b._g += upstream * -1.0
+                    count = b._pending - 1
+                    b._pending = count
+                    if not count and b.parents:
+                        push(b)
+            elif len(node.parents) == 2:  # the general path: the table's functions
+                c0, c1, d0, d1 = table[op]
+                a, b = node.parents
+                if a.requires_grad:
+                    a._g += upstream * (d0(a.data, b.data, node.data) if c0 is None else c0)
+                    count = a._pending - 1
+                    a._pending = count
+                    if not count and a.parents:
+                        push(a)
+                if b.requires_grad:
+                    b._g += upstream * (d1(a.data, b.data, node.data) if c1 is None else c1)
+                    count = b._pending - 1
+                    b._pending = count
+                    if not count and b.parents:
+                        push(b)
+            else:
+                c0, d0 = table[op]
+                (a,) = node.parents
+                a._g += upstream * (d0(a.data, node.data) if c0 is None else c0)
+                count = a._pending - 1
+                a._pending = count
+                if not count and a.parents:
+                    push(a)
     except (ArithmeticError, ValueError):
         return False
-    return _finish_leaves(leaves)
+    for leaf in leaves:  # every reached node passes its gradient on to a reached leaf
+        g = leaf._g
+        if g - g != 0.0:  # inf or nan, which + and * carry along: somewhere a number was
+            return False
+    return True
 
 
 def _locate(root: Value) -> None:
     """Run the pass again checking every edge; raise GradientError at the first bad one."""
-    ready: deque[Value] = deque((root,) if root.parents else ())
-    while ready:
-        node = ready.popleft()
+    ready = [root] if root.parents else []
+    for node in ready:
         op = OPS[node.op]
         parents = node.parents
         args = [p.data for p in parents] + [node.data]
@@ -366,10 +540,3 @@ def _locate(root: Value) -> None:
             if parent._pending == 0 and parent.parents:
                 ready.append(parent)
     raise AssertionError("a non-finite gradient was found but not located")  # pragma: no cover
-
-
-_TABLE: dict[str, tuple[Any, ...]] = {
-    name: (*op.constants, *op.derivatives) for name, op in OPS.items()
-}
-"""What the firing loop needs of each op in one lookup: its constant derivatives (or None),
-then its derivative functions."""

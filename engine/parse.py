@@ -929,7 +929,10 @@ class _Parser:
         free: dict[str, ast.Name],
     ) -> None:
         stack: list[ast.AST] = [expr]
-        while stack:  # pre-order, left to right: the first problem in reading order wins
+        # pre-order, left to right: the first problem in reading order wins. ``while stack:``
+        # written as a for loop, which CPython 3.11 specialises from the first call (see
+        # engine/backward.py)
+        for _ in iter(stack.__len__, 0):
             node = stack.pop()
             children: list[ast.AST] = []
             if isinstance(node, ast.BinOp):
@@ -1084,7 +1087,7 @@ class _Parser:
         """Evaluate a validated expression without recursion (any depth ast accepts)."""
         results: list[Value] = []
         stack: list[tuple[ast.expr, bool]] = [(expr, False)]
-        while stack:
+        for _ in iter(stack.__len__, 0):  # ``while stack:``, specialised from the first call
             node, ready = stack.pop()
             if isinstance(node, ast.Name):
                 results.append(self.lookup(node, env))
