@@ -17,7 +17,7 @@ Plain functions and small classes, no Textual (and no rich: colours are raw SGR 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
@@ -353,45 +353,60 @@ def _spine_cells(wire: Wire) -> set[tuple[int, int]]:
     return cells
 
 
-def _branch_arms(sx: int, branch: Branch, add: Any, rank: int | None) -> None:
+def _branch_arms(
+    sx: int, branch: Branch, add: Any, rank: int | None, columns: tuple[int, int] | None = None
+) -> None:
     """The horizontal of one branch, from the track to its end (an arrow head, or the cell
-    before the lane it feeds, which goes on to the right)."""
+    before the lane it feeds, which goes on to the right); only in ``columns`` if given."""
     y = branch.row
     end_bits = _ARROW_BIT if branch.arrow else _RIGHT
     if branch.end == sx:
         add(sx, y, end_bits)
         return
     add(sx, y, _RIGHT)
-    for x in range(sx + 1, branch.end):
+    lo, hi = columns if columns is not None else (sx + 1, branch.end)
+    for x in range(max(sx + 1, lo), min(branch.end, hi)):
         add(x, y, _LEFT | _RIGHT)
     add(branch.end, y, _LEFT | end_bits)
 
 
-def _paint(wire: Wire, ranks: Sequence[int]) -> dict[tuple[int, int], list[int]]:
+def _paint(
+    wire: Wire, ranks: Sequence[int], clip: tuple[int, int, int, int] | None = None
+) -> dict[tuple[int, int], list[int]]:
     """The rank (see :data:`_RANKS`) of each arm of each cell of ``wire`` that a non-idle
     branch's path uses, given each branch's rank: the spine carries the highest, a cell of the
-    track the highest of the branches beyond it, a branch its own."""
+    track the highest of the branches beyond it, a branch its own. Only cells inside ``clip``
+    (``x0, y0, x1, y1``, ends excluded) are given, and the track is walked only there."""
     cells: dict[tuple[int, int], list[int]] = {}
     best = max(ranks, default=0)
     if best == 0:
         return cells
+    x0, y0, x1, y1 = clip if clip is not None else (-(10**9), -(10**9), 10**9, 10**9)
+    marks: dict[int, Any] = {}
 
     def mark(rank: int) -> Any:
-        def add(x: int, y: int, bits: int) -> None:
-            arms = cells.get((x, y))
-            if arms is None:
-                arms = cells[(x, y)] = [0, 0, 0, 0, 0]
-            for i, bit in enumerate(_BITS):
-                if bits & bit and arms[i] < rank:
-                    arms[i] = rank
-            if bits & _ARROW_BIT and arms[4] < rank:
-                arms[4] = rank
+        add = marks.get(rank)
+        if add is None:
 
+            def add(x: int, y: int, bits: int) -> None:
+                if not (x0 <= x < x1 and y0 <= y < y1):
+                    return
+                arms = cells.get((x, y))
+                if arms is None:
+                    arms = cells[(x, y)] = [0, 0, 0, 0, 0]
+                for i, bit in enumerate(_BITS):
+                    if bits & bit and arms[i] < rank:
+                        arms[i] = rank
+                if bits & _ARROW_BIT and arms[4] < rank:
+                    arms[4] = rank
+
+            marks[rank] = add
         return add
 
     _walk(wire.spine, mark(best), first=_LEFT)
     sx, sy = wire.split
     by_row = sorted(zip((b.row for b in wire.branches), ranks, strict=True))
+    on_track = x0 <= sx < x1
     # up the track: a cell at row y is on the path of every branch above it
     above = [(r, k) for r, k in by_row if r < sy]
     i, through = 0, 0
@@ -400,6 +415,8 @@ def _paint(wire: Wire, ranks: Sequence[int]) -> dict[tuple[int, int], list[int]]
         while i < len(above) and above[i][0] <= y:
             through = max(through, above[i][1])
             i += 1
+        if not on_track or not y0 <= y < y1:
+            continue
         if through:
             mark(through)(sx, y, _DOWN)
         if before:
@@ -414,6 +431,8 @@ def _paint(wire: Wire, ranks: Sequence[int]) -> dict[tuple[int, int], list[int]]
         while i < len(below) and below[i][0] >= y:
             through = max(through, below[i][1])
             i += 1
+        if not on_track or not y0 <= y < y1:
+            continue
         if through:
             mark(through)(sx, y, _UP)
         if before:
@@ -421,8 +440,8 @@ def _paint(wire: Wire, ranks: Sequence[int]) -> dict[tuple[int, int], list[int]]
     if through:
         mark(through)(sx, sy, _DOWN)
     for branch, rank in zip(wire.branches, ranks, strict=True):
-        if rank:
-            _branch_arms(sx, branch, mark(rank), rank)
+        if rank and y0 <= branch.row < y1:
+            _branch_arms(sx, branch, mark(rank), rank, (x0, x1))
     return cells
 
 
@@ -615,8 +634,24 @@ class Drawing:
         """The whole canvas."""
         return self.window(0, 0, self.width, self.height, view)
 
-    def window(self, x0: int, y0: int, w: int, h: int, view: View | None = None) -> Rendered:
-        """The ``w`` x ``h`` rectangle at ``(x0, y0)``; costs only the cells inside it."""
+    def wires_at(self, cells: Iterable[tuple[int, int]]) -> set[int]:
+        """The wires that own any of ``cells`` (see :meth:`window`'s ``wires``)."""
+        return {index for x, y in cells for index in self._cell_wires(x, y)}
+
+    def window(
+        self,
+        x0: int,
+        y0: int,
+        w: int,
+        h: int,
+        view: View | None = None,
+        wires: set[int] | None = None,
+    ) -> Rendered:
+        """The ``w`` x ``h`` rectangle at ``(x0, y0)``; costs only the cells inside it.
+
+        ``wires``, if given, limits the styling to those wires (:meth:`wires_at`): the cells
+        they own are exact, other wires' cells show idle (for a caller that reads only some
+        cells, like the HTML export's deltas)."""
         view = view or View()
         x1, y1 = x0 + w, y0 + h
         lead = min(max(-x0, 0), w)  # columns left of the canvas
@@ -642,8 +677,8 @@ class Drawing:
         if ranks:
             painted: dict[int, dict[tuple[int, int], list[int]]] = {}
             for index in self._wires_in(y0, h):
-                if index in ranks:
-                    painted[index] = _paint(self.wires[index], ranks[index])
+                if index in ranks and (wires is None or index in wires):
+                    painted[index] = _paint(self.wires[index], ranks[index], (x0, y0, x1, y1))
             lit = {cell for cells in painted.values() for cell in cells}
             for x, y in lit:
                 if x0 <= x < x1 and y0 <= y < y1:

@@ -206,3 +206,9 @@ def test_a_quotient_by_a_huge_number_has_a_finite_derivative() -> None:
     out.backward()
     assert b.grad == pytest.approx(-1e-320, rel=1e-3)
     assert b.grad != 0.0
+
+
+def test_html_refuses_a_graph_too_large_at_once() -> None:
+    program = " + ".join(["x"] * 600)  # 600 nodes: over the limit of one page
+    code, out, err = run_cli(program, "x=1", "--html", "-")
+    assert code == 2 and "at most 500" in err and not out

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from engine.parse import Program
 
     from ..draw import Drawing, View
-    from ..layout import EdgeKey, Mode
+    from ..layout import Mode
 
 __all__ = [
     "STYLE_CLASSES",
@@ -75,6 +75,8 @@ __all__ = [
 
 FULL_MODE_MAX_NODES = 60
 """As in the app: graphs up to this size get full boxes, larger ones compact boxes."""
+MAX_NODES = 500
+"""The largest graph a page holds (the 320-node MLP example takes about 5 s and 550 kB)."""
 MAX_CELLS = 4_000_000
 """The largest drawing a page holds, in characters (a file of about 10 MB)."""
 
@@ -137,6 +139,12 @@ def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]
     from ..layout import MAX_LANES, lanes, layout
     from ..scene import Scene
 
+    size = len(program.nodes())
+    if size > MAX_NODES:
+        raise TooLarge(
+            f"the graph has {size:,} nodes; one HTML file holds a walkthrough of at most "
+            f"{MAX_NODES:,} (the limit is there to keep it quick to write and small to send)"
+        )
     walks = _scene_walks(program)
     first = walks["fresh"]
     scene = Scene(first)  # the app's own graph: the same titles, every node shown
@@ -244,26 +252,15 @@ class _Painter:
 
     The drawing is rendered by :meth:`~stepgrad.draw.Drawing.window`, the app's own renderer,
     over the rectangle that holds what changed: the boxes whose state or grad changes and the
-    paths of the edges whose state changes. A cell's glyph depends only on the states of the
-    edges whose paths run through it (a box's out port on its own out edges), so the window is
-    rendered with only those edges in its view: the renderer then paints a few wires, not every
-    lit wire of a large graph. Only the cells of the changed boxes and paths are read from it.
+    paths of the edges whose state changes (each found when it changes: a value used many
+    times shares one trunk, so storing every edge's path up front would cost its square). The
+    window paints only the wires inside it; only the cells of the changed boxes and paths are
+    read from it.
     """
 
     def __init__(self, drawing: Drawing, styles: _Styles, base: View) -> None:
         self.drawing = drawing
         self.styles = styles
-        graph = drawing.graph
-        self.paths: dict[EdgeKey, list[tuple[int, int]]] = {}
-        self.at: dict[tuple[int, int], list[EdgeKey]] = {}  # cell -> the edges through it
-        for edge in graph.edges(keys=True):
-            if edge[0] not in drawing.boxes or edge[1] not in drawing.boxes:
-                continue
-            cells = drawing.edge_cells(edge)
-            self.paths[edge] = cells
-            for cell in cells:
-                self.at.setdefault(cell, []).append(edge)
-        self.out_edges = {n: list(graph.out_edges(n, keys=True)) for n in graph}
         rendered = drawing.render(base)
         self.chars = [list(line) for line in rendered.lines]
         self.ids = [
@@ -281,7 +278,6 @@ class _Painter:
         """The cells that change from ``old`` to ``new``, as segments ``[y, x, text, style, n,
         style, n, ..., style]`` (runs of one style id; the last run takes the rest); the
         canvas is updated to ``new``."""
-        from ..draw import View
 
         drawing = self.drawing
         nodes: set[int] = set()
@@ -293,32 +289,27 @@ class _Painter:
             if old_grads.get(node) != new_grads.get(node):
                 nodes.add(node)
         cells: set[tuple[int, int]] = set()
-        local: set[EdgeKey] = set()  # the edges whose states the changed cells show
+        boxes = drawing.boxes
         for edge in set(old.edges) | set(new.edges):
             if old.edges.get(edge, "idle") == new.edges.get(edge, "idle"):
                 continue
-            path = self.paths.get(edge)
-            if path is None:
+            if edge[0] not in boxes or edge[1] not in boxes:
                 continue
-            nodes.add(edge[0])
-            cells.update(path)
-            for cell in path:
-                local.update(self.at[cell])
+            nodes.add(edge[0])  # its out port
+            cells.update(drawing.edge_cells(edge))
         for node in nodes:
-            box = drawing.boxes.get(node)
+            box = boxes.get(node)
             if box is not None:
                 cells.update(
                     (x, y) for y in range(box.y, box.y + box.h) for x in range(box.x, box.x + box.w)
                 )
-                local.update(self.out_edges[node])
         if not cells:
             return []
         x0 = min(x for x, _ in cells)
         x1 = max(x for x, _ in cells) + 1
         y0 = min(y for _, y in cells)
         y1 = max(y for _, y in cells) + 1
-        edges = {e: new.edges[e] for e in local if e in new.edges}
-        rendered = drawing.window(x0, y0, x1 - x0, y1 - y0, View(new.grads, new.nodes, edges))
+        rendered = drawing.window(x0, y0, x1 - x0, y1 - y0, new, drawing.wires_at(cells))
         changed: dict[int, list[int]] = {}
         for x, y in cells:
             char = rendered.lines[y - y0][x - x0]

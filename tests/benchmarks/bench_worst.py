@@ -41,6 +41,7 @@ MODES: dict[str, list[str]] = {
     "print": ["--print"],
     "json": ["--json"],
     "graph": ["--graph", "--backward"],
+    "html": ["--html", "-"],
     "app": ["(app)"],
 }
 """Mode name -> the options that select it. ``app`` opens the app headless (Textual's test
