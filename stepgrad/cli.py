@@ -394,8 +394,9 @@ def _train(
 
     spec = training_for(program, example, **loop)
     if not spec.params:
+        which = "inputs that are not fixed" if program.inputs else "inputs"
         raise ProgramError(
-            "nothing to train: the program has no inputs that are not fixed",
+            f"nothing to train: the program has no {which}",
             hint="give it one, e.g. w = param(0.5)",
         )
     return compare(source, values, spec)

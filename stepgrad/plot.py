@@ -80,21 +80,29 @@ def _x_ticks(steps: int) -> list[int]:
 
 def draw_losses(plt: Any, comparison: Comparison, *, ascii: bool = False) -> None:
     """Draw both runs' losses on ``plt`` (plotext's module or textual-plotext's ``Plot``):
-    x is the number of updates done (0 to N), y the loss then; ``▲`` where it went up."""
+    x is the number of updates done (0 to N), y the loss then; ``▲`` where it went up.
+
+    A log scale is drawn as log10 of the losses on a linear axis labelled with the losses
+    themselves: plotext's own log scale transforms its stored data in place at every build,
+    so a plot drawn twice (a widget on resize) would take the log of the log.
+    """
     plt.clear_data()
     runs = comparison.runs
     xs = list(range(comparison.spec.steps + 1))
     everything = [loss for run in runs for loss in run.losses]
+    scale = _scale(everything)
+
+    def y(loss: float) -> float:
+        return math.log10(loss) if scale == "log" else loss
+
     markers = ASCII_MARKERS if ascii else MARKERS
     for run in runs:
-        plt.plot(xs, run.losses, marker=markers[run.zero_grad])
+        plt.plot(xs, [y(loss) for loss in run.losses], marker=markers[run.zero_grad])
     ups = [(x, run.losses[x]) for run in runs for x, up in enumerate(run.went_up()) if up]
     if ups:
-        plt.scatter([x for x, _ in ups], [y for _, y in ups], marker=ASCII_UP if ascii else UP)
-    scale = _scale(everything)
-    plt.yscale(scale)
+        plt.scatter([x for x, _ in ups], [y(v) for _, v in ups], marker=ASCII_UP if ascii else UP)
     ticks, labels = _y_ticks(everything, scale)
-    plt.yticks(ticks, labels)
+    plt.yticks([y(t) for t in ticks], labels)
     plt.xticks(_x_ticks(comparison.spec.steps))
     plt.xlabel("steps done" + (" (loss: log scale)" if scale == "log" else ""))
 

@@ -276,11 +276,9 @@ def _update(
         for name, param in params.items():
             param.data = before[name]
         recompute(program, order)  # it ran at these values before: it cannot fail
-        raise ProgramError(
+        raise ProgramError(  # one line: the message names the subexpression and its values
             f"{prefix}after {label} the loss is not a finite number: {err.message}",
-            err.span,
-            "try a smaller lr",
-            err.source,
+            hint="try a smaller lr",
         ) from None
 
 

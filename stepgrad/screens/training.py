@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.cells import cell_len
+from rich.segment import Segment as RichSegment
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,7 +30,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.events import Resize
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Input, Label, SelectionList, Static
+from textual.widgets._toggle_button import ToggleButton
+from textual.widgets.option_list import OptionDoesNotExist
 
 from engine.numbers import format_number
 from engine.parse import ProgramError, parse
@@ -277,6 +281,28 @@ def training_lines(comparison: Comparison, width: int) -> tuple[list[Content], b
     return [Content.assemble(*line) for line in lines], side
 
 
+class ParamList(SelectionList[str]):
+    """The parameters to train, each checked or not: checked ones show ``X``, the others a
+    blank (Textual's list shows ``X`` either way, told apart by colour alone)."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            selection = self.get_option_at_index(round(self.scroll_offset.y) + y)
+        except OptionDoesNotExist:
+            return strip
+        if selection.value in self._selected:
+            return strip
+        segments = list(strip)
+        for i, segment in enumerate(segments):
+            if segment.text == ToggleButton.BUTTON_INNER:
+                segments[i] = RichSegment(" " * len(segment.text), segment.style, segment.control)
+                break
+        return Strip(segments, strip.cell_length)
+
+
+NARROW = 100
+"""Below this width the form's two parts (numbers, parameters) are stacked."""
 SYNC_WORK = 200_000
 """Node-steps (graph size x steps x 2 runs) run at once; more run in a worker thread, with a
 note meanwhile, so the window answers keys during a long run."""
@@ -311,11 +337,16 @@ class TrainingScreen(ModalScreen[Training | None]):
     #training-box > Static { width: auto; max-width: 100%; }
     #training-head { color: $text-muted; margin-bottom: 1; }
     #training-form { height: auto; width: 100%; }
+    #training-numbers { height: auto; width: auto; }
+    #training-choice { height: auto; width: 1fr; }
+    TrainingScreen.-narrow #training-form { layout: vertical; }
+    TrainingScreen.-narrow #training-choice { width: 100%; }
     #training-form Label { padding: 1 1 0 0; color: $text-muted; }
     #training-form Input { width: 14; }
     #training-form #training-steps { width: 10; }
     #training-form SelectionList { width: 1fr; min-width: 20; height: auto; max-height: 6; }
     #training-form-error { color: $text-error; }
+    #training-results { height: auto; }
     #training-plot { height: 14; width: 100%; min-width: 40; margin-top: 1; }
     #training-legend { color: $text-muted; }
     #training-table { margin-top: 1; }
@@ -409,7 +440,7 @@ class TrainingScreen(ModalScreen[Training | None]):
     # --- layout -----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        from textual_plotext import PlotextPlot  # the plot library loads with this window only
+        from stepgrad.widgets.loss_plot import LossPlot  # plotext loads with this window only
 
         with VerticalScroll(id="training-box") as box:
             box.border_title = "training: p.data -= lr * p.grad, with and without zero_grad"
@@ -419,21 +450,23 @@ class TrainingScreen(ModalScreen[Training | None]):
             )
             if self.inputs:
                 with Horizontal(id="training-form"):
-                    yield Label("lr")
-                    yield Input(
-                        format_number(self.spec.lr, 12) if self.spec.lr else "",
-                        id="training-lr",
-                    )
-                    yield Label("steps")
-                    yield Input(str(self.spec.steps or ""), id="training-steps")
-                    yield Label("parameters")
-                    yield SelectionList[str](
-                        *[(name, name, name in self.spec.params) for name in self.inputs],
-                        id="training-params",
-                    )
+                    with Horizontal(id="training-numbers"):
+                        yield Label("lr")
+                        yield Input(
+                            format_number(self.spec.lr, 12) if self.spec.lr else "",
+                            id="training-lr",
+                        )
+                        yield Label("steps")
+                        yield Input(str(self.spec.steps or ""), id="training-steps")
+                    with Horizontal(id="training-choice"):
+                        yield Label("parameters")
+                        yield ParamList(
+                            *[(name, name, name in self.spec.params) for name in self.inputs],
+                            id="training-params",
+                        )
             yield Static("", id="training-form-error")
             with Vertical(id="training-results"):
-                yield PlotextPlot(id="training-plot")
+                yield LossPlot(id="training-plot")
                 yield Static(id="training-legend")
                 yield Static(id="training-table")
                 yield Static(id="training-lesson")
@@ -465,9 +498,8 @@ class TrainingScreen(ModalScreen[Training | None]):
 
     def _show(self) -> None:
         """Show the comparison (or why there is none) under the form."""
-        from textual_plotext import PlotextPlot
-
-        from stepgrad.plot import LEGEND, draw_losses
+        from stepgrad.plot import LEGEND
+        from stepgrad.widgets.loss_plot import LossPlot
 
         comparison = self.comparison
         results = self.query_one("#training-results")
@@ -489,14 +521,13 @@ class TrainingScreen(ModalScreen[Training | None]):
                 visible(heading(comparison)),
             )
         )
-        plot = self.query_one(PlotextPlot)
-        draw_losses(plot.plt, comparison)
-        plot.refresh()
+        self.query_one(LossPlot).show(comparison)
         self.query_one("#training-legend", Static).update("  " + LEGEND)
         self.query_one("#training-lesson", Static).update(comparison.lesson())
         self._layout(self.size.width)
 
     def _layout(self, screen_width: int) -> None:
+        self.set_class(screen_width < NARROW, "-narrow")
         if self.comparison is None:
             return
         # the box is at most 96% of the screen, less its border, padding and scrollbar
@@ -511,7 +542,7 @@ class TrainingScreen(ModalScreen[Training | None]):
         """The form's settings, or why they are not valid (one line)."""
         lr_text = self.query_one("#training-lr", Input).value.strip()
         steps_text = self.query_one("#training-steps", Input).value.strip()
-        params = tuple(self.query_one("#training-params", SelectionList).selected)
+        params = tuple(self.query_one("#training-params", ParamList).selected)
         try:
             lr = float(lr_text)
         except ValueError:
