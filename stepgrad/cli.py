@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from engine import Trace, Value
 from engine.parse import MAX_SOURCE, Program, ProgramError, parse, parse_assignment
-from engine.text import visible
+from engine.text import to_ascii, visible
 
 from .examples import DEFAULT, EXAMPLES, Example
 
@@ -312,21 +312,23 @@ def main(
         json.dump(document, out, indent=2)
         out.write("\n")
         return 0
-    from .report import print_trace
+    from .report import print_trace, wants_ascii
 
+    ascii = wants_ascii(out)
     if args.forward:
         from .forward import forward_report
 
-        out.write("\n".join(forward_report(program)) + "\n\n")
+        lines = forward_report(program)
+        out.write("\n".join(to_ascii(line) if ascii else line for line in lines) + "\n\n")
     print_trace(program, trace, out)
     if comparison is not None:
-        from .report import terminal_width, wants_ascii
+        from .report import terminal_width
         from .training import format_comparison
 
         width = min(terminal_width(out) or 100, 120)
         plot = (max(40, width - 4), 20) if args.train else None
-        lines = format_comparison(comparison, plot=plot, ascii=wants_ascii(out))
-        out.write("\n" + "\n".join(lines) + "\n")
+        lines = format_comparison(comparison, plot=plot, ascii=ascii)
+        out.write("\n" + "\n".join(to_ascii(line) if ascii else line for line in lines) + "\n")
     return 0
 
 

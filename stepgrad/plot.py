@@ -5,7 +5,7 @@ One drawing serves both places: the training window shows it in textual-plotext'
 (plotext's own ``build()``, colours removed). Nothing here is imported at startup: plotext is
 loaded when a plot is first drawn.
 
-The two runs differ by their marker, not by colour alone: a fine braille line with
+The two runs differ by their marker, not by colour alone: a line of block quarters with
 ``zero_grad``, dots without it, and a ``▲`` on every point where the loss went up.
 """
 
@@ -20,12 +20,12 @@ from .training import Comparison
 
 __all__ = ["LEGEND", "ascii_legend", "draw_losses", "plot_lines"]
 
-MARKERS = {True: "braille", False: "dot"}
+MARKERS = {True: "hd", False: "dot"}
 """plotext's marker for the run with and without ``zero_grad``."""
 ASCII_MARKERS = {True: "*", False: "o"}
 UP = "▲"
 ASCII_UP = "^"
-LEGEND = "⠉⠒ with zero_grad   •• without zero_grad   ▲ loss went up"
+LEGEND = "▀▄ with zero_grad   •• without zero_grad   ▲ loss went up"
 """The legend, written under the plot (plotext's own would cover the curves' start)."""
 
 
@@ -123,6 +123,8 @@ def plot_lines(
     finally:
         plotext.clear_figure()
     lines = [line.rstrip() for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
     if ascii:
         from .draw import ascii_drawing
 

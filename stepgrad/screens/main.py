@@ -781,12 +781,19 @@ class MainScreen(Screen[None]):
             title=Content.styled("stepgrad", "bold $accent"),
             programs=self._program_forms(),
             name=program.name(program.output),
-            value=Content.styled(format_number(program.output.data), "bold"),
+            value=Content.styled(self._output_text(), "bold"),
             status=status,
             extras=tuple(extras),
             title_rank=GIVE_WAY["title"],
             name_rank=GIVE_WAY["program"],
         )
+
+    def _output_text(self) -> str:
+        """The output's value for the top bar: ``—`` while forward mode has not computed it."""
+        program = self.walk.program
+        if self.fwd is not None and not self.fwd.computed(program.output):
+            return "—"
+        return format_number(program.output.data)
 
     def _program_line(self) -> Content:
         """The left of the top bar when there is room for all of it."""
