@@ -61,6 +61,15 @@ SCENES = [
         source=EXAMPLES["zero_grad"].program,
         options={"example": EXAMPLES["zero_grad"]},
     ),
+    # the whole loop: the forward pass, one node at a time (F, --forward): y*y computed now
+    Scene("14-forward", ("right",) * 3, values=VALUES, options={"forward": True}),
+    # the lecture's finale: the MLP trains (t), its loss curves with and without zero_grad
+    Scene(
+        "15-mlp-training",
+        ("t",),
+        source=EXAMPLES["mlp"].program,
+        options={"example": EXAMPLES["mlp"]},
+    ),
 ]
 
 

@@ -96,7 +96,7 @@ def draw_losses(plt: Any, comparison: Comparison, *, ascii: bool = False) -> Non
         return math.log10(loss) if scale == "log" else loss
 
     markers = ASCII_MARKERS if ascii else MARKERS
-    for run in runs:
+    for run in reversed(runs):  # with zero_grad drawn last: on top where the curves meet
         plt.plot(xs, [y(loss) for loss in run.losses], marker=markers[run.zero_grad])
     ups = [(x, run.losses[x]) for run in runs for x, up in enumerate(run.went_up()) if up]
     if ups:
