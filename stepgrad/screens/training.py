@@ -575,6 +575,6 @@ class TrainingScreen(ModalScreen[Training | None]):
         self._apply()
 
     def action_close(self) -> None:
-        """Close, handing back the settings last run (None if none could run)."""
-        ran = self.comparison is not None or self.running
-        self.dismiss(self.spec if ran and self.spec.params else None)
+        """Close, handing back the settings last run (even if the loop failed with them: one
+        step may still work), or None if the program could not be read."""
+        self.dismiss(self.spec if self.spec.params else None)
