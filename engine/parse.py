@@ -34,6 +34,10 @@ MAX_SOURCE = 20_000
 """The longest program accepted, in characters: far beyond any graph one can step through."""
 
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+MARKS = ("param", "fixed")
+"""``w = param(0.5)`` marks an input as a parameter (a gradient step updates it), ``x =
+fixed(1.5)`` as data that stays; unmarked inputs are parameters unless some input is marked
+``param``. Only as the whole value of an assignment: anywhere else they are an error."""
 
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "+",
@@ -304,6 +308,9 @@ class Program:
         bindings: every assignment, in program order: which name was bound to which node.
         constants_used: ``pi`` and ``e`` where the program reads them as the constants (not
             assigned), in order of first use.
+        marks: the inputs written ``name = param(number)`` or ``name = fixed(number)``, each
+            with ``"param"`` or ``"fixed"``: what a gradient step or a training loop updates
+            (see :data:`MARKS`).
         texts: the source text of each node made by the program, on one line.
 
     A name assigned more than once (``x = 2; x = x*3``) binds several nodes; each of them is
@@ -319,6 +326,7 @@ class Program:
     warnings: list[str] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
     constants_used: list[str] = field(default_factory=list)
+    marks: dict[Value, str] = field(default_factory=dict)
     texts: SourceTexts = field(init=False)
     _live: set[Value] | None = field(default=None, init=False, repr=False)
     _by_node: dict[Value, list[Binding]] | None = field(default=None, init=False, repr=False)
@@ -583,6 +591,13 @@ def _is_constant_expression(node: ast.expr, assigned: set[str]) -> bool:
     )
 
 
+def _mark_call(node: ast.expr) -> str | None:
+    """``"param"`` for ``param(...)``, ``"fixed"`` for ``fixed(...)``, else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MARKS:
+        return node.func.id
+    return None
+
+
 class _Parser:
     def __init__(self, source: str, values: dict[str, float]) -> None:
         # a byte-order mark (Windows editors write one) is not part of the program
@@ -595,6 +610,7 @@ class _Parser:
         self.warnings: list[str] = []
         self.input_nodes: list[Value] = []  # every input, in the order the program makes them
         self.constants: list[str] = []  # pi and e, each time one is read as the constant
+        self.marks: dict[Value, str] = {}  # inputs written name = param(...) / fixed(...)
         self.free: dict[str, ast.Name] = {}
         self.used: set[str] = set()
 
@@ -824,7 +840,12 @@ class _Parser:
                 )
             if isinstance(stmt, ast.AugAssign) and isinstance(target, ast.Name):
                 self._check_load(target, assigned, free)
-            self._check_expression(value, assigned, free)
+            mark = _mark_call(value) if isinstance(stmt, ast.Assign) else None
+            if mark is not None:
+                assert isinstance(value, ast.Call)
+                self._check_mark(value, mark, assigned, free)
+            else:
+                self._check_expression(value, assigned, free)
             if isinstance(target, ast.Name):
                 self._check_target(target)
                 if isinstance(stmt, ast.Assign) and _is_constant_expression(value, assigned):
@@ -974,6 +995,12 @@ class _Parser:
         name = func.id
         if name.startswith("__"):
             raise self.error("names with double underscores are not allowed", func)
+        if name in MARKS:
+            raise self.error(
+                f"{name}(...) marks an input: it can only be the whole value of an assignment",
+                node,
+                f"e.g. w = {name}(0.5)",
+            )
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]}?" if close else "functions: " + " ".join(FUNCTIONS)
@@ -988,6 +1015,26 @@ class _Parser:
             count = len(node.args) + len(node.keywords)
             raise self.error(
                 f"{name} takes exactly one argument ({count} given)", node, f"e.g. {name}(x)"
+            )
+
+    def _check_mark(
+        self, node: ast.Call, mark: str, assigned: set[str], free: dict[str, ast.Name]
+    ) -> None:
+        """``w = param(0.5)``: one number (or an expression of numbers, ``param(2*pi)``)."""
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            count = len(node.args) + len(node.keywords)
+            raise self.error(
+                f"{mark}(...) takes exactly one number ({count} given)",
+                node,
+                f"e.g. w = {mark}(0.5)",
+            )
+        argument = node.args[0]
+        self._check_expression(argument, assigned, free)
+        if not _is_constant_expression(argument, assigned):
+            raise self.error(
+                f"{mark}(...) takes a number, not an expression of other values",
+                argument,
+                f"e.g. w = {mark}(0.5)",
             )
 
     def _check_constant(self, node: ast.Constant) -> None:
@@ -1017,13 +1064,19 @@ class _Parser:
                 if not isinstance(target, ast.Name):  # validate() refused it; never trust that
                     raise self.error("only a plain name can be assigned", target)
                 name = target.id
-                if _is_constant_expression(stmt.value, set(env)):
+                mark = _mark_call(stmt.value)
+                if mark is not None or _is_constant_expression(stmt.value, set(env)):
                     value = self.values.get(name)
                     if value is None:
-                        value = self.expression(stmt.value, env).data
+                        written = stmt.value
+                        if mark is not None and isinstance(written, ast.Call):
+                            written = written.args[0]  # param(0.5): the number inside
+                        value = self.expression(written, env).data
                     node = Value(value, name)
                     self.spans[node] = self.span(target)
                     self.input_nodes.append(node)
+                    if mark is not None:
+                        self.marks[node] = mark
                 else:
                     node = self.expression(stmt.value, env)
                     if node.label is None:  # a fresh node; otherwise b = a just aliases a
@@ -1066,6 +1119,7 @@ class _Parser:
         program = Program(self.source, output, inputs, env, self.spans, self.warnings)
         program.bindings = told
         program.constants_used = list(dict.fromkeys(self.constants))
+        program.marks = dict(self.marks)
         return program
 
     def lookup(self, node: ast.Name, env: dict[str, Value]) -> Value:

@@ -84,6 +84,15 @@ SCENES = [
         typed="w2_3",
         options={"example": EXAMPLES["mlp"]},
     ),
+    # the whole loop: the forward pass, one node at a time (F, --forward): y*y computed now
+    Scene("17-forward", ("right",) * 3, values=VALUES, options={"forward": True}),
+    # the lecture's finale: the MLP trains (t), its loss curves with and without zero_grad
+    Scene(
+        "18-mlp-training",
+        ("t",),
+        source=EXAMPLES["mlp"].program,
+        options={"example": EXAMPLES["mlp"]},
+    ),
 ]
 
 

@@ -103,6 +103,9 @@ class StepgradApp(App[None]):
         lecture: bool = False,
         narration: bool | None = None,
         predict: bool = False,
+        forward: bool = False,
+        train: bool = False,
+        loop: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.contained: list[BaseException] = []
@@ -120,6 +123,9 @@ class StepgradApp(App[None]):
             lecture=lecture,
             narration=not lecture if narration is None else narration,
             predict=predict,
+            forward=forward,
+            train=train,
+            loop=loop,
         )
         if title:
             self.title = title
@@ -420,6 +426,9 @@ def create_app(
     lecture: bool = False,
     narration: bool | None = None,
     predict: bool = False,
+    forward: bool = False,
+    train: bool = False,
+    loop: Mapping[str, Any] | None = None,
 ) -> StepgradApp:
     """Parse ``source`` with ``values`` and build the app on its graph after the forward pass.
 
@@ -432,7 +441,9 @@ def create_app(
     Textual theme or ours (:data:`THEMES`); ``lecture`` is the presentation layout for projectors
     (large boxes, high contrast unless a theme is given, narration hidden); ``narration`` shows or
     hides the plain-language narration (default: shown, except in lecture mode); ``predict``
-    starts in predict mode.
+    starts in predict mode. ``forward`` starts by stepping through the forward pass; ``train``
+    opens the training window; ``loop`` holds the choices for it and for ``u`` (``params``,
+    ``lr``, ``steps``).
     """
     program = parse(source, values)
     if lazy_graph and not steady:
@@ -446,6 +457,9 @@ def create_app(
         lecture=lecture,
         narration=narration,
         predict=predict,
+        forward=forward,
+        train=train,
+        loop=loop,
     )
     if theme is not None:
         app.theme = theme

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from engine import Trace, Value
 from engine.parse import MAX_SOURCE, Program, ProgramError, parse, parse_assignment
-from engine.text import visible
+from engine.text import to_ascii, visible
 
 from .examples import DEFAULT, EXAMPLES, Example
 
@@ -33,11 +33,16 @@ examples:
   stepgrad --example mlp --lecture           a projector: big boxes, high contrast
   stepgrad --example paths --serve           the app in a browser at http://localhost:8000
   stepgrad --example neuron --html neuron.html   one HTML file to share (no network needed)
+  stepgrad --example mlp --train --print     train the MLP: loss table and loss curve
+  stepgrad "w = param(0.5); x = fixed(2); (w*x - 3)**2" --train --lr 0.05 --steps 30
 
 a program is one or more statements separated by newlines or ';':
   name = number        an input with a default value (override it with name=value)
   name = expression    a named intermediate value
-  the last statement is the output.
+  name = param(number) / name = fixed(number)
+                       an input a gradient step updates / leaves alone (default: every
+                       input not marked fixed is a parameter, unless some are marked param)
+  the last statement is the output (the loss, when training).
   operators: + - * / ** (and unary -); functions: exp log sin cos tanh relu sigmoid sqrt abs;
   constants: pi e.  Use '-' as PROGRAM to read it from standard input.
 """
@@ -92,6 +97,11 @@ def _argument_parser() -> _Parser:
         "--predict", action="store_true", help="predict mode: type each grad before it is shown"
     )
     app.add_argument(
+        "--forward",
+        action="store_true",
+        help="step through the forward pass first (with --print: print it before the backward)",
+    )
+    app.add_argument(
         "--serve", action="store_true", help="serve the app in a web browser (textual-serve)"
     )
     app.add_argument("--port", type=int, default=8000, help="with --serve: the port (8000)")
@@ -100,6 +110,21 @@ def _argument_parser() -> _Parser:
         default="localhost",
         help="with --serve: the address to serve on (localhost); to reach it from other machines "
         "give this machine's own address, not 0.0.0.0",
+    )
+    loop = parser.add_argument_group("training (the whole loop)")
+    loop.add_argument(
+        "--train",
+        action="store_true",
+        help="train the program (its output is the loss) with and without zero_grad: with "
+        "--print a table and a loss curve, with --json the losses; in the app the t window",
+    )
+    loop.add_argument("--lr", metavar="X", help="the learning rate of p.data -= lr * p.grad")
+    loop.add_argument("--steps", metavar="N", help="how many training steps (--train)")
+    loop.add_argument(
+        "--params",
+        metavar="NAMES",
+        help="the inputs to train, comma-separated (default: those written param(...), else "
+        "every input not written fixed(...))",
     )
     return parser
 
@@ -111,7 +136,8 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
     """
     options: list[str] = []
     positionals: list[str] = []
-    takes_value = {"--example", "--theme", "--port", "--host", "--html"}
+    takes_value = {"--example", "--theme", "--port", "--host", "--html", "--lr", "--steps"}
+    takes_value.add("--params")
     known = set(parser._option_string_actions) - {"-h"}  # help is decided before: -h here is
     # the program "minus h" (see _wants_help)
     args = list(argv)
@@ -187,6 +213,10 @@ def main(
         return _fail("--backward only goes with --graph (stepgrad PROGRAM --graph --backward)", err)
     if not 1 <= args.port <= 65535:
         return _fail(f"--port must be between 1 and 65535, not {args.port}", err)
+    try:
+        loop = _loop_options(args)
+    except _UsageError as exc:
+        return _fail(str(exc), err)
     example: Example | None = None
     values_args = list(args.values)
     if args.example is not None:
@@ -228,6 +258,12 @@ def main(
         program = parse(source, values)
         for warning in program.warnings:
             _tell(err, f"stepgrad: warning: {warning}")
+        for name in loop.get("params", ()):
+            if name not in program.inputs:
+                raise ProgramError(
+                    f"--params: {name} is not an input of the program, so it cannot be trained",
+                    hint="inputs: " + (", ".join(program.inputs) or "none"),
+                )
         if args.graph:
             return _graph(program, args.backward, out, err)
         trace = program.backward(trace=True)
@@ -253,6 +289,7 @@ def main(
                 lecture=args.lecture,
                 narration=False if args.no_narration else None,
                 predict=args.predict,
+                **_loop_app_options(args, loop),
             )
             app.run()
             return app.return_code or 0
@@ -260,7 +297,10 @@ def main(
         return _fail(exc.format(), err)
 
     try:  # an example's training loop, with and without zero_grad (the zero_grad example)
-        comparison = _training(example, source, values)
+        if args.train:  # ... or any program's, asked for
+            comparison = _train(program, example, source, values, loop)
+        else:
+            comparison = _training(example, source, values)
     except ProgramError as exc:
         return _fail(exc.format(), err)
     if args.json:
@@ -271,14 +311,96 @@ def main(
             document["training"] = comparison_json(comparison)
         out.write(dumps(document) + "\n")
         return 0
-    from .report import print_trace
+    from .report import print_trace, wants_ascii
 
+    ascii = wants_ascii(out)
+    if args.forward:
+        from .forward import forward_report
+
+        lines = forward_report(program)
+        out.write("\n".join(to_ascii(line) if ascii else line for line in lines) + "\n\n")
     print_trace(program, trace, out)
     if comparison is not None:
+        from .report import terminal_width
         from .training import format_comparison
 
-        out.write("\n" + "\n".join(format_comparison(comparison)) + "\n")
+        width = min(terminal_width(out) or 100, 120)
+        plot = (max(40, width - 4), 20) if args.train else None
+        lines = format_comparison(comparison, plot=plot, ascii=ascii)
+        out.write("\n" + "\n".join(to_ascii(line) if ascii else line for line in lines) + "\n")
     return 0
+
+
+def _loop_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--lr``, ``--steps`` and ``--params`` checked: one clear line for a bad one."""
+    loop: dict[str, Any] = {}
+    if args.lr is not None:
+        try:
+            lr = float(args.lr)
+        except ValueError:
+            raise _UsageError(f"--lr must be a number, not {args.lr!r} (e.g. --lr 0.1)") from None
+        if not lr > 0 or lr == float("inf"):
+            raise _UsageError(
+                f"--lr must be a positive number, not {args.lr!r} "
+                "(p.data -= lr * p.grad goes downhill only for lr > 0; e.g. --lr 0.1)"
+            )
+        loop["lr"] = lr
+    if args.steps is not None:
+        from .training import MAX_STEPS
+
+        text = args.steps.strip()
+        if not text.isdigit() or not 1 <= int(text) <= MAX_STEPS:
+            raise _UsageError(
+                f"--steps must be a whole number from 1 to {MAX_STEPS:,}, not {args.steps!r}"
+            )
+        loop["steps"] = int(text)
+    if args.params is not None:
+        names = [name.strip() for name in args.params.split(",") if name.strip()]
+        if not names:
+            raise _UsageError("--params needs at least one input's name (e.g. --params w,b)")
+        loop["params"] = names
+    outputs = args.json or args.print or args.graph or args.html is not None
+    if args.steps is not None and not args.train and outputs:
+        raise _UsageError("--steps goes with --train (stepgrad PROGRAM --train --steps 50)")
+    if (args.lr is not None or args.params is not None) and not args.train and outputs:
+        raise _UsageError(
+            "--lr and --params go with --train, or with the app (where u takes a gradient step)"
+        )
+    if args.train and (args.graph or args.html is not None):
+        raise _UsageError("--train goes with --print, --json or the app, not --graph or --html")
+    return loop
+
+
+def _loop_app_options(args: argparse.Namespace, loop: dict[str, Any]) -> dict[str, Any]:
+    """The app's options for the loop: only those given, so older app factories still work."""
+    options: dict[str, Any] = {}
+    if loop:
+        options["loop"] = loop
+    if args.forward:
+        options["forward"] = True
+    if args.train:
+        options["train"] = True
+    return options
+
+
+def _train(
+    program: Program,
+    example: Example | None,
+    source: str,
+    values: dict[str, float],
+    loop: dict[str, Any],
+) -> Any:
+    """``--train``: the program's training loop, with the options given, run both ways."""
+    from .training import compare, training_for
+
+    spec = training_for(program, example, **loop)
+    if not spec.params:
+        which = "inputs that are not fixed" if program.inputs else "inputs"
+        raise ProgramError(
+            f"nothing to train: the program has no {which}",
+            hint="give it one, e.g. w = param(0.5)",
+        )
+    return compare(source, values, spec)
 
 
 def _training(example: Example | None, source: str, values: dict[str, float]) -> Any:
@@ -435,7 +557,9 @@ def _html(program: Program, title: str, path: str, out: TextIO, err: TextIO) -> 
 
 
 def to_json(program: Program, trace: Trace) -> dict[str, Any]:
-    """The document ``--json`` prints: output, inputs, nodes and the steps of one pass."""
+    """The document ``--json`` prints: output, inputs, nodes, the steps of one pass, and
+    ``forward``: every node id in the order the forward pass computes them (a topological
+    order: each node after its inputs; inputs and constants are given, not computed)."""
     order = program.nodes()
     ids = {node: i for i, node in enumerate(order)}
 
@@ -494,6 +618,7 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
             }
             for step in trace.steps
         ],
+        "forward": [ids[node] for node in _forward_order(program)],
         "warnings": program.warnings,
     }
 
@@ -510,6 +635,12 @@ def dumps(document: dict[str, Any]) -> str:
             text = json.dumps(value, indent=2).replace("\n", "\n  ")
         parts.append(f"  {json.dumps(key)}: {text}")
     return "{\n" + ",\n".join(parts) + "\n}"
+
+
+def _forward_order(program: Program) -> list[Value]:
+    from .forward import forward_order
+
+    return forward_order(program)
 
 
 def _span(program: Program, node: Value) -> list[int] | None:

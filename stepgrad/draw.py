@@ -112,12 +112,15 @@ class View:
         edges: edge -> ``"active"`` / ``"done"`` / ``"idle"``; missing edges are idle.
         notes: node -> a few words its box shows about it now (a collapsed group: which of
             its nodes fires).
+        hidden: nodes whose data is not computed yet (the forward pass has not reached them):
+            their box shows ``—`` for the data, as for a grad not computed yet.
     """
 
     grads: Mapping[int, float] | None = None
     nodes: Mapping[int, NodeState | NodeKind] = field(default_factory=dict)
     edges: Mapping[EdgeKey, EdgeKind] = field(default_factory=dict)
     notes: Mapping[int, str] = field(default_factory=dict)
+    hidden: frozenset[int] = frozenset()
 
     def node_state(self, node: int) -> NodeState:
         state = self.nodes.get(node, IDLE)
@@ -740,7 +743,8 @@ class Drawing:
             lit = (ranks or {}).get(index) if index is not None else None  # type: ignore[arg-type]
             ports = (bool(lit) and max(lit or [0]) == 3,) if box.out_ports else ()
             note = view.notes.get(node)
-            key = (node, state, grad, ports, note)
+            hidden = node in view.hidden
+            key = (node, state, grad, ports, note, hidden)
         cached = self._box_cache.get(key)
         if cached is not None:
             return cached
@@ -764,6 +768,7 @@ class Drawing:
                 box.y,
                 ports,
                 note,
+                hidden,
             )
         if len(self._box_cache) > 50_000:
             self._box_cache.clear()
@@ -836,8 +841,10 @@ def _box_lines(
     top: int,
     heavy_ports: tuple[bool, ...],
     note: str | None = None,
+    hidden: bool = False,
 ) -> tuple[list[str], list[list[str | None]]]:
-    """One box, as ``h`` lines of ``w`` characters, with a style per character."""
+    """One box, as ``h`` lines of ``w`` characters, with a style per character (``hidden``:
+    its data is not computed yet, shown ``—``)."""
     metrics = METRICS[mode]
     pad = " " * metrics.pad_x
     left = 2 + metrics.pad_x  # where the header and the rows start
@@ -849,7 +856,7 @@ def _box_lines(
     header = header_text(node_label(attrs, mode), str(attrs["op"]), mode, attrs.get("form"))  # type: ignore[arg-type]
     label = header.split(" = ")[0] if attrs["label"] else ""
     inner = w - 2 * left
-    data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
+    data = NOT_COMPUTED if hidden else format_number(float(attrs["data"]))  # type: ignore[arg-type]
     if not attrs["requires_grad"]:
         rows = [("data " if metrics.words else "", data)]
     elif metrics.words:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .training import Training
 
-__all__ = ["DEFAULT", "EXAMPLES", "Example", "mlp_program"]
+__all__ = ["DEFAULT", "EXAMPLES", "Example", "mlp_params", "mlp_program"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,10 @@ class Example:
     program: str
     training: Training | None = None
     """A training loop to run on the program, shown with and without ``zero_grad``."""
+    train: Training | None = None
+    """Where ``t``, ``u`` and ``--train`` start for this example (which inputs are parameters,
+    the lr, the number of steps); None: its ``training`` loop if any, else the defaults (see
+    :func:`stepgrad.training.training_for`)."""
     notes: Mapping[str, str] = field(default_factory=dict)
     """Lesson-mode remarks: by the name of a node (shown when it fires), ``start``, ``done``."""
 
@@ -59,6 +63,15 @@ def mlp_program(sizes: tuple[int, ...] = (2, 4, 4, 1), samples: int = 4, seed: i
         losses.append(f"({x[0]} - 1)**2" if target > 0 else f"({x[0]} + 1)**2")
     lines.append("loss = " + " + ".join(losses))
     return "\n".join(lines)
+
+
+def mlp_params(sizes: tuple[int, ...] = (2, 4, 4, 1)) -> tuple[str, ...]:
+    """The weights and biases of :func:`mlp_program`'s net (its inputs ``x..`` are the data)."""
+    names: list[str] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
+        for j in range(1, n_out + 1):
+            names += [f"w{i}_{j}_{k}" for k in range(1, n_in + 1)] + [f"b{i}_{j}"]
+    return tuple(names)
 
 
 EXAMPLES: dict[str, Example] = {
@@ -105,6 +118,7 @@ EXAMPLES: dict[str, Example] = {
             "micrograd's tanh neuron: o = tanh(x1*w1 + x2*w2 + b) = 0.7071, x1.grad = -1.5",
             "x1 = 2\nx2 = 0\nw1 = -3\nw2 = 1\nb = 6.8813735870195432\n"
             "x1w1 = x1*w1\nx2w2 = x2*w2\nx1w1x2w2 = x1w1 + x2w2\nn = x1w1x2w2 + b\no = tanh(n)",
+            train=Training(params=("w1", "w2", "b"), lr=0.05, steps=20),
             notes={
                 "start": "The neuron from micrograd's lecture: o = tanh(n) = 0.7071.",
                 "o": "tanh's local derivative is 1 - o**2 = 1 - 0.5 = 0.5, so n.grad = 0.5.",
@@ -125,6 +139,11 @@ EXAMPLES: dict[str, Example] = {
             "mlp",
             "a 2-4-4-1 tanh MLP's squared loss on 4 samples: about 320 nodes, to show scale",
             mlp_program(),
+            train=Training(params=mlp_params(), lr=0.05, steps=50),
+            notes={
+                "done": "Every weight and bias now has its grad. Press t to train the network "
+                "and watch its loss curve fall (u takes one gradient step here).",
+            },
         ),
         Example(
             "zero_grad",

@@ -218,4 +218,5 @@ def collapse_view(
     grads = view.grads
     if grads is not None:
         grads = {n: g for n, g in grads.items() if n not in member_of or n == member_of[n].root}
-    return View(grads, nodes, edges, notes)  # type: ignore[arg-type]
+    hidden = frozenset(n for n in view.hidden if n not in member_of or n == member_of[n].root)
+    return View(grads, nodes, edges, notes, hidden)  # type: ignore[arg-type]

@@ -244,6 +244,8 @@ class Walkthrough:
 # --- helpers for the editor, the tests, benchmarks and screenshots ------------------------
 
 _STATEMENT = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)")
+_MARKED = re.compile(r"\s*(param|fixed)\s*\((.*)\)\s*\Z", re.S)
+"""``param(0.5)`` / ``fixed(1.5)``: an input marked for training (see engine.parse.MARKS)."""
 
 
 def _number(x: float) -> str:
@@ -282,12 +284,16 @@ def editable_source(program: Program, values: dict[str, float] | None = None) ->
             match = _STATEMENT.match(statement)
             if match is None or match.group(1) not in remaining:
                 continue
-            if not _constant(statement[match.end() :]):
+            written = statement[match.end() :]
+            marked = _MARKED.match(written)  # w = param(0.5) keeps its mark: w = param(0.7)
+            if not _constant(marked.group(2) if marked else written):
                 continue
             name = match.group(1)
             indent = statement[: len(statement) - len(statement.lstrip())]
             trailing = statement[len(statement.rstrip()) :] if j < len(statements) - 1 else ""
-            statements[j] = f"{indent}{name} = {_number(remaining.pop(name))}{trailing}"
+            number = _number(remaining.pop(name))
+            value = f"{marked.group(1)}({number})" if marked else number
+            statements[j] = f"{indent}{name} = {value}{trailing}"
             changed = True
         if changed:
             code = ";".join(statements)

@@ -9,12 +9,17 @@ The loop is the one every course writes::
         for p in params:
             p.data -= lr * p.grad
 
-Each iteration parses the program again at the current parameter values (a fresh graph, as a
-real forward pass builds one). Without ``zero_grad`` the fresh parameters start from the
-``.grad`` the previous iteration left, and the engine's ``backward()`` adds to it, so the grad
-the update uses at iteration ``k`` is the sum of the gradients of iterations ``1..k``.
+The program is parsed once; each iteration's forward pass recomputes its graph in place at
+the new parameter values (:func:`stepgrad.forward.recompute`, the same op table and the same
+numbers as a fresh parse). Without ``zero_grad`` nobody resets ``.grad``, and the engine's
+``backward()`` adds to it, so the grad the update uses at iteration ``k`` is the sum of the
+gradients of iterations ``1..k``.
 
-No Textual here: the CLI (``--print``, ``--json``) and the app's
+Any program trains: its output is the loss to minimise, and its parameters are the inputs
+marked ``param(...)`` in the program, else an example's own choice, else every input not marked
+``fixed(...)`` (:func:`training_for`). :func:`gradient_step` is one update, for the app's ``u``.
+
+No Textual here: the CLI (``--train``, ``--print``, ``--json``) and the app's
 :class:`~stepgrad.screens.training.TrainingScreen` both read :class:`Comparison`.
 """
 
@@ -22,26 +27,43 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine import Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
 
+from .forward import recompute
+
 __all__ = [
+    "DEFAULT_LR",
+    "DEFAULT_STEPS",
     "EXPLANATION",
+    "MAX_STEPS",
     "WENT_UP",
     "Comparison",
+    "GradientStep",
     "Iteration",
     "Run",
     "Training",
     "comparison_json",
     "compare",
+    "default_params",
     "format_comparison",
+    "gradient_step",
     "heading",
     "run_training",
+    "training_for",
 ]
+
+DEFAULT_LR = 0.1
+"""The learning rate when neither the user nor the example gives one."""
+DEFAULT_STEPS = 20
+"""The number of training steps when neither the user nor the example gives one."""
+MAX_STEPS = 10_000
+"""The most steps one training request runs (a few seconds on the 320-node MLP)."""
 
 EXPLANATION = (
     "backward() adds each new gradient to p.grad; it never replaces it. With zero_grad each "
@@ -185,45 +207,79 @@ def run_training(
     """Run ``spec.steps`` iterations of SGD on ``spec.params`` of the program ``source``.
 
     ``values`` overrides the program's inputs, as on the command line; the parameters start
-    there. Raises :class:`ProgramError` for a bad program or spec, or if an iteration's forward
-    or backward pass fails (the message says which iteration).
+    there. Raises :class:`ProgramError` for a bad program or spec, or if an iteration's backward
+    pass fails or its update leaves a loss that is not a finite number (the message says which
+    run and which step).
     """
     _check_spec(spec)
-    current = {name: float(value) for name, value in (values or {}).items()}
-    carried = dict.fromkeys(spec.params, 0.0)  # p.grad as the last iteration left it
+    run_name = f"training {'with' if zero_grad else 'without'} zero_grad"
+    program = _parse(source, dict(values or {}), run_name)
+    params = _params(program, spec.params)
+    order = program.nodes()
+    program.zero_grad()
     iterations: list[Iteration] = []
     for number in range(1, spec.steps + 1):
-        where = f"training {'with' if zero_grad else 'without'} zero_grad, iteration {number}"
-        program = _parse(source, current, where)
-        params = {}
-        for name in spec.params:
-            if name not in program.inputs:
-                raise ProgramError(
-                    f"{name} is not an input of the program, so it cannot be trained",
-                    hint="inputs: " + ", ".join(program.inputs),
-                )
-            params[name] = program.inputs[name]
-        if not zero_grad:  # nobody reset .grad: the new pass adds to what is there
-            for name, param in params.items():
-                param.grad = carried[name]
+        if zero_grad:
+            program.zero_grad()
+        # without zero_grad, .grad still holds what the last iteration left: backward adds to it
         try:
             trace = program.backward(trace=True)
         except ProgramError as err:
-            raise _located(err, where) from None
+            raise _located(err, f"{run_name}, step {number}") from None
         assert trace is not None
         data = {name: param.data for name, param in params.items()}
         own = {name: trace.grads.get(param, 0.0) for name, param in params.items()}
         grad = {name: param.grad for name, param in params.items()}
         after = {name: data[name] - spec.lr * grad[name] for name in spec.params}
-        for name, value in after.items():
-            if not math.isfinite(value):
-                raise ProgramError(f"{where}: the update made {name} = {value}")
         iterations.append(Iteration(number, program.output.data, data, own, grad, after))
-        carried = grad
-        current.update({name: after[name] for name in spec.params})
-    final = _parse(source, current, "training, after the last update")
-    params_after = {name: current[name] for name in spec.params}
-    return Run(zero_grad, tuple(iterations), final.output.data, params_after)
+        _update(program, params, after, order, f"step {number}", f"{run_name}: ")
+    final = {name: param.data for name, param in params.items()}
+    return Run(zero_grad, tuple(iterations), program.output.data, final)
+
+
+def _params(program: Program, names: tuple[str, ...]) -> dict[str, Value]:
+    params = {}
+    for name in names:
+        if name not in program.inputs:
+            raise ProgramError(
+                f"{name} is not an input of the program, so it cannot be trained",
+                hint="inputs: " + (", ".join(program.inputs) or "none"),
+            )
+        params[name] = program.inputs[name]
+    return params
+
+
+def _update(
+    program: Program,
+    params: Mapping[str, Value],
+    after: Mapping[str, float],
+    order: list[Value],
+    label: str,
+    prefix: str = "",
+) -> None:
+    """Set the parameters to ``after`` and run the forward pass again; if the loss is then not
+    a finite number, raise one clear :class:`ProgramError` saying so (``label``: which step,
+    ``prefix``: which run), with the parameters and the graph back as they were."""
+    for name, value in after.items():
+        if not math.isfinite(value):
+            raise ProgramError(
+                f"{prefix}{label} made {name} = {value}, so the loss is not a finite number "
+                "after it",
+                hint="try a smaller lr",
+            )
+    before = {name: param.data for name, param in params.items()}
+    for name, param in params.items():
+        param.data = after[name]
+    try:
+        recompute(program, order)
+    except ProgramError as err:
+        for name, param in params.items():
+            param.data = before[name]
+        recompute(program, order)  # it ran at these values before: it cannot fail
+        raise ProgramError(  # one line: the message names the subexpression and its values
+            f"{prefix}after {label} the loss is not a finite number: {err.message}",
+            hint="try a smaller lr",
+        ) from None
 
 
 def compare(source: str, values: Mapping[str, float] | None, spec: Training) -> Comparison:
@@ -237,13 +293,134 @@ def compare(source: str, values: Mapping[str, float] | None, spec: Training) -> 
     )
 
 
+def default_params(program: Program, preferred: Sequence[str] = ()) -> tuple[str, ...]:
+    """The inputs a gradient step updates when the user chose none: those the program marks
+    ``param(...)``; else ``preferred`` (an example's choice) if they are all inputs; else every
+    input not marked ``fixed(...)``, in program order."""
+    marks = program.marks
+    marked = tuple(name for name, node in program.inputs.items() if marks.get(node) == "param")
+    if marked:
+        return marked
+    if preferred and all(name in program.inputs for name in preferred):
+        return tuple(preferred)
+    return tuple(name for name, node in program.inputs.items() if marks.get(node) != "fixed")
+
+
+def training_for(
+    program: Program,
+    example: object = None,
+    *,
+    params: Sequence[str] | None = None,
+    lr: float | None = None,
+    steps: int | None = None,
+) -> Training:
+    """What ``t``, ``u`` and ``--train`` run on ``program``: each of ``params``, ``lr`` and
+    ``steps`` as given, else as the example's ``train`` (or ``training``) loop has it, else
+    :func:`default_params`, :data:`DEFAULT_LR` and :data:`DEFAULT_STEPS`. Not checked here:
+    :func:`compare` and :func:`gradient_step` refuse a bad one in one line."""
+    spec: Training | None = getattr(example, "train", None) or getattr(example, "training", None)
+    return Training(
+        tuple(params)
+        if params is not None
+        else default_params(program, spec.params if spec else ()),
+        lr if lr is not None else spec.lr if spec else DEFAULT_LR,
+        steps if steps is not None else spec.steps if spec else DEFAULT_STEPS,
+    )
+
+
+@dataclass(frozen=True)
+class GradientStep:
+    """One update ``p.data -= lr * p.grad`` and the forward pass after it (the app's ``u``).
+
+    Attributes:
+        number: 1 for the first step since the program was loaded.
+        lr: the learning rate.
+        params: the parameters updated.
+        before, grad, after: each parameter's data before, the ``p.grad`` it used, and after.
+        loss_before, loss_after: the output before the step and after it.
+        predicted_change: the first-order prediction of the change, ``Σ ∂loss/∂p · Δp``; after
+            one backward pass ``p.grad`` is ``∂loss/∂p``, so it is ``-lr · Σ p.grad²``.
+        passes: how many backward passes ``p.grad`` holds (2 after ``b`` without ``zero_grad``:
+            the step is then twice as long as the gradient says).
+    """
+
+    number: int
+    lr: float
+    params: tuple[str, ...]
+    before: Mapping[str, float]
+    grad: Mapping[str, float]
+    after: Mapping[str, float]
+    loss_before: float
+    loss_after: float
+    predicted_change: float
+    passes: int = 1
+
+    @property
+    def predicted(self) -> float:
+        """The loss the first-order prediction expects after the step."""
+        return self.loss_before + self.predicted_change
+
+    @property
+    def change(self) -> float:
+        return self.loss_after - self.loss_before
+
+
+def gradient_step(
+    program: Program,
+    params: Sequence[str],
+    grad: Mapping[str, float],
+    own: Mapping[str, float],
+    lr: float,
+    *,
+    number: int = 1,
+    passes: int = 1,
+) -> GradientStep:
+    """Apply ``p.data -= lr * p.grad`` to ``params`` of ``program`` (in place) and run its
+    forward pass again.
+
+    ``grad`` is each parameter's ``p.grad`` as the update reads it; ``own`` the gradient of one
+    backward pass at these values (the same, unless ``grad`` holds ``passes`` > 1 of them), for
+    the first-order prediction. Raises :class:`ProgramError`, with nothing changed, for no
+    parameters, an lr that is not a positive number, or a loss that is not finite after the step.
+    """
+    names = tuple(params)
+    _check_spec(Training(names, lr, 1))
+    nodes = _params(program, names)
+    before = {name: node.data for name, node in nodes.items()}
+    after = {name: before[name] - lr * grad[name] for name in names}
+    loss_before = program.output.data
+    _update(program, nodes, after, program.nodes(), f"gradient step {number}")
+    predicted = sum(-lr * grad[name] * own[name] for name in names)
+    return GradientStep(
+        number,
+        lr,
+        names,
+        before,
+        {name: grad[name] for name in names},
+        after,
+        loss_before,
+        program.output.data,
+        predicted,
+        passes,
+    )
+
+
 def _check_spec(spec: Training) -> None:
     if not spec.params:
-        raise ProgramError("a training loop needs at least one parameter to update")
-    if spec.steps < 1:
-        raise ProgramError(f"a training loop needs at least one step ({spec.steps} given)")
-    if not math.isfinite(spec.lr):
-        raise ProgramError(f"the learning rate must be a finite number ({spec.lr} given)")
+        raise ProgramError(
+            "nothing to train: no parameter is chosen",
+            hint="choose one, or mark one in the program: w = param(0.5)",
+        )
+    if isinstance(spec.steps, bool) or not 1 <= spec.steps <= MAX_STEPS:
+        raise ProgramError(
+            f"the number of steps must be a whole number from 1 to {MAX_STEPS:,} "
+            f"({spec.steps} given)"
+        )
+    if not math.isfinite(spec.lr) or spec.lr <= 0:
+        raise ProgramError(
+            f"the learning rate must be a positive number ({format_number(spec.lr)} given)",
+            hint="p.data -= lr * p.grad goes downhill only for lr > 0, e.g. 0.1",
+        )
 
 
 def _parse(source: str, values: dict[str, float], where: str) -> Program:
@@ -280,32 +457,83 @@ def _fixed_inputs(comparison: Comparison) -> list[str]:
     return [name for name in program.inputs if name not in comparison.spec.params]
 
 
+def names_text(names: list[str] | tuple[str, ...], limit: int = 6) -> str:
+    """``w, b``; past ``limit`` names the first few and how many more: ``w1, w2, … (37)``."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[: limit - 1])}, … {names[-1]} ({len(names)})"
+
+
 def heading(comparison: Comparison) -> str:
     """``5 steps of p.data -= 0.2 * p.grad on w, b; x stays fixed``."""
     spec = comparison.spec
     text = (
         f"{spec.steps} step{'s' if spec.steps != 1 else ''} of "
-        f"p.data -= {format_number(spec.lr)} * p.grad on {', '.join(spec.params)}"
+        f"p.data -= {format_number(spec.lr)} * p.grad on {names_text(spec.params)}"
     )
     fixed = _fixed_inputs(comparison)
     if fixed:
-        text += f"; {', '.join(fixed)} {'stays' if len(fixed) == 1 else 'stay'} fixed"
+        text += f"; {names_text(fixed)} {'stays' if len(fixed) == 1 else 'stay'} fixed"
     return text
 
 
-def format_comparison(comparison: Comparison, width: int = 100) -> list[str]:
-    """The comparison as plain text lines, for ``--print``: the losses side by side, each
-    run's updates, then the lesson and the explanation wrapped to ``width`` columns."""
+DETAILED = 4
+"""Up to this many parameters, ``--print`` shows every update of every parameter; with more,
+each parameter's start and end (the losses, every step, are shown either way)."""
+
+
+def format_comparison(
+    comparison: Comparison,
+    width: int = 100,
+    *,
+    plot: tuple[int, int] | None = None,
+    ascii: bool = False,
+) -> list[str]:
+    """The comparison as plain text lines, for ``--print``: the losses side by side, the loss
+    curves (``plot``: their width and height, None: no plot), each run's updates (or, with many
+    parameters, where each one started and ended), then the lesson and the explanation wrapped
+    to ``width`` columns."""
     spec = comparison.spec
     count = spec.steps + 1
     lines = [f"training loop: {heading(comparison)}", ""]
     rows = [["iteration", "loss with zero_grad", "", "loss without zero_grad", ""]]
+    up = "^ loss went up" if ascii else WENT_UP
     for i in range(count):
         cells = ["after" if i == count - 1 else str(i + 1)]
         for run in comparison.runs:
-            cells += [format_number(run.losses[i]), WENT_UP if run.went_up()[i] else ""]
+            cells += [format_number(run.losses[i]), up if run.went_up()[i] else ""]
         rows.append(cells)
     lines += _columns(rows, right={1, 3})
+    if plot is not None:
+        from .plot import plot_lines
+
+        lines.append("")
+        lines.append("the loss before each step and after the last one:")
+        lines += plot_lines(comparison, *plot, ascii=ascii)
+    if len(spec.params) > DETAILED:
+        lines.append("")
+        lines.append(f"the {len(spec.params)} parameters, before the first step and after the last")
+        rows = [["parameter", "start", "with zero_grad", "without zero_grad"]]
+        first = comparison.with_zero_grad.iterations[0].data
+        for name in spec.params:
+            rows.append(
+                [name, format_number(first[name])]
+                + [format_number(run.final[name]) for run in comparison.runs]
+            )
+        lines += _columns(rows, right={1, 2, 3})
+    else:
+        lines += _update_tables(comparison)
+    lines.append("")
+    lines += textwrap.wrap(comparison.lesson(), width)
+    lines.append("")
+    lines += textwrap.wrap(EXPLANATION, width)
+    return lines
+
+
+def _update_tables(comparison: Comparison) -> list[str]:
+    """Each run's updates, every parameter at every iteration (own grad, p.grad, after)."""
+    spec = comparison.spec
+    lines: list[str] = []
     for run in comparison.runs:
         lines.append("")
         lines.append(RUN_TITLES[run.zero_grad])
@@ -327,16 +555,14 @@ def format_comparison(comparison: Comparison, width: int = 100) -> list[str]:
             final += [format_number(run.final[name])] + [""] * (per_param - 1)
         rows.append(final)
         lines += _columns(rows, right=set(range(1, len(header))))
-    lines.append("")
-    lines += textwrap.wrap(comparison.lesson(), width)
-    lines.append("")
-    lines += textwrap.wrap(EXPLANATION, width)
     return lines
 
 
 def _run_json(run: Run) -> dict[str, Any]:
     went_up = run.went_up()
     return {
+        "loss": run.losses,
+        "params": [dict(it.data) for it in run.iterations] + [dict(run.final)],
         "zero_grad": run.zero_grad,
         "iterations": [
             {
@@ -364,7 +590,11 @@ def _run_json(run: Run) -> dict[str, Any]:
 
 
 def comparison_json(comparison: Comparison) -> dict[str, Any]:
-    """The comparison for ``--json``: the spec, both runs, the lesson and the explanation."""
+    """The comparison for ``--json``: the spec, both runs, the lesson and the explanation.
+
+    Each run has ``loss`` (the loss before each step, then after the last: ``steps + 1``
+    numbers) and ``params`` (the parameters at the same points, by name), then the same in
+    detail per iteration (``iterations``: data, own grad, p.grad, after) and ``final``."""
     spec = comparison.spec
     return {
         "params": list(spec.params),

@@ -31,6 +31,10 @@ STATES: dict[str, list[str]] = {
     "pass 2": ["end", "b", "right"],
     "predict mode": ["g"],
     "editing": ["e"],
+    "forward mode": ["F"],
+    "forward mode, mid-pass": ["F", "right", "right"],
+    "forward pass done": ["F", "end"],
+    "after a gradient step": ["end", "u"],
 }
 KEYS = sorted(key for key in _KEY_ACTIONS if key != "q")  # q quits: see test_q_quits_in_every_state
 ONE_KEY_PER_ACTION = sorted(
@@ -164,7 +168,12 @@ async def test_q_quits_in_every_state(state: str) -> None:
         (["end", "z"], "end", "grads were zeroed: press b to start the next pass"),
         (["right"], "b", "b starts another pass once this one is done: press end first, "
                          "or z then b"),
-        ([], "t", "t needs an example with a training loop: try --example zero_grad or ctrl+p"),
+        (["right"], "u", "u steps with the grads of a whole backward pass: press end first"),
+        (["end", "z"], "u", "every grad is 0 after zero_grad: press b for a backward pass first"),
+        (["F"], "left", "already at the start of the forward pass: press → to compute a node"),
+        (["F", "end"], "end", "the forward pass is done: press → to start the backward pass"),
+        (["F"], "b", "grads come from the backward pass, after the forward pass: press → to its "
+                     "end and on (F leaves forward mode)"),
     ],
 )  # fmt: skip
 async def test_the_testers_keys_say_what_to_press(keys: list[str], key: str, says: str) -> None:

@@ -273,14 +273,23 @@ def test_every_note_names_a_node_of_its_example() -> None:
             assert key in names | {"start", "done"}, (example.name, key)
 
 
-async def test_training_screen_opens_only_for_an_example_with_a_loop() -> None:
+async def test_training_screen_opens_for_any_program_with_parameters() -> None:
     from stepgrad.screens.training import TrainingScreen
 
-    app = create_app(TOY, example=EXAMPLES["toy"], steady=True)
+    app = create_app("2*3", steady=True)  # no input: nothing to train
     async with app.run_test(size=SIZE) as pilot:
-        assert app.screen.check_action("training", ()) is False  # hidden from the footer
+        assert app.screen.check_action("training", ()) is None  # greyed in the footer
         await pilot.press("t")
+        await pilot.pause()
         assert app.screen is app.main
+        assert [n.message for n in app._notifications][-1].startswith(
+            "t trains the program's parameters, and it has none"
+        )
+    app = create_app(TOY, example=EXAMPLES["toy"], steady=True)  # no loop of its own
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TrainingScreen)
     example = EXAMPLES["zero_grad"]
     app = create_app(example.program, example=example, steady=True)
     async with app.run_test(size=SIZE) as pilot:

@@ -29,6 +29,7 @@ from textual.widgets import Footer
 from engine import Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
+from stepgrad.forward import ForwardWalk
 from stepgrad.predict import PredictResult, Score
 from stepgrad.state import Walkthrough, editable_source
 from stepgrad.widgets import (
@@ -40,6 +41,7 @@ from stepgrad.widgets import (
     TopBar,
     ValuesTable,
 )
+from stepgrad.widgets.loop_panel import ForwardPanel, UpdatePanel, forward_title
 from stepgrad.widgets.topbar import Extra, Header
 
 LEVELS = ("lecture", "full", "compact", "tiny")
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from stepgrad.draw import Drawing, View
     from stepgrad.examples import Example
     from stepgrad.scene import Scene
+    from stepgrad.training import GradientStep, Training
     from stepgrad.widgets.editor import ProgramEditor
 
 __all__ = ["MainScreen", "SPEEDS"]
@@ -75,12 +78,12 @@ TINY = 16
 
 _CHECKED = (
     "next", "prev", "home", "end", "play", "faster", "slower", "zero_grad", "backward", "select",
-    "unselect", "focus_mode", "compact", "edit", "training",
+    "unselect", "focus_mode", "compact", "edit", "training", "update", "forward",
 )  # fmt: skip
 """The actions whose availability can change; the footer is refreshed only when it does."""
 FOOTER_PRIORITY = (
     "help", "quit", "next", "prev", "backward", "zero_grad", "play", "edit", "select",
-    "training", "home", "end", "faster", "slower",
+    "training", "home", "end", "faster", "slower", "update",
 )  # fmt: skip
 """Which keys the footer keeps when it cannot show them all, most important first: ``?`` and
 ``q`` are never left out (help lists every key; a left-out key still works)."""
@@ -169,8 +172,14 @@ class MainScreen(Screen[None]):
         Binding("n", "narration", "Narrate", show=False,
                 tooltip="Show / hide the plain-language narration (lesson mode)"),
         Binding("t", "training", "Training",
-                tooltip="The training loop of an example that has one (zero_grad), run with "
-                        "and without zero_grad"),
+                tooltip="Train the program (its output is the loss): lr, steps, parameters, "
+                        "with and without zero_grad, the loss curves"),
+        Binding("u", "update", "Update",
+                tooltip="A gradient step: p.data -= lr * p.grad on the parameters, then the "
+                        "forward pass again (lr and parameters: t)"),
+        Binding("F", "forward", "Forward", show=False,
+                tooltip="Forward mode: compute the values one node at a time, each after its "
+                        "inputs, then the backward pass (F again: leave it)"),
         Binding("e", "edit", "Edit", tooltip="Edit the program in place"),
         Binding("question_mark,f1", "help", "Help", key_display="?", tooltip="This screen"),
         Binding("s", "screenshot", "SVG", show=False,
@@ -188,9 +197,20 @@ class MainScreen(Screen[None]):
         lecture: bool = False,
         narration: bool = True,
         predict: bool = False,
+        forward: bool = False,
+        train: bool = False,
+        loop: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.example = example
+        self.fwd: ForwardWalk | None = ForwardWalk(program) if forward else None
+        """The forward pass being stepped through (forward mode), or None."""
+        self._fwd_behind = False  # the backward pass began where a forward pass ended
+        self.loop_options: dict[str, Any] = dict(loop or {})
+        """The user's choices for u and t: ``params``, ``lr``, ``steps`` (see _loop_spec)."""
+        self.updates: list[GradientStep] = []
+        """The gradient steps taken on this program, oldest first."""
+        self._train_at_start = train
         self.lecture = lecture
         self.narrating = narration
         self.predicting = predict
@@ -230,6 +250,12 @@ class MainScreen(Screen[None]):
             yield StepTitle(id="step-title")  # one line: a step redraws it, not the panes
             with Horizontal(id="lower-body"):
                 with VerticalScroll(id="steps", can_focus=False):
+                    update_panel = UpdatePanel(id="update-panel")
+                    update_panel.display = False
+                    yield update_panel
+                    forward_panel = ForwardPanel(id="forward-panel")
+                    forward_panel.display = False
+                    yield forward_panel
                     yield StepPanel(id="step-panel")
                     narration = Narration(id="narration")
                     narration.display = self.narrating
@@ -250,6 +276,8 @@ class MainScreen(Screen[None]):
             self.call_after_refresh(self._prepare_graph)
         else:
             self._prepare_graph()
+        if self._train_at_start:  # --train: the training window over the graph
+            self.call_after_refresh(self.action_training)
 
     def on_resize(self, event: Any) -> None:
         self._arrange(event.size.width, event.size.height)
@@ -472,6 +500,8 @@ class MainScreen(Screen[None]):
         walk = self.walk
         if self.selected is not None:
             return self.selected
+        if self.fwd is not None:
+            return self._forward_node()
         if walk.current is not None:
             return walk.current.node
         return walk.trace.root
@@ -480,7 +510,8 @@ class MainScreen(Screen[None]):
         """What the graph shows now; equal states give equal views (see :meth:`view`)."""
         walk = self.walk
         collapsed = self.scene.collapsed if self.scene is not None else None
-        return (walk.pass_.serial, walk.step, walk.cleared, collapsed)
+        forward = self.fwd.step if self.fwd is not None else None
+        return (walk.pass_.serial, walk.step, walk.cleared, collapsed, forward)
 
     def view(self) -> View:
         """The drawing's styles for the current state (cached: a few states, by :meth:`_state`)."""
@@ -488,7 +519,12 @@ class MainScreen(Screen[None]):
         cached = self._views.get(state)
         if cached is None:
             assert self.scene is not None
-            cached = self.scene.view(self.walk)
+            if self.fwd is not None:
+                from stepgrad.forward_view import forward_view
+
+                cached = forward_view(self.scene, self.fwd)
+            else:
+                cached = self.scene.view(self.walk)
             if len(self._views) >= 8:
                 self._views.pop(next(iter(self._views)))
             self._views[state] = cached
@@ -499,10 +535,14 @@ class MainScreen(Screen[None]):
     def sync(self, *, follow: bool = True) -> None:
         """Push the walkthrough to every widget and refresh the footer's keys."""
         walk = self.walk
+        self._sync_loop()
         self.query_one(TopBar).show(self._header())
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
-        self.query_one(StepTitle).show(panel.title(), self.query_one(GraphView).more())
+        more = self.query_one(GraphView).more()
+        self.query_one(StepTitle).show(panel.title(), more)
+        if self.fwd is not None:
+            self.query_one(StepTitle).show(forward_title(self.fwd), more)
         self.query_one(Narration).update_from(walk, self.notes)
         values = self.query_one(ValuesTable)
         values.update_from(walk, self.selected)
@@ -543,6 +583,38 @@ class MainScreen(Screen[None]):
         if graph_view.styles.height is None or graph_view.styles.height.value != height:
             graph_view.styles.height = height
 
+    def _sync_loop(self) -> None:
+        """The whole loop's part of :meth:`sync`: in forward mode the forward panel takes the
+        step panel's place and values not computed yet show ``—``; after a gradient step, its
+        panel stays above the step panel until the next pass begins."""
+        fwd = self.fwd
+        hidden = frozenset(fwd.hidden()) if fwd is not None else frozenset()
+        self.query_one(ValuesTable).hidden = hidden
+        self.query_one(Inspector).hidden = hidden
+        forward_panel = self.query_one(ForwardPanel)
+        if fwd is not None:
+            forward_panel.update_from(fwd, self.narrating)
+        walk = self.walk
+        last = self.updates[-1] if self.updates else None
+        after_update = (
+            last is not None
+            and fwd is None
+            and walk.step == 0
+            and walk.pass_.number == 1
+            and not walk.cleared
+        )
+        update_panel = self.query_one(UpdatePanel)
+        if after_update:
+            update_panel.update_from(last, walk.program)
+        for widget, shown in (
+            (forward_panel, fwd is not None),
+            (update_panel, after_update),
+            (self.query_one(StepPanel), fwd is None),
+            (self.query_one(Narration), fwd is None and self.narrating),
+        ):
+            if widget.display != shown:
+                widget.display = shown
+
     def _refresh_footer(self) -> None:
         """Grey out in the footer what cannot be done now (only when that changed)."""
         self._footer_queued = False
@@ -558,6 +630,8 @@ class MainScreen(Screen[None]):
         self._prefetch_queued = False
         walk = self.walk
         if self.graph is None or walk.cleared or self.focus_mode or self.selected is not None:
+            return
+        if self.fwd is not None:
             return
         if not self.is_current or self.editing:
             return
@@ -585,6 +659,10 @@ class MainScreen(Screen[None]):
         targets: list[Value] = []
         if self.selected is not None:
             targets.append(self.selected)
+        if self.fwd is not None:
+            node = self._forward_node()
+            targets += [node, *node.parents]
+            return self.scene.shown_ids(targets) if self.scene is not None else []
         step = walk.current
         if step is not None:
             targets.append(step.node)
@@ -600,7 +678,10 @@ class MainScreen(Screen[None]):
             return
         step = self.walk.current
         nodes = [self.selected] if self.selected is not None else []
-        if step is not None:
+        if self.fwd is not None:
+            node = self._forward_node()
+            nodes += [node, *node.parents]
+        elif step is not None:
             nodes += [step.node, *(edge.parent for edge in step.edges)]
         if nodes:
             values.show_rows(nodes)
@@ -667,6 +748,19 @@ class MainScreen(Screen[None]):
                         (GIVE_WAY["zeroed wording"], GIVE_WAY["zeroed first"]),
                     )
                 )
+        if self.fwd is not None:  # forward mode: the forward pass's own status
+            fwd = self.fwd
+            status = Content.assemble(
+                ("forward", "bold $accent"), f" · step {fwd.step} of {fwd.total}"
+            )
+            word = (
+                ("✓ done", "bold $success")
+                if fwd.finished
+                else ("in progress", "bold $warning")
+                if fwd.step
+                else ("not started", "bold")
+            )
+            extras = [Extra((Content.styled(*word),), (GIVE_WAY["status word"],))]
         if self.playing is not None:
             speed = Content.styled(f"▶ {SPEEDS[self.speed]:g}/s", "bold")
             extras.append(
@@ -688,12 +782,19 @@ class MainScreen(Screen[None]):
             title=Content.styled("stepgrad", "bold $accent"),
             programs=self._program_forms(),
             name=program.name(program.output),
-            value=Content.styled(format_number(program.output.data), "bold"),
+            value=Content.styled(self._output_text(), "bold"),
             status=status,
             extras=tuple(extras),
             title_rank=GIVE_WAY["title"],
             name_rank=GIVE_WAY["program"],
         )
+
+    def _output_text(self) -> str:
+        """The output's value for the top bar: ``—`` while forward mode has not computed it."""
+        program = self.walk.program
+        if self.fwd is not None and not self.fwd.computed(program.output):
+            return "—"
+        return format_number(program.output.data)
 
     def _program_line(self) -> Content:
         """The left of the top bar when there is room for all of it."""
@@ -720,8 +821,6 @@ class MainScreen(Screen[None]):
         :meth:`on_key` shows it when the key is pressed). False: hidden."""
         if self.editing and action not in ("quit", "help", "screenshot"):
             return False  # hidden from the footer: the editor's keys are shown instead
-        if action == "training" and getattr(self.example, "training", None) is None:
-            return False  # only examples with a training loop have it (t says so, see on_key)
         return True if self.why_not(action) is None else None
 
     def why_not(self, action: str) -> str | None:
@@ -734,6 +833,10 @@ class MainScreen(Screen[None]):
         walk = self.walk
         if action == "play" and self.playing is not None:
             return None  # p pauses
+        if self.fwd is not None or action in ("update", "training", "forward"):
+            return self._why_not_loop(action)
+        if action == "prev" and self._forward_behind():
+            return None  # ← goes back into the forward pass
         if action in ("next", "prev", "home", "end", "play") and walk.cleared:
             return "grads were zeroed: press b to start the next pass"
         if action in ("next", "end", "play") and walk.finished:
@@ -773,9 +876,48 @@ class MainScreen(Screen[None]):
             return "the graph is still being laid out: press the key again in a moment"
         if action == "unselect" and self.selected is None:
             return "nothing is selected: tab or a click on a node selects one"
-        if action == "training" and getattr(self.example, "training", None) is None:
-            return "t needs an example with a training loop: try --example zero_grad or ctrl+p"
         return None
+
+    def _why_not_loop(self, action: str) -> str | None:
+        """:meth:`why_not` in forward mode, and for the whole loop's keys (u, t, F)."""
+        fwd, walk = self.fwd, self.walk
+        if fwd is not None:
+            if action in ("prev", "home") and fwd.step == 0:
+                return "already at the start of the forward pass: press → to compute a node"
+            if action in ("end", "play") and fwd.finished:
+                return "the forward pass is done: press → to start the backward pass"
+            if action == "play" and self.predicting:
+                return "play is off in predict mode: press → to compute the next node"
+            if action in ("zero_grad", "backward", "update"):
+                return (
+                    "grads come from the backward pass, after the forward pass: press → to "
+                    "its end and on (F leaves forward mode)"
+                )
+            if action in ("next", "prev", "home", "end", "play", "forward", "training"):
+                return None
+            return self._why_not_walk(action)
+        if action == "forward":
+            return None
+        if not self._loop_spec().params:
+            key = "t" if action == "training" else "u"
+            return (
+                f"{key} trains the program's parameters, and it has none: every input is "
+                "marked fixed, or there is none (e to edit: w = param(0.5))"
+            )
+        if action == "update":
+            if walk.cleared:
+                return "every grad is 0 after zero_grad: press b for a backward pass first"
+            if not walk.finished:
+                return "u steps with the grads of a whole backward pass: press end first"
+        return None
+
+    def _why_not_walk(self, action: str) -> str | None:
+        """:meth:`why_not` for the keys forward mode leaves as they are (zoom, select...)."""
+        fwd, self.fwd = self.fwd, None
+        try:
+            return self.why_not(action)
+        finally:
+            self.fwd = fwd
 
     def on_key(self, event: events.Key) -> None:
         """A key whose action cannot act now answers with :meth:`why_not`'s line.
@@ -821,6 +963,9 @@ class MainScreen(Screen[None]):
 
     def action_next(self) -> None:
         self._direction = 1
+        if self.fwd is not None:
+            self._forward_next()
+            return
         if self.predicting and self.walk.can("next"):
             self._ask()
             return
@@ -860,18 +1005,26 @@ class MainScreen(Screen[None]):
 
     def action_prev(self) -> None:
         self._direction = -1
-        self._moved(self.walk.prev())
+        if self.fwd is not None:
+            self._moved(self.fwd.prev())
+        elif self._forward_behind():  # back into the forward pass, at its end
+            self.fwd = ForwardWalk(self.walk.program)
+            self.fwd.end()
+            self._fwd_behind = False
+            self.sync()
+        else:
+            self._moved(self.walk.prev())
 
     def action_home(self) -> None:
-        self._moved(self.walk.home())
+        self._moved(self.fwd.home() if self.fwd is not None else self.walk.home())
 
     def action_end(self) -> None:
-        self._moved(self.walk.end())
+        self._moved(self.fwd.end() if self.fwd is not None else self.walk.end())
 
     def action_play(self) -> None:
         if self.playing is not None:
             self._stop()
-        elif self.walk.can("play"):
+        elif self.fwd is not None and not self.fwd.finished or self.walk.can("play"):
             self.playing = self.set_interval(1 / SPEEDS[self.speed], self._tick, name="play")
         self.sync(follow=False)
 
@@ -881,6 +1034,11 @@ class MainScreen(Screen[None]):
             self.playing = None
 
     def _tick(self) -> None:
+        if self.fwd is not None:  # forward mode: play computes node after node, to the end
+            if not self.fwd.next() or self.fwd.finished:
+                self._stop()
+            self.sync()
+            return
         if not self.walk.next():
             self._stop()
         elif self.walk.finished:
@@ -1117,13 +1275,138 @@ class MainScreen(Screen[None]):
         self.sync(follow=False)
         self.notify("narration shown" if self.narrating else "narration hidden", timeout=1.5)
 
-    def action_training(self) -> None:
-        training = getattr(self.example, "training", None)
-        if training is None or self.example is None:
+    # --- the whole loop: forward mode, a gradient step, training -------------------------------
+
+    def _forward_node(self) -> Value:
+        """The node forward mode looks at: the one computed now, else the first to compute."""
+        fwd = self.fwd
+        assert fwd is not None
+        if fwd.current is not None:
+            return fwd.current.node
+        return fwd.steps[0].node if fwd.steps else self.walk.program.output
+
+    def _forward_behind(self) -> bool:
+        """Whether ← at this backward step 0 goes back to the end of the forward pass."""
+        walk = self.walk
+        return (
+            self._fwd_behind
+            and self.fwd is None
+            and walk.step == 0
+            and walk.pass_.number == 1
+            and not walk.pass_.zeroed
+            and not walk.cleared
+        )
+
+    def _forward_next(self) -> None:
+        """→ in forward mode: compute the next node; past the last, start the backward pass."""
+        fwd = self.fwd
+        assert fwd is not None
+        if fwd.finished:
+            self._stop()
+            self.fwd = None
+            self._fwd_behind = True
+            self.sync()
             return
+        self._moved(fwd.next())
+
+    def action_forward(self) -> None:
+        """F: step through the forward pass first (the backward pass starts over after it);
+        F again: back to the backward pass."""
+        self._stop()
+        if self.fwd is not None:
+            self.fwd = None
+            self.tell("forward mode off: the backward pass")
+            self.sync()
+            return
+        walk = self.walk
+        if walk.step or walk.cleared or walk.pass_.number > 1 or walk.pass_.zeroed:
+            walk.program.zero_grad()  # the forward pass comes first: a fresh backward pass after
+            self.walk = Walkthrough(walk.program)
+        self.fwd = ForwardWalk(self.walk.program)
+        self._fwd_behind = False
+        self.tell(
+            f"forward pass: → computes one node at a time ({self.fwd.total} steps), then the "
+            "backward pass begins (F: leave forward mode)"
+        )
+        self.sync()
+
+    def _loop_spec(self) -> Training:
+        """What u and t run: the user's choices (kept while they fit the program), else the
+        example's, else the program's marks and the defaults."""
+        from stepgrad.training import training_for
+
+        program = self.walk.program
+        options = dict(self.loop_options)
+        params = options.get("params")
+        if params is not None and not all(name in program.inputs for name in params):
+            options.pop("params")
+        return training_for(program, self.example, **options)
+
+    def action_update(self) -> None:
+        """u: ``p.data -= lr * p.grad`` with the grads of the finished pass, then the forward
+        pass again; the backward pass starts over at the new values."""
+        from stepgrad.forward import recompute
+        from stepgrad.training import gradient_step
+
+        self._stop()
+        walk = self.walk
+        program = walk.program
+        spec = self._loop_spec()
+        grads = walk.grads()
+        grad = {name: grads.get(program.inputs[name], 0.0) for name in spec.params}
+        own = {name: walk.trace.grads.get(program.inputs[name], 0.0) for name in spec.params}
+        try:
+            step = gradient_step(
+                program,
+                spec.params,
+                grad,
+                own,
+                spec.lr,
+                number=len(self.updates) + 1,
+                passes=walk.pass_.stack,
+            )
+        except ProgramError as err:
+            self.notify(err.headline(), title="gradient step refused", severity="error", timeout=8)
+            return
+        program.zero_grad()
+        try:
+            new = Walkthrough(program)
+        except ProgramError as err:  # the new grads are not finite: back to where we were
+            for name in step.params:
+                program.inputs[name].data = step.before[name]
+            recompute(program)
+            program.zero_grad()
+            self.walk = Walkthrough(program)
+            self.notify(err.headline(), title="gradient step undone", severity="error", timeout=8)
+            self._prepare_graph()
+            return
+        self.updates.append(step)
+        self.walk = new
+        self._fwd_behind = False
+        for name in step.params:  # the editor and t start from the new values
+            if name.isascii() and name.isidentifier():
+                self.values[name] = step.after[name]
+        self.source = editable_source(program, self.values)
+        self._prepare_graph()  # new data: boxes may need other widths
+        out = program.name(program.output)
+        self.tell(
+            f"gradient step {step.number}: {out} {format_number(step.loss_before)} → "
+            f"{format_number(step.loss_after)} (first-order prediction "
+            f"{format_number(step.predicted)})"
+        )
+
+    def action_training(self) -> None:
         from .training import TrainingScreen
 
-        self.app.push_screen(TrainingScreen(self.example, self.values))
+        walk = self.walk
+
+        def chosen(spec: Training | None) -> None:
+            if spec is not None and self.walk is walk:
+                self.loop_options = {"params": spec.params, "lr": spec.lr, "steps": spec.steps}
+                self.sync(follow=False)
+
+        screen = TrainingScreen(walk.program.source, self.values, self._loop_spec())
+        self.app.push_screen(screen, chosen)
 
     def load(self, text: str, values: dict[str, float] | None = None) -> None:
         """Replace the program (raises ProgramError and changes nothing if it is invalid)."""
@@ -1136,6 +1419,9 @@ class MainScreen(Screen[None]):
         self.source = editable_source(program, self.values)
         self.selected = None
         self.focus_mode = False
+        self.fwd = None  # the whole loop starts over with a new program
+        self._fwd_behind = False
+        self.updates = []
         self._prepare_graph()
 
     def action_help(self) -> None:

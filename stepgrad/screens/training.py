@@ -1,10 +1,20 @@
-"""The training screen: the same few SGD steps with and without ``zero_grad``, side by side.
+"""The training window (``t``): any program's training loop, with and without ``zero_grad``.
 
-Each iteration shows the loss and every parameter's update ``data → after`` with the grad that
-made it; without ``zero_grad`` the grad is written as the sum it is (``last p.grad + this
-iteration's``). A loss that went up is marked ``▲ loss went up`` (a marker, not colour alone).
-Wide enough, the two runs stand side by side; narrower, they are stacked and each sum gets a
-line of its own, so 60 columns need only vertical scrolling.
+At the top, what to run: the learning rate, the number of steps and the parameters (the
+program's inputs, each checked or not); enter in a field, or a change of parameters, runs it
+again. Under it the loss curves of both runs, drawn by plotext in textual-plotext's widget
+(imported when the window opens, never at startup), with ``▲`` where a loss went up.
+
+Then the numbers. With a few parameters and steps, each iteration shows the loss and every
+parameter's update ``data → after`` with the grad that made it; without ``zero_grad`` the grad
+is written as the sum it is (``last p.grad + this iteration's``). Wide enough, the two runs
+stand side by side; narrower, they are stacked, so 60 columns need only vertical scrolling.
+With many (the MLP's 37 weights and biases), the losses of both runs side by side and where
+each parameter started and ended. A loss that went up is marked ``▲ loss went up`` (a marker,
+not colour alone).
+
+Closing the window hands the settings back, so that ``u`` steps with the same parameters and
+lr.
 """
 
 from __future__ import annotations
@@ -12,20 +22,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.cells import cell_len
+from rich.segment import Segment as RichSegment
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.events import Resize
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widgets import Input, Label, SelectionList, Static
+from textual.widgets._toggle_button import ToggleButton
+from textual.widgets.option_list import OptionDoesNotExist
 
 from engine.numbers import format_number
-from engine.parse import ProgramError
+from engine.parse import ProgramError, parse
+from engine.text import visible
 from stepgrad.examples import Example
-from stepgrad.training import EXPLANATION, WENT_UP, Comparison, Run, compare, heading
+from stepgrad.training import (
+    DETAILED,
+    EXPLANATION,
+    MAX_STEPS,
+    WENT_UP,
+    Comparison,
+    Run,
+    Training,
+    compare,
+    heading,
+    training_for,
+)
 
-__all__ = ["TrainingScreen", "training_lines"]
+__all__ = ["TrainingScreen", "compact_lines", "training_lines"]
 
 WENT_DOWN = "▼"
 _SEPARATOR = " │ "
@@ -160,19 +187,136 @@ def _stacked(comparison: Comparison) -> list[list[Segment]]:
     return out
 
 
+COMPACT_STEPS = 30
+"""Past this many steps (or :data:`~stepgrad.training.DETAILED` parameters) the window shows
+the losses and each parameter's start and end rather than every update."""
+COMPACT_ROWS = 25
+"""The most rows of losses the compact table shows (the plot has every step)."""
+
+
+def detailed(comparison: Comparison) -> bool:
+    """Whether every update of every parameter is shown (few parameters and steps)."""
+    spec = comparison.spec
+    return len(spec.params) <= DETAILED and spec.steps <= COMPACT_STEPS
+
+
+def _rows_shown(count: int) -> list[int]:
+    """Which of ``count`` rows the compact table shows: all, or about :data:`COMPACT_ROWS`
+    evenly spread, always the first and the last."""
+    if count <= COMPACT_ROWS:
+        return list(range(count))
+    every = -(-(count - 1) // (COMPACT_ROWS - 1))
+    return sorted({*range(0, count - 1, every), count - 1})
+
+
+def compact_lines(comparison: Comparison, width: int) -> list[Content]:
+    """The losses of both runs side by side (▲ where one went up), then each parameter's start
+    and its end in both runs (the first few)."""
+    runs = comparison.runs
+    count = comparison.spec.steps + 1
+    rows = _rows_shown(count)
+    losses = [[_n(loss) for loss in run.losses] for run in runs]
+    head = ("step", "with zero_grad", "without zero_grad")
+    widths = [max(len("after"), len(head[0]))]
+    widths += [max(len(head[r + 1]), *(len(x) for x in losses[r])) for r in range(2)]
+    mark = len(WENT_UP)
+    out: list[Content] = [
+        Content.styled(
+            f"{head[0].rjust(widths[0])}  {head[1].rjust(widths[1])} {' ' * mark}  "
+            f"{head[2].rjust(widths[2])}",
+            "bold",
+        )
+    ]
+    if len(rows) < count:
+        every = rows[1] - rows[0]
+        out.append(Content.styled(f"(one step in {every} shown; the plot has every step)", "dim"))
+    for i in rows:
+        label = "after" if i == count - 1 else str(i)
+        parts: list[tuple[str, str] | str] = [(label.rjust(widths[0]), "bold")]
+        for r, run in enumerate(runs):
+            up = run.went_up()[i]
+            parts += ["  " if r == 0 else "", losses[r][i].rjust(widths[r + 1]), " "]
+            parts.append((WENT_UP if up else " " * mark, "bold $text-error" if up else ""))
+            if r == 0:
+                parts.append("  ")
+        out.append(Content.assemble(*parts))
+    spec = comparison.spec
+    first = comparison.with_zero_grad.iterations[0].data
+    out.append(Content(""))
+    out.append(
+        Content.styled(
+            f"the {len(spec.params)} parameters: start → after the last step, with | without "
+            "zero_grad",
+            "bold",
+        )
+    )
+    shown = spec.params[:8]
+    name_w = max(cell_len(p) for p in shown)
+    for name in shown:
+        ends = [_n(run.final[name]) for run in runs]
+        out.append(
+            Content.assemble(
+                (name.ljust(name_w), "bold"),
+                f"  {_n(first[name])} → {ends[0]}",
+                (" | ", "$text-muted"),
+                ends[1],
+            )
+        )
+    if len(spec.params) > len(shown):
+        out.append(Content.styled(f"… and {len(spec.params) - len(shown)} more", "dim"))
+    return out
+
+
 def training_lines(comparison: Comparison, width: int) -> tuple[list[Content], bool]:
     """The comparison as lines for a box ``width`` cells wide, and whether they are side by side.
 
-    Side by side if that fits in ``width``, stacked otherwise.
+    Side by side if that fits in ``width``, stacked otherwise; with many parameters or steps,
+    the compact table (:func:`compact_lines`, side by side by nature).
     """
+    if not detailed(comparison):
+        return compact_lines(comparison, width), True
     wide = _side_by_side(comparison)
     side = max(_width(line) for line in wide) <= width
     lines = wide if side else _stacked(comparison)
     return [Content.assemble(*line) for line in lines], side
 
 
-class TrainingScreen(ModalScreen[None]):
-    """The training loop of an example, run with and without ``zero_grad``."""
+class ParamList(SelectionList[str]):
+    """The parameters to train, each checked or not: checked ones show ``X``, the others a
+    blank (Textual's list shows ``X`` either way, told apart by colour alone)."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            selection = self.get_option_at_index(round(self.scroll_offset.y) + y)
+        except OptionDoesNotExist:
+            return strip
+        if selection.value in self._selected:
+            return strip
+        segments = list(strip)
+        for i, segment in enumerate(segments):
+            if segment.text == ToggleButton.BUTTON_INNER:
+                segments[i] = RichSegment(" " * len(segment.text), segment.style, segment.control)
+                break
+        return Strip(segments, strip.cell_length)
+
+
+NARROW = 100
+"""Below this width the form's two parts (numbers, parameters) are stacked."""
+SYNC_WORK = 200_000
+"""Node-steps (graph size x steps x 2 runs) run at once; more run in a worker thread, with a
+note meanwhile, so the window answers keys during a long run."""
+
+
+class TrainingScreen(ModalScreen[Training | None]):
+    """Any program's training loop, run with and without ``zero_grad``; its settings.
+
+    ``TrainingScreen(program_text, values, spec)``: the program (its output is the loss) with
+    ``values`` overriding its inputs, trained as ``spec`` says (default: see
+    :func:`~stepgrad.training.training_for`). ``TrainingScreen(example, values)`` uses the
+    example's own settings; ``TrainingScreen(comparison)`` shows a loop already run. Dismissed
+    with the settings last run (for ``u``), or None if none could run.
+    """
 
     DEFAULT_CSS = """
     TrainingScreen {
@@ -192,73 +336,245 @@ class TrainingScreen(ModalScreen[None]):
     }
     #training-box > Static { width: auto; max-width: 100%; }
     #training-head { color: $text-muted; margin-bottom: 1; }
+    #training-form { height: auto; width: 100%; }
+    #training-numbers { height: auto; width: auto; }
+    #training-choice { height: auto; width: 1fr; }
+    TrainingScreen.-narrow #training-form { layout: vertical; }
+    TrainingScreen.-narrow #training-choice { width: 100%; }
+    #training-form Label { padding: 1 1 0 0; color: $text-muted; }
+    #training-form Input { width: 14; }
+    #training-form #training-steps { width: 10; }
+    #training-form SelectionList { width: 1fr; min-width: 20; height: auto; max-height: 6; }
+    #training-form-error { color: $text-error; }
+    #training-results { height: auto; }
+    #training-plot { height: 14; width: 100%; min-width: 40; margin-top: 1; }
+    #training-legend { color: $text-muted; }
+    #training-table { margin-top: 1; }
     #training-lesson { margin-top: 1; text-style: bold; }
     #training-explanation { margin-top: 1; color: $text-muted; }
     """
 
     BINDINGS = [
-        Binding("escape,q,t", "dismiss", "Close", key_display="esc"),
+        Binding("escape,q,t", "close", "Close", key_display="esc"),
     ]
 
     def __init__(
-        self, comparison: Comparison | Example, values: Mapping[str, float] | None = None
+        self,
+        program: Comparison | Example | str,
+        values: Mapping[str, float] | None = None,
+        spec: Training | None = None,
     ) -> None:
-        """Show ``comparison``, or the training loop of an example at ``values`` (its inputs'
-        defaults overridden, as on the command line); if that loop fails, show why."""
+        """See the class; a program that cannot run shows why, in one line, instead."""
         super().__init__()
         self.error: ProgramError | None = None
-        """Why the example's loop could not run, or None."""
+        """Why the loop could not run, or None."""
         self.side_by_side = True
         """Whether the two runs are shown side by side (else stacked), for the tests."""
         self.comparison: Comparison | None = None
-        if isinstance(comparison, Comparison):
-            self.comparison = comparison
-        elif comparison.training is None:
-            raise ValueError(f"example {comparison.name!r} has no training loop")
+        self.values = dict(values or {})
+        self.inputs: list[str] = []
+        self.running = False
+        """Whether a long run is on its way in a worker thread."""
+        example: Example | None = None
+        if isinstance(program, Comparison):
+            self.comparison = program
+            self.source = program.source
+            self.values = dict(program.values)
+            spec = program.spec
+        elif isinstance(program, Example):
+            example = program
+            self.source = program.program
         else:
-            try:
-                self.comparison = compare(comparison.program, values, comparison.training)
-            except ProgramError as err:
-                self.error = err
+            self.source = program
+        try:
+            parsed = parse(self.source, self.values)
+        except ProgramError as err:
+            self.error = err
+            self.spec = spec or Training((), 0.0, 0)
+            return
+        self.inputs = list(parsed.inputs)
+        self.size_of_graph = len(parsed.nodes())
+        self.spec = spec if spec is not None else training_for(parsed, example)
+        if self.comparison is None:
+            self._run_now()
+
+    # --- running ----------------------------------------------------------------------------------
+
+    def _run_now(self) -> None:
+        try:
+            self.comparison = compare(self.source, self.values, self.spec)
+            self.error = None
+        except ProgramError as err:
+            self.comparison = None
+            self.error = err
+
+    def run(self, spec: Training) -> None:
+        """Run ``spec`` and show it: at once, or in a worker for a long run."""
+        self.spec = spec
+        if self.size_of_graph * spec.steps * 2 <= SYNC_WORK:
+            self._run_now()
+            self._show()
+            return
+        self.running = True
+        self._note(f"training: {spec.steps:,} steps of both runs…")
+        self._run_in_thread(spec)
+
+    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
+    def _run_in_thread(self, spec: Training) -> None:
+        try:
+            comparison: Comparison | ProgramError = compare(self.source, self.values, spec)
+        except ProgramError as err:
+            comparison = err
+        self.app.call_from_thread(self._finished, spec, comparison)
+
+    def _finished(self, spec: Training, result: Comparison | ProgramError) -> None:
+        if spec is not self.spec or not self.is_attached:
+            return  # settings changed meanwhile: a newer run is on its way
+        self.running = False
+        if isinstance(result, ProgramError):
+            self.comparison, self.error = None, result
+        else:
+            self.comparison, self.error = result, None
+        self._show()
+
+    # --- layout -----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        comparison = self.comparison
+        from stepgrad.widgets.loss_plot import LossPlot  # plotext loads with this window only
+
         with VerticalScroll(id="training-box") as box:
-            box.border_title = "zero_grad: one training loop, two ways"
-            box.border_subtitle = "esc / t to close"
-            if comparison is None:
-                assert self.error is not None
-                yield Static(
-                    Content.assemble(
-                        ("The training loop could not run:\n", "bold"),
-                        (self.error.format(), "$text-error"),
-                    ),
-                    id="training-error",
-                )
-                return
-            program = "; ".join(
-                line.strip() for line in comparison.source.strip().splitlines() if line.strip()
-            )
+            box.border_title = "training: p.data -= lr * p.grad, with and without zero_grad"
+            box.border_subtitle = "esc closes · enter runs · tab: lr, steps, parameters"
             yield Static(
-                Content.assemble(
-                    ("program  ", "bold"), program, "\n", ("training ", "bold"), heading(comparison)
-                ),
-                id="training-head",
+                Content.assemble(("program  ", "bold"), self._program_text()), id="training-head"
             )
-            yield Static(id="training-table")
-            yield Static(comparison.lesson(), id="training-lesson")
-            yield Static(EXPLANATION, id="training-explanation")
+            if self.inputs:
+                with Horizontal(id="training-form"):
+                    with Horizontal(id="training-numbers"):
+                        yield Label("lr")
+                        yield Input(
+                            format_number(self.spec.lr, 12) if self.spec.lr else "",
+                            id="training-lr",
+                        )
+                        yield Label("steps")
+                        yield Input(str(self.spec.steps or ""), id="training-steps")
+                    with Horizontal(id="training-choice"):
+                        yield Label("parameters")
+                        yield ParamList(
+                            *[(name, name, name in self.spec.params) for name in self.inputs],
+                            id="training-params",
+                        )
+            yield Static("", id="training-form-error")
+            with Vertical(id="training-results"):
+                yield LossPlot(id="training-plot")
+                yield Static(id="training-legend")
+                yield Static(id="training-table")
+                yield Static(id="training-lesson")
+                yield Static(EXPLANATION, id="training-explanation")
+
+    def _program_text(self) -> str:
+        """The program on one line; past 6 statements, their count and the last one (which
+        says what the loss is)."""
+        statements = [
+            visible(code.strip())
+            for line in self.source.split("\n")
+            for code in line.partition("#")[0].split(";")
+            if code.strip()
+        ]
+        if len(statements) > 6:
+            return f"({len(statements)} statements) … {statements[-1]}"
+        return "; ".join(statements)
 
     def on_mount(self) -> None:
-        self._layout(self.size.width)
+        self._show()
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width)
 
+    def _note(self, text: str) -> None:
+        note = self.query_one("#training-form-error", Static)
+        note.update(text)
+        note.display = bool(text)
+
+    def _show(self) -> None:
+        """Show the comparison (or why there is none) under the form."""
+        from stepgrad.plot import LEGEND
+        from stepgrad.widgets.loss_plot import LossPlot
+
+        comparison = self.comparison
+        results = self.query_one("#training-results")
+        if comparison is None:
+            results.display = False
+            error = self.error
+            text = error.format() if error is not None else ""
+            self._note(f"The training loop could not run: {text}" if text else "")
+            return
+        self._note("")
+        results.display = True
+        head = self.query_one("#training-head", Static)
+        head.update(
+            Content.assemble(
+                ("program  ", "bold"),
+                self._program_text(),
+                "\n",
+                ("training ", "bold"),
+                visible(heading(comparison)),
+            )
+        )
+        self.query_one(LossPlot).show(comparison)
+        self.query_one("#training-legend", Static).update("  " + LEGEND)
+        self.query_one("#training-lesson", Static).update(comparison.lesson())
+        self._layout(self.size.width)
+
     def _layout(self, screen_width: int) -> None:
+        self.set_class(screen_width < NARROW, "-narrow")
         if self.comparison is None:
             return
         # the box is at most 96% of the screen, less its border, padding and scrollbar
         width = max(int(screen_width * 0.96) - 2 - 4 - 1, 20)
         lines, self.side_by_side = training_lines(self.comparison, width)
         self.query_one("#training-table", Static).update(Content("\n").join(lines))
+        self.query_one("#training-plot").styles.width = min(width, 100)
+
+    # --- the settings -----------------------------------------------------------------------------
+
+    def settings(self) -> Training | ProgramError:
+        """The form's settings, or why they are not valid (one line)."""
+        lr_text = self.query_one("#training-lr", Input).value.strip()
+        steps_text = self.query_one("#training-steps", Input).value.strip()
+        params = tuple(self.query_one("#training-params", ParamList).selected)
+        try:
+            lr = float(lr_text)
+        except ValueError:
+            return ProgramError(f"lr must be a number, not {lr_text!r} (e.g. 0.1)")
+        if not lr > 0 or lr == float("inf"):
+            return ProgramError(f"lr must be a positive number, not {lr_text!r} (e.g. 0.1)")
+        if not steps_text.isdigit() or not 1 <= int(steps_text) <= MAX_STEPS:
+            return ProgramError(
+                f"steps must be a whole number from 1 to {MAX_STEPS:,}, not {steps_text!r}"
+            )
+        if not params:
+            return ProgramError("nothing to train: check at least one parameter")
+        order = [name for name in self.inputs if name in params]
+        return Training(tuple(order), lr, int(steps_text))
+
+    def _apply(self) -> None:
+        settings = self.settings()
+        if isinstance(settings, ProgramError):
+            self._note(settings.message)
+            return
+        if settings != self.spec or self.comparison is None:
+            self.run(settings)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self._apply()
+
+    @on(SelectionList.SelectedChanged)
+    def _params_changed(self) -> None:
+        self._apply()
+
+    def action_close(self) -> None:
+        """Close, handing back the settings last run (even if the loop failed with them: one
+        step may still work), or None if the program could not be read."""
+        self.dismiss(self.spec if self.spec.params else None)

@@ -69,6 +69,8 @@ class ValuesTable(ScrollView, can_focus=False):
         self._shown: dict[int, Content] = {}  # the line last drawn at each row
         self._widths_for: tuple[object, tuple[int, int, int]] = (None, (4, 4, 4))
         self._pinned: list[int] = []  # lines receiving now that do not fit the scrolled window
+        self.hidden: frozenset[Value] = frozenset()
+        """Values not computed yet (forward mode): their data shows ``—``."""
 
     def update_from(self, walk: Walkthrough, selected: Value | None) -> None:
         if walk.program is not self._program:
@@ -192,10 +194,11 @@ class ValuesTable(ScrollView, can_focus=False):
             if len(marker[0]) > room:  # keep a text marker (not colour alone) when narrow
                 short = " ◀" if value is self._fired else " +="
                 marker = (short if room >= len(short) else marker[0], marker[1])
+        data = NOT_COMPUTED if value in self.hidden else format_number(value.data)
         return Content.assemble(
             (shown.ljust(name_w), name_style),
             "  ",
-            format_number(value.data).rjust(data_w),
+            data.rjust(data_w),
             "  ",
             (g.rjust(grad_w), grad_style),
             marker,
@@ -234,6 +237,8 @@ class Inspector(Widget, can_focus=False):
         self.walk: Walkthrough | None = None
         self.node: Value | None = None
         self.consumers: list[Value] = []
+        self.hidden: frozenset[Value] = frozenset()
+        """Values not computed yet (forward mode): their data shows ``—``."""
 
     def update_from(self, walk: Walkthrough, node: Value | None, consumers: list[Value]) -> None:
         if node is None and self.node is None:
@@ -263,18 +268,20 @@ class Inspector(Widget, can_focus=False):
         else:
             kind = "input" if node.requires_grad else "constant"
             lines.append(Content.assemble(("op     ", "dim"), f"({kind}: a leaf)"))
-        lines.append(Content.assemble(("data   ", "dim"), (format_number(node.data), "bold")))
+        data = "— (not computed yet)" if node in self.hidden else format_number(node.data)
+        lines.append(Content.assemble(("data   ", "dim"), (data, "bold")))
         lines.append(Content.assemble(("grad   ", "dim"), (grad_text(walk, node), "bold")))
         lines.append(Content.assemble(("state  ", "dim"), node_status(walk, node)))
         if node.parents:
             lines.append(Content.styled("parents (local derivative)", "dim"))
             for i, parent in enumerate(node.parents):
                 formula = program.derivative(node, i)
+                value = NOT_COMPUTED if parent in self.hidden else format_number(parent.data)
                 lines.append(
                     Content.assemble(
                         "  ",
                         (name(parent), "bold"),
-                        f" = {format_number(parent.data)}",
+                        f" = {value}",
                         (f"   {partial(program, node, parent)} = {formula}", "$text-muted"),
                     )
                 )
