@@ -101,6 +101,7 @@ class StepgradApp(App[None]):
         lecture: bool = False,
         narration: bool | None = None,
         predict: bool = False,
+        bug: str | None = None,
     ) -> None:
         super().__init__()
         self.contained: list[BaseException] = []
@@ -118,6 +119,7 @@ class StepgradApp(App[None]):
             lecture=lecture,
             narration=not lecture if narration is None else narration,
             predict=predict,
+            bug=bug,
         )
         if title:
             self.title = title
@@ -134,6 +136,19 @@ class StepgradApp(App[None]):
                 example.description,
                 lambda example=example: self.guarded(self.main.open_example, example),
             )
+        from .lesson.bugs import BUGS
+
+        for bug in BUGS.values():  # why the rules exist: the backward pass with one broken
+            yield SystemCommand(
+                f"Bug mode: {bug.name}",
+                bug.summary,
+                lambda name=bug.name: self.guarded(self.main.set_bug, name),
+            )
+        yield SystemCommand(
+            "Bug mode: off",
+            "the correct backward pass",
+            lambda: self.guarded(self.main.set_bug, None),
+        )
         yield from super().get_system_commands(screen)
 
     # --- the command palette: ours, safe against keys that arrive together ------------------
@@ -391,6 +406,7 @@ def create_app(
     lecture: bool = False,
     narration: bool | None = None,
     predict: bool = False,
+    bug: str | None = None,
 ) -> StepgradApp:
     """Parse ``source`` with ``values`` and build the app on its graph after the forward pass.
 
@@ -403,7 +419,7 @@ def create_app(
     Textual theme or ours (:data:`THEMES`); ``lecture`` is the presentation layout for projectors
     (large boxes, high contrast unless a theme is given, narration hidden); ``narration`` shows or
     hides the plain-language narration (default: shown, except in lecture mode); ``predict``
-    starts in predict mode.
+    starts in predict mode; ``bug`` starts in a bug mode (:data:`stepgrad.lesson.bugs.BUGS`).
     """
     program = parse(source, values)
     app = StepgradApp(
@@ -415,6 +431,7 @@ def create_app(
         lecture=lecture,
         narration=narration,
         predict=predict,
+        bug=bug,
     )
     if theme is not None:
         app.theme = theme

@@ -29,6 +29,7 @@ from textual.widgets import Footer
 from engine import Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
+from stepgrad.lesson.nudge import DEFAULT_H, Nudge
 from stepgrad.predict import PredictResult, Score
 from stepgrad.state import Walkthrough, editable_source
 from stepgrad.widgets import (
@@ -40,7 +41,10 @@ from stepgrad.widgets import (
     TopBar,
     ValuesTable,
 )
+from stepgrad.widgets.lesson import LessonNote
 from stepgrad.widgets.topbar import Extra, Header
+
+from . import lesson
 
 LEVELS = ("lecture", "full", "compact", "tiny")
 """The zoom levels, largest first (the same as :data:`stepgrad.layout.LEVELS`; kept here so
@@ -101,6 +105,8 @@ GIVE_WAY = {
     "program": 9,  # the program (already cut to its last statement) → the output's name
     "▶": 11,
     "score": 12,
+    "bug wording": 6,  # "bug mode: early" → "bug: early"
+    "bug": 13,
 }
 """The top bar's plan when it is narrow: the program text is shortened first, then at stage
 ``s`` every part ranked ``s`` or less has given way (see :class:`~stepgrad.widgets.topbar.Header`).
@@ -109,6 +115,7 @@ _JUMP = Binding.Group("Jump")
 _SPEED = Binding.Group("Speed")
 _PAN = Binding.Group("Pan")
 _ZOOM = Binding.Group("Zoom")
+_NUDGE = Binding.Group("Nudge")
 
 
 class MainScreen(Screen[None]):
@@ -168,6 +175,16 @@ class MainScreen(Screen[None]):
                 tooltip="Predict mode: type each grad before the step shows it; keeps score"),
         Binding("n", "narration", "Narrate", show=False,
                 tooltip="Show / hide the plain-language narration (lesson mode)"),
+        Binding("greater_than_sign", "nudge(1)", "Nudge up", key_display=">", show=False,
+                group=_NUDGE, tooltip="Nudge the selected input up / down by h: the forward "
+                "pass runs again, and the output's change is shown beside grad × h"),
+        Binding("less_than_sign", "nudge(-1)", "Nudge down", key_display="<", show=False,
+                group=_NUDGE),
+        Binding("H", "nudge_size", "Change h", show=False,
+                tooltip="The size of a nudge: h = 0.001, 0.01, 0.1, 1 in turn"),
+        Binding("P", "paths", "Paths", show=False,
+                tooltip="Every path from the selected node to the output, with the product of "
+                "its local derivatives: they add up to the grad"),
         Binding("t", "training", "Training",
                 tooltip="The training loop of an example that has one (zero_grad), run with "
                         "and without zero_grad"),
@@ -188,15 +205,19 @@ class MainScreen(Screen[None]):
         lecture: bool = False,
         narration: bool = True,
         predict: bool = False,
+        bug: str | None = None,
     ) -> None:
         super().__init__()
+        self.bug = bug  # a bug mode (stepgrad.lesson.bugs.BUGS), or None: the correct pass
+        self.h = DEFAULT_H  # the size of a nudge (> and <; H changes it)
+        self.nudged: Nudge | None = None  # the last nudge, shown until another program loads
         self.example = example
         self.lecture = lecture
         self.narrating = narration
         self.predicting = predict
         self.score = Score()
         self.values = dict(values or {})
-        self.walk = Walkthrough(program)
+        self.walk = lesson.walkthrough(program, bug)
         self.source = editable_source(program, self.values)
         self.selected: Value | None = None
         self.playing: Timer | None = None
@@ -230,6 +251,7 @@ class MainScreen(Screen[None]):
             yield StepTitle(id="step-title")  # one line: a step redraws it, not the panes
             with Horizontal(id="lower-body"):
                 with VerticalScroll(id="steps", can_focus=False):
+                    yield LessonNote(id="lesson-note")
                     yield StepPanel(id="step-panel")
                     narration = Narration(id="narration")
                     narration.display = self.narrating
@@ -500,6 +522,7 @@ class MainScreen(Screen[None]):
         """Push the walkthrough to every widget and refresh the footer's keys."""
         walk = self.walk
         self.query_one(TopBar).show(self._header())
+        self.query_one(LessonNote).update_from(walk, self.nudged)
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
         self.query_one(StepTitle).show(panel.title())
@@ -674,6 +697,9 @@ class MainScreen(Screen[None]):
             )
         if self.focus_mode:
             extras.append(Extra((Content.styled("focus", "reverse"),), (GIVE_WAY["focus"],)))
+        bug = lesson.bug_extra(self, (GIVE_WAY["bug wording"], GIVE_WAY["bug"]))
+        if bug is not None:
+            extras.append(bug)
         if self.predicting:
             extras.append(
                 Extra(
@@ -767,6 +793,7 @@ class MainScreen(Screen[None]):
                 "collapse",
                 "collapse_all",
                 "find",
+                "paths",
             )
             and self.scene is None
         ):
@@ -775,7 +802,7 @@ class MainScreen(Screen[None]):
             return "nothing is selected: tab or a click on a node selects one"
         if action == "training" and getattr(self.example, "training", None) is None:
             return "t needs an example with a training loop: try --example zero_grad or ctrl+p"
-        return None
+        return lesson.why_not(self, action)
 
     def on_key(self, event: events.Key) -> None:
         """A key whose action cannot act now answers with :meth:`why_not`'s line.
@@ -1105,6 +1132,21 @@ class MainScreen(Screen[None]):
         self.sync(follow=False)
         self.notify("narration shown" if self.narrating else "narration hidden", timeout=1.5)
 
+    def action_nudge(self, direction: int) -> None:
+        self._stop()
+        lesson.do_nudge(self, direction)
+
+    def action_nudge_size(self) -> None:
+        lesson.change_h(self)
+
+    def action_paths(self) -> None:
+        lesson.open_paths(self)
+
+    def set_bug(self, bug: str | None) -> None:
+        """Turn a bug mode on or off (the command palette): the program starts over."""
+        self._stop()
+        lesson.apply_bug(self, bug)
+
     def action_training(self) -> None:
         training = getattr(self.example, "training", None)
         if training is None or self.example is None:
@@ -1116,8 +1158,9 @@ class MainScreen(Screen[None]):
     def load(self, text: str, values: dict[str, float] | None = None) -> None:
         """Replace the program (raises ProgramError and changes nothing if it is invalid)."""
         program = parse(text, values)
-        walk = Walkthrough(program)
+        walk = lesson.walkthrough(program, self.bug)
         self._stop()
+        self.nudged = None
         self.example = None  # an edited program is the user's own
         self.walk = walk
         self.values = dict(values or {})
