@@ -16,7 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.screen import Screen
+from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -68,7 +68,7 @@ def summary(found: Paths, name: str, out: str, grad: float | None) -> str:
     )
 
 
-class PathsScreen(Screen[None]):
+class PathsScreen(ModalScreen[None]):
     """The paths from one node to the output, over the graph (see the module docstring)."""
 
     DEFAULT_CSS = """
@@ -191,4 +191,4 @@ class PathsScreen(Screen[None]):
     def action_close(self) -> None:
         if not self._closed:  # two keys together must not pop twice
             self._closed = True
-            self.app.pop_screen()
+            self.dismiss(None)

@@ -52,15 +52,32 @@ def note_lines(walk: Walkthrough, nudged: Nudge | None) -> list[Content]:
     return lines
 
 
+LABEL = 10
+"""The width of the nudge's labels (``measured``...): wrapped text hangs under its own."""
+
+
 def nudge_text(result: Nudge) -> list[Content]:
     """The nudge's comparison: a row per label (measured, predicted, ratio), then the verdict."""
     lines = []
     for label, text in result.lines(" (H)"):
         if label:
-            lines.append(Content.assemble((f"{label:<10}", "dim"), text))
+            lines.append(Content.assemble((f"{label:<{LABEL}}", "dim"), text))
         else:
             lines.append(Content(text))
     return lines
+
+
+def _hanging(line: Content, width: int) -> list[Content]:
+    """``line`` wrapped at ``width``; a line that starts with a nudge label continues under the
+    text after the label, not under the label."""
+    if line.cell_length <= width:
+        return [line]
+    labeled = any(span.start == 0 and span.end == LABEL for span in line.spans)
+    if labeled and width > LABEL + 20:
+        head, body = line[:LABEL], line[LABEL:]
+        parts = body.wrap(width - LABEL)
+        return [head + parts[0], *(Content(" " * LABEL) + part for part in parts[1:])]
+    return line.wrap(width)
 
 
 class LessonNote(LineWidget):
@@ -96,7 +113,7 @@ class LessonNote(LineWidget):
         width = max(20, width)
         out: list[Content] = []
         for line in self.content:
-            out += line.wrap(width) if line.cell_length > width else [line]
+            out += _hanging(line, width)
         return out
 
     def text(self) -> str:
