@@ -106,6 +106,7 @@ class StepgradApp(App[None]):
         forward: bool = False,
         train: bool = False,
         loop: Mapping[str, Any] | None = None,
+        bug: str | None = None,
     ) -> None:
         super().__init__()
         self.contained: list[BaseException] = []
@@ -126,6 +127,7 @@ class StepgradApp(App[None]):
             forward=forward,
             train=train,
             loop=loop,
+            bug=bug,
         )
         if title:
             self.title = title
@@ -154,6 +156,19 @@ class StepgradApp(App[None]):
                     "centre it, select it and inspect it",
                     lambda value=value: self.guarded(self.main.go_to, value),
                 )
+        from .lesson.bugs import BUGS
+
+        for bug in BUGS.values():  # why the rules exist: the backward pass with one broken
+            yield SystemCommand(
+                f"Bug mode: {bug.name}",
+                bug.summary,
+                lambda name=bug.name: self.guarded(self.main.set_bug, name),
+            )
+        yield SystemCommand(
+            "Bug mode: off",
+            "the correct backward pass",
+            lambda: self.guarded(self.main.set_bug, None),
+        )
         yield from super().get_system_commands(screen)
 
     # --- the command palette: ours, safe against keys that arrive together ------------------
@@ -429,6 +444,7 @@ def create_app(
     forward: bool = False,
     train: bool = False,
     loop: Mapping[str, Any] | None = None,
+    bug: str | None = None,
 ) -> StepgradApp:
     """Parse ``source`` with ``values`` and build the app on its graph after the forward pass.
 
@@ -441,7 +457,8 @@ def create_app(
     Textual theme or ours (:data:`THEMES`); ``lecture`` is the presentation layout for projectors
     (large boxes, high contrast unless a theme is given, narration hidden); ``narration`` shows or
     hides the plain-language narration (default: shown, except in lecture mode); ``predict``
-    starts in predict mode. ``forward`` starts by stepping through the forward pass; ``train``
+    starts in predict mode; ``bug`` starts in a bug mode (:data:`stepgrad.lesson.bugs.BUGS`).
+    ``forward`` starts by stepping through the forward pass; ``train``
     opens the training window; ``loop`` holds the choices for it and for ``u`` (``params``,
     ``lr``, ``steps``).
     """
@@ -460,6 +477,7 @@ def create_app(
         forward=forward,
         train=train,
         loop=loop,
+        bug=bug,
     )
     if theme is not None:
         app.theme = theme

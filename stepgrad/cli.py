@@ -21,6 +21,8 @@ from .examples import DEFAULT, EXAMPLES, Example
 __all__ = ["main", "run", "to_json"]
 
 EXIT_USAGE = 2
+BUG_NAMES = ("overwrite", "early", "micrograd")
+"""The names --bug takes (:data:`stepgrad.lesson.bugs.BUGS`, not imported at startup)."""
 _LONG_OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]*")
 
 _EPILOG = """\
@@ -105,6 +107,34 @@ def _argument_parser() -> _Parser:
         "--serve", action="store_true", help="serve the app in a web browser (textual-serve)"
     )
     app.add_argument("--port", type=int, default=8000, help="with --serve: the port (8000)")
+    why = parser.add_argument_group("why the rules exist")
+    why.add_argument(
+        "--bug",
+        metavar="NAME",
+        choices=BUG_NAMES,
+        help="break one rule of the backward pass, beside the correct grads (the app, --print, "
+        "--json): overwrite (grad = instead of +=), early (a node fires on its first "
+        "contribution), micrograd (micrograd 0.1.0's backward() on every pass)",
+    )
+    why.add_argument(
+        "--passes",
+        metavar="N",
+        type=int,
+        default=1,
+        help="with --print, --json or --graph --backward: N backward passes without zero_grad",
+    )
+    why.add_argument(
+        "--nudge",
+        metavar="NAME[=h]",
+        help="with --print or --json: move the input NAME by h (0.001), run the forward pass "
+        "again and compare the output's change with grad × h",
+    )
+    why.add_argument(
+        "--paths",
+        action="store_true",
+        help="with --print or --json: every path from each input to the output, with the "
+        "product of its local derivatives (they add up to the grad)",
+    )
     app.add_argument(
         "--host",
         default="localhost",
@@ -138,6 +168,7 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
     positionals: list[str] = []
     takes_value = {"--example", "--theme", "--port", "--host", "--html", "--lr", "--steps"}
     takes_value.add("--params")
+    takes_value.update(("--bug", "--passes", "--nudge"))
     known = set(parser._option_string_actions) - {"-h"}  # help is decided before: -h here is
     # the program "minus h" (see _wants_help)
     args = list(argv)
@@ -217,6 +248,9 @@ def main(
         loop = _loop_options(args)
     except _UsageError as exc:
         return _fail(str(exc), err)
+    conflict = _why_conflict(args)
+    if conflict is not None:
+        return _fail(conflict, err)
     example: Example | None = None
     values_args = list(args.values)
     if args.example is not None:
@@ -265,7 +299,7 @@ def main(
                     hint="inputs: " + (", ".join(program.inputs) or "none"),
                 )
         if args.graph:
-            return _graph(program, args.backward, out, err)
+            return _graph(program, args.backward, out, err, passes=args.passes)
         trace = program.backward(trace=True)
         assert trace is not None
         if args.html is not None:
@@ -289,6 +323,7 @@ def main(
                 lecture=args.lecture,
                 narration=False if args.no_narration else None,
                 predict=args.predict,
+                bug=args.bug,
                 **_loop_app_options(args, loop),
             )
             app.run()
@@ -303,6 +338,8 @@ def main(
             comparison = _training(example, source, values)
     except ProgramError as exc:
         return _fail(exc.format(), err)
+    if _why_wanted(args):  # --passes, --bug, --nudge, --paths: see stepgrad.lesson.report
+        return _why(program, args, comparison, out, err)
     if args.json:
         document = to_json(program, trace)
         if comparison is not None:
@@ -311,24 +348,37 @@ def main(
             document["training"] = comparison_json(comparison)
         out.write(dumps(document) + "\n")
         return 0
-    from .report import print_trace, wants_ascii
+    from .report import print_trace
 
-    ascii = wants_ascii(out)
+    _print_forward(program, args, out)
+    print_trace(program, trace, out)
+    _print_comparison(comparison, args, out)
+    return 0
+
+
+def _print_forward(program: Program, args: argparse.Namespace, out: TextIO) -> None:
+    """``--forward`` with ``--print``: the forward pass, node by node, before the backward."""
     if args.forward:
         from .forward import forward_report
+        from .report import wants_ascii
 
+        ascii = wants_ascii(out)
         lines = forward_report(program)
         out.write("\n".join(to_ascii(line) if ascii else line for line in lines) + "\n\n")
-    print_trace(program, trace, out)
-    if comparison is not None:
-        from .report import terminal_width
-        from .training import format_comparison
 
-        width = min(terminal_width(out) or 100, 120)
-        plot = (max(40, width - 4), 20) if args.train else None
-        lines = format_comparison(comparison, plot=plot, ascii=ascii)
-        out.write("\n" + "\n".join(to_ascii(line) if ascii else line for line in lines) + "\n")
-    return 0
+
+def _print_comparison(comparison: Any, args: argparse.Namespace, out: TextIO) -> None:
+    """The training loop's table (and with ``--train`` its plot) after ``--print``'s report."""
+    if comparison is None:
+        return
+    from .report import terminal_width, wants_ascii
+    from .training import format_comparison
+
+    ascii = wants_ascii(out)
+    width = min(terminal_width(out) or 100, 120)
+    plot = (max(40, width - 4), 20) if args.train else None
+    lines = format_comparison(comparison, plot=plot, ascii=ascii)
+    out.write("\n" + "\n".join(to_ascii(line) if ascii else line for line in lines) + "\n")
 
 
 def _loop_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -401,6 +451,75 @@ def _train(
             hint="give it one, e.g. w = param(0.5)",
         )
     return compare(source, values, spec)
+
+
+def _why_conflict(args: argparse.Namespace) -> str | None:
+    """Why ``--passes``, ``--bug``, ``--nudge`` or ``--paths`` cannot go with the other options
+    given, in one line; None when they can."""
+    from .lesson.report import MAX_PASSES
+
+    listing = args.json or args.print
+    if not 1 <= args.passes <= MAX_PASSES:
+        return f"--passes must be between 1 and {MAX_PASSES}, not {args.passes}"
+    if args.passes != 1 and not (listing or args.graph and args.backward):
+        return (
+            "--passes goes with --print, --json or --graph --backward "
+            "(in the app, b runs another pass)"
+        )
+    if args.nudge is not None and not listing:
+        return "--nudge goes with --print or --json (in the app: select an input, then > or <)"
+    if args.paths and not listing:
+        return "--paths goes with --print or --json (in the app: select a node, then P)"
+    if args.bug is not None and (args.graph or args.html is not None):
+        return "--bug goes with the app, --print or --json"
+    if args.bug is not None and (args.forward or args.train):
+        return (
+            "--bug goes with the backward pass alone, not --forward or --train "
+            "(a bug mode's grads are wrong on purpose)"
+        )
+    if args.bug is not None and args.predict:
+        return "--predict asks for the correct grads: it cannot be combined with --bug"
+    return None
+
+
+def _why_wanted(args: argparse.Namespace) -> bool:
+    return args.passes != 1 or args.bug is not None or args.nudge is not None or args.paths
+
+
+def _why(
+    program: Program, args: argparse.Namespace, comparison: Any, out: TextIO, err: TextIO
+) -> int:
+    """--print or --json with --passes, --bug, --nudge or --paths."""
+    from engine.parse import parse_assignment
+
+    from .lesson.nudge import DEFAULT_H
+    from .lesson.report import document, print_run, run
+
+    nudge: tuple[str, float] | None = None
+    try:
+        if args.nudge is not None:
+            if "=" in args.nudge:
+                name, h = parse_assignment(args.nudge)
+            else:
+                name, h = args.nudge.strip(), DEFAULT_H
+            nudge = (name, h)
+        result = run(
+            program, count=args.passes, bug=args.bug, nudge_input=nudge, with_paths=args.paths
+        )
+    except ProgramError as exc:
+        return _fail(f"--nudge: {exc.format()}" if "nudge" in str(exc) else exc.format(), err)
+    if args.json:
+        doc = document(result)
+        if comparison is not None:
+            from .training import comparison_json
+
+            doc["training"] = comparison_json(comparison)
+        out.write(dumps(doc) + "\n")
+        return 0
+    _print_forward(program, args, out)
+    print_run(result, out)
+    _print_comparison(comparison, args, out)
+    return 0
 
 
 def _training(example: Example | None, source: str, values: dict[str, float]) -> Any:
@@ -504,7 +623,7 @@ def _themes() -> list[str]:
     return sorted({*BUILTIN_THEMES, *THEMES})
 
 
-def _graph(program: Program, backward: bool, out: TextIO, err: TextIO) -> int:
+def _graph(program: Program, backward: bool, out: TextIO, err: TextIO, passes: int = 1) -> int:
     from .draw import TooLarge, render_text
     from .report import terminal_width, wants_ascii
 
@@ -523,6 +642,7 @@ def _graph(program: Program, backward: bool, out: TextIO, err: TextIO) -> int:
             width=width,
             ascii=wants_ascii(out),
             order=order,
+            passes=passes,  # --passes N: the grads after N passes without zero_grad
         )
     except TooLarge as exc:
         return _fail(

@@ -901,6 +901,10 @@ def _box_lines(
         if len(mark[0]) + 3 > w - 2:
             cut = max(1, w - 2 - 3 - len(" now:  "))
             mark = (f" now: {note[: cut - 1]}… ", " now ")
+    elif note:  # a word on the box: a bug mode's correct value, a path's factor
+        words = note.split()
+        short = f" {words[0]} {words[-1]} " if len(words) > 2 else f" {words[0]} "
+        mark = (f" {note} ", short if len(short) + 3 <= w - 2 else f" {words[0]} ")
     else:
         mark = _MARKS.get(state.kind, ("", ""))
     text = mark[0] if len(mark[0]) + 3 <= w - 2 else mark[1]
@@ -1001,6 +1005,7 @@ def render_text(
     mode: Mode = "full",
     ascii: bool = False,
     order: Sequence[Value] | None = None,
+    passes: int = 1,
 ) -> str:
     """The drawing of ``root``'s graph, for ``stepgrad PROGRAM --graph``.
 
@@ -1012,7 +1017,8 @@ def render_text(
     the drawing. ``ascii`` draws with ``-|+>`` and spells every symbol in ASCII, for an output
     whose encoding has no box drawing (names are converted before the layout measures them).
     ``order`` lists the nodes to draw (see :func:`~stepgrad.layout.to_networkx`): values the
-    output does not use are drawn dimmed, marked ``unused``, with grad 0.
+    output does not use are drawn dimmed, marked ``unused``, with grad 0. ``passes`` (with
+    ``backward``): the grads after that many passes without ``zero_grad``, each adding its own.
 
     Raises :class:`TooLarge` for a drawing that would exceed :data:`MAX_CELLS` characters or
     :data:`~stepgrad.layout.MAX_LANES` lanes, before drawing it.
@@ -1045,6 +1051,10 @@ def render_text(
     grads: dict[int, float] | None = None
     if backward:
         pass_grads = _pass_grads(root)
+        if passes > 1:  # each pass adds its own grads, as .grad += does
+            own = dict(pass_grads)
+            for _ in range(passes - 1):
+                pass_grads = {v: pass_grads[v] + g for v, g in own.items()}
         grads = {
             n: pass_grads[attrs["value"]]
             for n, attrs in graph.nodes(data=True)

@@ -70,6 +70,10 @@ def narrate(walk: Walkthrough, notes: Mapping[str, str] | None = None) -> list[s
     notes = notes or {}
     program = walk.program
     out = program.name(program.output)
+    if getattr(walk, "bug", None) is not None:  # a bug mode: see stepgrad.lesson.bugs
+        from .lesson.bugs import narrate_bug
+
+        return narrate_bug(walk, notes)  # type: ignore[arg-type]
     if walk.cleared:
         return [
             "zero_grad() set every grad to 0. A training loop calls it before each backward "
@@ -78,7 +82,7 @@ def narrate(walk: Walkthrough, notes: Mapping[str, str] | None = None) -> list[s
     pass_ = walk.pass_
     step = walk.current
     if step is None:
-        lines = _start(walk, out)
+        lines = _nudged(walk) + _start(walk, out)
         if "start" in notes and pass_.number == 1:
             lines.append(notes["start"])
         return lines
@@ -113,6 +117,7 @@ def _start(walk: Walkthrough, out: str) -> list[str]:
         "multiplies its grad (the upstream) by the local derivative toward each input and adds "
         "the product to that input's grad. That is the chain rule, applied once per edge."
     )
+    lines += _counting(walk)
     program = walk.program
     if pass_.number == 1:
         lines += _unused(walk)
@@ -125,6 +130,37 @@ def _start(walk: Walkthrough, out: str) -> list[str]:
                 f"{'them' if len(constants) > 1 else 'it'}): constants take no grad."
             )
     return lines
+
+
+def _counting(walk: Walkthrough) -> list[str]:
+    """Step 0: why each box already says how many contributions it waits for."""
+    counts: dict[Value, int] = {}
+    for step in walk.trace.steps:
+        for edge in step.edges:
+            counts[edge.parent] = counts.get(edge.parent, 0) + 1
+    shared = [v for v, c in counts.items() if c > 1 and v.parents]  # nodes that will fire
+    example = ""
+    if shared:
+        node = max(shared, key=lambda v: counts[v])
+        example = f" ({walk.program.name(node)} waits for {counts[node]})"
+    return [
+        "A counting pass has already counted, for every node, the contributions it will "
+        f"receive: the waits N on each box{example}. A node may fire only after every node "
+        "that uses it has sent its part; firing earlier would pass on an incomplete grad."
+    ]
+
+
+def _nudged(walk: Walkthrough) -> list[str]:
+    """Right after a nudge (``>`` / ``<``): what the output did, against what the grad said."""
+    nudged = getattr(walk, "nudged", None)
+    if nudged is None or walk.pass_.number != 1:
+        return []
+    return [
+        f"You nudged {nudged.input} by h = {n(nudged.h)} and ran the forward pass again: "
+        f"{nudged.name} moved by {format_number(nudged.delta_out, 10)}, and {nudged.input}.grad "
+        f"× h = {n(nudged.grad)} × {n(nudged.h)} predicted {format_number(nudged.predicted, 10)}. "
+        + nudged.verdict(" (H)")
+    ]
 
 
 def _unused(walk: Walkthrough) -> list[str]:

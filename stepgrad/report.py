@@ -268,7 +268,9 @@ def print_trace(program: Program, trace: Trace, out: TextIO) -> None:
     _print(program, trace, writer)
 
 
-def _print(program: Program, trace: Trace, w: _Writer) -> None:
+def _print_header(program: Program, w: _Writer) -> None:
+    """The program, its inputs and its forward value (also the head of the report of
+    :mod:`stepgrad.lesson.report`)."""
     output = program.output
     name = program.name
     lines = _program_lines(program.source)
@@ -291,6 +293,12 @@ def _print(program: Program, trace: Trace, w: _Writer) -> None:
         indent=9,
     )
     w.blank()
+
+
+def _print(program: Program, trace: Trace, w: _Writer) -> None:
+    output = program.output
+    name = program.name
+    _print_header(program, w)
     steps = trace.steps
     if not steps:
         w.line("The output is a leaf: its grad is 1 and there is nothing to propagate.")

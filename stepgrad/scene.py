@@ -7,7 +7,7 @@ by what it depends on and can run in a worker thread: nothing touches Textual.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -32,6 +32,38 @@ from .layout import (
 from .state import Walkthrough
 
 __all__ = ["Scene", "TITLE_WIDTH", "titles"]
+
+
+def _counted(walk: Walkthrough, ids: dict[Value, int]) -> dict[int, NodeState]:
+    """Every node the pass reaches, waiting for all its contributions: how many edges from its
+    consumers will send it a grad (the counting pass, done before step 1). Kept per pass."""
+    key = ("counted", walk.pass_.serial)
+    cached = walk.memo.get(key)
+    if cached is None:
+        counts: dict[Value, int] = {}
+        for step in walk.trace.steps:
+            for edge in step.edges:
+                counts[edge.parent] = counts.get(edge.parent, 0) + 1
+        cached = {ids[v]: NodeState("waiting", c) for v, c in counts.items() if v in ids}
+        walk.memo = {k: v for k, v in walk.memo.items() if k[0] != "counted"}
+        walk.memo[key] = cached
+    return cached  # type: ignore[return-value]
+
+
+def _wrong_notes(walk: Walkthrough, ids: dict[Value, int]) -> dict[int, str]:
+    """A bug mode: ``✗ correct 2`` (``✗ 2`` on a narrow box) on each box whose grad differs
+    from the correct pass's, but the one firing now (its box says ``now``, the panel why)."""
+    from engine.numbers import format_number
+
+    from .lesson.bugs import wrong
+
+    now = walk.current.node if walk.current is not None else None  # its box says "now"
+    return {
+        ids[v]: f"✗ correct {format_number(g)}"
+        for v, g in wrong(walk).items()
+        if v in ids and v is not now
+    }
+
 
 COLLAPSE_FROM = 60
 """Graphs with more nodes than this open with their weighted sums collapsed."""
@@ -237,15 +269,48 @@ class Scene:
         grads = {ids[v]: g for v, g in walk.grads().items() if v in ids}
         dead = {ids[v]: NodeState("dead") for v in walk.dead if v in ids}
         dead_edges = {(u, v, k): "dead" for u, v, k in self.graph.in_edges(list(dead), keys=True)}
+        notes = _wrong_notes(walk, ids)
         if walk.cleared or walk.step == 0:
             nodes: dict[int, Any] = dict(dead)
             root = ids.get(walk.trace.root)
             if not walk.cleared and walk.total and root is not None:
+                nodes.update(_counted(walk, ids))  # the counting pass: "waits N" from the start
                 nodes[root] = NodeState("waiting", 0)  # "ready": it fires first
-            return View(grads, nodes, dead_edges)  # type: ignore[arg-type]
+            return View(grads, nodes, dead_edges, notes)  # type: ignore[arg-type]
         base = {ids[v]: g for v, g in walk.pass_.base.items() if v in ids}
         styled = step_view(self.graph, walk.trace, walk.step - 1, base)
-        return View(grads, {**styled.nodes, **dead}, {**styled.edges, **dead_edges})  # type: ignore[arg-type]
+        nodes = {**_counted(walk, ids), **styled.nodes, **dead}  # not reached yet: waits for all
+        return View(grads, nodes, {**styled.edges, **dead_edges}, notes)  # type: ignore[arg-type]
+
+    def path_view(
+        self,
+        walk: Walkthrough,
+        path: Sequence[Value],
+        indices: Sequence[int],
+        labels: Sequence[str],
+        grads: Mapping[Value, float],
+    ) -> View:
+        """The graph with one path from a node to the output drawn heavy, each of its boxes
+        saying ``labels`` (the factor its edge contributes), on the shown graph, with the grads
+        ``grads`` (those of one pass: what the paths add up to)."""
+        ids = self.ids
+        shown = {ids[v]: g for v, g in grads.items() if v in ids}
+        shown.update({ids[v]: 0.0 for v in walk.dead if v in ids})
+        nodes: dict[int, Any] = {ids[v]: NodeState("dead") for v in walk.dead if v in ids}
+        edges: dict[Any, Any] = {}
+        notes: dict[int, str] = {}
+        for node, label in zip(path, labels, strict=False):
+            if node in ids:
+                nodes[ids[node]] = "done"
+                notes[ids[node]] = label
+        for parent, child, index in zip(path, path[1:], indices, strict=False):
+            if parent in ids and child in ids:
+                edges[(ids[parent], ids[child], index)] = "active"
+        whole = View(shown, nodes, edges, notes)  # type: ignore[arg-type]
+        groups = self.active_groups
+        if not groups:
+            return whole
+        return collapse_view(whole, groups)  # a sum on the path shows its last node's note
 
     def shown_ids(self, values: Iterable[Value]) -> list[int]:
         """The shown nodes standing for ``values`` (each once, in order)."""

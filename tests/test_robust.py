@@ -540,3 +540,28 @@ async def test_a_plain_textual_app_is_not_affected() -> None:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("x")
             await pilot.pause()
+
+
+def test_no_widget_overwrites_an_attribute_of_textual() -> None:
+    """A screen that set ``self._closed`` (its own flag) made Textual think its message pump
+    was closed: leaving it hung the app. Our Textual classes must not assign any attribute a
+    Textual base class already uses."""
+    import re
+
+    from textual.app import App
+    from textual.screen import ModalScreen, Screen
+    from textual.widget import Widget
+
+    import stepgrad
+
+    used = set(vars(Widget())) | set(vars(Screen())) | set(vars(App()))
+    for base in (Widget, Screen, ModalScreen, App):
+        used |= set(dir(base))
+    root = Path(stepgrad.__file__).parent
+    clashes = []
+    for path in sorted(root.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in re.finditer(r"self\.(_\w+)\s*(?::[^=]*)?=(?!=)", line):
+                if match.group(1) in used:
+                    clashes.append(f"{path.relative_to(root)}:{number}: {match.group(1)}")
+    assert clashes == []

@@ -30,6 +30,7 @@ from engine import Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
 from stepgrad.forward import ForwardWalk
+from stepgrad.lesson.nudge import DEFAULT_H, Nudge
 from stepgrad.predict import PredictResult, Score
 from stepgrad.state import Walkthrough, editable_source
 from stepgrad.widgets import (
@@ -41,8 +42,11 @@ from stepgrad.widgets import (
     TopBar,
     ValuesTable,
 )
+from stepgrad.widgets.lesson import LessonNote
 from stepgrad.widgets.loop_panel import ForwardPanel, UpdatePanel, forward_title
 from stepgrad.widgets.topbar import Extra, Header
+
+from . import lesson
 
 LEVELS = ("lecture", "full", "compact", "tiny")
 """The zoom levels, largest first (the same as :data:`stepgrad.layout.LEVELS`; kept here so
@@ -104,6 +108,8 @@ GIVE_WAY = {
     "program": 9,  # the program (already cut to its last statement) → the output's name
     "▶": 11,
     "score": 12,
+    "bug wording": 6,  # "bug mode: early" → "bug: early"
+    "bug": 13,
 }
 """The top bar's plan when it is narrow: the program text is shortened first, then at stage
 ``s`` every part ranked ``s`` or less has given way (see :class:`~stepgrad.widgets.topbar.Header`).
@@ -112,6 +118,7 @@ _JUMP = Binding.Group("Jump")
 _SPEED = Binding.Group("Speed")
 _PAN = Binding.Group("Pan")
 _ZOOM = Binding.Group("Zoom")
+_NUDGE = Binding.Group("Nudge")
 
 
 class MainScreen(Screen[None]):
@@ -171,6 +178,16 @@ class MainScreen(Screen[None]):
                 tooltip="Predict mode: type each grad before the step shows it; keeps score"),
         Binding("n", "narration", "Narrate", show=False,
                 tooltip="Show / hide the plain-language narration (lesson mode)"),
+        Binding("greater_than_sign", "nudge(1)", "Nudge up", key_display=">", show=False,
+                group=_NUDGE, tooltip="Nudge the selected input up / down by h: the forward "
+                "pass runs again, and the output's change is shown beside grad × h"),
+        Binding("less_than_sign", "nudge(-1)", "Nudge down", key_display="<", show=False,
+                group=_NUDGE),
+        Binding("H", "nudge_size", "Change h", show=False,
+                tooltip="The size of a nudge: h = 0.001, 0.01, 0.1, 1 in turn"),
+        Binding("P", "paths", "Paths", show=False,
+                tooltip="Every path from the selected node to the output, with the product of "
+                "its local derivatives: they add up to the grad"),
         Binding("t", "training", "Training",
                 tooltip="Train the program (its output is the loss): lr, steps, parameters, "
                         "with and without zero_grad, the loss curves"),
@@ -200,8 +217,12 @@ class MainScreen(Screen[None]):
         forward: bool = False,
         train: bool = False,
         loop: Mapping[str, Any] | None = None,
+        bug: str | None = None,
     ) -> None:
         super().__init__()
+        self.bug = bug  # a bug mode (stepgrad.lesson.bugs.BUGS), or None: the correct pass
+        self.h = DEFAULT_H  # the size of a nudge (> and <; H changes it)
+        self.nudged: Nudge | None = None  # the last nudge, shown until another program loads
         self.example = example
         self.fwd: ForwardWalk | None = ForwardWalk(program) if forward else None
         """The forward pass being stepped through (forward mode), or None."""
@@ -216,7 +237,7 @@ class MainScreen(Screen[None]):
         self.predicting = predict
         self.score = Score()
         self.values = dict(values or {})
-        self.walk = Walkthrough(program)
+        self.walk = lesson.walkthrough(program, bug)
         self.source = editable_source(program, self.values)
         self.selected: Value | None = None
         self.playing: Timer | None = None
@@ -256,6 +277,7 @@ class MainScreen(Screen[None]):
                     forward_panel = ForwardPanel(id="forward-panel")
                     forward_panel.display = False
                     yield forward_panel
+                    yield LessonNote(id="lesson-note")
                     yield StepPanel(id="step-panel")
                     narration = Narration(id="narration")
                     narration.display = self.narrating
@@ -537,6 +559,7 @@ class MainScreen(Screen[None]):
         walk = self.walk
         self._sync_loop()
         self.query_one(TopBar).show(self._header())
+        self.query_one(LessonNote).update_from(walk, self.nudged)
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
         more = self.query_one(GraphView).more()
@@ -768,6 +791,9 @@ class MainScreen(Screen[None]):
             )
         if self.focus_mode:
             extras.append(Extra((Content.styled("focus", "reverse"),), (GIVE_WAY["focus"],)))
+        bug = lesson.bug_extra(self, (GIVE_WAY["bug wording"], GIVE_WAY["bug"]))
+        if bug is not None:
+            extras.append(bug)
         if self.predicting:
             extras.append(
                 Extra(
@@ -870,13 +896,14 @@ class MainScreen(Screen[None]):
                 "collapse",
                 "collapse_all",
                 "find",
+                "paths",
             )
             and self.scene is None
         ):
             return "the graph is still being laid out: press the key again in a moment"
         if action == "unselect" and self.selected is None:
             return "nothing is selected: tab or a click on a node selects one"
-        return None
+        return lesson.why_not(self, action)
 
     def _why_not_loop(self, action: str) -> str | None:
         """:meth:`why_not` in forward mode, and for the whole loop's keys (u, t, F)."""
@@ -893,9 +920,17 @@ class MainScreen(Screen[None]):
                     "grads come from the backward pass, after the forward pass: press → to "
                     "its end and on (F leaves forward mode)"
                 )
+            if action == "nudge":
+                return "a nudge runs the whole forward pass again: F leaves forward mode first"
             if action in ("next", "prev", "home", "end", "play", "forward", "training"):
                 return None
             return self._why_not_walk(action)
+        if self.bug is not None:
+            key = {"forward": "F", "training": "t", "update": "u"}[action]
+            return (
+                f"{key} is off in bug mode {self.bug}, whose grads are wrong on purpose: "
+                "ctrl+p → Bug mode: off first"
+            )
         if action == "forward":
             return None
         if not self._loop_spec().params:
@@ -1275,6 +1310,21 @@ class MainScreen(Screen[None]):
         self.sync(follow=False)
         self.notify("narration shown" if self.narrating else "narration hidden", timeout=1.5)
 
+    def action_nudge(self, direction: int) -> None:
+        self._stop()
+        lesson.do_nudge(self, direction)
+
+    def action_nudge_size(self) -> None:
+        lesson.change_h(self)
+
+    def action_paths(self) -> None:
+        lesson.open_paths(self)
+
+    def set_bug(self, bug: str | None) -> None:
+        """Turn a bug mode on or off (the command palette): the program starts over."""
+        self._stop()
+        lesson.apply_bug(self, bug)
+
     # --- the whole loop: forward mode, a gradient step, training -------------------------------
 
     def _forward_node(self) -> Value:
@@ -1411,8 +1461,9 @@ class MainScreen(Screen[None]):
     def load(self, text: str, values: dict[str, float] | None = None) -> None:
         """Replace the program (raises ProgramError and changes nothing if it is invalid)."""
         program = parse(text, values)
-        walk = Walkthrough(program)
+        walk = lesson.walkthrough(program, self.bug)
         self._stop()
+        self.nudged = None
         self.example = None  # an edited program is the user's own
         self.walk = walk
         self.values = dict(values or {})

@@ -18,6 +18,7 @@ from stepgrad.explain import (
     partial,
     placeholder,
 )
+from stepgrad.lesson import bugs
 from stepgrad.state import Walkthrough
 
 from .lines import LineWidget
@@ -211,6 +212,9 @@ class StepPanel(LineWidget):
             lines += self._start_lines(walk, out)
         else:
             lines += self._edge_lines(walk, step, width)
+            for line in bugs.step_lines(walk):  # a bug mode: what this step did wrong
+                style = "bold $text-error" if line.startswith("✗") else "bold"
+                lines.append(Content.styled(line, style))
         if walk.step >= walk.total and walk.total:
             lines.append(self._done_line(walk))
             lines += self._check_lines(walk)
@@ -342,17 +346,22 @@ class StepPanel(LineWidget):
             if numeric != symbolic:
                 formula += f" = {numeric}"
             who = name if total == 1 else f"{name} ({_ordinal(k)} of {total})"
+            grad = self._grad_cell(edge, fresh)
+            overwritten = bugs.grad_text(walk, edge, fresh)  # bug mode overwrite: = not +=
+            if overwritten is not None:
+                grad = Content.assemble(overwritten[0], ("  " + overwritten[1], "bold $error"))
+            note = bugs.edge_note(walk, index, e) or edge_note(edge)
             rows.append(
                 [
                     Content.styled(who, "bold"),
                     Content(formula),
                     Content(n(edge.local)),
                     Content(f"{n(step.upstream)} × {n(edge.local)} = {n(edge.contribution)}"),
-                    self._grad_cell(edge, fresh),
-                    Content.styled(edge_note(edge), "dim"),
+                    grad,
+                    Content.styled(note, "dim"),
                 ]
             )
-            if not fresh:
+            if not fresh and overwritten is None:
                 notes.append(self._accumulation_note(walk, edge, name, k))
         if not rows:
             rows.append(

@@ -15,6 +15,7 @@ from textual.widget import Widget
 from engine import OPS, Value
 from engine.numbers import format_number
 from stepgrad.explain import partial
+from stepgrad.lesson.bugs import wrong
 from stepgrad.state import Walkthrough
 
 from .step_panel import NOT_COMPUTED, node_status
@@ -66,6 +67,7 @@ class ValuesTable(ScrollView, can_focus=False):
         self._widths = (4, 4, 4)
         self._received: dict[Value, list[str]] = {}
         self._fired: Value | None = None
+        self._wrong: dict[Value, float] = {}  # a bug mode: grads that differ, and the correct
         self._shown: dict[int, Content] = {}  # the line last drawn at each row
         self._widths_for: tuple[object, tuple[int, int, int]] = (None, (4, 4, 4))
         self._pinned: list[int] = []  # lines receiving now that do not fit the scrolled window
@@ -83,6 +85,7 @@ class ValuesTable(ScrollView, can_focus=False):
         step = walk.current
         self._fired = step.node if step is not None else None
         self._received = {}
+        self._wrong = wrong(walk)
         if step is not None:
             for edge in step.edges:
                 self._received.setdefault(edge.parent, []).append(format_number(edge.contribution))
@@ -189,10 +192,15 @@ class ValuesTable(ScrollView, can_focus=False):
         elif value in self._received:
             marker = (" += " + " += ".join(self._received[value]), "bold $warning")
             grad_style = "bold"
+        if value in self._wrong:  # a bug mode: the correct value beside a grad that differs
+            grad_style = "bold $text-error"
+            marker = (f" ✗ correct {format_number(self._wrong[value])}", "bold $text-error")
         if width is not None and marker[0]:
             room = width - (name_w + data_w + grad_w + 4)
             if len(marker[0]) > room:  # keep a text marker (not colour alone) when narrow
                 short = " ◀" if value is self._fired else " +="
+                if value in self._wrong:
+                    short = f" ✗ {format_number(self._wrong[value])}"
                 marker = (short if room >= len(short) else marker[0], marker[1])
         data = NOT_COMPUTED if value in self.hidden else format_number(value.data)
         return Content.assemble(
@@ -271,6 +279,13 @@ class Inspector(Widget, can_focus=False):
         data = "— (not computed yet)" if node in self.hidden else format_number(node.data)
         lines.append(Content.assemble(("data   ", "dim"), (data, "bold")))
         lines.append(Content.assemble(("grad   ", "dim"), (grad_text(walk, node), "bold")))
+        correct = wrong(walk).get(node)
+        if correct is not None:  # a bug mode: this grad differs from the correct pass's
+            lines.append(
+                Content.assemble(
+                    ("       ", "dim"), (f"✗ correct {format_number(correct)}", "bold")
+                )
+            )
         lines.append(Content.assemble(("state  ", "dim"), node_status(walk, node)))
         if node.parents:
             lines.append(Content.styled("parents (local derivative)", "dim"))

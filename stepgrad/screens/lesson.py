@@ -1,0 +1,180 @@
+"""The main screen's part in "why the rules exist": nudging an input, bug modes, paths.
+
+The main screen keeps its state (``bug``, ``h``, ``nudged``) and its keys; what those keys do
+is here, so the screen itself only gains a few thin actions. The lessons themselves are in
+:mod:`stepgrad.lesson` (no Textual).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.content import Content
+
+from engine import Value
+from engine.numbers import format_number
+from engine.parse import Program, ProgramError, parse
+from stepgrad.lesson.bugs import BUGS, BugWalkthrough, buggy_pass, micrograd_program
+from stepgrad.lesson.nudge import find_input, next_size, nudge
+from stepgrad.state import Walkthrough
+from stepgrad.widgets.topbar import Extra
+
+if TYPE_CHECKING:
+    from .main import MainScreen
+
+__all__ = [
+    "apply_bug",
+    "bug_extra",
+    "change_h",
+    "do_nudge",
+    "open_paths",
+    "walkthrough",
+    "why_not",
+]
+
+
+def walkthrough(program: Program, bug: str | None) -> Walkthrough:
+    """The walkthrough of ``program``, with the rule ``bug`` broken (None: correct). The
+    ``micrograd`` bug runs on the graph as micrograd builds it."""
+    if bug is None:
+        return Walkthrough(program)
+    if bug == "micrograd":
+        program = micrograd_program(program)
+    return BugWalkthrough(program, bug)
+
+
+def why_not(screen: MainScreen, action: str) -> str | None:
+    """Why a key of this part cannot act now (one line), or None."""
+    node = screen.selected
+    walk = screen.walk
+    name = walk.program.name
+    if action == "nudge":
+        if node is None:
+            return (
+                "select an input first (tab or /): > nudges it up by h, < down "
+                f"(h = {format_number(screen.h)}; H changes it)"
+            )
+        if node.parents or not node.requires_grad or node not in walk.program.inputs.values():
+            what = "a constant" if not node.requires_grad else "computed from other values"
+            return f"{name(node)} is {what}: select an input to nudge (tab or /)"
+        return None
+    if action == "paths":
+        if node is None:
+            return "select a node first (tab or /): P lists its paths to the output"
+        if not node.requires_grad:
+            return f"{name(node)} is a constant: no grad flows to it, along any path"
+        if not walk.program.reaches_output(node):
+            out = name(walk.program.output)
+            return f"{name(node)} is not used by {out}: no path leads from it to {out}"
+        return None
+    if action == "predict" and isinstance(walk, BugWalkthrough):
+        return (
+            "predict mode asks for the correct grads: turn the bug mode off first "
+            "(ctrl+p, Bug mode: off)"
+        )
+    return None
+
+
+def change_h(screen: MainScreen) -> None:
+    """``H``: the next size of h."""
+    screen.h = next_size(screen.h)
+    screen.tell(
+        f"h = {format_number(screen.h)}: > and < nudge the selected input by it "
+        "(H: the next size, up to 1, then 0.001 again)"
+    )
+
+
+def _one_pass(walk: Walkthrough, leaf: Value) -> tuple[float, float | None]:
+    """The grad of ``leaf`` after one pass of this walkthrough's kind from zero grads, and the
+    correct one when that is another number (a bug mode)."""
+    if isinstance(walk, BugWalkthrough):
+        trace = buggy_pass(walk.program.output, walk.bug.name, {})
+        grad = 0.0
+        for step in trace.steps:
+            for edge in step.edges:
+                if edge.parent is leaf:
+                    grad = edge.grad_after
+        return grad, walk.correct_own().get(leaf, 0.0)
+    return walk.trace.grads.get(leaf, 0.0), None
+
+
+def do_nudge(screen: MainScreen, direction: int) -> None:
+    """``>`` / ``<``: nudge the selected input by ``±h``, run the forward pass again (the
+    program is loaded again with the new value: every value on screen updates, the pass starts
+    over at step 0), and show measured against predicted."""
+    walk = screen.walk
+    leaf = screen.selected
+    if leaf is None:
+        return
+    program = walk.program
+    display = next((n for n, v in program.inputs.items() if v is leaf), None)
+    if display is None:
+        return
+    h = direction * screen.h
+    grad, correct = _one_pass(walk, leaf)
+    try:
+        result = nudge(program, display, h, grad, correct)
+        mine = parse(screen.source)
+        _, own = find_input(mine, display)
+        source_name = next((b.name for b in mine.bindings if b.node is own), own.label or display)
+        values = {**screen.values, source_name: leaf.data + h}
+        fresh = parse(screen.source, values)
+        if find_input(fresh, display)[1].data != leaf.data + h:
+            raise ProgramError(f"{display} cannot be set by name here: edit the program (e)")
+    except ProgramError as err:
+        screen.tell(f"cannot nudge {display}: {err.headline()}")
+        return
+    example = screen.example
+    screen.load(screen.source, values)
+    screen.example = example if example is not None and _same_notes(example) else None
+    screen.nudged = result
+    screen.walk.nudged = result  # type: ignore[attr-defined]  # for the narration
+    screen.select(screen.walk.program.inputs.get(display))
+
+
+def _same_notes(example: object) -> bool:
+    """An example's notes quote its numbers: after a nudge they would be wrong, so the example
+    is dropped unless it has no notes (its training loop, if any, goes with it)."""
+    return not getattr(example, "notes", None)
+
+
+def apply_bug(screen: MainScreen, bug: str | None) -> None:
+    """Turn a bug mode on (``overwrite``, ``early``, ``micrograd``) or off (None): the same
+    program starts over at pass 1, step 0."""
+    if bug is not None and bug not in BUGS:
+        raise ValueError(bug)
+    if screen.editing:
+        screen._close_editor()
+    screen.bug = bug
+    screen.predicting = False if bug is not None else screen.predicting
+    example = screen.example
+    screen.load(screen.source, dict(screen.values))
+    screen.example = example
+    if bug is None:
+        screen.notify("bug mode off: the correct pass", timeout=3)
+    else:
+        screen.notify(BUGS[bug].summary, title=f"bug mode {bug}", timeout=5)
+
+
+def bug_extra(screen: MainScreen, ranks: tuple[int, int]) -> Extra | None:
+    """The top bar's ``bug mode: overwrite`` (``bug: overwrite`` when narrow)."""
+    walk = screen.walk
+    if not isinstance(walk, BugWalkthrough):
+        return None
+    name = walk.bug.name
+    return Extra(
+        (
+            Content.styled(f"bug mode: {name}", "bold reverse $error"),
+            Content.styled(f"bug: {name}", "bold reverse $error"),
+        ),
+        ranks,
+    )
+
+
+def open_paths(screen: MainScreen) -> None:
+    """``P``: the paths from the selected node to the output, on a screen of their own."""
+    from .paths import PathsScreen
+
+    if screen.selected is None or screen.scene is None:
+        return
+    screen.app.push_screen(PathsScreen(screen, screen.selected))

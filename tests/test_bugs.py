@@ -1,0 +1,481 @@
+"""Bug modes: the lecture's ``=`` for ``+=`` on the toy, firing early on ``merge``, micrograd's
+second ``backward()`` against micrograd 0.1.0 itself, and every display of a buggy pass: the
+step panel, the values pane, the graph, the narration, ``--print`` and ``--json``.
+
+Expected numbers are derived by hand or come from micrograd; none is copied from stepgrad.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+
+import pytest
+from micrograd.engine import Value as M
+from test_app import TOY, VALUES, panel_text, values_text
+
+from engine.numbers import format_number
+from engine.parse import parse
+from stepgrad.app import create_app
+from stepgrad.cli import BUG_NAMES, main
+from stepgrad.examples import EXAMPLES
+from stepgrad.lesson.bugs import (
+    BUGS,
+    BugWalkthrough,
+    micrograd_program,
+    narrate_bug,
+    passes,
+    step_lines,
+    wrong,
+)
+from stepgrad.screens.main import MainScreen
+from stepgrad.widgets.lesson import LessonNote
+
+SIZE = (120, 36)
+MERGE = EXAMPLES["merge"].program
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def names(walk: BugWalkthrough, grads: dict) -> dict[str, float]:
+    program = walk.program
+    return {program.name(v): g for v, g in grads.items() if v.label is not None}
+
+
+def test_the_cli_names_every_bug() -> None:
+    assert set(BUG_NAMES) == set(BUGS)
+
+
+# --- overwrite ------------------------------------------------------------------------------------
+
+
+def test_overwrite_on_the_toy() -> None:
+    # r = (x*x + 1)/(y*y - 1) at 8, 3: x*x gets 1/8 and sends 1/8 * 8 = 1 along each edge; with
+    # = the second replaces the first: x.grad = 1, not 2. y*y gets -65/64, y -65/64*3, not twice.
+    walk = BugWalkthrough(parse(TOY, VALUES), "overwrite")
+    walk.end()
+    x, y = walk.program.inputs["x"], walk.program.inputs["y"]
+    assert walk.grad(x) == 1 and walk.grad(y) == -65 / 64 * 3
+    assert wrong(walk) == {x: 2, y: -65 / 64 * 3 * 2}
+    assert walk.correct()[x] == 2
+    # x's second edge shows the overwrite: before 1, after 1
+    last = [e for s in walk.trace.steps for e in s.edges if e.parent is x][-1]
+    assert (last.grad_before, last.grad_after, last.contribution) == (1, 1, 1)
+
+
+def test_overwrite_again_without_zero_grad_still_overwrites() -> None:
+    walk = BugWalkthrough(parse(TOY, VALUES), "overwrite")
+    walk.end()
+    walk.backward_again()
+    walk.end()
+    x = walk.program.inputs["x"]
+    assert walk.grad(x) == 1 and walk.correct()[x] == 4  # two correct passes: 2 + 2
+
+
+def test_overwrite_on_merge() -> None:
+    # B gets 8 from B + 1, then 7 from B + 2 replaces it: B fires with 7, A = 21 (not 45)
+    walk = BugWalkthrough(parse(MERGE), "overwrite")
+    walk.end()
+    grads = names(walk, walk.grads())
+    assert grads["B"] == 7 and grads["A"] == 21
+    assert names(walk, wrong(walk)) == {"A": 45, "B": 15}
+
+
+# --- early ----------------------------------------------------------------------------------------
+
+
+def test_early_on_merge() -> None:
+    # OUT = (B+1)*(B+2), B = 6: OUT sends B + 2 = 8 to B + 1, which fires at once and sends 8
+    # to B; B fires on that alone, A.grad = 3 * 8 = 3(B + 2) = 24 instead of 3(2B + 3) = 45.
+    # Then OUT goes on: B + 2 gets 7 and sends it to B, which has fired: B.grad = 15, A keeps 24.
+    walk = BugWalkthrough(parse(MERGE), "early")
+    program = walk.program
+    order = [program.describe(s.node) for s in walk.trace.steps]
+    assert order == [
+        "OUT = (B + 1) * (B + 2)",
+        "B + 1",
+        "B = A * 3",
+        "OUT = (B + 1) * (B + 2)",  # its second edge waited for B + 1's firing (depth first)
+        "B + 2",
+    ]
+    assert [len(s.edges) for s in walk.trace.steps] == [1, 1, 1, 1, 1]
+    b_step = walk.trace.steps[2]
+    assert b_step.upstream == 8  # B fired with B + 2 = 8 only
+    walk.end()
+    grads = names(walk, walk.grads())
+    assert grads["A"] == 3 * (6 + 2) and grads["B"] == 15
+    assert names(walk, wrong(walk)) == {"A": 3 * (2 * 6 + 3)}
+
+
+def test_early_marks_b_wrong_while_it_fires_with_half_its_grad() -> None:
+    walk = BugWalkthrough(parse(MERGE), "early")
+    walk.go(3)  # B has fired with 8
+    assert names(walk, wrong(walk)) == {"A": 45, "B": 15}
+    lines = step_lines(walk)
+    assert lines == []  # B's firing sends A 24: the sentence came with the step before
+    walk.go(2)
+    assert any("B fires at once with 8" in line and "15" in line for line in step_lines(walk))
+    walk.go(5)
+    assert any("fired already" in line and "never travels" in line for line in step_lines(walk))
+
+
+def test_early_changes_nothing_where_no_firing_node_is_shared() -> None:
+    walk = BugWalkthrough(parse(TOY, VALUES), "early")
+    walk.end()
+    assert wrong(walk) == {}
+    assert "does not trip this bug" in " ".join(narrate_bug(walk))
+
+
+def test_early_on_a_deep_chain_does_not_recurse() -> None:
+    from engine import Value
+    from stepgrad.lesson.bugs import buggy_pass
+
+    x = Value(0.5, "x")
+    out = x
+    for _ in range(20_000):  # far past Python's recursion limit
+        out = out * 1.0 + 0.0
+    trace = buggy_pass(out, "early")
+    assert len(trace.steps) == 40_000
+    assert trace.steps[-1].edges[-1].grad_after == 1.0  # d out/dx = 1 along the one path
+
+
+# --- micrograd ----------------------------------------------------------------------------------
+
+
+def _mg_graphs() -> list[tuple[str, dict[str, float], object]]:
+    """Programs and the same graph built with micrograd 0.1.0."""
+
+    def toy(v: dict[str, M]) -> M:
+        return (v["x"] * v["x"] + 1) / (v["y"] * v["y"] - 1)
+
+    def lecture(v: dict[str, M]) -> M:
+        return (v["a"] * v["b"] + v["c"]) * v["f"]
+
+    def relu_net(v: dict[str, M]) -> M:
+        h = (v["w"] * v["x"] + v["b"]).relu()
+        k = (v["w"] * h - v["x"]).relu() + h * h
+        return (k - v["b"] / (v["x"] * v["x"] + 1)) ** 2
+
+    def shared(v: dict[str, M]) -> M:
+        a = v["p"] * v["q"]
+        b = a + v["p"]
+        c = -a * b + b * b * v["q"]
+        return c * a - b / 3
+
+    return [
+        ("(x*x + 1)/(y*y - 1)", {"x": 8.0, "y": 3.0}, toy),
+        ("(a*b + c)*f", {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}, lecture),
+        (
+            "h = relu(w*x + b)\nk = relu(w*h - x) + h*h\n(k - b/(x*x + 1))**2",
+            {"w": 0.7, "x": 1.3, "b": -0.2},
+            relu_net,
+        ),
+        (
+            "a = p*q\nb = a + p\nc = -a*b + b*b*q\nc*a - b/3",
+            {"p": 0.9, "q": -1.7},
+            shared,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("calls", [1, 2, 3])
+@pytest.mark.parametrize("case", range(4))
+def test_micrograd_mode_matches_micrograd(case: int, calls: int) -> None:
+    """micrograd's _prev is a set: it may add the same terms in another order than ours, so
+    the last bits may differ; the tolerance is float rounding (1e-12 relative), far below any
+    difference a bug makes (tens of percent)."""
+    source, values, build = _mg_graphs()[case]
+    theirs = {name: M(value) for name, value in values.items()}
+    root = build(theirs)  # type: ignore[operator]
+    for _ in range(calls):
+        root.backward()
+    walk = BugWalkthrough(micrograd_program(parse(source, values)), "micrograd")
+    walk.end()
+    for _ in range(calls - 1):
+        walk.backward_again()
+        walk.end()
+    for name, value in theirs.items():
+        ours = walk.grad(walk.program.inputs[name])
+        assert ours == pytest.approx(value.grad, rel=1e-12, abs=1e-12), (name, calls)
+
+
+def test_micrograd_mode_on_a_chain_is_exact() -> None:
+    # one path: no two terms are ever added, so there is no order to differ in
+    x = M(0.5)
+    root = ((x * 3 + 1) ** 2 * -2).relu() + x
+    root.backward()
+    root.backward()
+    walk = BugWalkthrough(
+        micrograd_program(parse("relu((x*3 + 1)**2 * -2) + x", {"x": 0.5})), "micrograd"
+    )
+    walk.end()
+    walk.backward_again()
+    walk.end()
+    assert walk.grad(walk.program.inputs["x"]) == x.grad
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_micrograd_mode_matches_micrograd_on_random_graphs(seed: int) -> None:
+    rng = random.Random(seed)
+    values = {f"v{i}": rng.choice([-1.5, -0.5, 0.5, 1.25, 2.0]) for i in range(3)}
+    lines, exprs = [], list(values)
+    for i in range(rng.randint(3, 8)):
+        a, b = rng.choice(exprs), rng.choice(exprs)
+        op = rng.choice(["+", "-", "*", "/"])
+        rhs = f"{a} / ({b}*{b} + 1)" if op == "/" else f"{a} {op} {b}"
+        if rng.random() < 0.2:
+            rhs = f"relu({rhs})"
+        lines.append(f"t{i} = {rhs}")
+        exprs.append(f"t{i}")
+    source = "\n".join(lines)
+    env: dict[str, M] = {name: M(value) for name, value in values.items()}
+    for line in lines:  # the same program, evaluated with micrograd Values
+        target, rhs = line.split(" = ", 1)
+        rhs = re.sub(r"relu\((.*)\)", r"(\1).relu()", rhs)
+        env[target] = eval(rhs, {}, dict(env))
+    root = env[exprs[-1]]
+    root.backward()
+    root.backward()
+    program = micrograd_program(parse(source, values))
+    walk = BugWalkthrough(program, "micrograd")
+    walk.end()
+    walk.backward_again()
+    walk.end()
+    for name in values:
+        leaf = program.inputs.get(name)
+        if leaf is None or not program.reaches_output(leaf):
+            continue
+        assert walk.grad(leaf) == pytest.approx(env[name].grad, rel=1e-12, abs=1e-12)
+
+
+def test_micrograd_output_grad_is_set_not_added() -> None:
+    walk = BugWalkthrough(parse("(a*b + c)*f", {"a": 2, "b": -3, "c": 10, "f": -2}), "micrograd")
+    walk.end()
+    walk.backward_again()
+    walk.next()
+    assert walk.grad(walk.trace.root) == 1
+    assert wrong(walk)[walk.trace.root] == 2
+    assert any("micrograd sets" in line for line in step_lines(walk))
+
+
+def test_micrograd_shape_keeps_names() -> None:
+    program = micrograd_program(parse(EXAMPLES["toy"].program))
+    assert set(program.inputs) == {"x", "y"}
+    assert {"a", "b", "r"} <= set(program.names)
+    assert program.output.data == pytest.approx(8.125)
+    same = parse(EXAMPLES["merge"].program)
+    assert micrograd_program(same) is same  # micrograd builds the same graph: nothing to do
+
+
+def test_cli_micrograd_passes_match_micrograd() -> None:
+    x, y = M(8.0), M(3.0)
+    r = (x * x + 1) / (y * y - 1)
+    for _ in range(3):
+        r.backward()
+    code, out, err = run_cli(TOY, "x=8", "y=3", "--json", "--bug", "micrograd", "--passes", "3")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["bug"]["inputs"]["x"]["grad"] == pytest.approx(x.grad, rel=1e-12)
+    assert doc["bug"]["inputs"]["y"]["grad"] == pytest.approx(y.grad, rel=1e-12)
+    assert doc["inputs"]["x"]["grad"] == doc["bug"]["inputs"]["x"]["grad"]
+    assert doc["bug"]["inputs"]["x"]["correct"] == 6  # three correct passes: 3 × 2
+    assert "a / b is a * b**-1" in doc["bug"]["micrograd_builds"]
+    assert len(doc["passes"]) == 3
+
+
+# --- the same numbers everywhere ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+@pytest.mark.parametrize("example", ["toy", "merge", "paths", "neuron", "shared"])
+def test_cli_and_walkthrough_agree(bug: str, example: str) -> None:
+    program = parse(EXAMPLES[example].program)
+    if bug == "micrograd":
+        program = micrograd_program(program)
+    walk = BugWalkthrough(program, bug)
+    walk.end()
+    walk.backward_again()
+    walk.end()
+    shown = walk.grads()
+    fresh = parse(program.source)
+    passes(fresh, bug, 2)
+    for node, again in zip(program.nodes(), fresh.nodes(), strict=True):
+        if node in shown:
+            assert shown[node] == again.grad
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+@pytest.mark.parametrize("example", ["toy", "merge", "paths", "shared"])
+def test_narration_agrees_with_the_trace(bug: str, example: str) -> None:
+    """Every number the narration sends is the step's: the upstream, each contribution, and the
+    grads it lists at the end (and their correct values)."""
+    program = parse(EXAMPLES[example].program)
+    if bug == "micrograd":
+        program = micrograd_program(program)
+    walk = BugWalkthrough(program, bug)
+    for _ in range(2):
+        while walk.next():
+            step = walk.current
+            assert step is not None
+            first = narrate_bug(walk)[0]
+            assert f"with grad {format_number(step.upstream)}:" in first
+            sent = re.findall(r"gets \S+ × \S+ = (\S+?)(?=[.;,]?(?: |$))", first)
+            contributions = {format_number(e.contribution) for e in step.edges}
+            assert set(sent) <= contributions, (first, contributions)
+        done = narrate_bug(walk)[-1]
+        for name, grad, right in re.findall(r"(\S+)\.grad = (\S+) \(correct: (\S+)\)", done):
+            node = program.names[name]
+            assert format_number(walk.grad(node)) == grad  # type: ignore[arg-type]
+            assert format_number(walk.correct()[node]) == right
+        walk.backward_again()
+
+
+# --- the app --------------------------------------------------------------------------------------
+
+
+async def test_bug_mode_in_the_app() -> None:
+    app = create_app(TOY, VALUES, steady=True, bug="overwrite")
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main
+        assert "bug mode: overwrite" in screen._status_line().plain
+        note = screen.query_one(LessonNote)
+        assert BUGS["overwrite"].rule in note.text()
+        await pilot.press("right", "right", "right", "right")
+        await pilot.pause()
+        # step 4: x*x fires, its second edge overwrites
+        assert "= overwrote (+= gives 2)" in panel_text(app)
+        assert "x.grad = 1: = kept only the last contribution; += would make it 2" in (
+            panel_text(app)
+        )
+        assert "✗ correct 2" in values_text(app)
+        assert "x 1 (correct 2)" in note.text()
+        view = screen.view()
+        x = screen.scene.ids[app.walk.program.inputs["x"]]  # type: ignore[union-attr]
+        assert view.notes[x] == "✗ correct 2"
+        await pilot.press("end")
+        await pilot.pause()
+        assert "DIFFER" in panel_text(app)  # the gradient check sees it too
+        screen.set_bug(None)  # the palette's "Bug mode: off"
+        await pilot.pause()
+        assert not isinstance(app.walk, BugWalkthrough) and app.walk.key == (1, 0, False)
+        assert "bug mode" not in screen._status_line().plain
+        assert not note.display
+        screen.set_bug("early")
+        await pilot.pause()
+        assert isinstance(app.walk, BugWalkthrough) and app.walk.bug.name == "early"
+        assert app.contained == []
+
+
+async def test_the_palette_lists_the_bug_modes() -> None:
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for name in BUGS:
+            assert f"Bug mode: {name}" in titles
+        assert "Bug mode: off" in titles
+        await pilot.pause()
+
+
+async def test_micrograd_mode_in_the_app_shows_micrograds_graph() -> None:
+    app = create_app(TOY, VALUES, steady=True, bug="micrograd")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end", "b", "end")
+        await pilot.pause()
+        walk = app.walk
+        x = walk.program.inputs["x"]
+        mx, my = M(8.0), M(3.0)
+        r = (mx * mx + 1) / (my * my - 1)
+        r.backward()
+        r.backward()
+        assert walk.grad(x) == pytest.approx(mx.grad, rel=1e-12)
+        assert "**" in walk.program.source  # a / b is a * b**-1
+        assert app.contained == []
+
+
+async def test_predict_mode_is_off_in_a_bug_mode() -> None:
+    app = create_app(TOY, VALUES, steady=True, bug="early")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        assert not app.main.predicting
+        assert any("turn the bug mode off" in str(n.message) for n in app._notifications)
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_bug_json_carries_both_grads() -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", "--json", "--bug", "overwrite")
+    assert code == 0, err
+    doc = json.loads(out)
+    bug = doc["bug"]
+    assert bug["name"] == "overwrite" and bug["rule"] == BUGS["overwrite"].rule
+    assert bug["inputs"]["x"] == {"grad": 1.0, "correct": 2.0, "differs": True}
+    assert doc["inputs"]["x"]["grad"] == 1.0  # the document's grads are the buggy ones
+    ids = {n["id"]: n for n in doc["nodes"]}
+    for entry in bug["nodes"]:
+        assert ids[entry["id"]]["grad"] == entry["grad"]
+    # the buggy steps: x's second edge sets 1, it does not add to 1
+    x = doc["inputs"]["x"]["id"]
+    edges = [e for s in doc["steps"] for e in s["edges"] if e["parent"] == x]
+    assert [(e["grad_before"], e["grad_after"]) for e in edges] == [(0.0, 1.0), (1.0, 1.0)]
+
+
+def test_cli_bug_print() -> None:
+    code, out, err = run_cli("--example", "merge", "--print", "--bug", "early")
+    assert code == 0, err
+    assert "bug mode early" in out and "fires at once, 1 more to come" in out
+    assert "fired already: not passed on" in out
+    assert "goes on" in out  # OUT's second edge, after B + 1's firing
+    table = out.split("grads after the pass")[1]
+    a_row = next(line for line in table.splitlines() if line.startswith("A "))
+    assert a_row.split()[:5] == ["A", "2", "24", "45", "✗"]
+    assert "DIFFER" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--bug", "nope", "--print"], "invalid choice"),
+        (["--bug", "early", "--graph"], "--bug goes with the app, --print or --json"),
+        (["--bug", "early", "--predict"], "cannot be combined with --bug"),
+    ],
+)
+def test_cli_bug_errors(argv: list[str], says: str) -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", *argv)
+    assert code == 2 and out == "" and says in err and "Traceback" not in err
+
+
+# --- bug modes beside the whole loop (forward mode, u, t) ----------------------------------------
+
+
+@pytest.mark.parametrize("other", ["--forward", "--train"])
+def test_cli_bug_refuses_the_loop_options(other: str) -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", "--print", "--bug", "overwrite", other)
+    assert code == 2 and out == ""
+    assert "--bug" in err and other in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_forward_is_printed_with_passes() -> None:
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--print", "--forward", "--passes", "2")
+    assert code == 0
+    assert out.index("forward") < out.index("pass 2")
+    # two passes without zero_grad: every grad doubled, x.grad = 2 * (2x/8) = 4 (by hand)
+    assert re.search(r"\bx\b.*\b4\b", out)
+
+
+async def test_loop_keys_say_why_in_a_bug_mode() -> None:
+    app = create_app(TOY, VALUES, steady=True, bug="overwrite")
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("F", "u", "t"):
+            await pilot.press(key)
+            await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert sum("bug mode overwrite" in m for m in messages) == 3
+        assert app.main.fwd is None and app.contained == []

@@ -1,0 +1,237 @@
+"""Nudge: a grad is a sensitivity. The measured change against functions written out by hand in
+Python (no engine), a central difference computed here, the ratio's drift derived by hand, a
+kink's one-sided slopes, the CLI's ``--nudge`` and the app's ``>`` ``<`` ``H``."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import pytest
+from test_app import TOY, VALUES
+
+from engine.parse import ProgramError, parse
+from stepgrad.app import create_app
+from stepgrad.cli import main
+from stepgrad.lesson.nudge import DEFAULT_H, SIZES, next_size, nudge
+from stepgrad.screens.main import MainScreen
+from stepgrad.widgets.lesson import LessonNote
+
+SIZE = (120, 36)
+
+
+def toy(x: float, y: float) -> float:
+    """The toy program, by hand."""
+    return (x * x + 1) / (y * y - 1)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("h", [1e-3, -1e-3, 1e-2, 0.1, 1.0])
+@pytest.mark.parametrize(("name", "x", "y"), [("x", 8.0, 3.0), ("y", 8.0, 3.0), ("x", -0.5, 2.0)])
+def test_nudge_measures_what_the_function_does(name: str, x: float, y: float, h: float) -> None:
+    program = parse(TOY, {"x": x, "y": y})
+    program.backward()
+    grad = program.inputs[name].grad
+    result = nudge(program, name, h, grad)
+    moved = toy(x + h, y) if name == "x" else toy(x, y + h)
+    assert result.delta_out == moved - toy(x, y)  # the same float operations, to the last bit
+    assert result.predicted == grad * h
+    # the grad is the slope: against a central difference computed here, independently
+    eps = 1e-6
+    central = (
+        (toy(x + eps, y) - toy(x - eps, y)) / (2 * eps)
+        if name == "x"
+        else (toy(x, y + eps) - toy(x, y - eps)) / (2 * eps)
+    )
+    assert grad == pytest.approx(central, rel=1e-6)
+    assert result.ratio == pytest.approx(result.delta_out / (central * h), rel=1e-5)
+
+
+@pytest.mark.parametrize("h", [1e-3, 1e-2, 1e-1, 1.0])
+def test_the_ratio_drifts_with_h_as_the_curvature_says(h: float) -> None:
+    # r = (x² + 1)/8 at y = 3: Δr = (2xh + h²)/8 and grad·h = 2xh/8, so ratio = 1 + h/(2x)
+    program = parse(TOY, VALUES)
+    program.backward()
+    result = nudge(program, "x", h, program.inputs["x"].grad)
+    assert result.ratio == pytest.approx(1 + h / 16, rel=1e-9)
+    words = result.verdict()
+    assert ("Close to 1" in words) == (h / 16 < 1e-3)
+    if h / 16 >= 1e-3:
+        assert "drift apart" in words
+
+
+def test_the_drift_grows_with_h() -> None:
+    program = parse(TOY, VALUES)
+    program.backward()
+    offs = [abs(nudge(program, "x", h, 2.0).ratio - 1) for h in SIZES]  # type: ignore[operator]
+    assert offs == sorted(offs) and offs[0] < 1e-4 < 0.05 < offs[-1]
+
+
+def test_at_a_kink_the_one_sided_slopes_are_shown() -> None:
+    # relu(x) + 2*abs(x) at x = 0: slope 1 + 2 = 3 on the right, 0 - 2 = -2 on the left (by
+    # hand); backprop's grad is the convention relu'(0) + 2 abs'(0) = 0
+    program = parse("relu(x) + 2*abs(x)", {"x": 0})
+    program.backward()
+    assert program.inputs["x"].grad == 0
+    for h in (1e-3, -1e-3):
+        result = nudge(program, "x", h, 0.0)
+        right, left = result.slopes  # type: ignore[misc]
+        assert right == pytest.approx(3) and left == pytest.approx(-2)
+        assert result.ratio is None
+        assert "convention" in result.verdict() and "relu(x)" in result.verdict()
+        kink = result.to_json()["kink"]
+        assert kink["right_slope"] == pytest.approx(3)  # type: ignore[index]
+
+
+def test_a_nudge_that_leaves_the_domain_is_one_line() -> None:
+    program = parse("log(x)", {"x": 0.0005})
+    program.backward()
+    with pytest.raises(ProgramError, match="log"):
+        nudge(program, "x", -0.001, program.inputs["x"].grad)
+    with pytest.raises(ProgramError, match="not an input"):
+        nudge(program, "z", 0.001, 1.0)
+    with pytest.raises(ProgramError, match="other than 0"):
+        nudge(program, "x", 0.0, 1.0)
+
+
+def test_next_size_cycles() -> None:
+    assert next_size(DEFAULT_H) == 0.01
+    assert [next_size(h) for h in SIZES] == [*SIZES[1:], SIZES[0]]
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_cli_nudge_json() -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", "--json", "--nudge", "x")
+    assert code == 0, err
+    nudged = json.loads(out)["nudge"]
+    assert nudged["input"] == "x" and nudged["h"] == DEFAULT_H
+    assert nudged["delta_out"] == toy(8.001, 3) - toy(8, 3)
+    assert nudged["predicted"] == 2 * DEFAULT_H
+    assert nudged["ratio"] == pytest.approx(1 + DEFAULT_H / 16, rel=1e-9)
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--json", "--nudge=y=0.5")
+    nudged = json.loads(out)["nudge"]
+    assert nudged["h"] == 0.5 and nudged["delta_out"] == toy(8, 3.5) - toy(8, 3)
+
+
+def test_cli_nudge_print() -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", "--print", "--nudge", "x=0.1")
+    assert code == 0, err
+    text = out.split("nudge:")[1]
+    assert "measured" in text and "predicted" in text and "ratio" in text
+    assert "1.00625" in text  # 1 + 0.1/16
+    assert "drift apart" in text
+    code, out, err = run_cli(TOY, "x=8", "y=3", "--print", "--nudge", "x")
+    assert "Close to 1" in out and "(try --nudge x=0.1)" in out  # how to see the drift
+
+
+def test_cli_nudge_after_passes_compares_with_one_pass() -> None:
+    # two passes without zero_grad: x.grad = 4, but r still moves by about 2·h
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--json", "--passes", "2", "--nudge", "x")
+    nudged = json.loads(out)["nudge"]
+    assert nudged["grad"] == 4 and nudged["correct_grad"] == 2
+    assert nudged["ratio"] == pytest.approx(0.5, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--nudge", "z", "--print"], "'z' is not an input"),
+        (["--nudge", "x=0", "--json"], "other than 0"),
+        (["--nudge", "x"], "--nudge goes with --print or --json"),
+        (["--nudge", "x", "--graph"], "--nudge goes with --print or --json"),
+    ],
+)
+def test_cli_nudge_errors(argv: list[str], says: str) -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("stepgrad: error:") and says in err
+    assert "Traceback" not in err
+
+
+def test_cli_nudge_out_of_the_domain() -> None:
+    code, _, err = run_cli("log(x)", "x=0.0005", "--print", "--nudge", "x=-0.001")
+    assert code == 2 and "log" in err and len(err.strip().splitlines()) == 1
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+async def test_nudge_keys_in_the_app() -> None:
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main
+        await pilot.press("right", "right")
+        await pilot.pause()
+        await pilot.press("greater_than_sign")  # nothing selected: it says why
+        await pilot.pause()
+        assert any("select an input" in str(n.message) for n in app._notifications)
+        assert app.walk.program.inputs["x"].data == 8
+        screen.select(app.walk.program.inputs["x"])
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        walk = app.walk
+        assert walk.program.inputs["x"].data == 8 + DEFAULT_H  # the value on screen moved
+        assert walk.program.output.data == toy(8 + DEFAULT_H, 3)
+        assert walk.key == (1, 0, False)  # the pass starts over
+        assert screen.selected is walk.program.inputs["x"]  # still selected: nudge again
+        note = screen.query_one(LessonNote).text()
+        assert "measured" in note and "1.0000625" in note
+        await pilot.press("H")  # h = 0.01
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        x = app.walk.program.inputs["x"].data
+        assert x == pytest.approx(8 + DEFAULT_H - 0.01)
+        result = screen.nudged
+        assert result is not None and result.h == -0.01
+        assert result.delta_out == toy(x, 3) - toy(8 + DEFAULT_H, 3)
+        await pilot.press("end")
+        await pilot.pause()
+        # the grad at the new point, by hand: 2x/8
+        assert app.walk.grad(app.walk.program.inputs["x"]) == pytest.approx(2 * x / 8)
+        assert app.contained == []
+
+
+async def test_nudge_refuses_a_computed_node() -> None:
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main
+        screen.select(app.walk.program.output)
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert any("select an input to nudge" in str(n.message) for n in app._notifications)
+        assert app.walk.program.inputs["x"].data == 8
+
+
+async def test_a_nudge_out_of_the_domain_says_so_and_changes_nothing() -> None:
+    app = create_app("log(x)", {"x": 0.0005}, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main
+        screen.select(app.walk.program.inputs["x"])
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        assert any("cannot nudge x" in str(n.message) for n in app._notifications)
+        assert app.walk.program.inputs["x"].data == 0.0005
+        assert app.contained == []
+
+
+def test_the_narration_tells_the_nudge() -> None:
+    from stepgrad.explain import narrate
+    from stepgrad.state import Walkthrough
+
+    program = parse(TOY, VALUES)
+    program.backward()
+    result = nudge(program, "x", 0.001, 2.0)
+    walk = Walkthrough(parse(TOY, {"x": 8.001, "y": 3}))
+    walk.nudged = result  # type: ignore[attr-defined]
+    text = narrate(walk)[0]
+    assert "You nudged x by h = 0.001" in text
+    assert "0.002000125" in text and "predicted 0.002" in text
+    assert math.isclose(result.delta_out, 0.002000125, rel_tol=1e-9)

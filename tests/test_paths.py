@@ -1,0 +1,242 @@
+"""Paths: the chain rule as a sum over paths. On random DAGs the products of every path add up
+to the engine's grad, and the count is the number of paths a plain enumeration finds; astronomic
+counts are exact and fast; the app's ``P`` and the CLI's ``--paths``."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_app import TOY
+
+from engine import Value, nodes
+from engine.parse import parse
+from stepgrad.app import create_app
+from stepgrad.cli import main
+from stepgrad.examples import EXAMPLES
+from stepgrad.lesson.paths import SHOWN, describe_path, paths
+from stepgrad.screens.paths import PathsScreen
+
+SIZE = (120, 36)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def enumerate_paths(root: Value, start: Value) -> int:
+    """The number of paths from ``start`` to ``root``, one per edge, by listing them all."""
+    consumers: dict[Value, list[Value]] = {}
+    for node in nodes(root):
+        for parent in node.parents:
+            if parent.requires_grad:
+                consumers.setdefault(parent, []).append(node)
+
+    def walk(node: Value) -> int:
+        if node is root:
+            return 1
+        return sum(walk(c) for c in consumers.get(node, []))
+
+    return walk(start)
+
+
+_UNARY = ("tanh", "sin", "neg")
+_BINARY = ("+", "-", "*")
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> tuple[Value, list[Value]]:
+    """A random DAG of smooth ops over 1-3 inputs, with shared nodes and squares."""
+    inputs = [
+        Value(draw(st.floats(-1.5, 1.5, allow_nan=False)), f"x{i}")
+        for i in range(draw(st.integers(1, 3)))
+    ]
+    made: list[Value] = list(inputs)
+    for _ in range(draw(st.integers(1, 9))):
+        a = draw(st.sampled_from(made))
+        if draw(st.booleans()):
+            op = draw(st.sampled_from(_UNARY))
+            node = -a if op == "neg" else getattr(a, op)()
+        else:
+            b = draw(st.sampled_from([*made, a]))
+            op = draw(st.sampled_from(_BINARY))
+            node = a + b if op == "+" else a - b if op == "-" else a * b
+        made.append(node)
+    return made[-1], inputs
+
+
+@settings(max_examples=150, deadline=None)
+@given(dags())
+def test_path_products_add_up_to_the_grad(graph: tuple[Value, list[Value]]) -> None:
+    root, inputs = graph
+    root.backward()
+    for leaf in inputs:
+        found = paths(root, leaf, shown=10_000)
+        assert found.count == enumerate_paths(root, leaf)
+        assert len(found.shown) == found.count and not found.truncated
+        products = [p.product for p in found.shown]
+        scale = math.fsum(abs(p) for p in products) + 1.0
+        assert math.fsum(products) == pytest.approx(leaf.grad, abs=1e-9 * scale)
+        assert found.total == pytest.approx(leaf.grad, abs=1e-9 * scale)
+        sizes = [abs(p) for p in products]
+        assert sizes == sorted(sizes, reverse=True)  # the largest first
+        for path in found.shown:
+            assert path.nodes[0] is leaf and path.nodes[-1] is root
+            assert math.prod(path.locals) == pytest.approx(path.product, rel=1e-12, abs=1e-300)
+
+
+@settings(max_examples=60, deadline=None)
+@given(dags(), st.integers(1, 4))
+def test_the_listed_paths_are_the_largest(graph: tuple[Value, list[Value]], shown: int) -> None:
+    root, inputs = graph
+    for leaf in inputs:
+        every = sorted(
+            (abs(p.product) for p in paths(root, leaf, shown=10_000).shown), reverse=True
+        )
+        top = paths(root, leaf, shown=shown)
+        assert [abs(p.product) for p in top.shown] == pytest.approx(every[:shown])
+        assert top.truncated == (len(every) > shown)
+
+
+def test_the_toy_by_hand() -> None:
+    # r = a / b, a = x*x + 1: x reaches r along two edges of x*x, each 8 × 1 × 1/8 = 1
+    program = parse(EXAMPLES["toy"].program)
+    found = paths(program.output, program.inputs["x"])
+    assert found.count == 2
+    assert [p.locals for p in found.shown] == [(8, 1, 0.125), (8, 1, 0.125)]
+    assert [p.indices[0] for p in found.shown] == [0, 1]
+    assert describe_path(found.shown[0], program.name) == "x → x*x (1st input) → a → r"
+    assert math.fsum(p.product for p in found.shown) == 2
+
+
+def test_astronomic_counts_are_exact_and_fast() -> None:
+    x = Value(0.3, "x")
+    out = x
+    for _ in range(200):  # each t + t doubles the paths: 2**200 of them
+        out = out + out
+    start = time.perf_counter()
+    found = paths(out, x)
+    assert found.count == 2**200
+    assert len(found.shown) == SHOWN and found.truncated
+    assert time.perf_counter() - start < 5  # not a benchmark: a guard against enumerating
+
+
+def test_the_mlp_says_how_many_and_shows_the_largest() -> None:
+    program = parse(EXAMPLES["mlp"].program)
+    program.backward()
+    leaf = program.inputs["w1_1_1"]
+    found = paths(program.output, leaf)
+    assert found.count == enumerate_paths(program.output, leaf) > SHOWN
+    assert found.truncated and len(found.shown) == SHOWN
+    every = paths(program.output, leaf, shown=10_000)
+    assert max(abs(p.product) for p in every.shown) == abs(found.shown[0].product)
+    assert found.total == pytest.approx(leaf.grad, rel=1e-9)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_cli_paths_json() -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", "--json", "--paths")
+    assert code == 0, err
+    doc = json.loads(out)
+    x = doc["paths"]["x"]
+    assert x["count"] == 2 and x["truncated"] is False
+    ids = [n["id"] for n in doc["nodes"]]
+    assert all(i in ids for p in x["shown"] for i in p["nodes"])
+    assert x["shown"][0]["nodes"][0] == doc["inputs"]["x"]["id"]
+    assert x["shown"][0]["nodes"][-1] == doc["output"]["id"]
+    assert sum(p["product"] for p in x["shown"]) == doc["inputs"]["x"]["grad"] == 2
+    code, out, _ = run_cli("--example", "mlp", "--json", "--paths")
+    doc = json.loads(out)
+    first = doc["paths"]["w1_1_1"]
+    assert first["count"] == 16 and first["truncated"] and len(first["shown"]) == SHOWN
+
+
+def test_cli_paths_print() -> None:
+    code, out, err = run_cli("--example", "toy", "--print", "--paths")
+    assert code == 0, err
+    text = out.split("paths:")[1]
+    assert "x: 2 paths; their products add up to 2" in text
+    assert "x → x*x (2nd input) → a → r:  8 × 1 × 0.125 = 1" in text
+    code, out, _ = run_cli("--example", "mlp", "--print", "--paths")
+    assert "16 paths; the 10 largest listed, 6 not; all 16 products add up to" in out
+
+
+def test_cli_paths_goes_with_print_or_json() -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", "--paths", "--graph")
+    assert code == 2 and "--paths goes with --print or --json" in err
+
+
+# --- the app -------------------------------------------------------------------------------------
+
+
+async def test_paths_screen() -> None:
+    app = create_app(EXAMPLES["toy"].program, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("P")  # nothing selected: it says why
+        await pilot.pause()
+        assert any("P lists its paths" in str(n.message) for n in app._notifications)
+        x = app.walk.program.inputs["x"]
+        app.main.select(x)
+        await pilot.press("P")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PathsScreen)
+        assert screen.found.count == 2
+        summary = str(screen.query_one("#paths-summary").render())
+        assert "2 paths from x to r; their products add up to 2 = x.grad" in summary
+        scene = app.main.scene
+        assert scene is not None
+        graph = screen.query_one("#paths-graph")
+        first = dict(graph.view.edges)  # type: ignore[attr-defined]
+        ids = scene.ids
+        square = next(v for v in app.walk.nodes if v.op == "*" and x in v.parents)
+        assert first[(ids[x], ids[square], 0)] == "active"
+        assert (ids[x], ids[square], 1) not in first
+        assert graph.view.notes[ids[x]] == "× 8"  # type: ignore[attr-defined]
+        assert graph.view.notes[ids[app.walk.program.output]] == "= 1"  # type: ignore[attr-defined]
+        await pilot.press("down")
+        await pilot.pause()
+        second = dict(graph.view.edges)  # type: ignore[attr-defined]
+        assert second[(ids[x], ids[square], 1)] == "active"
+        assert (ids[x], ids[square], 0) not in second
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main
+        assert app.contained == []
+
+
+async def test_paths_of_a_constant_say_why() -> None:
+    app = create_app("x*2 + 1", {"x": 3}, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        two = next(v for v in app.walk.nodes if not v.requires_grad)
+        app.main.select(two)
+        await pilot.press("P")
+        await pilot.pause()
+        assert app.screen is app.main
+        assert any("is a constant" in str(n.message) for n in app._notifications)
+
+
+async def test_paths_on_the_collapsed_mlp() -> None:
+    app = create_app(EXAMPLES["mlp"].program, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        app.main.select(app.walk.program.inputs["w1_1_1"])
+        await pilot.press("P")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PathsScreen)
+        summary = str(screen.query_one("#paths-summary").render())
+        assert "16 paths from w1_1_1 to loss: the 10 with the largest |product| are listed" in (
+            summary
+        )
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert app.contained == []
