@@ -93,6 +93,16 @@ SCENES = [
         source=EXAMPLES["mlp"].program,
         options={"example": EXAMPLES["mlp"]},
     ),
+    # why the rules exist: x nudged up by h = 0.1 (tab selects x; H twice: 0.001 -> 0.01 -> 0.1)
+    Scene(
+        "19-nudge",
+        ("tab", "H", "H", "greater_than_sign"),
+        values=VALUES,
+    ),
+    # the lecture's bug: grads overwritten instead of added; x.grad ends at 1, not 2
+    Scene("20-bug-overwrite", ("end",), values=VALUES, options={"bug": "overwrite"}),
+    # the chain rule as a sum over paths: every path from x to the output (tab, P)
+    Scene("21-paths", ("tab", "P"), values=VALUES),
 ]
 
 
