@@ -165,17 +165,40 @@ class Comparison:
 
     def lesson(self) -> str:
         """One sentence on what happened in the two runs, from their numbers."""
-        return (
+        text = (
             f"With zero_grad {_summary(self.with_zero_grad)}; "
             f"without it {_summary(self.without_zero_grad)}."
         )
+        kept, reset = self.without_zero_grad.losses[-1], self.with_zero_grad.losses[-1]
+        if kept < reset:  # it happens: the summed gradients can act like momentum
+            text += (
+                " Here the run without zero_grad ended lower: adding up old gradients can speed "
+                "the descent at this lr, as momentum does, but its steps no longer follow this "
+                "iteration's gradient, and at a larger lr they can overshoot (try it)."
+            )
+        return text
+
+
+def _ranges(numbers: list[int]) -> list[str]:
+    """Increasing numbers with runs of three or more written as ranges: 2, 4, 13–30."""
+    out: list[str] = []
+    start = 0
+    for i in range(1, len(numbers) + 1):
+        if i == len(numbers) or numbers[i] != numbers[i - 1] + 1:
+            run = numbers[start:i]
+            if len(run) >= 3:
+                out.append(f"{run[0]}–{run[-1]}")
+            else:
+                out += [str(n) for n in run]
+            start = i
+    return out
 
 
 def _summary(run: Run) -> str:
     losses = run.losses
     start, end = format_number(losses[0]), format_number(losses[-1])
     went_up = run.went_up()
-    iterations = [str(i + 1) for i, up in enumerate(went_up[:-1]) if up]
+    iterations = _ranges([i + 1 for i, up in enumerate(went_up[:-1]) if up])
     if not iterations and not went_up[-1]:
         fell = all(b < a for a, b in zip(losses, losses[1:], strict=False))
         return f"the loss {'fell at every step' if fell else 'never went up'}, {start} → {end}"

@@ -477,3 +477,27 @@ def test_any_example_trains_in_the_window() -> None:
     screen = TrainingScreen(EXAMPLES["toy"])
     assert screen.comparison is not None and screen.error is None
     assert screen.comparison.spec == Training(("x", "y"), DEFAULT_LR, DEFAULT_STEPS)
+
+
+def test_iterations_are_listed_as_ranges() -> None:
+    from stepgrad.training import _ranges
+
+    assert _ranges([2, 4, 6, 9, 13, 14, 15, 16, 30]) == ["2", "4", "6", "9", "13–16", "30"]
+    assert _ranges([1, 2]) == ["1", "2"] and _ranges([]) == []
+
+
+@pytest.mark.parametrize("lr", [0.05, 0.1])
+def test_the_lesson_says_when_the_run_without_zero_grad_ended_lower(lr: float) -> None:
+    """On the MLP at lr 0.05 the summed gradients act like momentum and end lower; at 0.1 they
+    overshoot and the loss ends higher than it started. The sentence must match the numbers."""
+    from stepgrad.examples import EXAMPLES
+    from stepgrad.training import Training, compare
+
+    example = EXAMPLES["mlp"]
+    assert example.train is not None
+    comparison = compare(example.program, {}, Training(example.train.params, lr, 50))
+    lower = comparison.without_zero_grad.losses[-1] < comparison.with_zero_grad.losses[-1]
+    assert ("ended lower" in comparison.lesson()) == lower
+    higher = comparison.without_zero_grad.losses[-1] > comparison.without_zero_grad.losses[0]
+    assert ("higher than it started" in comparison.lesson()) == higher
+    assert lower != higher  # the two regimes this test is about
