@@ -235,3 +235,22 @@ def test_the_narration_tells_the_nudge() -> None:
     assert "You nudged x by h = 0.001" in text
     assert "0.002000125" in text and "predicted 0.002" in text
     assert math.isclose(result.delta_out, 0.002000125, rel_tol=1e-9)
+
+
+async def test_the_nudge_folds_to_one_line_once_the_pass_begins() -> None:
+    """At step 0 the comparison is shown in full; once → is pressed the step panel comes first
+    and the nudge keeps one line (the numbers by hand: toy at x = 8, h = 0.001)."""
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=(40, 12)) as pilot:
+        app.main.select(app.walk.program.inputs["x"])
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        note = app.main.query_one(LessonNote)
+        assert "measured" in note.text() and len(note.content) > 2
+        await pilot.press("right")
+        await pilot.pause()
+        assert len(note.content) == 1
+        text = note.text()
+        assert "nudge x by h = 0.001" in text and "grad × h 0.002 predicted" in text
+        assert all("…" not in line.plain for line in note.lines(note.content_size.width))
+        assert app.contained == []

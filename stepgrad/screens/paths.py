@@ -72,11 +72,11 @@ class PathsScreen(ModalScreen[None]):
     """The paths from one node to the output, over the graph (see the module docstring)."""
 
     DEFAULT_CSS = """
-    PathsScreen { layout: vertical; background: $background; }
+    PathsScreen { layout: vertical; background: $background; overflow: hidden; }
     #paths-title { height: auto; padding: 0 1; background: $panel; }
-    #paths-graph { height: 60%; min-height: 5; }
+    #paths-graph { height: 60%; min-height: 3; }
     #paths-summary { height: auto; padding: 0 1; border-top: heavy $accent; }
-    #paths-list { height: 1fr; border: none; padding: 0 1; }
+    #paths-list { height: 1fr; min-height: 2; border: none; padding: 0 1; }
     """
 
     BINDINGS = [
@@ -96,28 +96,32 @@ class PathsScreen(ModalScreen[None]):
         self.grad = self.grads.get(start)
         self._leaving = False
 
-    def compose(self) -> ComposeResult:
+    def _title(self, small: bool) -> Content:
         program = self.main.walk.program
         name, out = program.name(self.start), program.name(program.output)
-        yield Static(
-            Content.assemble(
-                ("paths", "bold $accent"),
-                f"  from {name} to {out} · the chain rule: ∂{out}/∂{name} is the sum, over "
-                "every path, of the product of the local derivatives along it",
-            ),
-            id="paths-title",
+        if small:  # a short terminal: the graph and the list need the rows
+            return Content.assemble(("paths", "bold $accent"), f"  {name} → {out}")
+        return Content.assemble(
+            ("paths", "bold $accent"),
+            f"  from {name} to {out} · the chain rule: ∂{out}/∂{name} is the sum, over "
+            "every path, of the product of the local derivatives along it",
         )
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(False), id="paths-title")
         yield GraphView(id="paths-graph")
         yield Static(self._summary(), id="paths-summary")
         options = OptionList(*self._options(), id="paths-list")
         yield options
         yield Footer()
 
-    def _summary(self) -> Content:
+    def _summary(self, small: bool = False) -> Content:
         program = self.main.walk.program
         text = summary(
             self.found, program.name(self.start), program.name(program.output), self.grad
         )
+        if small:
+            return Content.assemble((text, "bold"), (" · ↑ ↓ · esc", "$text-muted"))
         return Content.assemble(
             (text, "bold"),
             ("\n↑ ↓ choose a path: it is drawn heavy, each box on it saying the local "
@@ -137,6 +141,15 @@ class PathsScreen(ModalScreen[None]):
             )
             options.append(Option(Content(text)))
         return options
+
+    def _small(self) -> bool:
+        return self.size.height < 24
+
+    def on_resize(self) -> None:
+        small = self._small()
+        self.query_one("#paths-title", Static).update(self._title(small))
+        self.query_one("#paths-summary", Static).update(self._summary(small))
+        self._show(self.query_one(OptionList).highlighted if self.found.shown else None)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -167,8 +180,12 @@ class PathsScreen(ModalScreen[None]):
             follow = scene.shown_ids(path.nodes)
         selected = scene.shown_ids([self.start])
         graph = self.query_one(GraphView)
-        rows = max(5, int((self.size.height - 2) * 0.6))
-        graph.styles.height = max(5, min(drawing.height + 1, rows))  # the list takes the rest
+        rows = max(3, int((self.size.height - 2) * 0.6))
+        if self._small():  # title, summary, two paths and the footer keep their rows
+            width = max(1, self.size.width - 2)
+            taken = len(self._title(True).wrap(width)) + len(self._summary(True).wrap(width))
+            rows = max(3, self.size.height - taken - 4)  # the rule, two paths, the footer
+        graph.styles.height = max(3, min(drawing.height + 1, rows))  # the list takes the rest
         graph.show(drawing, view, selected[0] if selected else None, follow)
 
     def action_move(self, step: int) -> None:

@@ -48,8 +48,21 @@ def note_lines(walk: Walkthrough, nudged: Nudge | None) -> list[Content]:
                 )
             )
     if nudged is not None:
-        lines += nudge_text(nudged)
+        fresh = walk.step == 0 and walk.pass_.number == 1 and not walk.cleared
+        lines += nudge_text(nudged) if fresh else [nudge_summary(nudged)]
     return lines
+
+
+def nudge_summary(result: Nudge) -> Content:
+    """The nudge in one line, once the pass it reset has begun: the step panel comes first."""
+    n = format_number
+    ratio = "—" if result.ratio is None else n(result.ratio)
+    return Content.assemble(
+        ("nudge ", "dim"),
+        f"{result.input} by h = {n(result.h)}: Δ{result.name} {n(result.delta_out)} measured, "
+        f"grad × h {n(result.predicted)} predicted, ratio {ratio}",
+        (" (in full at step 0)", "dim"),
+    )
 
 
 LABEL = 10
@@ -105,12 +118,12 @@ class LessonNote(LineWidget):
         self._fit()
 
     def _fit(self) -> None:
-        height = max(1, len(self.lines(max(20, self.content_size.width))))
+        height = max(1, len(self.lines(max(10, self.content_size.width))))
         if self.styles.height is None or self.styles.height.value != height:
             self.styles.height = height
 
     def lines(self, width: int) -> list[Content]:
-        width = max(20, width)
+        width = max(10, width)
         out: list[Content] = []
         for line in self.content:
             out += _hanging(line, width)

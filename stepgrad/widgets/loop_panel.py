@@ -107,7 +107,7 @@ class ForwardPanel(_GrowingPanel):
         walk = self.walk
         if walk is None:
             return []
-        width = max(20, width)
+        width = max(10, width)
         key = (id(walk), walk.step, self.narrating, width)
         cached = self._cache.get(key)
         if cached is None:
@@ -218,7 +218,7 @@ class UpdatePanel(_GrowingPanel):
         step, program = self.step, self.program
         if step is None or program is None:
             return []
-        width = max(20, width)
+        width = max(10, width)
         key = (id(step), width)
         cached = self._cache.get(key)
         if cached is None:

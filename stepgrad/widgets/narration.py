@@ -69,7 +69,7 @@ class Narration(LineWidget):
             self.styles.height = height
 
     def lines(self, width: int) -> list[Content]:
-        return self._wrap(self.sentences, max(20, width))
+        return self._wrap(self.sentences, max(10, width))
 
     def _wrap(self, sentences: list[str], width: int) -> list[Content]:
         key = (tuple(sentences), width)

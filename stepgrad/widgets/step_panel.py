@@ -177,7 +177,7 @@ class StepPanel(LineWidget):
         walk = self.walk
         if walk is None:
             return []
-        width = max(20, width)
+        width = max(10, width)
         key = (walk.pass_.serial, walk.step, walk.cleared, width)
         cached = self._lines.get(key)
         if cached is not None:
