@@ -160,12 +160,12 @@ class StepgradApp(App[None]):
 
         for bug in BUGS.values():  # why the rules exist: the backward pass with one broken
             yield SystemCommand(
-                f"Bug mode: {bug.name}",
+                f"Why: bug mode {bug.name}",
                 bug.summary,
                 lambda name=bug.name: self.guarded(self.main.set_bug, name),
             )
         yield SystemCommand(
-            "Bug mode: off",
+            "Why: bug mode off",
             "the correct backward pass",
             lambda: self.guarded(self.main.set_bug, None),
         )

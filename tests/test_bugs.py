@@ -361,7 +361,7 @@ async def test_bug_mode_in_the_app() -> None:
         await pilot.press("end")
         await pilot.pause()
         assert "DIFFER" in panel_text(app)  # the gradient check sees it too
-        screen.set_bug(None)  # the palette's "Bug mode: off"
+        screen.set_bug(None)  # the palette's "Why: bug mode off"
         await pilot.pause()
         assert not isinstance(app.walk, BugWalkthrough) and app.walk.key == (1, 0, False)
         assert "bug mode" not in screen._status_line().plain
@@ -377,8 +377,8 @@ async def test_the_palette_lists_the_bug_modes() -> None:
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for name in BUGS:
-            assert f"Bug mode: {name}" in titles
-        assert "Bug mode: off" in titles
+            assert f"Why: bug mode {name}" in titles
+        assert "Why: bug mode off" in titles
         await pilot.pause()
 
 

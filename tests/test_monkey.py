@@ -35,6 +35,7 @@ from textual.widget import Widget
 from engine import Value
 from stepgrad.app import StepgradApp, create_app
 from stepgrad.examples import EXAMPLES
+from stepgrad.lesson.bugs import BugWalkthrough
 from stepgrad.screens.predict import PredictScreen
 from stepgrad.state import Walkthrough
 
@@ -198,6 +199,10 @@ def check(app: StepgradApp, known: set[str]) -> None:
     ), f"the focus is on a hidden widget: {focused!r}"
     walk = app.walk
     assert 0 <= walk.step <= walk.total
+    if isinstance(walk, BugWalkthrough):  # wrong on purpose: tests/test_bugs.py checks them
+        assert app.main.bug is not None
+        return
+    assert app.main.bug is None
     assert walk.grads() == pytest.approx(replay(walk), rel=1e-12, abs=1e-300)
 
 

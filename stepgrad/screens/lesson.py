@@ -70,7 +70,7 @@ def why_not(screen: MainScreen, action: str) -> str | None:
     if action == "predict" and isinstance(walk, BugWalkthrough):
         return (
             "predict mode asks for the correct grads: turn the bug mode off first "
-            "(ctrl+p, Bug mode: off)"
+            "(ctrl+p, Why: bug mode off)"
         )
     return None
 

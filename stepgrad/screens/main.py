@@ -929,7 +929,7 @@ class MainScreen(Screen[None]):
             key = {"forward": "F", "training": "t", "update": "u"}[action]
             return (
                 f"{key} is off in bug mode {self.bug}, whose grads are wrong on purpose: "
-                "ctrl+p → Bug mode: off first"
+                "ctrl+p → Why: bug mode off first"
             )
         if action == "forward":
             return None
