@@ -145,6 +145,7 @@ def test_cli_nudge_after_passes_compares_with_one_pass() -> None:
     [
         (["--nudge", "z", "--print"], "'z' is not an input"),
         (["--nudge", "x=0", "--json"], "other than 0"),
+        (["--nudge", "x=1e-320", "--print"], "too small to move x = 8"),
         (["--nudge", "x"], "--nudge goes with --print or --json"),
         (["--nudge", "x", "--graph"], "--nudge goes with --print or --json"),
     ],
@@ -254,3 +255,24 @@ async def test_the_nudge_folds_to_one_line_once_the_pass_begins() -> None:
         assert "nudge x by h = 0.001" in text and "grad × h 0.002 predicted" in text
         assert all("…" not in line.plain for line in note.lines(note.content_size.width))
         assert app.contained == []
+
+
+def test_a_linear_output_is_equal_up_to_rounding() -> None:
+    """out = 3x moves by exactly 3h in real numbers; in floats 6.3 - 6 is 0.2999999999999998.
+    The verdict must blame rounding, not a curve (there is none)."""
+    result = nudge(parse("x*3", {"x": 2.0}), "x", 0.1, 3.0)
+    assert result.delta_out != result.predicted  # the floats do differ
+    verdict = result.verdict()
+    assert "rounding" in verdict and "drift apart" not in verdict
+    assert "not a straight line" not in verdict
+
+
+def test_a_tiny_h_is_rounding_not_curvature() -> None:
+    """The toy's out = (x*x + 1)/8 in x: the curvature term of the change is h**2/8 (by hand),
+    1.25e-25 at h = 1e-12, far below the rounding of out = 8.125 (about 1e-15); at h = 1e-6 it
+    is 1.25e-13, above it, and the verdict speaks of the curve."""
+    tiny = nudge(parse(TOY, VALUES), "x", 1e-12, 2.0)
+    assert "rounding" in tiny.verdict()
+    small = nudge(parse(TOY, VALUES), "x", 1e-6, 2.0)
+    assert abs(small.delta_out - small.predicted - 1e-12 / 8) < small.rounding
+    assert "rounding" not in small.verdict() and "straight line" in small.verdict()

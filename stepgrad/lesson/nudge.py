@@ -12,6 +12,7 @@ the two one-sided slopes are measured and shown instead of a false slope.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -134,6 +135,14 @@ class Nudge:
         ]
         return [*rows, ("", self.verdict(hint))]
 
+    @property
+    def rounding(self) -> float:
+        """About how far rounding alone can move the measured change: both outputs' last
+        bits, and the step ``(x + h) - x`` that the forward pass really took (not ``h``)."""
+        eps = sys.float_info.epsilon
+        step = (self.x + self.h) - self.x
+        return 4 * eps * (abs(self.out) + abs(self.nudged)) + abs(self.grad * (step - self.h))
+
     def verdict(self, hint: str = "") -> str:
         """One or two sentences on what the numbers say, true for these numbers; ``hint`` says
         how to try a larger h (`` (H)`` in the app)."""
@@ -170,6 +179,12 @@ class Nudge:
             )
         if ratio == 1:
             return f"Exactly as predicted: {out} is a straight line in {x} here."
+        if abs(self.delta_out - self.predicted) <= self.rounding:
+            return (
+                f"Equal up to floating-point rounding (about ±{n(self.rounding, 2)}): within "
+                f"that, {out} moved just as {x}.grad × h predicts. If {out} curves in {x}, a "
+                f"larger h{hint} shows it."
+            )
         off = abs(ratio - 1)
         if off < 1e-3:
             return (
@@ -259,6 +274,11 @@ def nudge(
     x = leaf.data
     if not math.isfinite(x + h):
         raise ProgramError(f"{display} + h is not a finite number")
+    if x + h == x:
+        raise ProgramError(
+            f"h = {h!r} is too small to move {display} = {format_number(x)}: in floating point "
+            f"{display} + h is {display} itself, so nothing would change (try h = 0.001)"
+        )
     describe = program.describe
     out = forward(root, {}, describe)
     nudged = forward(root, {leaf: x + h}, describe)
