@@ -45,7 +45,8 @@ SEED = int(os.environ.get("STEPGRAD_MONKEY_SEED", "0"))
 MAIN_KEYS = (
     "right", "l", "space", "left", "h", "home", "end", "p", "plus", "equals_sign", "minus", "z",
     "b", "tab", "shift+tab", "escape", "f", "c", "v", "up", "down", "shift+left", "shift+right",
-    "g", "n", "t", "e", "question_mark", "f1",
+    "g", "n", "t", "e", "question_mark", "f1", "left_square_bracket", "right_square_bracket",
+    "0", "x", "X", "slash", "F", "u", "greater_than_sign", "less_than_sign", "H", "P",
 )  # fmt: skip
 """Every binding of the main screen but ``q`` (quit); ``s`` (screenshot) comes with the letters."""
 OTHER_KEYS = (
@@ -292,6 +293,10 @@ async def still_answering(app: StepgradApp, pilot: Pilot[None], known: set[str])
         for _ in range(3):
             await pilot.pause()
     assert app.screen is app.main and not app.main.editing, (app.screen_stack, app.focused)
+    if app.main.fwd is not None:  # forward mode: end is the end of the forward pass; F leaves
+        await pilot.press("F")
+        await pilot.pause()
+        assert app.main.fwd is None
     await pilot.press("end")
     await pilot.pause()
     walk, main = app.walk, app.main
