@@ -18,7 +18,7 @@ from engine.numbers import format_number
 
 from .training import Comparison
 
-__all__ = ["LEGEND", "ascii_legend", "draw_losses", "plot_lines"]
+__all__ = ["COLORS", "LEGEND", "ascii_legend", "draw_losses", "legend_content", "plot_lines"]
 
 MARKERS = {True: "hd", False: "dot"}
 """plotext's marker for the run with and without ``zero_grad``."""
@@ -27,6 +27,29 @@ UP = "▲"
 ASCII_UP = "^"
 LEGEND = "▀▄ with zero_grad   •• without zero_grad   ▲ loss went up"
 """The legend, written under the plot (plotext's own would cover the curves' start)."""
+COLORS: dict[bool, tuple[int, int, int]] = {True: (46, 160, 67), False: (137, 87, 229)}
+"""Each run's colour (green with ``zero_grad``, violet without), as RGB so that the plot and
+the legend under it show the same colour whatever the terminal's palette; the marker tells
+them apart without it."""
+UP_COLOR = (220, 50, 47)
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def legend_content() -> Any:
+    """:data:`LEGEND` with each mark in its curve's colour (a Textual ``Content``)."""
+    from textual.content import Content
+
+    return Content.assemble(
+        ("▀▄", _hex(COLORS[True])),
+        " with zero_grad   ",
+        ("••", _hex(COLORS[False])),
+        " without zero_grad   ",
+        ("▲", _hex(UP_COLOR)),
+        " loss went up",
+    )
 
 
 def ascii_legend() -> str:
@@ -97,10 +120,20 @@ def draw_losses(plt: Any, comparison: Comparison, *, ascii: bool = False) -> Non
 
     markers = ASCII_MARKERS if ascii else MARKERS
     for run in reversed(runs):  # with zero_grad drawn last: on top where the curves meet
-        plt.plot(xs, [y(loss) for loss in run.losses], marker=markers[run.zero_grad])
+        plt.plot(
+            xs,
+            [y(loss) for loss in run.losses],
+            marker=markers[run.zero_grad],
+            color=COLORS[run.zero_grad],
+        )
     ups = [(x, run.losses[x]) for run in runs for x, up in enumerate(run.went_up()) if up]
     if ups:
-        plt.scatter([x for x, _ in ups], [y(v) for _, v in ups], marker=ASCII_UP if ascii else UP)
+        plt.scatter(
+            [x for x, _ in ups],
+            [y(v) for _, v in ups],
+            marker=ASCII_UP if ascii else UP,
+            color=UP_COLOR,
+        )
     ticks, labels = _y_ticks(everything, scale)
     plt.yticks([y(t) for t in ticks], labels)
     plt.xticks(_x_ticks(comparison.spec.steps))

@@ -498,7 +498,7 @@ class TrainingScreen(ModalScreen[Training | None]):
 
     def _show(self) -> None:
         """Show the comparison (or why there is none) under the form."""
-        from stepgrad.plot import LEGEND
+        from stepgrad.plot import legend_content
         from stepgrad.widgets.loss_plot import LossPlot
 
         comparison = self.comparison
@@ -522,7 +522,7 @@ class TrainingScreen(ModalScreen[Training | None]):
             )
         )
         self.query_one(LossPlot).show(comparison)
-        self.query_one("#training-legend", Static).update("  " + LEGEND)
+        self.query_one("#training-legend", Static).update("  " + legend_content())
         self.query_one("#training-lesson", Static).update(comparison.lesson())
         self._layout(self.size.width)
 
