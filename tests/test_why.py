@@ -1,0 +1,80 @@
+"""--passes and the counting pass from step 0 (issue 12, parts 3 and 5).
+
+Expected numbers are by hand: on the toy (x*x + 1)/(y*y - 1) at x = 8, y = 3, one pass gives
+x.grad = 2x/(y*y - 1) = 2 and y.grad = -2y(x*x + 1)/(y*y - 1)**2 = -6.09375; N passes without
+zero_grad add them N times. On ``merge`` (A = 2; B = A*3; OUT = (B + 1)*(B + 2)) B is used by
+two nodes, A, B + 1 and B + 2 by one each.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from test_app import TOY, text_of
+
+from stepgrad.app import create_app
+from stepgrad.cli import main
+from stepgrad.examples import EXAMPLES
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5])
+def test_passes_json_adds_the_grads_count_times(count: int) -> None:
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--json", "--passes", str(count))
+    assert code == 0
+    doc = json.loads(out)
+    grads = {node["name"]: node["grad"] for node in doc["nodes"] if node["name"] in ("x", "y")}
+    assert grads == {"x": 2.0 * count, "y": -6.09375 * count}  # exact: sums of dyadic numbers
+    if count == 1:
+        assert "passes" not in doc
+    else:
+        passes = doc["passes"]
+        assert [p["number"] for p in passes] == list(range(1, count + 1))
+        assert all(len(p["steps"]) == 5 for p in passes)  # the toy's 5 op nodes fire each pass
+        assert passes[-1]["steps"] == doc["steps"]
+
+
+def test_passes_print_shows_every_pass_and_the_accumulated_grads() -> None:
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--print", "--passes", "2")
+    assert code == 0
+    assert "pass 1 of 2" in out and "pass 2 of 2" in out
+    assert "no zero_grad" in out
+    # the second pass adds to what the first left: x gets 1 twice more, 2 -> 3 -> 4
+    second = out[out.index("pass 2 of 2") :]
+    assert re.search(r"\b2 → 3\b", second) and re.search(r"\b3 → 4\b", second)
+
+
+def test_passes_with_graph_backward_draws_the_accumulated_grads() -> None:
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--graph", "--backward", "--passes", "2")
+    assert code == 0
+    assert "grad 4 " in out and "grad -12.1875" in out  # 2 × 2 and 2 × -6.09375
+
+
+@pytest.mark.parametrize("argv", [["--passes", "0", "--json"], ["--passes", "1001", "--print"]])
+def test_passes_out_of_range_is_one_line(argv: list[str]) -> None:
+    code, out, err = run_cli(TOY, "x=8", "y=3", *argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--passes must be between 1 and" in err
+
+
+async def test_every_box_shows_its_count_before_the_first_step() -> None:
+    example = EXAMPLES["merge"]
+    app = create_app(example.program, steady=True, example=example)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert app.walk.step == 0
+        graph = text_of(app).split("━ pass 1")[0]  # the graph, above the step title
+        assert graph.count("waits 2") == 1  # B: used by B + 1 and B + 2
+        assert graph.count("waits 1") == 3  # A, B + 1, B + 2
+        assert graph.count("ready") == 1  # OUT fires first
+        narration = text_of(app).split("━ pass 1")[1]
+        assert "B waits for 2" in narration
+        assert "may fire only" in narration and "every node that uses it" in narration
