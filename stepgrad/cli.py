@@ -389,7 +389,11 @@ def _loop_options(args: argparse.Namespace) -> dict[str, Any]:
             lr = float(args.lr)
         except ValueError:
             raise _UsageError(f"--lr must be a number, not {args.lr!r} (e.g. --lr 0.1)") from None
-        if not lr > 0 or lr == float("inf"):
+        if lr == float("inf"):
+            raise _UsageError(
+                f"--lr must be a finite number, not {args.lr!r} (it reads as infinity)"
+            )
+        if not lr > 0:
             raise _UsageError(
                 f"--lr must be a positive number, not {args.lr!r} "
                 "(p.data -= lr * p.grad goes downhill only for lr > 0; e.g. --lr 0.1)"

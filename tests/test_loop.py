@@ -542,6 +542,7 @@ def test_train_print_in_ascii() -> None:
         (["x*x", "x=3", "--train", "--lr", "abc", "--print"], "--lr must be a number, not 'abc'"),
         (["x*x", "x=3", "--train", "--lr", "-1", "--json"], "--lr must be a positive number"),
         (["x*x", "x=3", "--train", "--lr", "nan", "--json"], "--lr must be a positive number"),
+        (["x*x", "x=3", "--train", "--lr", "1e400", "--json"], "--lr must be a finite number"),
         (["x*x", "x=3", "--train", "--steps", "0", "--json"], "--steps must be a whole number"),
         (["x*x", "x=3", "--train", "--steps", "2.5", "--json"], "--steps must be a whole number"),
         (["x*x", "x=3", "--train", "--params", "y", "--json"], "--params: y is not an input"),
