@@ -171,7 +171,9 @@ def _largest(
                     (*factors, local),
                 ),
             )
-    return tuple(found)
+    # the search's priorities multiply in another order than the products do, so two paths
+    # within a rounding of each other may come out swapped: list them by the products shown
+    return tuple(sorted(found, key=lambda path: -abs(path.product)))
 
 
 def describe_path(path: Path, name: Callable[[Value], str]) -> str:
