@@ -25,10 +25,13 @@ SHOWN_WRONG = 6
 def note_lines(walk: Walkthrough, nudged: Nudge | None) -> list[Content]:
     """The note's lines before wrapping (empty: nothing to say)."""
     lines: list[Content] = []
-    if isinstance(walk, BugWalkthrough):
+    fresh = walk.step == 0 and walk.pass_.number == 1 and not walk.cleared
+    if isinstance(walk, BugWalkthrough):  # the rule in full at the start, then in a few words
         lines.append(
             Content.assemble(
-                (f" bug mode: {walk.bug.name} ", "bold reverse $error"), " ", walk.bug.rule
+                (f" bug mode: {walk.bug.name} ", "bold reverse $error"),
+                " ",
+                walk.bug.rule if fresh else walk.bug.summary,
             )
         )
         bad = wrong(walk)
@@ -48,7 +51,6 @@ def note_lines(walk: Walkthrough, nudged: Nudge | None) -> list[Content]:
                 )
             )
     if nudged is not None:
-        fresh = walk.step == 0 and walk.pass_.number == 1 and not walk.cleared
         lines += nudge_text(nudged) if fresh else [nudge_summary(nudged)]
     return lines
 
