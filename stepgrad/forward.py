@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from engine import OPS, Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError
+from stepgrad.state import StepCursor
 
 __all__ = [
     "ForwardStep",
@@ -105,7 +106,7 @@ def expression_with_numbers(node: Value) -> str:
     return f"{left} {op.symbol} {_operand(values[1])}"
 
 
-class ForwardWalk:
+class ForwardWalk(StepCursor):
     """Where the forward pass stands: step ``k`` of ``N`` (0: nothing computed yet).
 
     The program's values are already computed (the parser runs the forward pass); the walk only
@@ -151,18 +152,6 @@ class ForwardWalk:
         changed = step != self.step
         self.step = step
         return changed
-
-    def next(self) -> bool:
-        return self.go(self.step + 1)
-
-    def prev(self) -> bool:
-        return self.go(self.step - 1)
-
-    def home(self) -> bool:
-        return self.go(0)
-
-    def end(self) -> bool:
-        return self.go(self.total)
 
 
 REVERSE_WHY = (

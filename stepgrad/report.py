@@ -256,6 +256,34 @@ def _program_lines(source: str) -> list[str]:
     return lines
 
 
+def _print_step(
+    program: Program,
+    w: _Writer,
+    step: Step,
+    title: str,
+    verb: str,
+    rows: list[list[tuple[str, str]]],
+    stacked: bool,
+) -> None:
+    """One step of a pass: its heading (``title``, the node, ``verb``, its upstream), then its
+    edges as a table, or stacked when the table would not fit (``stacked``)."""
+    w.blank()
+    w.line(
+        w.seg(title, "bold reverse"),
+        ("  ", ""),
+        w.seg(program.describe(step.node), "bold"),
+        w.seg(f"{verb}, upstream "),
+        w.seg(f"{partial(program, program.output, step.node)} = "),
+        w.seg(format_number(step.upstream), "bold"),
+    )
+    if not rows:
+        w.line("  its inputs are constants: no grad flows back")
+    elif stacked:
+        _stacked_edges(w, rows)
+    else:
+        w.table(_EDGE_HEADERS, rows, right=frozenset({2}))
+
+
 def print_trace(program: Program, trace: Trace, out: TextIO) -> None:
     """Print the program, its forward values, every step of ``trace`` and the final grads."""
     width = terminal_width(out)
@@ -316,21 +344,9 @@ def _print(program: Program, trace: Trace, w: _Writer) -> None:
     rows = [_edge_rows(program, step, fresh, w) for step in steps]
     stacked = w.width is not None and not all(_fits(w, row) for row in rows)
     for number, (step, step_rows) in enumerate(zip(steps, rows, strict=True), start=1):
-        w.blank()
-        w.line(
-            w.seg(f"step {number} of {len(steps)}", "bold reverse"),
-            ("  ", ""),
-            w.seg(program.describe(step.node), "bold"),
-            w.seg(" fires, upstream "),
-            w.seg(f"{partial(program, output, step.node)} = "),
-            w.seg(format_number(step.upstream), "bold"),
+        _print_step(
+            program, w, step, f"step {number} of {len(steps)}", " fires", step_rows, stacked
         )
-        if not step_rows:
-            w.line("  its inputs are constants: no grad flows back")
-        elif stacked:
-            _stacked_edges(w, step_rows)
-        else:
-            w.table(_EDGE_HEADERS, step_rows, right=frozenset({2}))
     w.blank()
     w.line(("grads after the pass", "bold"))
     shown = list(program.inputs.values()) + [

@@ -56,7 +56,34 @@ class Pass:
 _SERIALS = itertools.count()
 
 
-class Walkthrough:
+class StepCursor:
+    """Moving through steps 0 to ``total`` one at a time or to either end, each move done by
+    ``go`` (which clamps and says whether anything changed); shared by the backward pass's
+    :class:`Walkthrough` and the forward pass's :class:`~stepgrad.forward.ForwardWalk`."""
+
+    step: int
+
+    @property
+    def total(self) -> int:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def go(self, step: int) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def next(self) -> bool:
+        return self.go(self.step + 1)
+
+    def prev(self) -> bool:
+        return self.go(self.step - 1)
+
+    def home(self) -> bool:
+        return self.go(0)
+
+    def end(self) -> bool:
+        return self.go(self.total)
+
+
+class Walkthrough(StepCursor):
     """The walkthrough of a program's backward passes: the app's single source of truth.
 
     Actions (:meth:`next`, :meth:`prev`, :meth:`home`, :meth:`end`, :meth:`zero_grad`,
@@ -170,18 +197,6 @@ class Walkthrough:
         if changed:
             self.note = ""
         return changed
-
-    def next(self) -> bool:
-        return self.go(self.step + 1)
-
-    def prev(self) -> bool:
-        return self.go(self.step - 1)
-
-    def home(self) -> bool:
-        return self.go(0)
-
-    def end(self) -> bool:
-        return self.go(self.total)
 
     def zero_grad(self) -> bool:
         """``program.zero_grad()``: every grad becomes 0.

@@ -20,11 +20,10 @@ from engine.parse import Program
 
 from ..explain import edge_note, partial, placeholder, plural
 from ..report import (
-    _EDGE_HEADERS,
     _check_row,
     _fits,
     _print_header,
-    _stacked_edges,
+    _print_step,
     _Writer,
     terminal_width,
     wants_ascii,
@@ -251,7 +250,6 @@ def _print_steps(
     program: Program, trace: Trace, w: _Writer, base: Mapping[Value, float], bug: Bug | None
 ) -> None:
     steps = trace.steps
-    output = program.output
     if not steps:
         w.line("The output is a leaf: its grad is 1 and there is nothing to propagate.")
         return
@@ -266,23 +264,10 @@ def _print_steps(
     stacked = w.width is not None and not all(_fits(w, row) for row in rows)
     fired = set()
     for number, (step, step_rows) in enumerate(zip(steps, rows, strict=True), start=1):
-        w.blank()
         verb = " goes on" if step.node in fired else " fires"
         fired.add(step.node)
-        w.line(
-            w.seg(f"step {number} of {len(steps)}", "bold reverse"),
-            ("  ", ""),
-            w.seg(program.describe(step.node), "bold"),
-            w.seg(f"{verb}, upstream "),
-            w.seg(f"{partial(program, output, step.node)} = "),
-            w.seg(format_number(step.upstream), "bold"),
-        )
-        if not step_rows:
-            w.line("  its inputs are constants: no grad flows back")
-        elif stacked:
-            _stacked_edges(w, step_rows)
-        else:
-            w.table(_EDGE_HEADERS, step_rows, right=frozenset({2}))
+        title = f"step {number} of {len(steps)}"
+        _print_step(program, w, step, title, verb, step_rows, stacked)
 
 
 def _edge_rows(
