@@ -34,16 +34,35 @@ class Value:
             computed only from constants; backward sends no gradient to them.
     """
 
-    __slots__ = ("_g", "_pending", "data", "grad", "label", "op", "parents", "requires_grad")
+    __slots__ = (
+        "_a",
+        "_b",
+        "_g",
+        "_pass",
+        "_pending",
+        "_uses",
+        "data",
+        "grad",
+        "label",
+        "op",
+        "requires_grad",
+    )
 
     data: float
     grad: float
     op: str
-    parents: tuple[Value, ...]
     label: str | None
     requires_grad: bool
-    _g: float  # this backward pass's own gradient, while a pass runs
-    _pending: int  # edges to consumers not yet delivered in the running pass; 0 otherwise
+    # The inputs are kept in two slots rather than a tuple: a tuple per node is a second object
+    # for the garbage collector to track (it visits every young object, so the forward pass took
+    # a third longer) and 56 more bytes.
+    _a: Value | None  # the first input, or None for a leaf
+    _b: Value | None  # the second input of a binary op, or None
+    _uses: int  # edges to this node from consumers: see ``parents``
+    # set by a backward pass, for the pass whose mark ``_pass`` holds (unset before the first):
+    _pass: object  # the mark of the last pass that reached this node, or None
+    _g: float  # that pass's own gradient
+    _pending: int  # edges from consumers that pass had still to deliver
 
     def __init__(self, data: Number, label: str | None = None, *, requires_grad: bool = True):
         if isinstance(data, (str, bytes, bytearray)):  # float("3") would read it: refuse
@@ -57,11 +76,11 @@ class Value:
         self.data = number
         self.grad = 0.0
         self.op = ""
-        self.parents = ()
+        self._a = self._b = None
         self.label = label
         self.requires_grad = requires_grad
-        self._g = 0.0
-        self._pending = 0
+        self._uses = 0
+        self._pass = None
 
     @classmethod
     def constant(cls, data: Number, label: str | None = None) -> Value:
@@ -105,6 +124,43 @@ class Value:
     def __pos__(self) -> Value:
         return self
 
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The op's inputs, in order; ``a*a`` has ``(a, a)``: two edges."""
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        return (a,) if b is None else (a, b)
+
+    @parents.setter
+    def parents(self, parents: tuple[Value, ...]) -> None:
+        # Every node counts the edges to it from its consumers (``_uses``): a backward pass
+        # takes them as its first guess at how many contributions each node waits for. It
+        # checks a guess that is too high (a consumer outside the graph), not one too low, so
+        # the count must follow every change of the inputs.
+        parents = tuple(parents)
+        if len(parents) > 2 or not all(isinstance(p, Value) for p in parents):
+            raise TypeError("parents must be a tuple of at most two Values")
+        for parent in self.parents:
+            parent._uses -= 1
+        for parent in parents:
+            parent._uses += 1
+        self._a = parents[0] if parents else None
+        self._b = parents[1] if len(parents) == 2 else None
+
+    def __copy__(self) -> Value:
+        """A new node with the same inputs: one more consumer of each (see ``parents``)."""
+        out = _new(Value)
+        for name in Value.__slots__:
+            if hasattr(self, name):
+                setattr(out, name, getattr(self, name))
+        out._uses = 0
+        out._pass = None
+        for parent in out.parents:
+            parent._uses += 1
+        return out
+
     # --- gradients -----------------------------------------------------------------------------
 
     def backward(self, *, trace: bool = False) -> Trace | None:
@@ -133,6 +189,19 @@ _INF = float("inf")
 
 def _lift(other: object) -> Value:
     """A plain number as a constant Value; anything else is a TypeError, as in Python."""
+    if other.__class__ is float and other - other == 0.0:
+        # a finite float, the commonest case (``w * 0.5``): what Value.__init__ makes of it,
+        # without its checks, in a fifth of the time
+        out = _new(Value)
+        out.data = other
+        out.grad = 0.0
+        out.op = ""
+        out._a = out._b = None
+        out.label = None
+        out.requires_grad = False
+        out._uses = 0
+        out._pass = None
+        return out
     if isinstance(other, Value):
         return other
     if not isinstance(other, (int, float)):
@@ -169,11 +238,14 @@ def _binary_method(op: Op, reflected: bool = False) -> Callable[[Value, object],
         out.data = data
         out.grad = 0.0
         out.op = name
-        out.parents = (a, b)
+        out._a = a
+        out._b = b
         out.label = None
         out.requires_grad = a.requires_grad or b.requires_grad
-        out._g = 0.0
-        out._pending = 0
+        out._uses = 0
+        out._pass = None
+        a._uses += 1
+        b._uses += 1
         return out
 
     method.__name__ = f"__{'r' if reflected else ''}{name}__"
@@ -202,11 +274,13 @@ def _unary_method(op: Op) -> Callable[[Value], Value]:
         out.data = data
         out.grad = 0.0
         out.op = name
-        out.parents = (self,)
+        out._a = self
+        out._b = None
         out.label = None
         out.requires_grad = self.requires_grad
-        out._g = 0.0
-        out._pending = 0
+        out._uses = 0
+        out._pass = None
+        self._uses += 1
         return out
 
     method.__name__ = name

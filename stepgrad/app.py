@@ -414,21 +414,6 @@ async def _contained_on_message(self: MessagePump, message: Message) -> None:
 MessagePump._on_message = _contained_on_message  # type: ignore[method-assign]
 
 
-def _warm_up() -> None:
-    """Import networkx (a tenth of a second, the most of what laying out costs a small graph)
-    and the graph modules on a thread of their own while Textual starts, so the graph can be
-    laid out as soon as the first frame is out."""
-    import threading
-
-    def load() -> None:
-        import networkx  # noqa: F401
-
-        import stepgrad.scene  # noqa: F401  (layout, draw, groups: the main thread imports
-        # none of them while it starts, so neither thread waits on the other's imports)
-
-    threading.Thread(target=load, name="stepgrad-warm-up", daemon=True).start()
-
-
 def create_app(
     source: str,
     values: dict[str, float] | None = None,
@@ -463,8 +448,6 @@ def create_app(
     ``lr``, ``steps``).
     """
     program = parse(source, values)
-    if lazy_graph and not steady:
-        _warm_up()
     app = StepgradApp(
         program,
         values,
