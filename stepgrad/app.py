@@ -338,6 +338,10 @@ class StepgradApp(App[None]):
     def get_default_screen(self) -> MainScreen:
         return self.main
 
+    def on_ready(self) -> None:
+        """The first frame is out: lay the graph out now (see ``MainScreen._prepare_graph``)."""
+        self.main.first_frame_out()
+
     @property
     def walk(self) -> Walkthrough:
         """Where the walkthrough stands (the main screen's single source of truth)."""

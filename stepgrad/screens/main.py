@@ -31,7 +31,6 @@ from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
 from stepgrad.forward import ForwardWalk
 from stepgrad.lesson.nudge import DEFAULT_H, Nudge
-from stepgrad.predict import PredictResult, Score
 from stepgrad.state import Walkthrough, editable_source
 from stepgrad.widgets import (
     GraphView,
@@ -61,6 +60,7 @@ if TYPE_CHECKING:
 
     from stepgrad.draw import Drawing, View
     from stepgrad.examples import Example
+    from stepgrad.predict import PredictResult, Score
     from stepgrad.scene import Scene
     from stepgrad.training import GradientStep, Training
     from stepgrad.widgets.editor import ProgramEditor
@@ -119,6 +119,29 @@ _SPEED = Binding.Group("Speed")
 _PAN = Binding.Group("Pan")
 _ZOOM = Binding.Group("Zoom")
 _NUDGE = Binding.Group("Nudge")
+
+
+class _Footer(Footer):
+    """Textual's footer, filled once the graph is on screen rather than right after the first
+    frame. Filling it takes the main thread about 25 ms, while the graph is being laid out on
+    another thread (networkx is imported there): the two share one interpreter lock, so the
+    footer would hold the graph back by that much."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiting: Screen[Any] | None = None  # the screen whose signal came meanwhile
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        if isinstance(screen, MainScreen) and screen.laying_out:
+            self._waiting = screen
+            return
+        super().bindings_changed(screen)
+
+    def graph_shown(self) -> None:
+        """Fill the footer now, if a signal came while the graph was laid out."""
+        screen, self._waiting = self._waiting, None
+        if screen is not None:
+            super().bindings_changed(screen)
 
 
 class MainScreen(Screen[None]):
@@ -235,7 +258,7 @@ class MainScreen(Screen[None]):
         self.lecture = lecture
         self.narrating = narration
         self.predicting = predict
-        self.score = Score()
+        self._score: Score | None = None  # made when predict mode is first used
         self.values = dict(values or {})
         self.walk = lesson.walkthrough(program, bug)
         self.source = editable_source(program, self.values)
@@ -255,12 +278,23 @@ class MainScreen(Screen[None]):
         self._share: float | None = None  # the graph's share of the rows, when it needs more
         self._layout_serial = 0
         self._lazy = lazy
+        self._footer_width = 0  # the width the footer last chose its keys for
+        self.laying_out = False  # the graph is being laid out on a worker thread
         self._enabled: tuple[bool | None, ...] = ()
         self._views: dict[tuple[object, ...], View] = {}
         self._prefetch_queued = False
         self._direction = 1  # which way the user is stepping, for the prefetch
         self._footer_queued = False
         self._told: tuple[str, float] = ("", 0.0)  # the last notice of tell(), and when
+
+    @property
+    def score(self) -> Score:
+        """The predict mode's score (predict mode is not imported until it is used)."""
+        if self._score is None:
+            from stepgrad.predict import Score
+
+            self._score = Score()
+        return self._score
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -287,17 +321,23 @@ class MainScreen(Screen[None]):
                     inspector.display = False
                     yield inspector
                     yield ValuesTable(id="values")
-        yield Footer()
+        yield _Footer()
 
     def on_mount(self) -> None:
         self.set_class(self.lecture, "-lecture")
         self.query_one(StepPanel).roomy = self.lecture
         self._arrange(self.size.width, self.size.height)
         self.sync()
-        if self._lazy:
-            self.call_after_refresh(self._prepare_graph)
-        else:
+        # The footer fills itself once Textual signals the bindings, after the first frame, from
+        # the state as it is then; a recomposed footer costs a fiftieth of a second, so it is
+        # asked for again only when what it shows changes (see _refresh_footer).
+        self._enabled = tuple(self.check_action(name, ()) for name in _CHECKED)
+        self._footer_width = self.app.size.width
+        if not self._lazy:
             self._prepare_graph()
+        # else the app calls first_frame_out once the first frame is out: a layout worker
+        # started earlier would share the processor with the first frame (one GIL), and
+        # call_after_refresh comes a few frames late (the footer fills itself first)
         if self._train_at_start:  # --train: the training window over the graph
             self.call_after_refresh(self.action_training)
 
@@ -307,7 +347,9 @@ class MainScreen(Screen[None]):
             self.sync()
         else:
             self._fit_graph(self.query_one(GraphView), self.drawing())
-        self.call_after_refresh(self.refresh_bindings)  # the footer's keys depend on the width
+        if not self._footer_queued:  # the footer's keys depend on the width
+            self._footer_queued = True
+            self.call_after_refresh(self._refresh_footer)
 
     @property
     def active_bindings(self) -> dict[str, Any]:
@@ -394,6 +436,11 @@ class MainScreen(Screen[None]):
         """Each node key's value (empty while the graph is laid out)."""
         return self.scene.by_id if self.scene is not None else {}
 
+    def first_frame_out(self) -> None:
+        """Start laying the graph out, if the first frame was all that it waited for."""
+        if self._lazy and self.scene is None and self._layout_serial == 0:
+            self._prepare_graph()
+
     def _prepare_graph(self) -> None:
         """Lay the graph out: in a worker thread, so keys, q and resizing keep working while a
         large graph takes its time (the view says so meanwhile); at once when not lazy (tests,
@@ -410,6 +457,7 @@ class MainScreen(Screen[None]):
             self._scene_ready(self._make_scene(walk), serial)
             return
         size = self._graph_room()
+        self.laying_out = True
 
         def work() -> None:
             scene = self._make_scene(walk, size)
@@ -430,6 +478,8 @@ class MainScreen(Screen[None]):
                 f"the graph could not be drawn ({type(error).__name__}: {error})"
             )
             graph_view.refresh()
+            self.laying_out = False
+            self.query_one(_Footer).graph_shown()
             self.tell("the graph could not be drawn; stepping, the panels and --print still work")
 
     def _make_scene(self, walk: Walkthrough, size: tuple[int, int] | None = None) -> Scene:
@@ -460,8 +510,10 @@ class MainScreen(Screen[None]):
                 f"this graph is too large to draw whole ({scene.too_large():,} lanes): "
                 "showing the neighbourhood of the node firing now"
             )
+        self.laying_out = False
         self.sync()
         self.call_after_refresh(self._follow_now)  # once the view has its size
+        self.query_one(_Footer).graph_shown()
 
     def _follow_now(self) -> None:
         if self.scene is not None:
@@ -639,11 +691,14 @@ class MainScreen(Screen[None]):
                 widget.display = shown
 
     def _refresh_footer(self) -> None:
-        """Grey out in the footer what cannot be done now (only when that changed)."""
+        """Grey out in the footer what cannot be done now, and show the keys that fit the
+        width (only when either changed)."""
         self._footer_queued = False
         enabled = tuple(self.check_action(name, ()) for name in _CHECKED)
-        if enabled != self._enabled:
+        width = self.app.size.width  # how many keys fit (see active_bindings)
+        if enabled != self._enabled or width != self._footer_width:
             self._enabled = enabled
+            self._footer_width = width
             self.refresh_bindings()
 
     def _prefetch(self) -> None:

@@ -11,14 +11,18 @@ The screen pushes the state down (attributes down); both are line widgets.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.content import Content
 
 from engine.numbers import format_number
 from engine.parse import Program
 from stepgrad.forward import ForwardWalk, expression_with_numbers, forward_sentences
-from stepgrad.training import GradientStep
 
 from .lines import LineWidget
+
+if TYPE_CHECKING:
+    from stepgrad.training import GradientStep  # (not imported at startup: a training is rare)
 
 __all__ = ["ForwardPanel", "UpdatePanel", "forward_title"]
 
