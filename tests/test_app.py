@@ -406,3 +406,49 @@ def check_against_the_trace(app: StepgradApp) -> None:
     assert f"step {walk.step} of {walk.total}" in screen._status_line().plain or walk.cleared
     if walk.current is not None:
         assert screen.query_one(StepPanel).title().startswith(f"step {walk.step} of")
+
+
+# --- the graph laid out after the first frame (as users start the app) -------------------------
+
+
+async def _until(pilot, condition, seconds: float = 20.0) -> None:
+    import asyncio
+
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+        await pilot.pause()
+    raise AssertionError("the condition never held")
+
+
+async def test_the_lazily_laid_out_graph_arrives_with_its_footer() -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = create_app(TOY, VALUES)  # lazy: the graph is laid out on a worker thread
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: app.main.scene is not None)
+        await _until(pilot, lambda: len(app.main.query(FooterKey)) > 5)
+        assert not app.main.laying_out
+        keys = {key.key for key in app.main.query(FooterKey)}
+        assert {"right", "q"} <= keys, keys
+        await pilot.press("right")
+        assert app.walk.step == 1
+
+
+async def test_a_layout_that_fails_still_fills_the_footer(monkeypatch) -> None:
+    from textual.widgets._footer import FooterKey
+
+    from stepgrad.screens.main import MainScreen
+
+    def broken(self, walk, size=None):
+        raise RuntimeError("no room")
+
+    monkeypatch.setattr(MainScreen, "_make_scene", broken)
+    app = create_app(TOY, VALUES)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: not app.main.laying_out and app.main._layout_serial > 0)
+        await _until(pilot, lambda: len(app.main.query(FooterKey)) > 5)
+        assert "could not be drawn" in app.main.query_one(GraphView).placeholder
+        await pilot.press("right")
+        assert app.walk.step == 1  # stepping works without the graph
