@@ -140,8 +140,8 @@ class _Footer(Footer):
     def graph_shown(self) -> None:
         """Fill the footer now, if a signal came while the graph was laid out."""
         screen, self._waiting = self._waiting, None
-        if screen is not None:
-            super().bindings_changed(screen)
+        if screen is not None:  # in the footer's own context, as its compose expects
+            self.call_later(Footer.bindings_changed, self, screen)
 
 
 class MainScreen(Screen[None]):
@@ -279,7 +279,7 @@ class MainScreen(Screen[None]):
         self._layout_serial = 0
         self._lazy = lazy
         self._footer_width = 0  # the width the footer last chose its keys for
-        self.laying_out = False  # the graph is being laid out on a worker thread
+        self.laying_out = lazy  # the graph is (to be) laid out on a worker thread
         self._enabled: tuple[bool | None, ...] = ()
         self._views: dict[tuple[object, ...], View] = {}
         self._prefetch_queued = False

@@ -23,6 +23,10 @@ class LineWidget(Widget, can_focus=False):
     def lines(self, width: int) -> list[Content]:  # pragma: no cover - overridden
         return []
 
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        """``height: auto`` before a subclass fits its height: the lines at this width."""
+        return len(self.lines(width))
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()

@@ -63,6 +63,8 @@ class Narration(LineWidget):
 
     def _fit(self) -> None:
         """Grow to the lines needed; shrinking would lay the screen out again at every step."""
+        if not self.content_size.width:
+            return  # not laid out yet: ``height: auto`` asks get_content_height at the width
         height = max(1, len(self.lines(max(20, self.content_size.width))))
         if height > self._height:
             self._height = height

@@ -131,8 +131,8 @@ class StepPanel(LineWidget):
         """Grow the height to the lines this step needs (wrapped at the width); it only grows
         within a pass, so the screen is laid out again a few times per pass, not every step."""
         walk = self.walk
-        if walk is None:
-            return
+        if walk is None or not self.content_size.width:
+            return  # not laid out yet: ``height: auto`` asks get_content_height at the width
         width = max(20, self.content_size.width)
         needed = len(self.lines(width))
         if self._height_of != (walk.trace, walk.cleared) or self._width != width:
