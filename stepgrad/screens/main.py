@@ -280,6 +280,8 @@ class MainScreen(Screen[None]):
         self._lazy = lazy
         self._footer_width = 0  # the width the footer last chose its keys for
         self.laying_out = lazy  # the graph is (to be) laid out on a worker thread
+        # what the footer last showed greyed out: a recomposed footer costs a fiftieth of a
+        # second, so it is asked for again only when that changes (see _refresh_footer)
         self._enabled: tuple[bool | None, ...] = ()
         self._views: dict[tuple[object, ...], View] = {}
         self._prefetch_queued = False
@@ -299,6 +301,10 @@ class MainScreen(Screen[None]):
     # --- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # the size's classes before the widgets mount, so they are styled once, not again in
+        # on_mount (every class set on a mounted screen restyles all of them)
+        width, height = self.app.size
+        self._size_classes(width, height)
         yield TopBar(id="topbar")
         yield GraphView(id="graph")
         with Vertical(id="lower"):
@@ -316,22 +322,22 @@ class MainScreen(Screen[None]):
                     narration = Narration(id="narration")
                     narration.display = self.narrating
                     yield narration
-                with Vertical(id="side"):
+                with Vertical(id="side") as side:
+                    side.display = self.side_shown if self.side_shown is not None else width >= WIDE
                     inspector = Inspector(id="inspector")
                     inspector.display = False
                     yield inspector
                     yield ValuesTable(id="values")
-        yield _Footer()
+        footer = _Footer()
+        footer.compact = width < WIDE
+        footer.show_command_palette = width >= 80  # ctrl+p is on the help screen
+        yield footer
 
     def on_mount(self) -> None:
         self.set_class(self.lecture, "-lecture")
         self.query_one(StepPanel).roomy = self.lecture
         self._arrange(self.size.width, self.size.height)
         self.sync()
-        # The footer fills itself once Textual signals the bindings, after the first frame, from
-        # the state as it is then; a recomposed footer costs a fiftieth of a second, so it is
-        # asked for again only when what it shows changes (see _refresh_footer).
-        self._enabled = tuple(self.check_action(name, ()) for name in _CHECKED)
         self._footer_width = self.app.size.width
         if not self._lazy:
             self._prepare_graph()
@@ -407,17 +413,22 @@ class MainScreen(Screen[None]):
             return len(shown) + 4 + len(binding.group.description) + 1
         return len(shown) + len(binding.description) + (2 if compact else 3)
 
-    def _arrange(self, width: int, height: int) -> None:
+    def _size_classes(self, width: int, height: int) -> None:
         self.set_class(width < WIDE, "-narrow")
+        self.set_class(width >= 160, "-wide")
+        self.set_class(height < SHORT, "-short")
+        self.set_class(height < TINY, "-tiny")
+
+    def _arrange(self, width: int, height: int) -> None:
+        self._size_classes(width, height)
         if self.is_mounted:
             footer = self.query_one(Footer)
             footer.compact = width < WIDE
             footer.show_command_palette = width >= 80  # ctrl+p is on the help screen
-        self.set_class(width >= 160, "-wide")
-        self.set_class(height < SHORT, "-short")
-        self.set_class(height < TINY, "-tiny")
         shown = self.side_shown if self.side_shown is not None else width >= WIDE
-        self.query_one("#side").display = shown
+        side = self.query_one("#side")
+        if side.display != shown:
+            side.display = shown
 
     # --- the graph ------------------------------------------------------------------------------
 
