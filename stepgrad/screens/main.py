@@ -705,6 +705,8 @@ class MainScreen(Screen[None]):
         """Grey out in the footer what cannot be done now, and show the keys that fit the
         width (only when either changed)."""
         self._footer_queued = False
+        if self.laying_out:
+            return  # the footer fills itself from the state as it is when the graph is shown
         enabled = tuple(self.check_action(name, ()) for name in _CHECKED)
         width = self.app.size.width  # how many keys fit (see active_bindings)
         if enabled != self._enabled or width != self._footer_width:
