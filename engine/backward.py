@@ -363,12 +363,16 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
             [node.data for node in everyone],
             [c.data for c in constants],
         )
-    # the pass succeeded: add its gradients to .grad
+    # the pass succeeded: add its gradients to .grad. A grad of 0 (zero_grad, a new graph)
+    # takes the pass's own as it is, which is what the sum gives (``_g`` is never -0.0, see
+    # _fire), without making a float: this loop runs over the whole graph, cold in the cache.
     if reached is None:
         for node in order:
-            node.grad += node._g
+            grad = node.grad
+            node.grad = grad + node._g if grad else node._g
         for node in leaves:
-            node.grad += node._g
+            grad = node.grad
+            node.grad = grad + node._g if grad else node._g
     else:
         for node in reached:
             node.grad += node._g
@@ -466,7 +470,8 @@ def _fire(order: list[Value], leaves: list[Value], stamp: object, constant: Any)
     gradient are passed to ``constant``. Each edge adds ``upstream * local`` to the input's
     gradient exactly as the op table's function would give it (``upstream * 1.0`` is
     ``upstream``, bit for bit; see ``INLINED``); the first edge to reach an input gives it
-    ``0.0 + upstream * local``, the same number as adding it to a 0 (-0.0 becomes 0.0).
+    ``upstream * local`` as it is, or 0.0 if that is -0.0: the number that adding it to a 0
+    gives, without making a new float.
     Returns ``_NOT_FINITE`` if a number was not finite (the grads of this pass are then
     unusable).
 
@@ -511,10 +516,10 @@ def _fire(order: list[Value], leaves: list[Value], stamp: object, constant: Any)
             if a.requires_grad:
                 if a._uses == 1:
                     if a._a is None:
-                        a._g = 0.0 + to_a
+                        a._g = to_a if to_a else 0.0
                         keep_leaf(a)
                     else:
-                        a._g = 0.0 + to_a
+                        a._g = to_a if to_a else 0.0
                         push(a)
                 elif a._pass is stamp:
                     a._g += to_a
@@ -526,7 +531,7 @@ def _fire(order: list[Value], leaves: list[Value], stamp: object, constant: Any)
                             waiting -= 1
                 else:
                     a._pass = stamp
-                    a._g = 0.0 + to_a
+                    a._g = to_a if to_a else 0.0
                     if a._a is None:
                         keep_leaf(a)
                     else:
@@ -539,10 +544,10 @@ def _fire(order: list[Value], leaves: list[Value], stamp: object, constant: Any)
             if b.requires_grad:
                 if b._uses == 1:
                     if b._a is None:
-                        b._g = 0.0 + to_b
+                        b._g = to_b if to_b else 0.0
                         keep_leaf(b)
                     else:
-                        b._g = 0.0 + to_b
+                        b._g = to_b if to_b else 0.0
                         push(b)
                 elif b._pass is stamp:
                     b._g += to_b
@@ -554,7 +559,7 @@ def _fire(order: list[Value], leaves: list[Value], stamp: object, constant: Any)
                             waiting -= 1
                 else:
                     b._pass = stamp
-                    b._g = 0.0 + to_b
+                    b._g = to_b if to_b else 0.0
                     if b._a is None:
                         keep_leaf(b)
                     else:
