@@ -6,7 +6,7 @@ import math
 import string
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from engine.parse import MAX_SOURCE, ProgramError, Span, parse
@@ -333,6 +333,7 @@ def _evaluate_float(source: str, values: dict[str, float]) -> float:
     y=st.floats(-2, 2).filter(lambda v: abs(v) > 1e-3),
     z=st.floats(-2, 2).filter(lambda v: abs(v) > 1e-3),
 )
+@example(source="(y) / (sin((x) + ((x) / (y))))", x=1.0, y=0.0078125, z=1.0)  # CI found it
 def test_random_expressions_match_finite_differences(source, x, y, z) -> None:
     values = {"x": x, "y": y, "z": z}
     try:
@@ -345,16 +346,21 @@ def test_random_expressions_match_finite_differences(source, x, y, z) -> None:
     # finite differences with h = 1e-6 cannot follow a function that is this steep
     assume(all(abs(node.grad) < 1e4 for node in program.inputs.values()))
     for name, node in program.inputs.items():
-        h = 1e-6
-        try:
-            up = _evaluate_float(source, {**values, name: values[name] + h})
-            down = _evaluate_float(source, {**values, name: values[name] - h})
-        except ProgramError:
-            assume(False)
-            return
-        numeric = (up - down) / (2 * h)
+        estimates = []
+        for h in (1e-6, 1e-7):
+            try:
+                up = _evaluate_float(source, {**values, name: values[name] + h})
+                down = _evaluate_float(source, {**values, name: values[name] - h})
+            except ProgramError:
+                assume(False)
+                return
+            estimates.append((up - down) / (2 * h))
+        coarse, numeric = estimates
         assume(abs(numeric) < 1e5)
-        # central differences are accurate to about h**2 * f''' plus rounding: compare loosely
+        # central differences are accurate to about h**2 * f''' plus rounding. Where the two
+        # step sizes disagree the function bends too fast for them (y / sin(x + x/y) at
+        # y = 1/128: the argument moves by 16,384 per unit of y), and neither is a reference.
+        assume(coarse == pytest.approx(numeric, rel=1e-4, abs=1e-5))
         assert node.grad == pytest.approx(numeric, rel=1e-3, abs=1e-4), (source, name)
 
 
