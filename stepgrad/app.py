@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual._context import active_app
+from textual.actions import parse as parse_action
 from textual.app import App
 from textual.message_pump import MessagePump
 from textual.theme import Theme
@@ -114,6 +115,8 @@ class StepgradApp(App[None]):
         self._settled: tuple[object, str] | None = None
         self._fatal: BaseException | None = None
         self._last_notice: tuple[str, float] = ("", 0.0)
+        self._key: str | None = None
+        """The key whose bindings are being tried (:meth:`_check_bindings`), else None."""
         for theme in THEMES.values():
             self.register_theme(theme)
         self.main = MainScreen(
@@ -261,9 +264,17 @@ class StepgradApp(App[None]):
         namespaces: Mapping[str, DOMNode] | None = None,
     ) -> bool:
         """Every key binding's action, of any widget, comes here (in the app's own task, so the
-        widget that owns the binding is not harmed when the action raises)."""
+        widget that owns the binding is not harmed when the action raises).
+
+        A binding of the main screen that cannot act now answers with the line that says why
+        (:meth:`MainScreen.refuse`) and counts as handled. It is judged here, at its turn, and
+        not when the key first reaches the screen: the keys of one burst reach it all before
+        the first one acts (Textual forwards each key to the screen, which passes it up to the
+        app, where its binding runs), so a key judged there is judged on a stale state."""
         before = self._work()
         try:
+            if self._refused(action, default_namespace, namespaces):
+                return True
             done = await super().run_action(action, default_namespace, namespaces)
         except Exception as error:
             if not self.contain_errors or _drawing(error):
@@ -272,6 +283,32 @@ class StepgradApp(App[None]):
             return True
         self._settled = self._work()
         return done
+
+    def _refused(
+        self,
+        action: Any,
+        default_namespace: DOMNode | None,
+        namespaces: Mapping[str, DOMNode] | None,
+    ) -> bool:
+        """Whether ``action`` is a main-screen binding that cannot act now (its notice shown)."""
+        main = getattr(self, "main", None)
+        if main is None or default_namespace is not main:
+            return False
+        destination, name, parameters = (
+            action if isinstance(action, tuple) else parse_action(action)
+        )
+        if destination and (namespaces is None or namespaces.get(destination) is not main):
+            return False  # an action of another namespace (``app.…``)
+        return main.refuse(name, parameters, self._key)
+
+    async def _check_bindings(self, key: str, priority: bool = False) -> bool:
+        """Textual tries the bindings of ``key``, calling :meth:`run_action` for each in turn;
+        meanwhile :attr:`_key` is that key (it names the key in a notice)."""
+        outer, self._key = self._key, key
+        try:
+            return await super()._check_bindings(key, priority)
+        finally:
+            self._key = outer
 
     def _handle_exception(self, error: Exception) -> None:
         """Textual calls this for an exception nothing else caught, and then exits the app.

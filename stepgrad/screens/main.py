@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from textual import events, on
+from textual import on
 from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -912,7 +912,7 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """True: the key acts now. None: greyed out in the footer (:meth:`why_not` says why, and
-        :meth:`on_key` shows it when the key is pressed). False: hidden."""
+        :meth:`refuse` shows it when the key is pressed). False: hidden."""
         if self.editing and action not in ("quit", "help", "screenshot"):
             return False  # hidden from the footer: the editor's keys are shown instead
         return True if self.why_not(action) is None else None
@@ -921,7 +921,7 @@ class MainScreen(Screen[None]):
         """Why ``action`` cannot act now and what to press instead, in one line; None if it can.
 
         The one place that decides it: the footer greys out exactly these keys
-        (:meth:`check_action`) and a press shows this line (:meth:`on_key`), so a key never
+        (:meth:`check_action`) and a press shows this line (:meth:`refuse`), so a key never
         silently does nothing and the footer never offers what a press would refuse.
         """
         walk = self.walk
@@ -1022,34 +1022,38 @@ class MainScreen(Screen[None]):
         finally:
             self.fwd = fwd
 
-    def on_key(self, event: events.Key) -> None:
-        """A key whose action cannot act now answers with :meth:`why_not`'s line.
+    def refuse(self, action: str, parameters: tuple[object, ...], key: str | None) -> bool:
+        """Whether the binding's ``action`` cannot act now; if so, say why in one line.
 
-        Textual does not run an action whose ``check_action`` is falsy: the binding would do
-        nothing at all. The key reaches the screen before the bindings are tried (they are
-        checked when it bubbles up to the app), so it is answered here and stopped. Keys that can
-        act, keys the open editor takes (typing, its own bindings), and keys of no binding go on
-        as usual.
+        Textual does not run an action whose ``check_action`` is falsy: the key would do nothing
+        at all. The app asks this when the binding's turn comes
+        (:meth:`stepgrad.app.StepgradApp.run_action`), after the keys typed before it have
+        acted: keys that arrive in one burst (``end z b end``) are each judged on the state the
+        keys before them left, never on the state when the burst arrived. ``key`` is the key
+        pressed (None if the action did not come from a key): it names the key in the editor's
+        line. The editor's own keys (typing, arrows, esc...) are its bindings, tried before
+        ours; a key of ours that reaches here while it is open does nothing in it.
         """
-        action = _KEY_ACTIONS.get(event.key)
-        if action is None:
-            return
-        if self.editing:  # the editor's own keys (arrows, home, esc...) are bindings too
-            active = super().active_bindings.get(event.key)
-            if active is None or not active.enabled:
-                event.stop()
-                event.prevent_default()
-                key = self.app.get_key_display(Binding(event.key, action))
-                self.tell(f"{key} does nothing in the editor: ctrl+s applies, esc cancels")
-            return
-        _, name, parameters = parse_action(action)
-        if self.check_action(name, parameters) is True:
-            return
-        why = self.why_not(name)
-        if why is not None:
-            event.stop()
-            event.prevent_default()
-            self.tell(why)
+        if self.check_action(action, parameters) is True:
+            return False
+        if self.editing:
+            if key is None:  # the first key bound to it
+                key = next(
+                    (
+                        k
+                        for k, a in _KEY_ACTIONS.items()
+                        if parse_action(a)[1:] == (action, parameters)
+                    ),
+                    action,
+                )
+            shown = self.app.get_key_display(Binding(key, action))
+            self.tell(f"{shown} does nothing in the editor: ctrl+s applies, esc cancels")
+            return True
+        why = self.why_not(action)
+        if why is None:
+            return False
+        self.tell(why)
+        return True
 
     def tell(self, message: str) -> None:
         """Show a one-line notice (the same notice is not stacked while it is still shown)."""

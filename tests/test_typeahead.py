@@ -1,0 +1,95 @@
+"""Keys typed ahead: each key is judged when its turn comes, after the keys before it acted.
+
+A terminal delivers fast typing in one read (tmux ``send-keys End z b End``, a fast typist, a
+lecturer's clicker macro): every key is queued before the first one acts. Whether a key can act
+depends on what the keys before it did, so it must be judged at its turn, never when it is
+first seen. Here keys are sent with :func:`test_robust.burst` (all queued before the app handles
+any), and the expected states are derived by hand from the toy program
+``(x*x + 1)/(y*y - 1)`` at x=8, y=3, whose backward pass has 5 steps (x*x, x*x + 1, y*y, y*y - 1, the division).
+"""
+
+from __future__ import annotations
+
+from test_app import TOY, VALUES
+from test_robust import burst, notices, settle
+
+from stepgrad.app import StepgradApp, create_app
+from stepgrad.screens.predict import PredictScreen
+
+SIZE = (120, 36)
+
+
+def toy() -> StepgradApp:
+    return create_app(TOY, VALUES, steady=True)
+
+
+async def test_b_after_end_in_the_same_burst_starts_pass_2() -> None:
+    """``end z b end``: end reaches the last step, z zeroes, b starts pass 2 and end ends it.
+    Judged when first seen, b was refused ("press end first") and the run stopped in pass 1."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        burst(app, "right", "end", "z", "b", "end")
+        await settle(pilot)
+        walk = app.walk
+        assert (walk.pass_.number, walk.step, walk.finished) == (2, walk.total, True)
+        assert walk.total == 5
+        # pass 2 after zero_grad: the same grads as one pass (dx = 2x/(y*y-1) = 2, x = 8, y = 3)
+        x = next(node for node in walk.nodes if node.label == "x")
+        assert walk.grads()[x] == 2.0
+        assert notices(app) == []
+        assert app.contained == []
+
+
+async def test_a_key_refused_at_its_turn_says_why() -> None:
+    """``home left``: at its turn, ← finds step 0 and says so; judged when first seen (at step
+    5) it was let through, and then did nothing at all, silently."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end")
+        await settle(pilot)
+        burst(app, "home", "left")
+        await settle(pilot)
+        assert app.walk.step == 0
+        assert notices(app) == ["already at step 0: press → to fire the first node"]
+
+
+async def test_b_without_z_in_the_same_burst_accumulates() -> None:
+    """``end b end``: without z the second pass adds to the first, every grad doubles."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        burst(app, "end", "b", "end")
+        await settle(pilot)
+        walk = app.walk
+        assert (walk.pass_.number, walk.finished) == (2, True)
+        x = next(node for node in walk.nodes if node.label == "x")
+        assert walk.grads()[x] == 4.0  # 2 + 2
+        assert notices(app) == []
+
+
+async def test_a_key_the_editor_does_not_take_says_so() -> None:
+    """``e tab``: tab arrives while the editor opens; at its turn the editor is open, and tab
+    (a key of the main screen the editor does not use) says so instead of doing nothing."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        burst(app, "e", "tab")
+        await settle(pilot)
+        assert app.main.editing
+        assert app.main.selected is None
+        assert notices(app) == ["tab does nothing in the editor: ctrl+s applies, esc cancels"]
+
+
+async def test_predict_right_escape_in_one_burst_reveals_the_step() -> None:
+    """Predict mode, ``right escape``: → asks, esc skips the question: step 1 revealed, not
+    scored, and the dialog is gone."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        await settle(pilot)
+        burst(app, "right", "escape")
+        await settle(pilot)
+        assert app.screen is app.main
+        assert app.walk.step == 1
+        assert app.main.score.asked == 0
