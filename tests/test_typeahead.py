@@ -5,13 +5,17 @@ lecturer's clicker macro): every key is queued before the first one acts. Whethe
 depends on what the keys before it did, so it must be judged at its turn, never when it is
 first seen. Here keys are sent with :func:`test_robust.burst` (all queued before the app handles
 any), and the expected states are derived by hand from the toy program
-``(x*x + 1)/(y*y - 1)`` at x=8, y=3, whose backward pass has 5 steps (x*x, x*x + 1, y*y, y*y - 1, the division).
+``(x*x + 1)/(y*y - 1)`` at x=8, y=3, whose backward pass has 5 steps (x*x, x*x + 1, y*y,
+y*y - 1, the division).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from test_app import TOY, VALUES
 from test_robust import burst, notices, settle
+from textual.widgets import Button
 
 from stepgrad.app import StepgradApp, create_app
 from stepgrad.screens.predict import PredictScreen
@@ -93,3 +97,58 @@ async def test_predict_right_escape_in_one_burst_reveals_the_step() -> None:
         assert app.screen is app.main
         assert app.walk.step == 1
         assert app.main.score.asked == 0
+
+
+# --- the predict dialog under a screen opened over it -------------------------------------------
+
+
+async def predict_open(pilot: Any, app: StepgradApp) -> PredictScreen:
+    """Predict mode on, → pressed: the dialog for step 1 is open and idle."""
+    await pilot.press("g", "right")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, PredictScreen)
+    return screen
+
+
+async def test_a_skip_that_lands_under_the_palette_closes_the_dialog_after_it() -> None:
+    """A press of Skip is handled by the dialog in its own time: a ``ctrl+p`` typed right after
+    can open the palette over the dialog first (the monkey test met it). Dismissing then popped
+    the palette instead (Textual's ``dismiss`` pops the top screen) and left the dialog marked
+    as closing, so no key closed it again. Now it closes once it is on top. The state the race
+    leaves is made by hand here."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await predict_open(pilot, app)
+        app.action_command_palette()  # what ctrl+p does, before the press is handled
+        dialog.query_one("#predict-skip", Button).press()
+        await settle(pilot)
+        assert app.walk.step == 0  # not yet: the palette is still open over the dialog
+        await pilot.press("escape")  # closes the palette; the skip takes effect
+        await settle(pilot)
+        assert app.screen is app.main
+        assert app.walk.step == 1
+        assert app.main.score.asked == 0  # skipped: not scored
+        assert app.contained == []
+
+
+async def test_a_checked_dialog_under_the_palette_still_closes_with_its_answers() -> None:
+    """The same race on the Reveal button of a checked dialog: the answers count once."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await predict_open(pilot, app)
+        for _ in dialog.questions:
+            await pilot.press("0", "enter")
+            await settle(pilot)
+        assert dialog.checked
+        app.action_command_palette()
+        dialog.query_one("#predict-check", Button).press()
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.main
+        assert app.walk.step == 1
+        assert app.main.score.asked == len(dialog.questions)
+        await pilot.press("escape")  # nothing left to close: esc is the main screen's again
+        await settle(pilot)
+        assert app.screen is app.main and app.walk.step == 1

@@ -136,6 +136,8 @@ class PredictScreen(ModalScreen[PredictResult | None]):
         """The message under each answer that could not be read at the last check."""
         self.closing = False
         """Dismissed already (see :meth:`_close`)."""
+        self._pending: tuple[PredictResult | None] | None = None
+        """A close asked for while another screen was over this one: ``(result,)``."""
 
     @property
     def checked(self) -> bool:
@@ -365,12 +367,35 @@ class PredictScreen(ModalScreen[PredictResult | None]):
             self._close(None)
 
     def _close(self, result: PredictResult | None) -> None:
-        """Dismiss once: keys that arrive together (enter on Skip, then esc) must not dismiss
-        a screen that is already leaving the stack."""
+        """Dismiss once, and only while this dialog is the top screen.
+
+        Keys that arrive together (enter on Skip, then esc) must not dismiss a screen that is
+        already leaving the stack. And a press of Check / Skip is handled in this screen's own
+        time, after the key or click that made it: a screen may have opened over the dialog
+        meanwhile (the palette of a ``ctrl+p`` typed right after: the monkey test met it).
+        Textual's ``dismiss`` pops whatever screen is on top, so it would close that one and
+        leave this dialog behind, marked closing, with no key able to close it. Then the close
+        waits until the dialog is on top again (:meth:`on_screen_resume`).
+        """
         if self.closing:
             return
-        self.closing = True
+        if self.app.screen is not self:
+            if self._pending is None:  # the first answer given stands
+                self._pending = (result,)
+            return
+        self._pending = None
         self.dismiss(result)
+        self.closing = True
+
+    def on_screen_resume(self) -> None:
+        """On top again (the screen over it closed): a close that had to wait happens now,
+        after Textual has finished resuming this screen."""
+        if self._pending is not None:
+            self.call_later(self._close_pending)
+
+    def _close_pending(self) -> None:
+        if self._pending is not None:
+            self._close(self._pending[0])
 
     def action_scroll(self, direction: int) -> None:
         questions = self.query_one("#predict-questions", VerticalScroll)
