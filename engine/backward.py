@@ -541,6 +541,8 @@ def _fire(order: list[Value], leaves: list[Value], stamp: object, constant: Any)
                 constant(a)
             if b is None:
                 continue
+            # the same for the second input, written out again: a function called per edge
+            # would cost more than half of the pass
             if b.requires_grad:
                 if b._uses == 1:
                     if b._a is None:
