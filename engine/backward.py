@@ -366,20 +366,13 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
     # the pass succeeded: add its gradients to .grad. A grad of 0 (zero_grad, a new graph)
     # takes the pass's own as it is, which is what the sum gives (``_g`` is never -0.0, see
     # _fire), without making a float: this loop runs over the whole graph, cold in the cache.
-    if reached is None:
-        for node in order:
+    for group in (order, leaves) if reached is None else (reached,):
+        for node in group:
             grad = node.grad
             node.grad = grad + node._g if grad else node._g
-        for node in leaves:
-            grad = node.grad
-            node.grad = grad + node._g if grad else node._g
-    else:
-        for node in reached:
-            node.grad += node._g
     if not trace:
         return None
-    reached = everyone
-    steps = Steps(order, reached, snapshot, constants)
+    steps = Steps(order, everyone, snapshot, constants)
     return Trace(root, steps, PassGrads(steps))
 
 
@@ -515,11 +508,10 @@ def _fire(order: list[Value], leaves: list[Value], stamp: object, constant: Any)
                     to_a = upstream * (d0(a.data, node.data) if c0 is None else c0)
             if a.requires_grad:
                 if a._uses == 1:
+                    a._g = to_a if to_a else 0.0
                     if a._a is None:
-                        a._g = to_a if to_a else 0.0
                         keep_leaf(a)
                     else:
-                        a._g = to_a if to_a else 0.0
                         push(a)
                 elif a._pass is stamp:
                     a._g += to_a
@@ -545,11 +537,10 @@ def _fire(order: list[Value], leaves: list[Value], stamp: object, constant: Any)
             # would cost more than half of the pass
             if b.requires_grad:
                 if b._uses == 1:
+                    b._g = to_b if to_b else 0.0
                     if b._a is None:
-                        b._g = to_b if to_b else 0.0
                         keep_leaf(b)
                     else:
-                        b._g = to_b if to_b else 0.0
                         push(b)
                 elif b._pass is stamp:
                     b._g += to_b
