@@ -144,6 +144,11 @@ class _Footer(Footer):
             self.call_later(Footer.bindings_changed, self, screen)
 
 
+def _fit_footer(footer: Footer, width: int) -> None:
+    footer.compact = width < WIDE
+    footer.show_command_palette = width >= 80  # ctrl+p is on the help screen
+
+
 class MainScreen(Screen[None]):
     """Step through the backward pass of one program."""
 
@@ -323,14 +328,13 @@ class MainScreen(Screen[None]):
                     narration.display = self.narrating
                     yield narration
                 with Vertical(id="side") as side:
-                    side.display = self.side_shown if self.side_shown is not None else width >= WIDE
+                    side.display = self._side_shown(width)
                     inspector = Inspector(id="inspector")
                     inspector.display = False
                     yield inspector
                     yield ValuesTable(id="values")
         footer = _Footer()
-        footer.compact = width < WIDE
-        footer.show_command_palette = width >= 80  # ctrl+p is on the help screen
+        _fit_footer(footer, width)
         yield footer
 
     def on_mount(self) -> None:
@@ -419,13 +423,16 @@ class MainScreen(Screen[None]):
         self.set_class(height < SHORT, "-short")
         self.set_class(height < TINY, "-tiny")
 
+    def _side_shown(self, width: int) -> bool:
+        """Whether the values pane shows beside the step panel: as the user chose, else when
+        the screen is wide."""
+        return self.side_shown if self.side_shown is not None else width >= WIDE
+
     def _arrange(self, width: int, height: int) -> None:
         self._size_classes(width, height)
         if self.is_mounted:
-            footer = self.query_one(Footer)
-            footer.compact = width < WIDE
-            footer.show_command_palette = width >= 80  # ctrl+p is on the help screen
-        shown = self.side_shown if self.side_shown is not None else width >= WIDE
+            _fit_footer(self.query_one(Footer), width)
+        shown = self._side_shown(width)
         side = self.query_one("#side")
         if side.display != shown:
             side.display = shown
