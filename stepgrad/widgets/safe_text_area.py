@@ -19,7 +19,9 @@ place. Should undo or redo fail anyway (another upstream bug), the text and the 
 back as they were before the keystroke and the error goes on to the app, which says so in one
 line (see :meth:`stepgrad.app.StepgradApp.run_action`): the user's program is never lost.
 
-It also takes no focus while hidden (see :meth:`SafeTextArea.allow_focus`).
+After an undo or redo it wraps the whole document again (:meth:`SafeTextArea._rewrap`: another
+upstream bug left the wrapped copy a line longer than the text, and the next frame crashed). It
+also takes no focus while hidden (see :meth:`SafeTextArea.allow_focus`).
 """
 
 from __future__ import annotations
@@ -76,9 +78,25 @@ class SafeTextArea(TextArea):
 
     def undo(self) -> None:
         self._guarded(super().undo)
+        self._rewrap()
 
     def redo(self) -> None:
         self._guarded(super().redo)
+        self._rewrap()
+
+    def _rewrap(self) -> None:
+        """Wrap the whole document again after an undo or redo.
+
+        Textual 8.2.8 re-wraps only the range a batch of edits touched, and gets the range
+        wrong for some batches with a line break: on ``x\ny``, ``end enter b ctrl+z c ctrl+z``
+        leaves the document 2 lines long but its wrapped copy 3, and the next frame draws a
+        line that is not there (``IndexError``, fatal: it happens while drawing). A program is
+        small; wrapping all of it costs nothing noticeable.
+        """
+        self.wrapped_document.wrap(self.wrap_width, self.indent_width)
+        self._refresh_size()
+        self.scroll_cursor_visible()
+        self.refresh()
 
     def _guarded(self, change: Callable[[], None]) -> None:
         """Run ``change`` (undo or redo); if it raises, put everything back as it was before
