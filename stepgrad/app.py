@@ -275,6 +275,8 @@ class StepgradApp(App[None]):
         try:
             if self._refused(action, default_namespace, namespaces):
                 return True
+            if _page_before_layout(action, default_namespace):
+                return True
             done = await super().run_action(action, default_namespace, namespaces)
         except Exception as error:
             if not self.contain_errors or _drawing(error):
@@ -383,6 +385,28 @@ class StepgradApp(App[None]):
     def walk(self) -> Walkthrough:
         """Where the walkthrough stands (the main screen's single source of truth)."""
         return self.main.walk
+
+
+def _page_before_layout(action: Any, target: DOMNode | None) -> bool:
+    """Whether ``action`` is a page move on a list that is not laid out yet (then it is skipped:
+    nothing is shown to page through).
+
+    Textual 8.2.8's ``OptionList`` counts its lines only once it has a size, and its page keys
+    look the highlighted option's line up in that count: ``KeyError: 0`` a moment after the
+    list appears (the same upstream bug :mod:`.widgets.safe_palette` works around in the
+    palette). Keys typed ahead reach a list in that moment: ``/ x shift+tab pageup`` in one
+    burst, the find screen's matches just shown by the x.
+    """
+    from textual.widgets import OptionList
+
+    if not isinstance(target, OptionList):
+        return False
+    destination, name, _ = action if isinstance(action, tuple) else parse_action(action)
+    return (
+        not destination
+        and name in ("page_up", "page_down")
+        and not target.scrollable_content_region
+    )
 
 
 def describe(error: BaseException) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from test_app import TOY, VALUES
 from test_robust import burst, notices, settle
 from textual.widgets import Button
@@ -152,3 +153,50 @@ async def test_a_checked_dialog_under_the_palette_still_closes_with_its_answers(
         await pilot.press("escape")  # nothing left to close: esc is the main screen's again
         await settle(pilot)
         assert app.screen is app.main and app.walk.step == 1
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ("tab", "P", "pagedown"),  # the paths list, focused as it opens
+        ("tab", "P", "pageup"),
+        ("slash", "x", "shift+tab", "pageup"),  # the find screen's matches, shown by the x
+        ("slash", "x", "shift+tab", "pagedown"),
+    ],
+)
+async def test_a_page_key_typed_right_after_a_list_appears(keys: tuple[str, ...]) -> None:
+    """Typed in one burst, a page key can reach a list before it is laid out: Textual's
+    OptionList then fails (``KeyError: 0``, its lines are counted once it has a size). The
+    page move is skipped instead (nothing is shown yet to page through)."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        burst(app, *keys)
+        await settle(pilot)
+        assert app.contained == []
+        assert app.screen is not app.main  # the list's screen is open
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.main
+        assert app.contained == []
+
+
+async def test_a_page_move_on_a_list_not_laid_out_yet_is_skipped() -> None:
+    """The case the burst above can reach, made certain: ``page_down`` run on an OptionList
+    mounted this very moment (no size yet). Textual 8.2.8 fails with ``KeyError: 0`` there;
+    the app skips the move, and the same key once the list is laid out does move."""
+    from textual.widgets import OptionList
+
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        options = OptionList(*(f"option {n}" for n in range(100)))
+        await app.main.mount(options)
+        options.highlighted = 0
+        assert not options.scrollable_content_region
+        await app.run_action("page_down", options)
+        assert app.contained == []
+        assert options.highlighted == 0
+        await settle(pilot)
+        await app.run_action("page_down", options)
+        assert options.highlighted and options.highlighted > 0
