@@ -19,7 +19,6 @@ import math
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 __all__ = ["OPS", "Op", "render_formula", "sign"]
 
@@ -28,9 +27,8 @@ Derivative = Callable[..., float]
 Domain = Callable[..., "str | None"]
 
 
-@dataclass(frozen=True, slots=True)
 class Op:
-    """One operation of the engine.
+    """One operation of the engine (read-only once made).
 
     Attributes:
         name: the key in :data:`OPS` and the value of ``Value.op`` (``"*"``, ``"tanh"``...).
@@ -43,6 +41,20 @@ class Op:
         domain: returns why the inputs are outside the op's domain, or None when they are fine.
     """
 
+    # A plain class rather than a dataclass: making a dataclass runs generated code through
+    # exec, a third of a millisecond each, and the app's start pays for every one it imports.
+    __slots__ = (
+        "arity",
+        "constants",
+        "derivatives",
+        "domain",
+        "formulas",
+        "forward",
+        "name",
+        "summary",
+        "symbol",
+    )
+
     name: str
     symbol: str
     arity: int
@@ -50,16 +62,43 @@ class Op:
     derivatives: tuple[Derivative, ...]
     formulas: tuple[str, ...]
     summary: str
-    domain: Domain | None = None
-    constants: tuple[float | None, ...] = field(init=False)
+    domain: Domain | None
+    constants: tuple[float | None, ...]
     """Each derivative's value where its formula is a plain number (``"1"``, ``"-1"``), else
     None: derived from ``formulas`` so the backward pass can skip calling a constant."""
 
-    def __post_init__(self) -> None:
-        constants = tuple(
-            float(f) if re.fullmatch(r"-?[0-9.]+", f) else None for f in self.formulas
-        )
-        object.__setattr__(self, "constants", constants)
+    def __init__(
+        self,
+        name: str,
+        symbol: str,
+        arity: int,
+        forward: Forward,
+        *,
+        derivatives: tuple[Derivative, ...],
+        formulas: tuple[str, ...],
+        summary: str,
+        domain: Domain | None = None,
+    ) -> None:
+        constants = tuple(float(f) if re.fullmatch(r"-?[0-9.]+", f) else None for f in formulas)
+        fields = {
+            "name": name,
+            "symbol": symbol,
+            "arity": arity,
+            "forward": forward,
+            "derivatives": derivatives,
+            "formulas": formulas,
+            "summary": summary,
+            "domain": domain,
+            "constants": constants,
+        }
+        for key, value in fields.items():
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"an Op is read-only (cannot set {key})")
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r}, arity={self.arity}, formulas={self.formulas!r})"
 
     @property
     def infix(self) -> bool:

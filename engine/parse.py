@@ -20,7 +20,7 @@ import sys
 import unicodedata
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .backward import Edge, Step, Trace, nodes
 from .errors import DomainError, GradientError
@@ -101,8 +101,12 @@ _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4}
 """Python's binding strength of each infix op (functions and leaves bind tightest)."""
 
 
-@dataclass(frozen=True)
-class Span:
+# The records below are NamedTuples and plain classes, not dataclasses: making a dataclass
+# runs generated code through exec (a third of a millisecond each), and the app's start pays
+# for every one it imports.
+
+
+class Span(NamedTuple):
     """Where something is in the program: 1-based line and column, end column exclusive."""
 
     line: int
@@ -255,8 +259,7 @@ class SourceTexts(Mapping[Value, str]):
         return " ".join(" ".join(head).split())[:n], " ".join(" ".join(tail).split())[-n:]
 
 
-@dataclass(frozen=True)
-class Binding:
+class Binding(NamedTuple):
     """One assignment: ``name`` was bound to ``node`` on ``line``; ``display`` is the name as
     shown (``x₂`` for the second node a reassigned ``x`` names)."""
 
@@ -294,7 +297,6 @@ def _tell_apart(bindings: list[tuple[str, Value, int]]) -> list[Binding]:
     return result
 
 
-@dataclass
 class Program:
     """A parsed and evaluated program.
 
@@ -318,22 +320,34 @@ class Program:
     apart. ``b = a`` binds a second name to ``a``'s node (see :meth:`names_of`).
     """
 
-    source: str
-    output: Value
-    inputs: dict[str, Value]
-    names: dict[str, Value]
-    spans: dict[Value, Span] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    bindings: list[Binding] = field(default_factory=list)
-    constants_used: list[str] = field(default_factory=list)
-    marks: dict[Value, str] = field(default_factory=dict)
-    texts: SourceTexts = field(init=False)
-    _live: set[Value] | None = field(default=None, init=False, repr=False)
-    _by_node: dict[Value, list[Binding]] | None = field(default=None, init=False, repr=False)
-    _short: dict[Value, str] = field(default_factory=dict, init=False, repr=False)
+    def __init__(
+        self,
+        source: str,
+        output: Value,
+        inputs: dict[str, Value],
+        names: dict[str, Value],
+        spans: dict[Value, Span] | None = None,
+        warnings: list[str] | None = None,
+        bindings: list[Binding] | None = None,
+        constants_used: list[str] | None = None,
+        marks: dict[Value, str] | None = None,
+    ) -> None:
+        self.source = source
+        self.output = output
+        self.inputs = inputs
+        self.names = names
+        self.spans: dict[Value, Span] = {} if spans is None else spans
+        self.warnings: list[str] = [] if warnings is None else warnings
+        self.bindings: list[Binding] = [] if bindings is None else bindings
+        self.constants_used: list[str] = [] if constants_used is None else constants_used
+        self.marks: dict[Value, str] = {} if marks is None else marks
+        self.texts = SourceTexts(source.replace("\r\n", "\n").replace("\r", "\n"), self.spans)
+        self._live: set[Value] | None = None
+        self._by_node: dict[Value, list[Binding]] | None = None
+        self._short: dict[Value, str] = {}
 
-    def __post_init__(self) -> None:
-        self.texts = SourceTexts(self.source.replace("\r\n", "\n").replace("\r", "\n"), self.spans)
+    def __repr__(self) -> str:
+        return f"Program({self.source!r}, output={self.output!r})"
 
     def _bound(self, node: Value) -> list[Binding]:
         if self._by_node is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine import OPS, Value
 from engine.numbers import format_number
@@ -68,8 +68,7 @@ def forward_order(program: Program) -> list[Value]:
     return [order[i] for i in nx.lexicographical_topological_sort(graph, key=keys.__getitem__)]
 
 
-@dataclass(frozen=True)
-class ForwardStep:
+class ForwardStep(NamedTuple):
     """One node computed by the forward pass.
 
     Attributes:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-from dataclasses import dataclass, field
 from typing import Literal
 
 from engine import Step, Trace, Value
@@ -30,7 +29,6 @@ __all__ = ["Pass", "Status", "Walkthrough", "editable_source"]
 Status = Literal["not started", "ready", "in progress", "done", "zeroed"]
 
 
-@dataclass(frozen=True, eq=False)
 class Pass:
     """One backward pass, recorded up front.
 
@@ -44,13 +42,29 @@ class Pass:
         serial: unique to this pass object, for caches keyed by state.
     """
 
-    number: int
-    trace: Trace
-    base: dict[Value, float]
-    accumulates: bool
-    zeroed: bool
-    stack: int
-    serial: int = field(default_factory=lambda: next(_SERIALS))
+    # a plain class, not a dataclass: making one runs generated code through exec, a third of
+    # a millisecond of the app's start each
+    __slots__ = ("accumulates", "base", "number", "serial", "stack", "trace", "zeroed")
+
+    def __init__(
+        self,
+        number: int,
+        trace: Trace,
+        base: dict[Value, float],
+        accumulates: bool,
+        zeroed: bool,
+        stack: int,
+    ) -> None:
+        self.number = number
+        self.trace = trace
+        self.base = base
+        self.accumulates = accumulates
+        self.zeroed = zeroed
+        self.stack = stack
+        self.serial = next(_SERIALS)
+
+    def __repr__(self) -> str:
+        return f"Pass(number={self.number}, stack={self.stack}, serial={self.serial})"
 
 
 _SERIALS = itertools.count()

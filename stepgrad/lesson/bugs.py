@@ -31,8 +31,7 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from engine import OPS, Edge, Step, Trace, Value, nodes
 from engine.numbers import format_number
@@ -58,8 +57,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Bug:
+class Bug(NamedTuple):
     """One broken rule.
 
     Attributes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine import OPS, Value, nodes
 from engine.numbers import format_number
@@ -39,8 +39,7 @@ def next_size(h: float) -> float:
     return SIZES[0]
 
 
-@dataclass(frozen=True)
-class Nudge:
+class Nudge(NamedTuple):
     """One nudge of an input and what the output did.
 
     Attributes:

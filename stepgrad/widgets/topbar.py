@@ -15,7 +15,7 @@ width (:meth:`Header.fit`), so no width can hide the output value or ``pass N ·
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from textual.content import Content
 
@@ -29,8 +29,7 @@ GAP = 2
 """Cells between the left part and the status."""
 
 
-@dataclass(frozen=True)
-class Extra:
+class Extra(NamedTuple):
     """A part of the status that may be shortened or left out when the line is too narrow.
 
     Attributes:
@@ -50,8 +49,7 @@ class Extra:
         return None
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     """Everything the top bar may show, and what gives way first (see the module docstring).
 
     Attributes:
