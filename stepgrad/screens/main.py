@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on
 from textual.actions import parse as parse_action
@@ -41,11 +41,13 @@ from stepgrad.widgets import (
     TopBar,
     ValuesTable,
 )
-from stepgrad.widgets.lesson import LessonNote
+from stepgrad.widgets.lesson import LessonNote, note_lines
 from stepgrad.widgets.loop_panel import ForwardPanel, UpdatePanel, forward_title
 from stepgrad.widgets.topbar import Extra, Header
 
 from . import lesson
+
+_W = TypeVar("_W", bound="Widget")
 
 LEVELS = ("lecture", "full", "compact", "tiny")
 """The zoom levels, largest first (the same as :data:`stepgrad.layout.LEVELS`; kept here so
@@ -57,6 +59,7 @@ ROOMY_WIDTH = 160
 
 if TYPE_CHECKING:
     import networkx as nx
+    from textual.widget import Widget
 
     from stepgrad.draw import Drawing, View
     from stepgrad.examples import Example
@@ -293,6 +296,8 @@ class MainScreen(Screen[None]):
         self._direction = 1  # which way the user is stepping, for the prefetch
         self._footer_queued = False
         self._told: tuple[str, float] = ("", 0.0)  # the last notice of tell(), and when
+        # the panels hidden at the start, mounted the first time they show (see _panel)
+        self._panels: dict[type[Widget], Widget] = {}
 
     @property
     def score(self) -> Score:
@@ -315,23 +320,15 @@ class MainScreen(Screen[None]):
         with Vertical(id="lower"):
             yield StepTitle(id="step-title")  # one line: a step redraws it, not the panes
             with Horizontal(id="lower-body"):
+                # the update, forward and lesson panels go above the step panel and the
+                # inspector above the values, each mounted when it first shows (_panel)
                 with VerticalScroll(id="steps", can_focus=False):
-                    update_panel = UpdatePanel(id="update-panel")
-                    update_panel.display = False
-                    yield update_panel
-                    forward_panel = ForwardPanel(id="forward-panel")
-                    forward_panel.display = False
-                    yield forward_panel
-                    yield LessonNote(id="lesson-note")
                     yield StepPanel(id="step-panel")
                     narration = Narration(id="narration")
                     narration.display = self.narrating
                     yield narration
                 with Vertical(id="side") as side:
                     side.display = self._side_shown(width)
-                    inspector = Inspector(id="inspector")
-                    inspector.display = False
-                    yield inspector
                     yield ValuesTable(id="values")
         footer = _Footer()
         _fit_footer(footer, width)
@@ -497,7 +494,7 @@ class MainScreen(Screen[None]):
             )
             graph_view.refresh()
             self.laying_out = False
-            self.query_one(_Footer).graph_shown()
+            self._graph_shown()
             self.tell("the graph could not be drawn; stepping, the panels and --print still work")
 
     def _make_scene(self, walk: Walkthrough, size: tuple[int, int] | None = None) -> Scene:
@@ -531,7 +528,14 @@ class MainScreen(Screen[None]):
         self.laying_out = False
         self.sync()
         self.call_after_refresh(self._follow_now)  # once the view has its size
+        self._graph_shown()
+
+    def _graph_shown(self) -> None:
+        """The graph is drawn, or the view says why not: the footer fills in, the start is over."""
         self.query_one(_Footer).graph_shown()
+        graph_shown = getattr(self.app, "graph_shown", None)  # StepgradApp's; not a test app's
+        if graph_shown is not None:
+            graph_shown()
 
     def _follow_now(self) -> None:
         if self.scene is not None:
@@ -629,7 +633,9 @@ class MainScreen(Screen[None]):
         walk = self.walk
         self._sync_loop()
         self.query_one(TopBar).show(self._header())
-        self.query_one(LessonNote).update_from(walk, self.nudged)
+        note = self._panel(LessonNote, note_lines(walk, self.nudged) != [])
+        if note is not None:
+            note.update_from(walk, self.nudged)
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
         more = self.query_one(GraphView).more()
@@ -639,9 +645,10 @@ class MainScreen(Screen[None]):
         self.query_one(Narration).update_from(walk, self.notes)
         values = self.query_one(ValuesTable)
         values.update_from(walk, self.selected)
-        inspector = self.query_one(Inspector)
-        inspector.display = self.selected is not None
-        inspector.update_from(walk, self.selected, self.consumers.get(self.selected, []))  # type: ignore[arg-type]
+        inspector = self._panel(Inspector, self.selected is not None)
+        if inspector is not None:
+            inspector.display = self.selected is not None
+            inspector.update_from(walk, self.selected, self.consumers.get(self.selected, []))  # type: ignore[arg-type]
         graph_view = self.query_one(GraphView)
         drawing = self.drawing()
         self._fit_graph(graph_view, drawing)
@@ -683,9 +690,11 @@ class MainScreen(Screen[None]):
         fwd = self.fwd
         hidden = frozenset(fwd.hidden()) if fwd is not None else frozenset()
         self.query_one(ValuesTable).hidden = hidden
-        self.query_one(Inspector).hidden = hidden
-        forward_panel = self.query_one(ForwardPanel)
-        if fwd is not None:
+        inspector = self._panels.get(Inspector)
+        if isinstance(inspector, Inspector):
+            inspector.hidden = hidden
+        forward_panel = self._panel(ForwardPanel, fwd is not None)
+        if forward_panel is not None and fwd is not None:
             forward_panel.update_from(fwd, self.narrating)
         walk = self.walk
         last = self.updates[-1] if self.updates else None
@@ -696,8 +705,9 @@ class MainScreen(Screen[None]):
             and walk.pass_.number == 1
             and not walk.cleared
         )
-        update_panel = self.query_one(UpdatePanel)
-        if after_update:
+        update_panel = self._panel(UpdatePanel, after_update)
+        if update_panel is not None and after_update:
+            assert last is not None
             update_panel.update_from(last, walk.program)
         for widget, shown in (
             (forward_panel, fwd is not None),
@@ -705,8 +715,38 @@ class MainScreen(Screen[None]):
             (self.query_one(StepPanel), fwd is None),
             (self.query_one(Narration), fwd is None and self.narrating),
         ):
-            if widget.display != shown:
+            if widget is not None and widget.display != shown:
                 widget.display = shown
+
+    # Hidden at the start, these are mounted when they first show, in this order above the
+    # step panel (the inspector above the values): each widget composed at the start costs the
+    # first frame about a millisecond (styled twice, mounted, its CSS parsed).
+    _LAZY_PANELS: ClassVar[dict[type[Widget], tuple[str, str]]] = {
+        UpdatePanel: ("update-panel", "#steps"),
+        ForwardPanel: ("forward-panel", "#steps"),
+        LessonNote: ("lesson-note", "#steps"),
+        Inspector: ("inspector", "#side"),
+    }
+
+    def _panel(self, kind: type[_W], needed: bool) -> _W | None:
+        """The screen's ``kind`` panel: mounted the first time it is ``needed`` (then kept, shown
+        or hidden); None while it never was."""
+        widget = self._panels.get(kind)
+        if widget is None:
+            if not needed:
+                return None
+            widget_id, parent = self._LAZY_PANELS[kind]
+            widget = kind(id=widget_id)
+            widget.display = False  # the caller shows it once it has its content
+            later = [k for k in self._LAZY_PANELS if self._LAZY_PANELS[k][1] == parent]
+            later = later[later.index(kind) + 1 :]
+            before = next((self._panels[k] for k in later if k in self._panels), None)
+            if before is None:  # the first widget that is always there
+                before = self.query_one(StepPanel if parent == "#steps" else ValuesTable)
+            self.query_one(parent).mount(widget, before=before)
+            self._panels[kind] = widget
+        assert isinstance(widget, kind)
+        return widget
 
     def _refresh_footer(self) -> None:
         """Grey out in the footer what cannot be done now, and show the keys that fit the

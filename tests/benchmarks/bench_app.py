@@ -78,7 +78,9 @@ def compile_bytecode() -> None:
     import compileall
 
     for package in ("engine", "stepgrad"):
-        compileall.compile_dir(ROOT / package, quiet=1)
+        # force: a .pyc written in the same second as an edit passes compileall's check (the
+        # modification time) but not the import's (the size too), which then compiles anew
+        compileall.compile_dir(ROOT / package, quiet=1, force=True)
 
 
 def first_frame(mode: str) -> float:

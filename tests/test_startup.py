@@ -1,0 +1,149 @@
+"""The garbage collector while the app starts (``stepgrad.app.StartupCollector``).
+
+The app turns the collector off until its first frame is out and freezes the objects made until
+then while the graph is laid out. These tests check that the collector is always given back as
+it was found: on, off, or with objects someone else froze, whether the graph appears, fails or
+never comes (the app quits first).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+from test_robust import settle
+
+from stepgrad.app import StartupCollector, create_app
+
+TOY = "(x*x + 1)/(y*y - 1)"
+VALUES = {"x": 8.0, "y": 3.0}
+
+
+@pytest.fixture(autouse=True)
+def collector_restored() -> Iterator[None]:
+    """Every test starts with the collector on and nothing frozen, and leaves it so."""
+    gc.unfreeze()
+    gc.enable()
+    yield
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.unfreeze()
+    gc.enable()
+
+
+def test_the_collector_is_off_until_the_first_frame_and_frozen_until_the_graph() -> None:
+    made_before = [object() for _ in range(3)]  # tracked objects: lists are
+    collector = StartupCollector()
+    collector.start()
+    assert not gc.isenabled()
+    collector.first_frame_out()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= len(made_before)
+    collector.finish()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    collector.finish()  # twice is harmless
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_collector_that_was_off_stays_off_and_nothing_is_frozen() -> None:
+    gc.disable()
+    try:
+        collector = StartupCollector()
+        collector.start()
+        collector.first_frame_out()
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+        collector.finish()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_objects_frozen_by_someone_else_stay_frozen() -> None:
+    gc.freeze()
+    theirs = gc.get_freeze_count()
+    assert theirs > 0
+    collector = StartupCollector()
+    collector.start()
+    collector.first_frame_out()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == theirs  # nothing of ours frozen on top
+    collector.finish()
+    assert gc.get_freeze_count() == theirs  # and theirs not unfrozen
+    gc.unfreeze()
+
+
+def test_a_graph_shown_before_the_first_frame_freezes_nothing() -> None:
+    # lazy_graph=False: the graph is laid out before the first frame, so the start is over then
+    collector = StartupCollector()
+    collector.start()
+    collector.finish()
+    assert gc.isenabled()
+    collector.first_frame_out()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("lazy_graph", [True, False])
+async def test_the_app_gives_the_collector_back_once_the_graph_is_shown(lazy_graph: bool) -> None:
+    app = create_app(TOY, VALUES, lazy_graph=lazy_graph)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(200):  # the layout runs on a worker thread: wait for it
+            await pilot.pause(0.01)
+            if app.main.scene is not None:
+                break
+        assert app.main.scene is not None
+        await settle(pilot)
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+async def test_an_app_that_quits_before_its_graph_gives_the_collector_back() -> None:
+    app = create_app(TOY, VALUES)
+    async with app.run_test(size=(120, 36)):
+        pass  # quits at once, the layout perhaps still running
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+async def test_a_failed_layout_gives_the_collector_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stepgrad.screens.main import MainScreen
+
+    def broken(self: MainScreen, walk: object, size: object = None) -> object:
+        raise RuntimeError("no layout today")
+
+    monkeypatch.setattr(MainScreen, "_make_scene", broken)
+    app = create_app(TOY, VALUES)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if not app.main.laying_out:
+                break
+        await settle(pilot)
+        assert not app.main.laying_out
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+async def test_hidden_panels_are_mounted_when_first_needed_in_their_places() -> None:
+    """The update, forward and lesson panels and the inspector are not composed at the start
+    (each would cost the first frame about a millisecond); mounted in any order later, they
+    take their places: above the step panel in that order, the inspector above the values."""
+    from stepgrad.widgets import Inspector, StepPanel, ValuesTable
+    from stepgrad.widgets.lesson import LessonNote
+    from stepgrad.widgets.loop_panel import ForwardPanel, UpdatePanel
+
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.main
+        await settle(pilot)
+        for kind in (UpdatePanel, ForwardPanel, LessonNote, Inspector):
+            assert not screen.query(kind)
+        assert screen._panel(ForwardPanel, needed=False) is None  # not needed: not made
+        for kind in (LessonNote, Inspector, UpdatePanel, ForwardPanel):
+            widget = screen._panel(kind, needed=True)
+            assert isinstance(widget, kind)
+            assert screen._panel(kind, needed=False) is widget  # kept once mounted
+        await settle(pilot)
+        steps = [type(w) for w in screen.query_one("#steps").children]
+        assert steps[:4] == [UpdatePanel, ForwardPanel, LessonNote, StepPanel]
+        side = [type(w) for w in screen.query_one("#side").children]
+        assert side == [Inspector, ValuesTable]
+        await pilot.press("tab")  # select a node: the inspector shows it
+        await settle(pilot)
+        assert screen.query_one(Inspector).display
