@@ -276,3 +276,22 @@ def test_a_tiny_h_is_rounding_not_curvature() -> None:
     small = nudge(parse(TOY, VALUES), "x", 1e-6, 2.0)
     assert abs(small.delta_out - small.predicted - 1e-12 / 8) < small.rounding
     assert "rounding" not in small.verdict() and "straight line" in small.verdict()
+
+
+async def test_a_gradient_step_clears_the_nudge_it_made_stale() -> None:
+    """The nudge's note measured the output at the old values and predicted with the old grad;
+    after u moves the values, it would still read as the present: it goes."""
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main
+        screen.select(app.walk.program.inputs["x"])
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert "measured" in screen.query_one(LessonNote).text()
+        await pilot.press("escape", "end", "u")
+        await pilot.pause()
+        assert len(screen.updates) == 1
+        assert screen.nudged is None
+        note = screen.query_one(LessonNote)
+        assert not note.display and note.text() == ""
+        assert app.contained == []

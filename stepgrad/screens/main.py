@@ -253,7 +253,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.bug = bug  # a bug mode (stepgrad.lesson.bugs.BUGS), or None: the correct pass
         self.h = DEFAULT_H  # the size of a nudge (> and <; H changes it)
-        self.nudged: Nudge | None = None  # the last nudge, shown until another program loads
+        self.nudged: Nudge | None = None  # the last nudge, shown until the values or program change
         self.example = example
         self.fwd: ForwardWalk | None = ForwardWalk(program) if forward else None
         """The forward pass being stepped through (forward mode), or None."""
@@ -1552,6 +1552,7 @@ class MainScreen(Screen[None]):
         self.updates.append(step)
         self.walk = new
         self._fwd_behind = False
+        self.nudged = None  # measured at the old values, with the old grad: not true any more
         for name in step.params:  # the editor and t start from the new values
             if name.isascii() and name.isidentifier():
                 self.values[name] = step.after[name]
