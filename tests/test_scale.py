@@ -85,9 +85,15 @@ async def test_the_mlp_opens_collapsed_and_expands() -> None:
         await pilot.pause()
         assert scene.collapsed == frozenset()
         assert screen.graph.number_of_nodes() == scene.graph.number_of_nodes()  # type: ignore[union-attr]
+        assert [n.message for n in app._notifications][-1] == (
+            f"{len(scene.groups)} weighted sums expanded (x: just one)"
+        )
         await pilot.press("X")
         await pilot.pause()
         assert len(scene.collapsed) == len(scene.groups)
+        assert [n.message for n in app._notifications][-1] == (
+            f"{len(scene.groups)} weighted sums collapsed (x: just one)"
+        )
 
 
 async def test_a_collapsed_group_shows_which_node_fires() -> None:
