@@ -156,6 +156,23 @@ class HelpText(Widget):
 class HelpScreen(ModalScreen[None]):
     """Every key, generated from the main screen's bindings, so it can never go stale."""
 
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+        background: $background 60%;
+    }
+    #help-box {  /* its width: HelpScreen._fit */
+        height: auto;
+        max-height: 90%;
+        border: round $accent;
+        border-title-style: bold;
+        background: $surface;
+        padding: 0 2;
+        scrollbar-size-vertical: 1;
+    }
+    HelpScreen.-narrow #help-box { max-height: 100%; padding: 0 1; }
+    """
+
     BINDINGS = [
         Binding("escape,question_mark,q,f1", "dismiss", "Close help", key_display="esc"),
     ]

@@ -42,6 +42,31 @@ def error_lines(error: ProgramError) -> list[Content]:
 class ProgramEditor(Vertical):
     """A :class:`TextArea` with the program, a title line with the keys, and an error area."""
 
+    # not scoped: the rules that depend on the screen's size classes name MainScreen first
+    SCOPED_CSS = False
+    DEFAULT_CSS = """
+    ProgramEditor {
+        height: 1fr;
+        min-height: 8;
+        padding: 0 1;
+        border-top: heavy $accent;
+    }
+    MainScreen.-short ProgramEditor { min-height: 6; }
+    /* Below 16 rows: bar, graph 5, editor 5, footer. The footer shows the editor's keys, so its
+       help line goes; an error shows its first line only (line:column and the message). */
+    MainScreen.-tiny ProgramEditor { min-height: 5; }
+    MainScreen.-tiny ProgramEditor #editor-help { display: none; }
+    MainScreen.-tiny ProgramEditor #editor-error { max-height: 1; }
+    ProgramEditor #editor-help { color: $text-muted; height: 1; }
+    ProgramEditor TextArea { height: 1fr; margin: 0; }
+    ProgramEditor.-invalid TextArea { border: tall $error; }
+    ProgramEditor #editor-error {
+        height: auto;
+        color: $text-error;
+        padding: 0 1;
+    }
+    """
+
     BINDINGS = [
         Binding(APPLY_KEY, "apply", "Apply", tooltip="Load the edited program"),
         Binding("escape", "cancel", "Cancel edit", tooltip="Close the editor, keep the graph"),

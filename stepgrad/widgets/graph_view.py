@@ -28,24 +28,26 @@ if TYPE_CHECKING:
 __all__ = ["GraphView"]
 
 _TOKEN_CLASSES = {
-    "node.current": "graph--current",
+    "node.current": "graph--active",
+    "edge.active": "graph--active",
     "node.done": "graph--done",
-    "node.waiting": "graph--waiting",
-    "node.partial": "graph--waiting",
+    "edge.done": "graph--done",
+    "node.waiting": "graph--muted",
+    "node.partial": "graph--muted",
+    "edge.hidden": "graph--muted",
+    "constant": "graph--muted",
     "node.idle": "graph--idle",
-    "node.dead": "graph--dead",
-    "edge.dead": "graph--edge-dead",
-    "edge.active": "graph--edge-active",
-    "edge.done": "graph--edge-done",
     "edge.idle": "graph--edge-idle",
-    "edge.hidden": "graph--edge-hidden",
-    "label": "graph--label",
-    "grad": "graph--grad",
-    "data": "graph--data",
+    "node.dead": "graph--dead",
+    "edge.dead": "graph--dead",
+    "label": "graph--bold",
+    "grad": "graph--bold",
     "mark": "graph--mark",
-    "constant": "graph--constant",
-    "selected": "graph--selected",
+    "selected": "graph--mark",
 }
+"""The drawing's style tokens and the component class (``stepgrad.tcss``) that styles each.
+Tokens that look alike share a class: Textual styles every component class of a widget each
+time the widget is styled (twice before the first frame), so each one costs the start."""
 
 
 def _follow_axis(at: float, start: int, end: int, size: int, margin: int = 2) -> float:
