@@ -126,19 +126,28 @@ async def test_hidden_panels_are_mounted_when_first_needed_in_their_places() -> 
     take their places: above the step panel in that order, the inspector above the values."""
     from stepgrad.widgets import Inspector, StepPanel, ValuesTable
     from stepgrad.widgets.lesson import LessonNote
-    from stepgrad.widgets.loop_panel import ForwardPanel, UpdatePanel
 
     app = create_app(TOY, VALUES, steady=True)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.main
         await settle(pilot)
-        for kind in (UpdatePanel, ForwardPanel, LessonNote, Inspector):
+        for kind in (LessonNote, Inspector):
             assert not screen.query(kind)
-        assert screen._panel(ForwardPanel, needed=False) is None  # not needed: not made
-        for kind in (LessonNote, Inspector, UpdatePanel, ForwardPanel):
-            widget = screen._panel(kind, needed=True)
-            assert isinstance(widget, kind)
-            assert screen._panel(kind, needed=False) is widget  # kept once mounted
+        from stepgrad.widgets.loop_panel import ForwardPanel, UpdatePanel
+
+        for kind in (ForwardPanel, UpdatePanel):
+            assert not screen.query(kind)
+        assert screen._panel(ForwardPanel, "forward-panel", False) is None  # not needed: not made
+        panels = [
+            (LessonNote, "lesson-note"),
+            (Inspector, "inspector"),
+            (UpdatePanel, "update-panel"),
+            (ForwardPanel, "forward-panel"),
+        ]
+        for kind, widget_id in panels:
+            widget = screen._panel(kind, widget_id, True)
+            assert isinstance(widget, kind) and widget.id == widget_id
+            assert screen._panel(kind, widget_id, False) is widget  # kept once mounted
         await settle(pilot)
         steps = [type(w) for w in screen.query_one("#steps").children]
         assert steps[:4] == [UpdatePanel, ForwardPanel, LessonNote, StepPanel]
@@ -147,3 +156,20 @@ async def test_hidden_panels_are_mounted_when_first_needed_in_their_places() -> 
         await pilot.press("tab")  # select a node: the inspector shows it
         await settle(pilot)
         assert screen.query_one(Inspector).display
+
+
+def test_the_loop_panels_are_not_imported_at_start() -> None:
+    """The forward and update panels (and the forward pass's module) are imported when the loop
+    is first used: a fresh interpreter that starts the app has not imported them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from stepgrad.app import create_app\n"
+        "create_app('(x*x + 1)/(y*y - 1)', {'x': 8, 'y': 3})\n"
+        "print(sorted(m for m in ('stepgrad.forward', 'stepgrad.widgets.loop_panel')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from textual import on
 from textual.actions import parse as parse_action
@@ -29,7 +29,6 @@ from textual.widgets import Footer
 from engine import Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
-from stepgrad.forward import ForwardWalk
 from stepgrad.lesson.nudge import DEFAULT_H, Nudge
 from stepgrad.state import Walkthrough, editable_source
 from stepgrad.widgets import (
@@ -42,7 +41,6 @@ from stepgrad.widgets import (
     ValuesTable,
 )
 from stepgrad.widgets.lesson import LessonNote, note_lines
-from stepgrad.widgets.loop_panel import ForwardPanel, UpdatePanel, forward_title
 from stepgrad.widgets.topbar import Extra, Header
 
 from . import lesson
@@ -63,6 +61,7 @@ if TYPE_CHECKING:
 
     from stepgrad.draw import Drawing, View
     from stepgrad.examples import Example
+    from stepgrad.forward import ForwardWalk
     from stepgrad.predict import PredictResult, Score
     from stepgrad.scene import Scene
     from stepgrad.training import GradientStep, Training
@@ -255,7 +254,11 @@ class MainScreen(Screen[None]):
         self.h = DEFAULT_H  # the size of a nudge (> and <; H changes it)
         self.nudged: Nudge | None = None  # the last nudge, shown until the values or program change
         self.example = example
-        self.fwd: ForwardWalk | None = ForwardWalk(program) if forward else None
+        self.fwd: ForwardWalk | None = None  # forward mode: where the forward pass stands
+        if forward:
+            from stepgrad.forward import ForwardWalk
+
+            self.fwd = ForwardWalk(program)
         """The forward pass being stepped through (forward mode), or None."""
         self._fwd_behind = False  # the backward pass began where a forward pass ended
         self.loop_options: dict[str, Any] = dict(loop or {})
@@ -297,7 +300,7 @@ class MainScreen(Screen[None]):
         self._footer_queued = False
         self._told: tuple[str, float] = ("", 0.0)  # the last notice of tell(), and when
         # the panels hidden at the start, mounted the first time they show (see _panel)
-        self._panels: dict[type[Widget], Widget] = {}
+        self._panels: dict[str, Widget] = {}  # by id
 
     @property
     def score(self) -> Score:
@@ -633,7 +636,7 @@ class MainScreen(Screen[None]):
         walk = self.walk
         self._sync_loop()
         self.query_one(TopBar).show(self._header())
-        note = self._panel(LessonNote, note_lines(walk, self.nudged) != [])
+        note = self._panel(LessonNote, "lesson-note", note_lines(walk, self.nudged) != [])
         if note is not None:
             note.update_from(walk, self.nudged)
         panel = self.query_one(StepPanel)
@@ -641,11 +644,13 @@ class MainScreen(Screen[None]):
         more = self.query_one(GraphView).more()
         self.query_one(StepTitle).show(panel.title(), more)
         if self.fwd is not None:
+            from stepgrad.widgets.loop_panel import forward_title
+
             self.query_one(StepTitle).show(forward_title(self.fwd), more)
         self.query_one(Narration).update_from(walk, self.notes)
         values = self.query_one(ValuesTable)
         values.update_from(walk, self.selected)
-        inspector = self._panel(Inspector, self.selected is not None)
+        inspector = self._panel(Inspector, "inspector", self.selected is not None)
         if inspector is not None:
             inspector.display = self.selected is not None
             inspector.update_from(walk, self.selected, self.consumers.get(self.selected, []))  # type: ignore[arg-type]
@@ -690,11 +695,15 @@ class MainScreen(Screen[None]):
         fwd = self.fwd
         hidden = frozenset(fwd.hidden()) if fwd is not None else frozenset()
         self.query_one(ValuesTable).hidden = hidden
-        inspector = self._panels.get(Inspector)
+        inspector = self._panels.get("inspector")
         if isinstance(inspector, Inspector):
             inspector.hidden = hidden
-        forward_panel = self._panel(ForwardPanel, fwd is not None)
-        if forward_panel is not None and fwd is not None:
+        # the loop's panels (and their module) only once the loop is used
+        forward_panel = self._panels.get("forward-panel")
+        if fwd is not None:
+            from stepgrad.widgets.loop_panel import ForwardPanel
+
+            forward_panel = self._panel(ForwardPanel, "forward-panel", True)
             forward_panel.update_from(fwd, self.narrating)
         walk = self.walk
         last = self.updates[-1] if self.updates else None
@@ -705,9 +714,12 @@ class MainScreen(Screen[None]):
             and walk.pass_.number == 1
             and not walk.cleared
         )
-        update_panel = self._panel(UpdatePanel, after_update)
-        if update_panel is not None and after_update:
+        update_panel = self._panels.get("update-panel")
+        if after_update:
+            from stepgrad.widgets.loop_panel import UpdatePanel
+
             assert last is not None
+            update_panel = self._panel(UpdatePanel, "update-panel", True)
             update_panel.update_from(last, walk.program)
         for widget, shown in (
             (forward_panel, fwd is not None),
@@ -721,30 +733,35 @@ class MainScreen(Screen[None]):
     # Hidden at the start, these are mounted when they first show, in this order above the
     # step panel (the inspector above the values): each widget composed at the start costs the
     # first frame about a millisecond (styled twice, mounted, its CSS parsed).
-    _LAZY_PANELS: ClassVar[dict[type[Widget], tuple[str, str]]] = {
-        UpdatePanel: ("update-panel", "#steps"),
-        ForwardPanel: ("forward-panel", "#steps"),
-        LessonNote: ("lesson-note", "#steps"),
-        Inspector: ("inspector", "#side"),
+    _LAZY_PANELS: ClassVar[dict[str, str]] = {
+        "update-panel": "#steps",
+        "forward-panel": "#steps",
+        "lesson-note": "#steps",
+        "inspector": "#side",
     }
+    """Each lazily mounted panel's id and the container it goes in, in their order there."""
 
-    def _panel(self, kind: type[_W], needed: bool) -> _W | None:
-        """The screen's ``kind`` panel: mounted the first time it is ``needed`` (then kept, shown
-        or hidden); None while it never was."""
-        widget = self._panels.get(kind)
+    @overload
+    def _panel(self, kind: type[_W], widget_id: str, needed: Literal[True]) -> _W: ...
+    @overload
+    def _panel(self, kind: type[_W], widget_id: str, needed: bool) -> _W | None: ...
+    def _panel(self, kind: type[_W], widget_id: str, needed: bool) -> _W | None:
+        """The panel ``widget_id`` (a ``kind``): mounted the first time it is ``needed`` (then
+        kept, shown or hidden); None while it never was."""
+        widget = self._panels.get(widget_id)
         if widget is None:
             if not needed:
                 return None
-            widget_id, parent = self._LAZY_PANELS[kind]
+            parent = self._LAZY_PANELS[widget_id]
             widget = kind(id=widget_id)
             widget.display = False  # the caller shows it once it has its content
-            later = [k for k in self._LAZY_PANELS if self._LAZY_PANELS[k][1] == parent]
-            later = later[later.index(kind) + 1 :]
-            before = next((self._panels[k] for k in later if k in self._panels), None)
+            later = [i for i, where in self._LAZY_PANELS.items() if where == parent]
+            later = later[later.index(widget_id) + 1 :]
+            before = next((self._panels[i] for i in later if i in self._panels), None)
             if before is None:  # the first widget that is always there
                 before = self.query_one(StepPanel if parent == "#steps" else ValuesTable)
             self.query_one(parent).mount(widget, before=before)
-            self._panels[kind] = widget
+            self._panels[widget_id] = widget
         assert isinstance(widget, kind)
         return widget
 
@@ -1162,6 +1179,8 @@ class MainScreen(Screen[None]):
         if self.fwd is not None:
             self._moved(self.fwd.prev())
         elif self._forward_behind():  # back into the forward pass, at its end
+            from stepgrad.forward import ForwardWalk
+
             self.fwd = ForwardWalk(self.walk.program)
             self.fwd.end()
             self._fwd_behind = False
@@ -1491,6 +1510,8 @@ class MainScreen(Screen[None]):
         if walk.step or walk.cleared or walk.pass_.number > 1 or walk.pass_.zeroed:
             walk.program.zero_grad()  # the forward pass comes first: a fresh backward pass after
             self.walk = Walkthrough(walk.program)
+        from stepgrad.forward import ForwardWalk
+
         self.fwd = ForwardWalk(self.walk.program)
         self._fwd_behind = False
         self.tell(
