@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import networkx as nx
 
@@ -90,8 +89,7 @@ _ARROW_BIT = 16
 # --- states ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class NodeState:
+class NodeState(NamedTuple):
     """How a node is shown: ``kind`` and, for ``waiting``, how many contributions it awaits."""
 
     kind: NodeKind = "idle"
@@ -101,7 +99,6 @@ class NodeState:
 IDLE = NodeState()
 
 
-@dataclass(slots=True)
 class View:
     """What the drawing shows at one moment.
 
@@ -116,11 +113,26 @@ class View:
             their box shows ``—`` for the data, as for a grad not computed yet.
     """
 
-    grads: Mapping[int, float] | None = None
-    nodes: Mapping[int, NodeState | NodeKind] = field(default_factory=dict)
-    edges: Mapping[EdgeKey, EdgeKind] = field(default_factory=dict)
-    notes: Mapping[int, str] = field(default_factory=dict)
-    hidden: frozenset[int] = frozenset()
+    # a plain class, not a dataclass: making a dataclass runs generated code through exec, and
+    # the app imports this module on its way to the first graph
+    __slots__ = ("edges", "grads", "hidden", "nodes", "notes")
+
+    def __init__(
+        self,
+        grads: Mapping[int, float] | None = None,
+        nodes: Mapping[int, NodeState | NodeKind] | None = None,
+        edges: Mapping[EdgeKey, EdgeKind] | None = None,
+        notes: Mapping[int, str] | None = None,
+        hidden: frozenset[int] = frozenset(),
+    ) -> None:
+        self.grads = grads
+        self.nodes: Mapping[int, NodeState | NodeKind] = {} if nodes is None else nodes
+        self.edges: Mapping[EdgeKey, EdgeKind] = {} if edges is None else edges
+        self.notes: Mapping[int, str] = {} if notes is None else notes
+        self.hidden = hidden
+
+    def __repr__(self) -> str:
+        return f"View({len(self.nodes)} node states, {len(self.edges)} edge states)"
 
     def node_state(self, node: int) -> NodeState:
         state = self.nodes.get(node, IDLE)

@@ -13,7 +13,7 @@ Plain functions over networkx graphs, no UI.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -27,8 +27,7 @@ _ACTIVATIONS = ("tanh", "relu", "sigmoid", "exp", "log", "sin", "cos", "sqrt", "
 _RANK = {"idle": 0, "dead": 1, "done": 2, "active": 3}
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """Nodes drawn as one box.
 
     Attributes:

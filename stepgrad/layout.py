@@ -30,11 +30,13 @@ The layout (a small Sugiyama pipeline)
 
 from __future__ import annotations
 
+# The records here are NamedTuples and plain classes with slots, not dataclasses: making a
+# dataclass runs generated code through exec (11 of them took 4.4 ms), and the app imports this
+# module on its way to the first graph.
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import networkx as nx
 
@@ -91,8 +93,7 @@ TRACK_STEP = 2
 """Distance between two vertical tracks of a channel."""
 
 
-@dataclass(frozen=True, slots=True)
-class Metrics:
+class Metrics(NamedTuple):
     """How a :data:`Mode` sizes and spaces the drawing; every mode is one row of :data:`METRICS`.
 
     Attributes:
@@ -319,8 +320,7 @@ def box_size(attrs: Mapping[str, object], mode: Mode = "full") -> tuple[int, int
 # --- the result -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Box:
+class Box(NamedTuple):
     """Where a node is drawn. Coordinates are character cells, ``(x, y)`` = column, row.
 
     Attributes:
@@ -348,8 +348,7 @@ class Box:
         return self.x <= x < self.x + self.w and self.y <= y < self.y + self.h
 
 
-@dataclass(frozen=True, slots=True)
-class Branch:
+class Branch(NamedTuple):
     """One end of a :class:`Wire`: where a value goes from the wire's track.
 
     Attributes:
@@ -370,8 +369,7 @@ class Branch:
         return self.edge is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Wire:
+class Wire(NamedTuple):
     """Everything one value sends across one channel (the gap between two columns), as one
     drawn tree: from its start (right of the source box, or where its lane crosses a column)
     along ``spine`` to the track, then down or up the track to each branch.
@@ -460,7 +458,6 @@ class _Routes(Mapping[EdgeKey, list[tuple[int, int]]]):
         return int(self._lay.graph.number_of_edges())
 
 
-@dataclass(slots=True)
 class Layout:
     """Positions of every box and the wires between them.
 
@@ -478,19 +475,44 @@ class Layout:
             demand); :meth:`cells` expands them into every cell of the path.
     """
 
-    graph: nx.MultiDiGraph
-    mode: Mode
-    boxes: dict[int, Box]
-    wires: list[Wire]
-    wire_of: dict[tuple[int, int], int]
-    layers: list[list[int]]
-    width: int
-    height: int
-    column_x: list[int] = field(default_factory=list)
-    routes: Mapping[EdgeKey, list[tuple[int, int]]] = field(init=False)
+    __slots__ = (
+        "boxes",
+        "column_x",
+        "graph",
+        "height",
+        "layers",
+        "mode",
+        "routes",
+        "width",
+        "wire_of",
+        "wires",
+    )
 
-    def __post_init__(self) -> None:
-        self.routes = _Routes(self)
+    def __init__(
+        self,
+        graph: nx.MultiDiGraph,
+        mode: Mode,
+        boxes: dict[int, Box],
+        wires: list[Wire],
+        wire_of: dict[tuple[int, int], int],
+        layers: list[list[int]],
+        width: int,
+        height: int,
+        column_x: list[int] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.mode = mode
+        self.boxes = boxes
+        self.wires = wires
+        self.wire_of = wire_of
+        self.layers = layers
+        self.width = width
+        self.height = height
+        self.column_x: list[int] = [] if column_x is None else column_x
+        self.routes: Mapping[EdgeKey, list[tuple[int, int]]] = _Routes(self)
+
+    def __repr__(self) -> str:
+        return f"Layout({self.mode!r}, {len(self.boxes)} boxes, {self.width}x{self.height})"
 
     def cells(self, edge: EdgeKey) -> list[tuple[int, int]]:
         """Every cell of an edge's path in order, source side first, the arrow head last."""
@@ -500,30 +522,59 @@ class Layout:
 # --- internal elements: real nodes and dummy lanes --------------------------------------------
 
 
-@dataclass(slots=True)
 class _Elem:
-    key: int  # node key, or -1 for a dummy
-    layer: int
-    w: int
-    h: int
-    inputs: list[_Seg] = field(default_factory=list)  # segments arriving, by in-port order
-    outputs: list[_Seg] = field(default_factory=list)  # segments leaving
-    pos: int = 0  # order in its layer
-    top: float = 0.0
-    dummy: bool = False
-    constant: bool = False
-    source: int = -1  # for a dummy: the node whose trunk it is a lane of
-    arity: int = 0  # operand ports
-    port: int = 0  # row offset of the first port (0 for dummies and constants)
+    __slots__ = (
+        "arity",
+        "constant",
+        "dummy",
+        "h",
+        "inputs",
+        "key",
+        "layer",
+        "outputs",
+        "port",
+        "pos",
+        "source",
+        "top",
+        "w",
+    )
+
+    def __init__(
+        self,
+        key: int,  # node key, or -1 for a dummy
+        layer: int,
+        w: int,
+        h: int,
+        *,
+        dummy: bool = False,
+        constant: bool = False,
+        source: int = -1,  # for a dummy: the node whose trunk it is a lane of
+        port: int = 0,  # row offset of the first port (0 for dummies and constants)
+    ) -> None:
+        self.key = key
+        self.layer = layer
+        self.w = w
+        self.h = h
+        self.inputs: list[_Seg] = []  # segments arriving, by in-port order
+        self.outputs: list[_Seg] = []  # segments leaving
+        self.pos = 0  # order in its layer
+        self.top = 0.0
+        self.dummy = dummy
+        self.constant = constant
+        self.source = source
+        self.arity = 0  # operand ports
+        self.port = port
 
 
-@dataclass(slots=True)
 class _Seg:
-    edge: EdgeKey | None  # the engine edge it ends, or None for a trunk into a lane
-    src: _Elem
-    dst: _Elem
-    in_slot: int  # row offset of the arrival in dst
-    shift: int = 0  # dst port offset - src port offset: straight when src.top - dst.top = shift
+    __slots__ = ("dst", "edge", "in_slot", "shift", "src")
+
+    def __init__(self, edge: EdgeKey | None, src: _Elem, dst: _Elem, in_slot: int) -> None:
+        self.edge = edge  # the engine edge it ends, or None for a trunk into a lane
+        self.src = src
+        self.dst = dst
+        self.in_slot = in_slot  # row offset of the arrival in dst
+        self.shift = 0  # dst port offset - src port offset: straight when src.top - dst.top = shift
 
 
 def _port(elem: _Elem, slot: int) -> int:
@@ -886,7 +937,6 @@ def _weighted_median(items: list[tuple[float, float]]) -> float:
 # --- channels and routes ----------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class _Piece:
     """A vertical run of one fan in a channel: from row ``a`` to the rows ``bs`` on a track.
 
@@ -894,17 +944,16 @@ class _Piece:
     runs from ``a`` to ``m``, part 1 from ``m`` to ``bs`` on a track further right.
     """
 
-    elem: _Elem
-    a: int
-    bs: tuple[int, ...]
-    part: int  # 0: the whole fan, or the first half of a dogleg; 1: the second half
-    track: int = 0
-    lo: int = field(init=False)
-    hi: int = field(init=False)
+    __slots__ = ("a", "bs", "elem", "hi", "lo", "part", "track")
 
-    def __post_init__(self) -> None:
-        self.lo = min(self.a, *self.bs)
-        self.hi = max(self.a, *self.bs)
+    def __init__(self, elem: _Elem, a: int, bs: tuple[int, ...], part: int) -> None:
+        self.elem = elem
+        self.a = a
+        self.bs = bs
+        self.part = part  # 0: the whole fan, or the first half of a dogleg; 1: the second half
+        self.track = 0
+        self.lo = min(a, *bs)
+        self.hi = max(a, *bs)
 
 
 def _channel_tracks(
