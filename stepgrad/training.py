@@ -28,8 +28,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine import Value
 from engine.numbers import format_number
@@ -85,8 +84,7 @@ WENT_UP = "▲ loss went up"
 """The marker for a loss higher than the one before it (not colour alone)."""
 
 
-@dataclass(frozen=True)
-class Training:
+class Training(NamedTuple):
     """A training loop an example can carry: which inputs to update, how fast, how often.
 
     Attributes:
@@ -100,8 +98,7 @@ class Training:
     steps: int
 
 
-@dataclass(frozen=True)
-class Iteration:
+class Iteration(NamedTuple):
     """One iteration: forward, backward, update.
 
     Attributes:
@@ -122,8 +119,7 @@ class Iteration:
     after: Mapping[str, float]
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     """The whole loop, with or without ``zero_grad``.
 
     Attributes:
@@ -149,8 +145,7 @@ class Run:
         return [False] + [b > a for a, b in zip(losses, losses[1:], strict=False)]
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """The same loop from the same start, with and without ``zero_grad``."""
 
     source: str
@@ -351,8 +346,7 @@ def training_for(
     )
 
 
-@dataclass(frozen=True)
-class GradientStep:
+class GradientStep(NamedTuple):
     """One update ``p.data -= lr * p.grad`` and the forward pass after it (the app's ``u``).
 
     Attributes:
