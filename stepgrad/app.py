@@ -380,13 +380,13 @@ class StepgradApp(App[None]):
         return self.main
 
     def on_load(self) -> None:
-        """The app starts: the collector waits until the first frame is out (see
+        """The app starts: the collector waits until the graph is on screen (see
         :class:`StartupCollector`)."""
         self.collector.start()
 
     def on_ready(self) -> None:
         """The first frame is out: lay the graph out now (see ``MainScreen._prepare_graph``)."""
-        self.collector.first_frame_out()
+        self.set_timer(STARTUP_GC_LIMIT, self.collector.finish)
         self.main.first_frame_out()
 
     def graph_shown(self) -> None:
@@ -405,46 +405,43 @@ class StepgradApp(App[None]):
 class StartupCollector:
     """Keeps Python's garbage collector out of the app's way while it starts.
 
-    Until the first frame is out nearly every object made stays alive (widgets, styles, the
-    program), so the collector's rounds then find little to free; they took about 3 ms of the
-    first frame. Then the graph is laid out, and importing networkx makes so many objects that
-    the collector walks every object in the process once (about 12 ms, more with a bigger
-    program loaded). So:
-
-    - from the start (Textual's Load event) to the first frame the collector is off;
-    - from the first frame to the graph on screen, the objects made until then are frozen
-      (``gc.freeze``): the collector still runs, over the newer objects only;
-    - once the graph is on screen they are unfrozen (``gc.unfreeze``) and everything is as
-      before: nothing is ever left out of collection for good, and nothing changes for a
-      collector that was off or had objects frozen already (stepgrad.show in someone's script).
+    From the start (Textual's Load event) until the graph is on screen nearly every object made
+    stays alive: widgets, styles, the program, and the whole of networkx, imported on the way
+    to the first graph. The collector's rounds over them then find nearly nothing to free, and
+    they cost the first frame about 3 ms and the graph another 10 (one of them walks every
+    object in the process). So the collector is off until the graph is shown (or
+    :data:`STARTUP_GC_LIMIT` seconds after the first frame, for a graph that takes long to lay
+    out), and then the objects made meanwhile go straight to its oldest generation
+    (``gc.freeze()`` then ``gc.unfreeze()``, which moves them without looking at them), where
+    they would have ended up: nothing is left out of collection, and what is garbage among them
+    goes at the next full collection. A collector that was off stays off; one with objects
+    frozen already (``stepgrad.show`` in someone's script) is only turned back on.
     """
 
     def __init__(self) -> None:
-        self._paused = self._frozen = self._over = False
+        self._paused = self._over = False
+        self._promote = False
 
     def start(self) -> None:
         if gc.isenabled() and not self._over:
             gc.disable()
             self._paused = True
+            self._promote = gc.get_freeze_count() == 0
 
-    def first_frame_out(self) -> None:
+    def finish(self) -> None:
+        """The collector as before the start (safe to call more than once)."""
+        self._over = True
         if not self._paused:
             return
-        if gc.get_freeze_count() == 0 and not self._over:
-            gc.freeze()
-            self._frozen = True
+        if self._promote and gc.get_freeze_count() == 0:
+            gc.freeze()  # every tracked object, into the permanent generation...
+            gc.unfreeze()  # ... and from there into the oldest one
         gc.enable()
         self._paused = False
 
-    def finish(self) -> None:
-        """Everything as before the start (safe to call more than once)."""
-        self._over = True
-        if self._frozen:
-            gc.unfreeze()
-            self._frozen = False
-        if self._paused:
-            gc.enable()
-            self._paused = False
+
+STARTUP_GC_LIMIT = 1.0
+"""Seconds after the first frame at most that the collector stays off (see StartupCollector)."""
 
 
 def _page_before_layout(action: Any, target: DOMNode | None) -> bool:

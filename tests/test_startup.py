@@ -1,19 +1,22 @@
 """The garbage collector while the app starts (``stepgrad.app.StartupCollector``).
 
-The app turns the collector off until its first frame is out and freezes the objects made until
-then while the graph is laid out. These tests check that the collector is always given back as
-it was found: on, off, or with objects someone else froze, whether the graph appears, fails or
-never comes (the app quits first).
+The app turns the collector off until its graph is on screen, then sends the objects made
+meanwhile to the oldest generation and turns it back on. These tests check that the collector
+is always given back as it was found (on, off, or with objects someone else froze) whether the
+graph appears, fails, takes too long or never comes (the app quits first); and the panels the
+app no longer composes at the start.
 """
 
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 
 import pytest
 from test_robust import settle
 
+import stepgrad.app
 from stepgrad.app import StartupCollector, create_app
 
 TOY = "(x*x + 1)/(y*y - 1)"
@@ -31,29 +34,33 @@ def collector_restored() -> Iterator[None]:
     gc.enable()
 
 
-def test_the_collector_is_off_until_the_first_frame_and_frozen_until_the_graph() -> None:
-    made_before = [object() for _ in range(3)]  # tracked objects: lists are
+def _in_generation(obj: object, generation: int) -> bool:
+    return any(o is obj for o in gc.get_objects(generation=generation))
+
+
+def test_the_collector_is_off_until_the_end_then_the_new_objects_are_old() -> None:
     collector = StartupCollector()
     collector.start()
     assert not gc.isenabled()
-    collector.first_frame_out()
-    assert gc.isenabled()
-    assert gc.get_freeze_count() >= len(made_before)
+    made = [[]]  # a tracked object made while the app starts
+    assert _in_generation(made, 0)
     collector.finish()
     assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert _in_generation(made, 2) and not _in_generation(made, 0)
     collector.finish()  # twice is harmless
+    collector.start()  # and a start after the end does nothing
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_a_collector_that_was_off_stays_off_and_nothing_is_frozen() -> None:
+def test_a_collector_that_was_off_stays_off() -> None:
     gc.disable()
     try:
         collector = StartupCollector()
         collector.start()
-        collector.first_frame_out()
-        assert not gc.isenabled() and gc.get_freeze_count() == 0
+        made = [[]]
         collector.finish()
-        assert not gc.isenabled()
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+        assert _in_generation(made, 0)  # not moved either
     finally:
         gc.enable()
 
@@ -64,22 +71,11 @@ def test_objects_frozen_by_someone_else_stay_frozen() -> None:
     assert theirs > 0
     collector = StartupCollector()
     collector.start()
-    collector.first_frame_out()
-    assert gc.isenabled()
-    assert gc.get_freeze_count() == theirs  # nothing of ours frozen on top
+    assert not gc.isenabled()
     collector.finish()
-    assert gc.get_freeze_count() == theirs  # and theirs not unfrozen
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == theirs  # neither unfrozen nor frozen on top
     gc.unfreeze()
-
-
-def test_a_graph_shown_before_the_first_frame_freezes_nothing() -> None:
-    # lazy_graph=False: the graph is laid out before the first frame, so the start is over then
-    collector = StartupCollector()
-    collector.start()
-    collector.finish()
-    assert gc.isenabled()
-    collector.first_frame_out()
-    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 @pytest.mark.parametrize("lazy_graph", [True, False])
@@ -100,6 +96,26 @@ async def test_an_app_that_quits_before_its_graph_gives_the_collector_back() -> 
     async with app.run_test(size=(120, 36)):
         pass  # quits at once, the layout perhaps still running
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+async def test_a_layout_that_takes_long_gives_the_collector_back_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from stepgrad.screens.main import MainScreen
+
+    make_scene = MainScreen._make_scene
+
+    def slow(self: MainScreen, walk: object, size: object = None) -> object:
+        time.sleep(1.0)  # on the layout's worker thread
+        return make_scene(self, walk, size)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MainScreen, "_make_scene", slow)
+    monkeypatch.setattr(stepgrad.app, "STARTUP_GC_LIMIT", 0.1)
+    app = create_app(TOY, VALUES)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.4)
+        assert app.main.laying_out  # the graph is still on its way...
+        assert gc.isenabled()  # ... and the collector is back on
 
 
 async def test_a_failed_layout_gives_the_collector_back(monkeypatch: pytest.MonkeyPatch) -> None:
