@@ -256,10 +256,11 @@ def _overflow(op: Op, *inputs: float) -> DomainError:
 
 # The three commonest operators written out: a sum, difference or product of two finite floats
 # is computed in one bytecode instruction and cannot raise (it overflows to inf), so these skip
-# the table's function call, the domain check and the try block (about 4% of a forward pass
-# on the benchmark's MLP). Each is used only while the op table's forward is the operator it writes out
-# (see ``_WRITTEN_OUT``), and tests check them against the table bit for bit. The three bodies
-# differ in one operator and the op's name: a shared helper would cost a call per node.
+# the table's function call, the domain check and the try block (about 4% of a forward pass on
+# the benchmark's MLP). Each is used only while the op table's forward is the operator it
+# writes out (see ``_WRITTEN_OUT``), and tests check them against the table bit for bit. The
+# three bodies differ in one operator and the op's name: a shared helper would cost a call per
+# node.
 
 
 def _add(self: Value, other: Any) -> Value:
