@@ -636,9 +636,11 @@ class MainScreen(Screen[None]):
         walk = self.walk
         self._sync_loop()
         self.query_one(TopBar).show(self._header())
-        note = self._panel(LessonNote, "lesson-note", note_lines(walk, self.nudged) != [])
+        # computed once: the screen needs to know whether there is a note before it mounts one
+        note_content = note_lines(walk, self.nudged)
+        note = self._panel(LessonNote, "lesson-note", bool(note_content))
         if note is not None:
-            note.update_from(walk, self.nudged)
+            note.show(note_content)
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
         more = self.query_one(GraphView).more()

@@ -96,7 +96,7 @@ def _hanging(line: Content, width: int) -> list[Content]:
 
 
 class LessonNote(LineWidget):
-    """See the module docstring; the screen calls :meth:`update_from` (attributes down)."""
+    """See the module docstring; the screen gives it :func:`note_lines` (attributes down)."""
 
     DEFAULT_CSS = """
     LessonNote { height: auto; margin-bottom: 1; }
@@ -107,8 +107,8 @@ class LessonNote(LineWidget):
         self.content: list[Content] = []
         self.display = False
 
-    def update_from(self, walk: Walkthrough, nudged: Nudge | None) -> None:
-        content = note_lines(walk, nudged)
+    def show(self, content: list[Content]) -> None:
+        """Show ``content`` (:func:`note_lines`); hidden when it is empty."""
         if content == self.content:
             return
         self.content = content
