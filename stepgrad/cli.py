@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import errno
 import io
 import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from engine import Trace, Value
@@ -326,7 +328,8 @@ def main(
                 bug=args.bug,
                 **_loop_app_options(args, loop),
             )
-            app.run()
+            with _app_screen():
+                app.run()
             return app.return_code or 0
     except ProgramError as exc:
         return _fail(exc.format(), err)
@@ -566,6 +569,44 @@ def _interactive(out: TextIO, program_from_stdin: bool = False) -> bool:
     if sys.stdin.isatty():
         return True
     return program_from_stdin and _keys_from_terminal()
+
+
+@contextlib.contextmanager
+def _app_screen() -> Iterator[None]:
+    """Where the app draws, for the length of its run: the terminal, in UTF-8.
+
+    Textual writes the screen to ``sys.__stderr__``, with box and block characters. Two ways
+    that goes wrong from a terminal:
+
+    - stderr sent elsewhere (``2>log``, ``2>/dev/null``): the whole screen went into the file
+      and the terminal stayed blank. The app then draws on stdout's terminal instead.
+    - Python told a narrower encoding (``PYTHONIOENCODING=ascii``): every box character
+      arrived as a ``\\u2501`` escape. Terminals speak UTF-8 (Python itself picks it for a C or
+      POSIX locale), so the screen is written in UTF-8.
+    """
+    original = sys.__stderr__
+    screen = original
+    opened = None
+    if not os.environ.get("TEXTUAL_DRIVER"):  # --serve's children draw through their driver
+        try:
+            if original is None or not original.isatty():
+                opened = open(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", errors="replace")
+                screen = opened
+            elif codecs.lookup(original.encoding).name != "utf-8":
+                original.flush()
+                original.reconfigure(encoding="utf-8", errors="replace")
+        except (AttributeError, LookupError, OSError, ValueError):
+            pass
+    sys.__stderr__ = screen  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        sys.__stderr__ = original  # type: ignore[misc]
+        if opened is not None:
+            try:
+                opened.close()
+            except OSError:
+                pass
 
 
 def _keys_from_terminal() -> bool:

@@ -129,3 +129,67 @@ def test_a_name_the_encoding_cannot_show_is_escaped_not_an_error() -> None:
         result = shell(f"$STEPGRAD 'λ = 2; y = λ*λ' {mode}", PYTHONIOENCODING="ascii")
         assert result.returncode == 0, result.stderr
         assert "\\u03bb" in result.stdout.decode("ascii")
+
+
+def app_in_a_terminal(
+    args: list[str], stderr: str | None = None, **extra: str
+) -> tuple[bytes, int | None]:
+    """Run the app in a pseudo-terminal until its first step line shows, press q; return what
+    the terminal received and the exit code (None if it never ended). ``stderr``: a file to
+    send the child's stderr to instead of the terminal."""
+    pty = pytest.importorskip("pty")
+    import select
+    import time
+
+    pid, master = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        os.environ.clear()
+        os.environ.update(env(TERM="xterm-256color", COLUMNS="100", LINES="30", **extra))
+        os.chdir(ROOT)
+        if stderr is not None:
+            os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+        os.execv(PYTHON, [PYTHON, "-m", "stepgrad", *args])
+    seen = b""
+    deadline = time.monotonic() + 30
+    quit_sent = False
+    status = None
+    while time.monotonic() < deadline and status is None:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                seen += os.read(master, 65536)
+            except OSError:
+                pass
+        if not quit_sent and b"step 0 of" in seen:
+            os.write(master, b"q")
+            quit_sent = True
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = code
+    if status is None:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    os.close(master)
+    return seen, None if status is None else os.waitstatus_to_exitcode(status)
+
+
+def test_the_app_draws_in_utf8_even_when_python_is_told_ascii() -> None:
+    """PYTHONIOENCODING=ascii once turned every box character of the app into a ``\\u2501``
+    escape on screen: the app's screen is UTF-8 whatever Python's streams were told."""
+    seen, code = app_in_a_terminal(["x*x + 1", "x=3"], PYTHONIOENCODING="ascii")
+    assert code == 0, seen[-2000:]
+    assert b"\\u25" not in seen and b"\\u2" not in seen
+    assert "─".encode() in seen or "━".encode() in seen  # box drawing arrived as UTF-8
+    assert "∂".encode() in seen or "×".encode() in seen or "→".encode() in seen
+
+
+def test_the_app_draws_on_the_terminal_when_stderr_goes_elsewhere(tmp_path: Path) -> None:
+    """``stepgrad ... 2>log`` on a terminal: Textual draws through stderr, so the whole screen
+    once went into the file and the terminal stayed blank (q still quit, unseen)."""
+    log = tmp_path / "stderr.log"
+    seen, code = app_in_a_terminal(["x*x + 1", "x=3"], stderr=str(log))
+    assert code == 0, seen[-2000:]
+    assert b"step 0 of" in seen
+    assert "─".encode() in seen or "━".encode() in seen
+    assert b"step 0 of" not in log.read_bytes()
+    seen, code = app_in_a_terminal(["x*x + 1", "x=3"], stderr=os.devnull)
+    assert code == 0 and b"step 0 of" in seen, seen[-2000:]
