@@ -460,3 +460,19 @@ def test_away_from_a_kink_the_slope_is_narrated() -> None:
     assert "x.grad = 1 says: nudge x by a small h and out moves by about 1·h" in " ".join(
         narrate(walk)
     )
+
+
+async def test_a_one_step_pass_says_1_step_in_the_app_and_the_html_file() -> None:
+    """Issue 9 named "1 steps"; --print had been fixed, the app's step 0 and the HTML page not."""
+    from stepgrad.app import create_app
+    from stepgrad.sources.html import walkthrough
+    from stepgrad.widgets import StepPanel
+
+    source = "x = 2; u = exp(x); b = x; v = b*2; v"  # one node fires: v
+    app = create_app(source, steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        text = app.screen.query_one(StepPanel).render().plain
+        assert "(1 step in this pass)" in text and "1 steps" not in text
+    page = json.dumps(walkthrough(parse(source)), ensure_ascii=False)
+    assert "1 step in this pass" in page and "1 steps" not in page

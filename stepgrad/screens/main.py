@@ -29,6 +29,7 @@ from textual.widgets import Footer
 from engine import Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
+from stepgrad.explain import plural
 from stepgrad.lesson.nudge import DEFAULT_H, Nudge
 from stepgrad.state import Walkthrough, editable_source
 from stepgrad.widgets import (
@@ -1517,8 +1518,8 @@ class MainScreen(Screen[None]):
         self.fwd = ForwardWalk(self.walk.program)
         self._fwd_behind = False
         self.tell(
-            f"forward pass: → computes one node at a time ({self.fwd.total} steps), then the "
-            "backward pass begins (F: leave forward mode)"
+            f"forward pass: → computes one node at a time ({plural(self.fwd.total, 'step')}), "
+            "then the backward pass begins (F: leave forward mode)"
         )
         self.sync()
 

@@ -416,7 +416,7 @@ class TrainingScreen(ModalScreen[Training | None]):
             self._show()
             return
         self.running = True
-        self._note(f"training: {spec.steps:,} steps of both runs…")
+        self._note(f"training: {spec.steps:,} step{'' if spec.steps == 1 else 's'} of both runs…")
         self._run_in_thread(spec)
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)

@@ -52,7 +52,14 @@ from engine import Value
 from engine.numbers import format_number
 from engine.text import visible
 
-from ..explain import contribution_ordinals, edge_note, gradient_check, partial, placeholder
+from ..explain import (
+    contribution_ordinals,
+    edge_note,
+    gradient_check,
+    partial,
+    placeholder,
+    plural,
+)
 from ..state import Walkthrough
 from .html_assets import CSS, SCRIPT
 
@@ -487,7 +494,7 @@ def _start_lines(walk: Walkthrough, out: str) -> list[Segments]:
         [f"∂{out}/∂{out} = 1", "b"],
         [
             " and fires first, sending upstream × local along each edge "
-            f"({walk.total} steps in this pass).",
+            f"({plural(walk.total, 'step')} in this pass).",
             "",
         ],
     ]

@@ -17,6 +17,7 @@ from stepgrad.explain import (
     gradient_check,
     partial,
     placeholder,
+    plural,
 )
 from stepgrad.lesson import bugs
 from stepgrad.state import Walkthrough
@@ -312,7 +313,7 @@ class StepPanel(LineWidget):
                 f": the output {out} gets ",
                 (f"∂{out}/∂{out} = 1", "bold"),
                 f" and fires first, sending upstream × local along each edge "
-                f"({walk.total} steps in this pass).",
+                f"({plural(walk.total, 'step')} in this pass).",
             )
         )
         return lines
