@@ -33,14 +33,15 @@ __all__ = [
 _SIMPLE_NAME = re.compile(r"[A-Za-z_]\w*|-?[0-9.]+(e-?[0-9]+)?")
 
 
+def wrapped(program: Program, node: Value) -> str:
+    """``node``'s name, in parentheses if it is compound: ``x``, ``(x*x + 1)``."""
+    name = program.name(node)
+    return name if _SIMPLE_NAME.fullmatch(name) else f"({name})"
+
+
 def partial(program: Program, of: Value, by: Value) -> str:
     """``∂r/∂a``, with compound names in parentheses: ``∂(x*x + 1)/∂(x*x)``."""
-
-    def wrap(node: Value) -> str:
-        name = program.name(node)
-        return name if _SIMPLE_NAME.fullmatch(name) else f"({name})"
-
-    return f"∂{wrap(of)}/∂{wrap(by)}"
+    return f"∂{wrapped(program, of)}/∂{wrapped(program, by)}"
 
 
 def edge_note(edge: Edge) -> str:

@@ -264,17 +264,22 @@ def _print_step(
     verb: str,
     rows: list[list[tuple[str, str]]],
     stacked: bool,
+    upstream: tuple[str, str] | None = None,
 ) -> None:
     """One step of a pass: its heading (``title``, the node, ``verb``, its upstream), then its
-    edges as a table, or stacked when the table would not fit (``stacked``)."""
+    edges as a table, or stacked when the table would not fit (``stacked``). ``upstream``:
+    how to name the upstream, ``(label, aside)`` (a bug mode's, see
+    :func:`stepgrad.lesson.bugs.upstream`); by default ``∂out/∂node``."""
+    label, aside = upstream or (partial(program, program.output, step.node), "")
     w.blank()
     w.line(
         w.seg(title, "bold reverse"),
         ("  ", ""),
         w.seg(program.describe(step.node), "bold"),
         w.seg(f"{verb}, upstream "),
-        w.seg(f"{partial(program, program.output, step.node)} = "),
+        w.seg(f"{label} = "),
         w.seg(format_number(step.upstream), "bold"),
+        w.seg(aside),
     )
     if not rows:
         w.line("  its inputs are constants: no grad flows back")

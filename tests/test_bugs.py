@@ -479,3 +479,39 @@ async def test_loop_keys_say_why_in_a_bug_mode() -> None:
         messages = [str(n.message) for n in app._notifications]
         assert sum("bug mode overwrite" in m for m in messages) == 3
         assert app.main.fwd is None and app.contained == []
+
+
+# --- a buggy upstream is a grad, not a derivative ------------------------------------------------
+
+
+def test_print_calls_a_wrong_upstream_a_grad_and_gives_the_derivative() -> None:
+    """merge: OUT = (B + 1)(B + 2), so ∂OUT/∂B = 2B + 3 = 15 at B = 6 (by hand). Overwrite keeps
+    only B + 2's contribution, 7 = B + 1: that is B.grad, not ∂OUT/∂B."""
+    code, out, _ = run_cli("--example", "merge", "--bug", "overwrite", "--print")
+    assert code == 0
+    assert "B = A * 3 fires, upstream B.grad = 7 (∂OUT/∂B is 15)" in out
+    assert "∂OUT/∂B = 7" not in out
+    # a right upstream keeps its name: B + 1 sends ∂OUT/∂(B + 1) = B + 2 = 8
+    assert "upstream ∂OUT/∂(B + 1) = 8" in out
+    code, out, _ = run_cli("--example", "merge", "--print")
+    assert "upstream ∂OUT/∂B = 15" in out and ".grad =" not in out
+
+
+async def test_the_app_heading_calls_a_wrong_upstream_a_grad() -> None:
+    from stepgrad.widgets import StepPanel
+
+    app = create_app(EXAMPLES["merge"].program, steady=True, bug="early")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("right", "right", "right")
+        await pilot.pause()
+        title = app.screen.query_one(StepPanel).title()
+        # early: B fires on B + 1's contribution alone, 8 = B + 2 (by hand); ∂OUT/∂B is 15
+        assert "B = A * 3 fires · upstream B.grad = 8 (∂OUT/∂B is 15)" in title, title
+    # micrograd's second backward(): y*y sends its accumulated grad, -4.0625 (micrograd 0.1.0's
+    # own y*y.grad after two calls on this graph); one pass's ∂out/∂(y*y) is -65/64 = -1.015625
+    app = create_app(TOY, VALUES, steady=True, bug="micrograd")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("end", "b", "right", "right", "right", "right")
+        await pilot.pause()
+        title = app.screen.query_one(StepPanel).title()
+        assert "upstream (y*y).grad = -4.0625 (∂out/∂(y*y) is -1.01562)" in title, title

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple, cast
 from engine import OPS, Edge, Step, Trace, Value, nodes
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
+from stepgrad.explain import partial, wrapped
 from stepgrad.state import Pass, Walkthrough
 
 __all__ = [
@@ -431,6 +432,22 @@ def wrong(walk: Walkthrough) -> dict[Value, float]:
 
 def n(x: float) -> str:
     return format_number(x)
+
+
+def upstream(program: Program, step: Step, own: Mapping[Value, float] | None) -> tuple[str, str]:
+    """How a step's heading names what the node sends down: ``(label, aside)``, the heading
+    reading ``upstream {label} = {number}{aside}``.
+
+    In a correct pass that is ``∂out/∂node``. In a bug mode it is the node's grad as the buggy
+    code holds it; where that is not ``∂out/∂node`` (``own``: the correct pass's own grads),
+    calling it so would be false: it is then ``node.grad``, with the true derivative beside it
+    (``upstream B.grad = 8 (∂OUT/∂B is 15)``).
+    """
+    label = partial(program, program.output, step.node)
+    correct = None if own is None else own.get(step.node)
+    if correct is None or not differs(step.upstream, correct):
+        return label, ""
+    return f"{wrapped(program, step.node)}.grad", f" ({label} is {n(correct)})"
 
 
 def _first_firing(walk: Walkthrough) -> dict[Value, int]:

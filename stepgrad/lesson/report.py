@@ -28,7 +28,7 @@ from ..report import (
     terminal_width,
     wants_ascii,
 )
-from .bugs import BUGS, Bug, differs, micrograd_program, passes, reshaped
+from .bugs import BUGS, Bug, differs, micrograd_program, passes, reshaped, upstream
 from .nudge import Nudge, find_input, nudge
 from .paths import SHOWN, Paths, describe_path, paths, prepare, product_text
 
@@ -200,7 +200,7 @@ def print_run(result: Run, out: TextIO) -> None:
     for number, trace in enumerate(result.traces, start=1):
         if count > 1:
             _pass_heading(w, number, count, bug)
-        _print_steps(program, trace, w, base, bug)
+        _print_steps(program, trace, w, base, bug, result.own)
         base = _ends(trace, base, bug)
         w.blank()
     _print_grads(result, w)
@@ -247,7 +247,12 @@ _INTRO = {
 
 
 def _print_steps(
-    program: Program, trace: Trace, w: _Writer, base: Mapping[Value, float], bug: Bug | None
+    program: Program,
+    trace: Trace,
+    w: _Writer,
+    base: Mapping[Value, float],
+    bug: Bug | None,
+    own: Mapping[Value, float],
 ) -> None:
     steps = trace.steps
     if not steps:
@@ -267,7 +272,8 @@ def _print_steps(
         verb = " goes on" if step.node in fired else " fires"
         fired.add(step.node)
         title = f"step {number} of {len(steps)}"
-        _print_step(program, w, step, title, verb, step_rows, stacked)
+        heading = upstream(program, step, own) if bug is not None else None
+        _print_step(program, w, step, title, verb, step_rows, stacked, heading)
 
 
 def _edge_rows(

@@ -161,9 +161,11 @@ class StepPanel(LineWidget):
         if step is None:
             return f"pass {walk.pass_.number} · step 0 of {walk.total} · nothing fired yet"
         program = walk.program
+        own = walk.correct_own() if isinstance(walk, bugs.BugWalkthrough) else None
+        label, aside = bugs.upstream(program, step, own)
         return (
             f"step {walk.step} of {walk.total} · {program.describe(step.node)} fires · upstream "
-            f"{partial(program, program.output, step.node)} = {n(step.upstream)}"
+            f"{label} = {n(step.upstream)}{aside}"
         )
 
     def render(self) -> Content:
