@@ -314,6 +314,8 @@ class Program:
             with ``"param"`` or ``"fixed"``: what a gradient step or a training loop updates
             (see :data:`MARKS`).
         texts: the source text of each node made by the program, on one line.
+        name_limit: the longest source text :meth:`name` gives whole (:data:`LONG_NAME` for
+            the app's boxes and panels; ``--print`` raises it to :data:`PRINT_NAME`).
 
     A name assigned more than once (``x = 2; x = x*3``) binds several nodes; each of them is
     labelled with the name and a subscript (``x₁``, ``x₂``) so that every text can tell them
@@ -345,6 +347,7 @@ class Program:
         self._live: set[Value] | None = None
         self._by_node: dict[Value, list[Binding]] | None = None
         self._short: dict[Value, str] = {}
+        self.name_limit = LONG_NAME
 
     def __repr__(self) -> str:
         return f"Program({self.source!r}, output={self.output!r})"
@@ -387,7 +390,7 @@ class Program:
     def name(self, node: Value, *, full: bool = False) -> str:
         """How to call ``node`` in explanations: its label, its number, or its source text.
 
-        Source text longer than :data:`LONG_NAME` characters is shortened around an ellipsis
+        Source text longer than :attr:`name_limit` characters is shortened around an ellipsis
         (``w1*x1 + … + b1``) unless ``full``.
         """
         if node.label is not None:
@@ -400,6 +403,10 @@ class Program:
             return node.op or format_number(node.data)
         if full:
             return self.texts[node]
+        if self.name_limit > LONG_NAME:
+            text, tail = self.texts.ends(node, self.name_limit)
+            if tail is None and len(text) <= self.name_limit:
+                return text
         short = self._short.get(node)
         if short is None:
             short = self._short[node] = _shorten(*self.texts.ends(node))
@@ -492,6 +499,10 @@ class Program:
 
 LONG_NAME = 32
 """Unnamed intermediates are called by their source text, shortened beyond this length."""
+PRINT_NAME = 160
+"""... and in ``--print`` beyond this one: whole, as far as a reader can take in a name (a
+bound keeps the output linear in the program: every partial sum of a 20,000-character sum
+written whole would make it quadratic)."""
 
 
 def _shorten(text: str, tail: str | None = None) -> str:

@@ -351,10 +351,11 @@ def main(
             document["training"] = comparison_json(comparison)
         out.write(dumps(document) + "\n")
         return 0
-    from .report import print_trace
+    from .report import print_trace, whole_names
 
-    _print_forward(program, args, out)
-    print_trace(program, trace, out)
+    with whole_names(program):
+        _print_forward(program, args, out)
+        print_trace(program, trace, out)
     _print_comparison(comparison, args, out)
     return 0
 
@@ -523,8 +524,11 @@ def _why(
             doc["training"] = comparison_json(comparison)
         out.write(dumps(doc) + "\n")
         return 0
-    _print_forward(program, args, out)
-    print_run(result, out)
+    from .report import whole_names
+
+    with whole_names(program, result.program):
+        _print_forward(program, args, out)
+        print_run(result, out)
     _print_comparison(comparison, args, out)
     return 0
 

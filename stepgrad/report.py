@@ -15,16 +15,17 @@ measured and re-rendered every cell per table, which made a 5,000-step pass take
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from engine import Step, Trace, Value
 from engine.check import Check, check_gradients
 from engine.numbers import format_number
-from engine.parse import Program
+from engine.parse import PRINT_NAME, Program
 from engine.text import to_ascii, visible
 
 from .explain import edge_note, partial, placeholder, plural
@@ -287,6 +288,21 @@ def _print_step(
         _stacked_edges(w, rows)
     else:
         w.table(_EDGE_HEADERS, rows, right=frozenset({2}))
+
+
+@contextlib.contextmanager
+def whole_names(*programs: Program) -> Iterator[None]:
+    """While printing: unnamed values are called by their whole source text up to
+    :data:`~engine.parse.PRINT_NAME` characters (the app shortens them beyond
+    :data:`~engine.parse.LONG_NAME`, to fit its boxes and panels)."""
+    before = [program.name_limit for program in programs]
+    for program in programs:
+        program.name_limit = max(program.name_limit, PRINT_NAME)
+    try:
+        yield
+    finally:
+        for program, limit in zip(programs, before, strict=True):
+            program.name_limit = limit
 
 
 def print_trace(program: Program, trace: Trace, out: TextIO) -> None:

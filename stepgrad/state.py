@@ -293,13 +293,17 @@ def _constant(text: str) -> bool:
     return all(isinstance(node, allowed) for node in ast.walk(tree))
 
 
-def editable_source(program: Program, values: dict[str, float] | None = None) -> str:
+def editable_source(
+    program: Program, values: dict[str, float] | None = None, *, free: bool = True
+) -> str:
     """The program's own lines for the editor, with the command-line values written in.
 
     ``stepgrad "(x*x + 1)/(y*y - 1)" x=8 y=3`` edits as ``x = 8``, ``y = 3``, then the program:
     a value for a name the program assigns a number to rewrites that statement (the rest of the
     line, comments included, stays), a value for a free name becomes a ``name = value`` line in
-    front. Nothing else is touched, so line numbers in errors match what the user sees.
+    front (unless ``free`` is False: the header shows the program as typed, with the values
+    it assigns kept current). Nothing else is touched, so line numbers in errors match what the
+    user sees.
     """
     remaining = dict(values or {})
     lines = program.source.split("\n")
@@ -327,5 +331,5 @@ def editable_source(program: Program, values: dict[str, float] | None = None) ->
         if changed:
             code = ";".join(statements)
             lines[i] = f"{code.rstrip()}  {hash_}{comment}" if hash_ else code
-    front = [f"{name} = {_number(value)}" for name, value in remaining.items()]
+    front = [f"{name} = {_number(value)}" for name, value in remaining.items()] if free else []
     return "\n".join(front + lines)

@@ -295,3 +295,32 @@ async def test_a_gradient_step_clears_the_nudge_it_made_stale() -> None:
         note = screen.query_one(LessonNote)
         assert not note.display and note.text() == ""
         assert app.contained == []
+
+
+async def test_the_header_shows_the_nudged_value() -> None:
+    """After > twice the top bar's program said x = 8 + h beside out(8 + 2h): one nudge
+    behind. It shows the value the graph was computed at."""
+    from stepgrad.app import create_app
+
+    app = create_app("x = 8; y = 3; (x*x + 1)/(y*y - 1)", steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        app.main.select(app.walk.program.inputs["x"])
+        await pilot.press("greater_than_sign", "greater_than_sign")
+        await pilot.pause()
+        x = 8 + DEFAULT_H + DEFAULT_H
+        assert app.walk.program.inputs["x"].data == x
+        assert app.walk.program.output.data == toy(x, 3)
+        forms = app.main._program_forms()
+        assert forms[0].startswith(f"x = {x!r}; y = 3;"), forms
+
+
+def test_the_prediction_says_where_its_grad_comes_from() -> None:
+    """After a nudge the app starts the pass over: every grad is — again, so the prediction's
+    x.grad must say it is the one from the pass before the nudge, at the old x."""
+    from stepgrad.lesson.nudge import nudge
+
+    program = parse("x = 8; y = 3; (x*x + 1)/(y*y - 1)")
+    result = nudge(program, "x", 0.1, 2.0, None)  # ∂out/∂x = 2x/8 = 2 at x = 8 (by hand)
+    predicted = dict(result.lines()[:4])["predicted"]
+    assert "x.grad × h = 2 × 0.1 = 0.2" in predicted
+    assert "from the backward pass at x = 8, before the nudge" in predicted

@@ -261,3 +261,26 @@ def test_controls_in_a_program_from_stdin_never_reach_the_terminal_raw() -> None
             out = result.stdout.decode() + result.stderr.decode()
             assert "Traceback" not in out
             assert not RAW & set(out), (mode, [hex(ord(c)) for c in RAW & set(out)])
+
+
+def test_print_names_unnamed_values_by_their_whole_text() -> None:
+    """Issue 11: a shortened name in the app, the full text in --print. The app calls
+    ``sigmoid(x)*cos(y) + log(x)*exp(y) + tanh(x*y)`` (44 characters) by a shortened name; --print
+    writes it whole, in the heading of the step where it fires and in the edge that feeds it."""
+    program = "sigmoid(x)*cos(y) + log(x)*exp(y) + tanh(x*y) - sqrt(x)/sin(y)"
+    out = io.StringIO()
+    assert main([program, "x=2", "y=1", "--print"], out=out) == 0
+    text = out.getvalue()
+    assert "…" not in text
+    assert "∂out/∂(sigmoid(x)*cos(y) + log(x)*exp(y) + tanh(x*y)) = 1" in text
+    # the app's name for it is shortened (its boxes and panels are narrow); --print restores it
+    from engine.parse import parse
+
+    parsed = parse(program, {"x": 2, "y": 1})
+    first = parsed.output.parents[0]
+    assert "…" in parsed.name(first)
+    # the same with --bug (micrograd's own graph) and --passes
+    for extra in (["--passes", "2"], ["--bug", "overwrite"]):
+        out = io.StringIO()
+        assert main([program, "x=2", "y=1", "--print", *extra], out=out) == 0
+        assert "…" not in out.getvalue(), extra

@@ -125,7 +125,11 @@ class Nudge(NamedTuple):
                 f"Δ{out} = {out}({x}+h) − {out}({x}) = {_long(self.nudged)} − {_long(self.out)}"
                 f" = {_long(self.delta_out)} (a fresh forward pass)",
             ),
-            ("predicted", f"{x}.grad × h = {n(self.grad)} × {n(h)} = {_long(self.predicted)}"),
+            (
+                "predicted",
+                f"{x}.grad × h = {n(self.grad)} × {n(h)} = {_long(self.predicted)} ({x}.grad "
+                f"from the backward pass at {x} = {n(self.x)}, before the nudge)",
+            ),
             (
                 "ratio",
                 "measured / predicted = "

@@ -274,6 +274,7 @@ class MainScreen(Screen[None]):
         self.values = dict(values or {})
         self.walk = lesson.walkthrough(program, bug)
         self.source = editable_source(program, self.values)
+        self._header_source: tuple[object, str] = (None, "")  # (program, values), its text
         self.selected: Value | None = None
         self.playing: Timer | None = None
         self.speed = DEFAULT_SPEED
@@ -846,12 +847,17 @@ class MainScreen(Screen[None]):
 
     def _program_forms(self) -> tuple[str, ...]:
         """The program on one line, longest first: every statement (or, past 6 of them, their
-        count), then ``… `` and the last statement, which says what the output is."""
+        count), then ``… `` and the last statement, which says what the output is. A number
+        the program assigns shows its current value (a nudge, a gradient step change it)."""
         from engine.text import visible
 
+        key = (self.walk.program, tuple(self.values.items()))
+        if self._header_source[0] != key:
+            self._header_source = (key, editable_source(self.walk.program, self.values, free=False))
+        source = self._header_source[1]
         statements = [  # split at line breaks only: splitlines() also splits at \x1c, \x85...
             visible(code.strip())
-            for line in self.walk.program.source.split("\n")
+            for line in source.split("\n")
             for code in line.partition("#")[0].split(";")
             if code.strip()
         ]
