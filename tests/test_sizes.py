@@ -257,3 +257,22 @@ async def test_editing_keeps_the_top_bar_and_says_the_editors_keys(size: tuple[i
         editor = app.main.query_one(ProgramEditor)
         assert editor.input.region.height >= 3  # at least one line of the program shows
         assert "✗" in text_of(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_stepping_back_on_a_short_screen_gives_the_narration_its_room(
+    size: tuple[int, int],
+) -> None:
+    """end then ←: step 4 is shorter than step 5; the panel kept step 5's height, and the blank
+    lines pushed step 4's narration off an 80x24 screen."""
+    from stepgrad.widgets import StepPanel
+
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("end", "left")
+        await pilot.pause()
+        panel = app.screen.query_one(StepPanel)
+        needed = len(panel.lines(panel.content_size.width))
+        assert panel.size.height == needed
+        if size[1] >= 24:  # at 60x20 the step itself takes the room
+            assert "x is an input and has every contribution" in text_of(app)

@@ -107,6 +107,11 @@ class StepTitle(LineWidget):
         return [Content.assemble(*parts)]
 
 
+STEADY_ROWS = 40
+"""From this many terminal rows on, the step panel keeps the height of the longest step of the
+pass so far (see :meth:`StepPanel._fit`)."""
+
+
 class StepPanel(LineWidget):
     """Step k of N: the firing node, its upstream grad, and each parent edge's arithmetic."""
 
@@ -129,14 +134,20 @@ class StepPanel(LineWidget):
         self.refresh()
 
     def _fit(self) -> None:
-        """Grow the height to the lines this step needs (wrapped at the width); it only grows
-        within a pass, so the screen is laid out again a few times per pass, not every step."""
+        """Grow the height to the lines this step needs (wrapped at the width); on a tall
+        screen it only grows within a pass, so the screen is laid out again a few times per
+        pass, not every step. Below :data:`STEADY_ROWS` rows it fits every step: blank lines
+        kept from a longer step would push the narration under it off the screen."""
         walk = self.walk
         if walk is None or not self.content_size.width:
             return  # not laid out yet: ``height: auto`` asks get_content_height at the width
         width = max(20, self.content_size.width)
         needed = len(self.lines(width))
-        if self._height_of != (walk.trace, walk.cleared) or self._width != width:
+        if (
+            self._height_of != (walk.trace, walk.cleared)
+            or self._width != width
+            or self.app.size.height < STEADY_ROWS
+        ):
             self._height_of, self._width = (walk.trace, walk.cleared), width
             floor = 1
         else:
