@@ -515,3 +515,14 @@ async def test_the_app_heading_calls_a_wrong_upstream_a_grad() -> None:
         await pilot.pause()
         title = app.screen.query_one(StepPanel).title()
         assert "upstream (y*y).grad = -4.0625 (∂out/∂(y*y) is -1.01562)" in title, title
+
+
+async def test_the_rule_is_said_once_at_step_0() -> None:
+    """The step panel opens a bug mode with its rule; the narration said it again under it."""
+    from test_app import text_of
+
+    app = create_app(EXAMPLES["merge"].program, steady=True, bug="early")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        text = " ".join(text_of(app).split())
+        assert text.count("a node may fire only after every node that uses") == 1, text

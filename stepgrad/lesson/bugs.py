@@ -622,7 +622,7 @@ def narrate_bug(walk: BugWalkthrough, notes: Mapping[str, str] | None = None) ->
 def _start(walk: BugWalkthrough, out: str) -> list[str]:
     bug = walk.bug
     program = walk.program
-    lines = [f"Bug mode {bug.name}: {bug.rule}"]
+    lines: list[str] = []  # the rule itself is the step panel's first line at step 0
     counts = Counter(e.parent for s in walk.trace.steps for e in s.edges)
     shared = [v for v, c in counts.items() if c > 1 and v.requires_grad]
     names = ", ".join(program.name(v) for v in shared[:3])
