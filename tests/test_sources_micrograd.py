@@ -596,3 +596,18 @@ def test_grads_match_micrograd_on_random_graphs(cls: type) -> None:
             copy = imported.node(node)
             assert copy.data == pytest.approx(node.data, rel=1e-12, abs=1e-12)
             assert copy.grad == pytest.approx(node.grad, rel=1e-12, abs=1e-12), seed
+
+
+@pytest.mark.parametrize("how", ["through another node", "itself"])
+def test_a_cycle_made_by_hand_is_one_line(how: str) -> None:
+    """``_prev`` edited into a cycle: a raw KeyError came out of the import before."""
+    a = MicroValue(1.0)
+    b = a * 2
+    if how == "itself":
+        b._prev.add(b)
+    else:
+        a._prev = {b}
+        a._op = "*"
+    with pytest.raises(SourceError, match="the graph has a cycle") as info:
+        stepgrad.to_json(b)
+    assert "\n" not in str(info.value)

@@ -79,7 +79,7 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
 
     made: dict[int, Value] = {}
     stale: tuple[Any, float] | None = None
-    for node in _order(root, parsed):
+    for node in _order(root, parsed, via):
         item = parsed[id(node)]
         label = names.get(id(node), _label(node))
         if not item.op:
@@ -146,6 +146,8 @@ def _parse(node: Any, at: _At) -> _Node:
     """What ``node`` is: a leaf, or an engine op over its inputs in their order."""
     text = node._op
     prev = list(node._prev)
+    if any(child is node for child in prev):
+        raise _cycle(node, at)
     if not isinstance(text, str):
         raise SourceError(f"a micrograd Value has the op {text!r}, which is not text ({at})")
     if text == "" and not prev:
@@ -248,9 +250,13 @@ def _leaf(node: Any, label: str | None, at: _At) -> Value:
         ) from None
 
 
-def _order(root: Any, parsed: dict[int, _Node]) -> list[Any]:
-    """Every node once, inputs before the ops that use them (iterative: no depth limit)."""
+def _order(root: Any, parsed: dict[int, _Node], via: dict[int, tuple[int, str]]) -> list[Any]:
+    """Every node once, inputs before the ops that use them (iterative: no depth limit).
+
+    Raises :class:`SourceError` for a cycle (``_prev`` edited by hand: a node that is, through
+    its inputs, an input of itself); backward() would never end on it either."""
     seen = {id(root)}
+    open_ = {id(root)}  # on the way from the output to the node being looked at
     order: list[Any] = []
     stack: list[tuple[Any, int]] = [(root, 0)]
     while stack:
@@ -259,10 +265,21 @@ def _order(root: Any, parsed: dict[int, _Node]) -> list[Any]:
         if i < len(inputs):
             stack[-1] = (node, i + 1)
             child = inputs[i]
+            if id(child) in open_:
+                raise _cycle(child, _At(via, id(child)))
             if id(child) not in seen:
                 seen.add(id(child))
+                open_.add(id(child))
                 stack.append((child, 0))
         else:
             stack.pop()
+            open_.discard(id(node))
             order.append(node)
     return order
+
+
+def _cycle(node: Any, at: _At) -> SourceError:
+    return SourceError(
+        f"the graph has a cycle: the micrograd op {_text(node)!r} is an input of itself, through "
+        f"its own inputs ({at}); a computation graph has none (was _prev changed by hand?)"
+    )
