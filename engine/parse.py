@@ -348,6 +348,7 @@ class Program:
         self._by_node: dict[Value, list[Binding]] | None = None
         self._short: dict[Value, str] = {}
         self.name_limit = LONG_NAME
+        self.given: dict[Value, str] = {}  # the inputs given on the command line: their names
 
     def __repr__(self) -> str:
         return f"Program({self.source!r}, output={self.output!r})"
@@ -364,7 +365,7 @@ class Program:
         an input given only on the command line has its own name."""
         names = list(dict.fromkeys(b.name for b in self._bound(node)))
         if not names and node.label is not None and node in self.inputs.values():
-            names.append(node.label)
+            names.append(self.given.get(node, node.label))  # x, not x₁ (x = x*2 with x=1)
         return names
 
     def title(self, node: Value) -> str:
@@ -634,6 +635,9 @@ class _Parser:
         self.spans: dict[Value, Span] = {}
         self.warnings: list[str] = []
         self.input_nodes: list[Value] = []  # every input, in the order the program makes them
+        # the free names given on the command line, as bindings made before the program's own
+        # (``x = x*2`` with x=1 on the command line reassigns x: x₁ then x₂)
+        self.given: list[tuple[str, Value, int]] = []
         self.constants: list[str] = []  # pi and e, each time one is read as the constant
         self.marks: dict[Value, str] = {}  # inputs written name = param(...) / fixed(...)
         self.free: dict[str, ast.Name] = {}
@@ -1139,10 +1143,11 @@ class _Parser:
                 self.input_nodes.append(Value(value, name))
         if not output.requires_grad:
             self.warnings.append("the output does not depend on any input: no gradient flows")
-        told = _tell_apart(bindings)
+        told = _tell_apart(self.given + bindings)[len(self.given) :]
         inputs = {node.label or "": node for node in self.input_nodes}
         program = Program(self.source, output, inputs, env, self.spans, self.warnings)
         program.bindings = told
+        program.given = {node: name for name, node, _line in self.given}
         program.constants_used = list(dict.fromkeys(self.constants))
         program.marks = dict(self.marks)
         return program
@@ -1156,6 +1161,7 @@ class _Parser:
             self.spans[value] = self.span(node)
             env[name] = value
             self.input_nodes.append(value)
+            self.given.append((name, value, node.lineno))
             return value
         constant = Value.constant(CONSTANTS[name], name)
         self.spans[constant] = self.span(node)

@@ -476,3 +476,25 @@ async def test_a_one_step_pass_says_1_step_in_the_app_and_the_html_file() -> Non
         assert "(1 step in this pass)" in text and "1 steps" not in text
     page = json.dumps(walkthrough(parse(source)), ensure_ascii=False)
     assert "1 step in this pass" in page and "1 steps" not in page
+
+
+@pytest.mark.parametrize("source", ["x = x*2; x", "x += 1; x*x"])
+def test_an_input_given_on_the_command_line_and_reassigned_is_told_apart(source: str) -> None:
+    """x=1 on the command line, then x = x*2 in the program: two nodes called x. Told apart as
+    when the program writes x = 1 itself (x₁ the input, x₂ the new value)."""
+    code, out, _ = run_cli(source, "x=1", "--print")
+    assert code == 0
+    assert "x₁" in out and "x₂" in out
+    assert "∂x/∂x" not in out
+    rows = [line.split()[0] for line in out.split("grads after the pass")[1].splitlines()[3:5]]
+    assert rows == ["x₁", "x₂"], rows
+    code, out, _ = run_cli(source, "x=1", "--json")
+    document = json.loads(out)
+    names = sorted(node["name"] for node in document["nodes"] if node["label"] == "x")
+    assert names == ["x₁", "x₂"]
+    written = run_cli(
+        source.replace("x = x*2", "x = 1; x = x*2").replace("x += 1", "x = 1; x += 1"), "--json"
+    )
+    assert [n["name"] for n in json.loads(written[1])["nodes"]] == [
+        n["name"] for n in document["nodes"]
+    ]
