@@ -565,3 +565,21 @@ def test_no_widget_overwrites_an_attribute_of_textual() -> None:
                 if match.group(1) in used:
                     clashes.append(f"{path.relative_to(root)}:{number}: {match.group(1)}")
     assert clashes == []
+
+
+@pytest.mark.parametrize("breaks", ["\r\n", "\r"])
+async def test_a_paste_with_windows_line_breaks_is_lines(breaks: str) -> None:
+    """A Windows clipboard pastes ``\\r\\n``: the editor showed ``a = 1␍`` and refused it ('the
+    character ␍ is not allowed'); the file and stdin read the same text as lines."""
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        area = await open_editor(app, pilot)
+        area.text = ""
+        await settle(pilot)
+        app.post_message(events.Paste(breaks.join(["a = 2", "b = 3", "a*b"])))
+        await settle(pilot)
+        assert area.text == "a = 2\nb = 3\na*b"
+        assert "␍" not in text_of(app)
+        await pilot.press("ctrl+s")  # applied: 2 * 3
+        await settle(pilot)
+        assert app.walk.program.output.data == 6

@@ -42,8 +42,10 @@ __all__ = ["SafeTextArea"]
 def shown(text: str) -> str:
     """``text`` with every control character but line breaks and tabs replaced by its visible
     stand-in (``␛``): a text area would send them to the terminal as they are, so a pasted or
-    loaded ``ESC]52;...`` would set the clipboard. In a comment the stand-in changes nothing."""
-    return visible(text, keep="\n\t")
+    loaded ``ESC]52;...`` would set the clipboard. In a comment the stand-in changes nothing.
+    Windows and old Mac line breaks (``\r\n``, ``\r``: a paste from a Windows clipboard) are
+    line breaks, as when the program is read from a file."""
+    return visible(text.replace("\r\n", "\n").replace("\r", "\n"), keep="\n\t")
 
 
 class SafeTextArea(TextArea):
