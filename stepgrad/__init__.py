@@ -72,7 +72,12 @@ def show(
     instead: the graph with data and grad per node, the step panel, and buttons (← → Home End,
     zero_grad, another pass; the same keys once it is clicked). It is the page :func:`html`
     writes, shown as the cell's output; ``options`` (app options) play no part there.
+
+    Without a terminal (a script run by CI, output sent to a file) it prints the backward pass
+    step by step instead, as ``stepgrad PROGRAM`` does: the app would wait for keys that never
+    come.
     """
+    _check_title(title)
     if _in_kernel():
         from IPython.display import display
 
@@ -80,7 +85,37 @@ def show(
 
         display(Notebook(_model(value, names, title, "stepgrad.show")))
         return
+    from .cli import _interactive
+
+    if not _interactive(sys.stdout):
+        _print(value, names)
+        return
     _app_for(value, names, title, "stepgrad.show", options).run()
+
+
+def _print(value: Any, names: Mapping[str, Any] | None) -> None:
+    """The backward pass of ``value``'s graph as ``--print`` shows it, on standard output."""
+    from engine.parse import ProgramError, parse
+
+    from .report import print_trace, whole_names
+    from .sources import SourceError, program_source
+
+    source, _ = program_source(value, names=names, caller="stepgrad.show")
+    try:
+        program = parse(source)
+    except ProgramError as err:  # about the program stepgrad wrote: no line and column
+        raise SourceError(err.message, hint=err.hint) from None
+    trace = program.backward(trace=True)
+    assert trace is not None
+    with whole_names(program):
+        print_trace(program, trace, sys.stdout)
+
+
+def _check_title(title: object) -> None:
+    if title is not None and not isinstance(title, str):
+        from .sources import SourceError
+
+        raise SourceError(f"title must be text, not {type(title).__name__}")
 
 
 def html(
@@ -131,6 +166,7 @@ def _app_for(
 
     from .sources import SourceError, program_source
 
+    _check_title(title)
     source, name = program_source(value, names=names, caller=caller)
     from .app import create_app
 
@@ -165,6 +201,7 @@ def _model(
     from .sources import SourceError, program_source
     from .sources.html import TooLarge, walkthrough
 
+    _check_title(title)
     source, name = program_source(value, names=names, caller=caller)
     try:
         return walkthrough(parse(source), title=title or name or caller)

@@ -117,6 +117,7 @@ def test_outside_a_kernel_show_opens_the_app(monkeypatch: pytest.MonkeyPatch) ->
 
     ran: list[str] = []
     monkeypatch.setattr(StepgradApp, "run", lambda self, *a, **k: ran.append(self.title))
+    monkeypatch.setattr("stepgrad.cli._interactive", lambda out: True)  # as on a terminal
     x = Value(3.0, label="x")
     y = x * x
     y.label = "y"

@@ -515,3 +515,34 @@ def test_round_trip_is_a_fixed_point(root: Value) -> None:
     """Writing the parsed copy out again gives the same text (names are stable)."""
     source = to_source(root)
     assert to_source(parse(source).output) == source
+
+
+def test_show_without_a_terminal_prints_the_pass_instead_of_waiting_for_keys() -> None:
+    """A script run by CI or with its output sent to a file: show() hung, writing the app's
+    escape codes into the file and waiting for keys forever."""
+    code = (
+        "import stepgrad\nfrom engine import Value\nx = Value(3.0, 'x')\nstepgrad.show(x*x + 1)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[?1049h" not in done.stdout  # no app screen
+    assert "grads after the pass" in done.stdout
+    # d(x*x + 1)/dx = 2x = 6 at x = 3 (by hand)
+    grads = done.stdout.split("grads after the pass")[1]
+    row = next(line for line in grads.splitlines() if line.startswith("x "))
+    assert row.split()[1:] == ["3", "6"], row
+
+
+@pytest.mark.parametrize("call", ["show", "html", "app_for"])
+def test_a_title_that_is_not_text_is_one_line(call: str) -> None:
+    from engine import Value
+    from stepgrad.sources import SourceError
+
+    with pytest.raises(SourceError, match="title must be text, not int"):
+        getattr(stepgrad, call)(Value(2.0) * 3, title=123)
