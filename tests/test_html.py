@@ -472,3 +472,24 @@ def test_the_page_is_made_without_textual() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
+
+
+def test_the_file_takes_keys_as_it_opens(tmp_path: Path) -> None:
+    """Opened with a double-click, then →: the page ignored the keys until clicked (the test
+    above focuses the stepper first). The page holds one stepper: its keys work at once, and
+    after a click elsewhere on the page."""
+    path = tmp_path / "toy.html"
+    assert main(["--example", "toy", "--html", str(path)], out=io.StringIO()) == 0
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        offline(page)
+        page.goto(path.as_uri())
+        root = page.locator(".stepgrad")
+        page.wait_for_selector(".stepgrad[data-sg-state]")
+        for _ in range(4):
+            page.keyboard.press("ArrowRight")
+        assert state(root) == "fresh:4:1"
+        page.mouse.click(5, 880)  # the page's margin, outside the stepper
+        page.keyboard.press("ArrowLeft")
+        assert state(root) == "fresh:3:1"
+        assert "click here first" not in root.locator(".sg-keys").inner_text()

@@ -652,6 +652,7 @@ def fragment(model: Mapping[str, Any], *, uid: str | None = None) -> str:
     page's body. ``uid`` makes its element id unique (random by default): several steppers on
     one page, or in one notebook, never share state; the script keeps everything in its own
     closure and defines no global."""
+    keys = "keys" if uid == "page" else "keys (click here first)"  # see SCRIPT: the page
     uid = uid or secrets.token_hex(6)
     root = f"sg-{uid}"
     start = model["scenes"]["fresh"]["start"]
@@ -681,7 +682,7 @@ def fragment(model: Mapping[str, Any], *, uid: str | None = None) -> str:
         f' <span class="sg-dim">=</span> <span class="sg-b">{escape(model["output"])}</span></div>'
         f'<div class="sg-status" aria-live="polite">pass 1 · step 0 of {total} · not started</div>'
         f'<div class="sg-bar" role="toolbar">{buttons}'
-        '<span class="sg-keys">keys (click here first): ← → Home End z b</span></div>'
+        f'<span class="sg-keys">{keys}: ← → Home End z b</span></div>'
         f'<div class="sg-noscript">{escape(_NO_SCRIPT, quote=False)}</div>'
         f'<div class="sg-graph"><div class="sg-canvas">{_preview(model)}</div></div>'
         f'<div class="sg-title-line">pass 1 · step 0 of {total} · nothing fired yet</div>'

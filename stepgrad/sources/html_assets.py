@@ -397,14 +397,23 @@ function start(data) {
     ArrowRight: "next", l: "next", " ": "next", ArrowLeft: "prev", h: "prev",
     Home: "home", End: "end", z: "zero", b: "again"
   };
-  root.addEventListener("keydown", function (event) {
+  function key(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var name = KEYS[event.key];
     if (!name) return;
     event.preventDefault();
     event.stopPropagation();
     run(name);
-  });
+  }
+  root.addEventListener("keydown", key);
+  if (root.id === "sg-page") {
+    // the page --html writes holds this stepper alone: its keys work from anywhere on the
+    // page, from the moment it opens (a double-click, then →), with no click first
+    document.addEventListener("keydown", function (event) {
+      if (!root.contains(event.target)) key(event);
+    });
+    root.focus({ preventScroll: true });
+  }
   show();
 }
 })();
