@@ -203,10 +203,13 @@ def _model(
 
     _check_title(title)
     source, name = program_source(value, names=names, caller=caller)
+    inline = caller == "stepgrad.show"
     try:
-        return walkthrough(parse(source), title=title or name or caller)
+        holder = "the notebook's stepper" if inline else "one HTML file"
+        return walkthrough(parse(source), title=title or name or caller, holder=holder)
     except TooLarge as err:
-        raise SourceError(str(err)) from None
+        hint = "outside a notebook, stepgrad.show(value) opens the terminal app" if inline else None
+        raise SourceError(str(err), hint=hint) from None
     except SourceError:
         raise
     except ProgramError as err:  # about the program stepgrad wrote: no line and column

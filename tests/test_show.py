@@ -546,3 +546,24 @@ def test_a_title_that_is_not_text_is_one_line(call: str) -> None:
 
     with pytest.raises(SourceError, match="title must be text, not int"):
         getattr(stepgrad, call)(Value(2.0) * 3, title=123)
+
+
+def test_a_graph_too_large_for_the_inline_stepper_says_where_it_fits() -> None:
+    """The notebook's stepper (and the HTML file) hold at most 500 nodes: the notebook's message
+    talked about a file, and did not say where a larger graph can be stepped through."""
+    from engine import Value
+    from stepgrad.sources import SourceError
+
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(300):  # 601 nodes: x, and per step a product and its constant
+        y = y * 1.001
+    with pytest.raises(SourceError) as inline:
+        stepgrad._model(y, None, None, "stepgrad.show")
+    message = inline.value.headline()
+    assert "the graph has 601 nodes; the notebook's stepper holds a walkthrough of at most 500" in (
+        message
+    )
+    assert "outside a notebook, stepgrad.show(value) opens the terminal app" in message
+    with pytest.raises(SourceError, match="one HTML file holds a walkthrough of at most 500"):
+        stepgrad.html(y)

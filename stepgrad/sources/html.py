@@ -134,7 +134,9 @@ class _Styles:
 # --- the model --------------------------------------------------------------------------------
 
 
-def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]:
+def walkthrough(
+    program: Program, *, title: str | None = None, holder: str = "one HTML file"
+) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data: the drawing's first state, the cells each
     step changes, and the step panel's text, for every pass the page can show.
 
@@ -149,7 +151,7 @@ def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]
     size = len(program.nodes())
     if size > MAX_NODES:
         raise TooLarge(
-            f"the graph has {size:,} nodes; one HTML file holds a walkthrough of at most "
+            f"the graph has {size:,} nodes; {holder} holds a walkthrough of at most "
             f"{MAX_NODES:,} (the limit is there to keep it quick to write and small to send)"
         )
     walks = _scene_walks(program)
@@ -170,7 +172,7 @@ def walkthrough(program: Program, *, title: str | None = None) -> dict[str, Any]
     if drawing.width * drawing.height > MAX_CELLS:
         raise TooLarge(
             f"the drawing would be {drawing.width:,} × {drawing.height:,} characters, more than "
-            f"one HTML file holds ({MAX_CELLS:,})"
+            f"{holder} holds ({MAX_CELLS:,})"
         )
     ids = scene.ids
     styles = _Styles()
