@@ -23,6 +23,10 @@ def _table() -> dict[int, str]:
     # screen would not be the text the program holds.
     for code in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)):
         table[code] = f"\\u{code:04x}"
+    # The line and paragraph separators end a line where a terminal or a browser breaks lines
+    # on them: one line of output would show as two.
+    for code in (0x2028, 0x2029):
+        table[code] = f"\\u{code:04x}"
     return table
 
 
@@ -34,7 +38,8 @@ def visible(text: str, keep: str = "") -> str:
 
     C0 controls become the Unicode control pictures (``␛`` for ESC, ``␉`` for a tab, ``␊`` for a
     newline), DEL becomes ``␡``, C1 controls (U+0080 to U+009F) and the bidirectional controls
-    become ``\\x9b``-style escapes. Ordinary spaces and every printable character are kept.
+    become ``\\x9b``-style escapes, and so do the line and paragraph separators (``\\u2028``).
+    Ordinary spaces and every printable character are kept.
     Callers pass one line at a time and decide beforehand what a tab or a line break means
     there (``line.expandtabs()``, ``text.split("\\n")``), or name the characters to ``keep``.
     """

@@ -15,6 +15,7 @@ from stepgrad.serve import page_title
 from stepgrad.widgets.safe_text_area import shown
 
 CONTROLS = [chr(c) for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if chr(c) != "\n"]
+CONTROLS += ["\u2028", "\u2029"]  # the line and paragraph separators: a line break to some
 SEQUENCES = ["\x1b]52;c;aGVsbG8=\x07", "\x1b]52;c;aGVsbG8=\x1b\\", "\x1b[2J", "\x9b31m"]
 RAW = set(CONTROLS) - {"\t"}
 
@@ -92,3 +93,12 @@ async def test_the_app_never_draws_them() -> None:
                 assert "␛]52" in text  # the editor holds what the comment holds, visibly
                 assert_clean(text.replace("\t", "").replace("\n", ""))
                 assert_clean(screen)
+
+
+@pytest.mark.parametrize("mode", ["--print", "--graph"])
+def test_print_and_graph_echo_none(mode: str) -> None:
+    """--print echoes the program with its comments; --graph names what it draws."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main([comment_program(), "x=3", mode], out=out, err=err) == 0
+    assert_clean(out.getvalue())
+    assert_clean(err.getvalue())
