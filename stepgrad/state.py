@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import itertools
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from engine import Step, Trace, Value
@@ -294,7 +295,11 @@ def _constant(text: str) -> bool:
 
 
 def editable_source(
-    program: Program, values: dict[str, float] | None = None, *, free: bool = True
+    program: Program,
+    values: dict[str, float] | None = None,
+    *,
+    free: bool = True,
+    number: Callable[[float], str] | None = None,
 ) -> str:
     """The program's own lines for the editor, with the command-line values written in.
 
@@ -303,8 +308,10 @@ def editable_source(
     line, comments included, stays), a value for a free name becomes a ``name = value`` line in
     front (unless ``free`` is False: the header shows the program as typed, with the values
     it assigns kept current). Nothing else is touched, so line numbers in errors match what the
-    user sees.
+    user sees. Numbers are written exactly (``number``: how to write them instead; the header
+    rounds them as every value on screen is).
     """
+    write = number or _number
     remaining = dict(values or {})
     lines = program.source.split("\n")
     for i, line in enumerate(lines):
@@ -324,12 +331,12 @@ def editable_source(
             name = match.group(1)
             indent = statement[: len(statement) - len(statement.lstrip())]
             trailing = statement[len(statement.rstrip()) :] if j < len(statements) - 1 else ""
-            number = _number(remaining.pop(name))
+            number = write(remaining.pop(name))
             value = f"{marked.group(1)}({number})" if marked else number
             statements[j] = f"{indent}{name} = {value}{trailing}"
             changed = True
         if changed:
             code = ";".join(statements)
             lines[i] = f"{code.rstrip()}  {hash_}{comment}" if hash_ else code
-    front = [f"{name} = {_number(value)}" for name, value in remaining.items()] if free else []
+    front = [f"{name} = {write(value)}" for name, value in remaining.items()] if free else []
     return "\n".join(front + lines)
