@@ -498,3 +498,23 @@ def test_an_input_given_on_the_command_line_and_reassigned_is_told_apart(source:
     assert [n["name"] for n in json.loads(written[1])["nodes"]] == [
         n["name"] for n in document["nodes"]
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "steps", "said"),
+    [
+        ("2*x + x/4 - 3", 2, "2*x + x/4 passes its grad 1 straight back to both 2*x and x/4."),
+        ("a*b + a", 1, "out passes its grad 1 straight back to both a*b and a."),
+    ],
+)
+def test_a_sum_sends_straight_back_to_both_inputs_in_one_clause(
+    source: str, steps: int, said: str
+) -> None:
+    """'2*x + x/4 passes its grad 1 straight back to 2*x; 2*x + x/4 passes its grad 1 straight
+    back to x/4': the same clause twice, one word apart."""
+    walk = Walkthrough(parse(source, {"x": 5, "a": 1, "b": 3}))
+    for _ in range(steps):
+        walk.next()
+    first = narrate(walk)[0]
+    assert first.endswith(said), first
+    assert first.count("passes its grad") == 1

@@ -583,7 +583,7 @@ def narrate_bug(walk: BugWalkthrough, notes: Mapping[str, str] | None = None) ->
 
     Example notes are not used: they describe the correct pass.
     """
-    from stepgrad.explain import _sends
+    from stepgrad.explain import all_sends
 
     program = walk.program
     out = program.name(program.output)
@@ -601,7 +601,7 @@ def narrate_bug(walk: BugWalkthrough, notes: Mapping[str, str] | None = None) ->
         groups: dict[Value, list[int]] = {}
         for position, edge in enumerate(step.edges):
             groups.setdefault(edge.parent, []).append(position)
-        sends = [_sends(program, step, positions) for positions in groups.values()]
+        sends = all_sends(program, step, groups)
         head = program.describe(step.node)
         verb = "goes on" if bug.name == "early" and resumed(walk, k) else "fires"
         lines.append(f"{head} {verb} with grad {n(step.upstream)}: " + "; ".join(sends) + ".")
