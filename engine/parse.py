@@ -19,7 +19,7 @@ import re
 import sys
 import unicodedata
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 
 from .backward import Edge, Step, Trace, nodes
@@ -28,7 +28,17 @@ from .numbers import format_number
 from .ops import FUNCTIONS, OPS, render_formula
 from .value import Value
 
-__all__ = ["MAX_SOURCE", "Binding", "Program", "ProgramError", "Span", "parse", "parse_assignment"]
+__all__ = [
+    "MAX_SOURCE",
+    "QUOTE",
+    "Binding",
+    "Program",
+    "ProgramError",
+    "Span",
+    "parse",
+    "clip",
+    "parse_assignment",
+]
 
 MAX_SOURCE = 20_000
 """The longest program accepted, in characters: far beyond any graph one can step through."""
@@ -69,7 +79,7 @@ _UNSUPPORTED_NODES: dict[type[ast.AST], str] = {
     ast.Tuple: "tuples are not supported",
     ast.Set: "sets are not supported",
     ast.Dict: "dictionaries are not supported",
-    ast.Starred: "* unpacking is not supported",
+    ast.Starred: "*x (unpacking) is not part of the language",
     ast.Await: "await is not supported",
     ast.Yield: "yield is not supported",
     ast.YieldFrom: "yield is not supported",
@@ -191,6 +201,24 @@ def _cells(text: str) -> int:
             continue
         cells += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
     return cells
+
+
+QUOTE = 40
+"""The longest user text (a name, a piece of the program) an error message quotes whole."""
+
+
+def clip(text: str, limit: int = QUOTE) -> str:
+    """``text`` as an error message quotes it: whole up to ``limit`` characters, else its start
+    and its end around an ellipsis, so that an error stays one short line."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return f"{text[:head]}…{text[len(text) - (limit - 1 - head) :]}"
+
+
+def _quote(text: str, limit: int = QUOTE) -> str:
+    """``'text'``, shortened like :func:`clip`."""
+    return repr(clip(text, limit))
 
 
 class SourceTexts(Mapping[Value, str]):
@@ -459,9 +487,14 @@ class Program:
         """``edge``'s local derivative as a formula over names (or, with numbers=True, values)."""
         return self.derivative(step.node, edge.index, numbers=numbers)
 
-    def derivative(self, node: Value, index: int, *, numbers: bool = False) -> str:
-        """d node / d (its input ``index``), from the op table, over names or over values."""
+    def derivative(
+        self, node: Value, index: int, *, numbers: bool = False, short: bool = False
+    ) -> str:
+        """d node / d (its input ``index``), from the op table, over names or over values
+        (names cut to an error message's length with ``short``)."""
         show = (lambda v: format_number(v.data)) if numbers else self.name
+        if short and not numbers:
+            show = lambda v: clip(self.name(v))  # noqa: E731
         operands = {"out": show(node)}
         for letter, parent in zip("ab", node.parents, strict=False):
             operands[letter] = show(parent)
@@ -484,9 +517,10 @@ class Program:
         node, parent = err.node, err.parent
         op = OPS[node.op]
         local = "undefined" if err.local is None else format_number(err.local)
+        child, source = clip(self.name(node)), clip(self.name(parent))
         message = (
-            f"the gradient along the edge {self.name(node)} -> {self.name(parent)} is not finite: "
-            f"d({self.name(node)})/d({self.name(parent)}) = {self.derivative(node, err.index)}"
+            f"the gradient along the edge {child} -> {source} is not finite: "
+            f"d({child})/d({source}) = {self.derivative(node, err.index, short=True)}"
             f" = {self.derivative(node, err.index, numbers=True)} = {local}"
         )
         if op.name == "sqrt" or (op.name == "**" and err.index == 0):
@@ -579,10 +613,12 @@ def parse_assignment(text: str) -> tuple[str, float]:
     name, number = name.strip(), number.strip()
     if not sep:
         raise ProgramError(
-            f"unexpected argument {text!r}", hint="give values as name=number, e.g. x=1.5"
+            f"unexpected argument {_quote(text)}", hint="give values as name=number, e.g. x=1.5"
         )
     if not _NAME.match(name) or name.startswith("__"):
-        raise ProgramError(f"{name!r} in {text!r} is not a valid name", hint="e.g. x=1.5")
+        raise ProgramError(
+            f"{_quote(name)} in {_quote(text)} is not a valid name", hint="e.g. x=1.5"
+        )
     if keyword.iskeyword(name) or name in FUNCTIONS:
         what = "a function" if name in FUNCTIONS else "a Python keyword"
         raise ProgramError(
@@ -594,10 +630,10 @@ def parse_assignment(text: str) -> tuple[str, float]:
         value = float(number)
     except ValueError:
         raise ProgramError(
-            f"the value in {text!r} is not a number", hint=f"give it as {name}=1.5"
+            f"the value in {_quote(text)} is not a number", hint=f"give it as {name}=1.5"
         ) from None
     if not math.isfinite(value):
-        raise ProgramError(f"the value in {text!r} is not a finite number")
+        raise ProgramError(f"the value in {_quote(text)} is not a finite number")
     return name, value
 
 
@@ -719,12 +755,39 @@ class _Parser:
             raise self.syntax_error(err) from None
         except (RecursionError, MemoryError):
             raise self.error(
-                "the program is nested too deeply to parse", hint="split it into named steps"
+                "the program is nested too deeply to parse: the parser gives up here",
+                self._too_deep(),
+                "its limit is about 6,000 nested signs or 3,000 nested powers; "
+                "split it into named steps",
             ) from None
         except ValueError as err:  # e.g. "source code string cannot contain null bytes"
             raise self.error(f"the program cannot be read: {err}") from None
         finally:
             sys.setrecursionlimit(limit)
+
+    def _too_deep(self) -> Span:
+        """Where the nesting passes the parser's limit: the end of the shortest start of the
+        program that the parser also gives up on (found by halving; a parse that fails takes
+        well under a millisecond). The recursion limit is already raised by the caller."""
+        text = self.stripped
+        lo, hi = 1, len(text)  # text[:hi] is too deep
+        while lo < hi:
+            mid = (lo + hi) // 2
+            try:
+                ast.parse(text[:mid], mode="exec")
+                deep = False
+            except (RecursionError, MemoryError):
+                deep = True
+            except (SyntaxError, ValueError):
+                deep = False
+            if deep:
+                hi = mid
+            else:
+                lo = mid + 1
+        at = hi - 1  # the character where the parser gave up
+        row = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1 + self.indent[row - 1]
+        return Span(row, col, row, col + 1)
 
     def syntax_error(self, err: SyntaxError) -> ProgramError:
         statement = self._statement_keyword(err.lineno or 1)
@@ -739,6 +802,9 @@ class _Parser:
             end_col = min(err.end_offset, len(body) + 1) + self.indent[line - 1]
         span = Span(line, col, line, max(end_col, col + 1))
         raw = (err.msg or "invalid syntax").strip()
+        told = self._number_or_semicolon(raw, line, body, col - self.indent[line - 1])
+        if told is not None:
+            return told
         message, hint = "invalid syntax", None
         lowered = raw.lower()
         char = re.search(r"invalid (?:non-printable )?character '?(.)'? \(U\+([0-9A-F]+)\)", raw)
@@ -763,8 +829,12 @@ class _Parser:
         elif "too many nested parentheses" in lowered:
             message = "too many nested parentheses"
             hint = "split it into named steps"
-        elif "exceeds the limit" in lowered and "digits" in lowered:
-            message = "this number is too long"
+        elif "leading zeros" in lowered:
+            message = "a number cannot start with 0"
+            hint = "write 9, not 09"
+        elif re.search(r"invalid (hexadecimal|octal|binary) literal|invalid digit", lowered):
+            message = "this number is not written correctly"
+            hint = "e.g. 0x1f (hexadecimal), 0o17 (octal), 0b101 (binary)"
         elif "cannot assign" in lowered or "cannot delete" in lowered:
             message = re.split(r"(?i)[.?]?\s*maybe you meant", raw)[0].strip(" ?.")
             message = message.replace(" here", "")
@@ -795,14 +865,111 @@ class _Parser:
                 )
             if (
                 before
+                and here
                 and (before[-1].isalnum() or before[-1] in "_).")
-                and (here[:1].isalnum() or here[:1] in "_(")
+                and (here[0].isalnum() or here[0] in "_(")
             ):
                 message = "two values stand next to each other"
                 hint = "is an operator missing? e.g. 2*x"
             elif "^" in body:
                 hint = "use ** for powers"
+        text = body.rstrip()
+        last = self.indent[line - 1] + len(text)  # the column of the line's last character
+        if text and span.col > last:  # the parser's column is past the end of the line
+            span = Span(line, last, line, last + 1)
         return ProgramError(message, span, hint, self.source)
+
+    def _number_or_semicolon(self, raw: str, line: int, body: str, at: int) -> ProgramError | None:
+        """What the parser words as Python (``invalid syntax``, ``invalid imaginary literal``,
+        the integer digit limit) about a number or a ``;``, said in our words with the number
+        or the ``;`` under the caret. ``at`` is the parser's 1-based column in ``body`` (the
+        line without its indentation); None when it is none of these."""
+        indent = self.indent[line - 1]
+
+        def where(start: int, end: int) -> Span:  # 0-based [start, end) in body
+            return Span(line, indent + start + 1, line, indent + max(end, start + 1) + 1)
+
+        digits = re.search(r"limit \((\d+) digits\).*?has (\d+) digits", raw)
+        if digits:  # a decimal integer longer than Python converts (4,300 digits by default)
+            limit, count = int(digits.group(1)), int(digits.group(2))
+            runs = [
+                m
+                for m in re.finditer(r"(?<![\w.])\d[\d_]*", body)
+                if sum(c.isdigit() for c in m.group()) > limit
+            ]
+            exact = [m for m in runs if sum(c.isdigit() for c in m.group()) == count]
+            found = exact or runs
+            span = where(found[0].start(), found[0].end()) if found else where(0, len(body))
+            return ProgramError(
+                f"this number is too long: {count:,} digits, and the limit is {limit:,}",
+                span,
+                "numbers must be finite, below about 1.8e308",
+                self.source,
+            )
+        if raw != "invalid syntax" and not re.search(r"invalid \w+ literal", raw):
+            return None
+        if raw == "invalid syntax":
+            for m in re.finditer(r"(?<![\w.])(?:\d[\d_]*\.[\d_]*|\.\d[\d_]*)\.[\d_.]*", body):
+                if m.start() < at <= m.end() + 1:
+                    return ProgramError(
+                        "this number has two decimal points",
+                        where(m.start(), m.end()),
+                        "a number has at most one: 1.25",
+                        self.source,
+                    )
+            if body[at - 1 : at] == ";":
+                return self._empty_statement(line, body, at - 1, where)
+        number = re.compile(
+            r"(?<![\w.])(?>0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+"
+            r"|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?[jJ]?)([A-Za-z_]\w*)"
+        )
+        for m in number.finditer(body):
+            if not m.start() < at <= m.end() + 1:
+                continue
+            written, word = m.group()[: m.start(1) - m.start()], m.group(1)
+            if written == "0" and word[0] in "xXbBoO":  # 0x with no digits: a bad literal
+                return None
+            if written[-1] in "jJ":
+                return ProgramError(
+                    "a j after a number makes it complex, and complex numbers are not supported",
+                    where(m.start(), m.end()),
+                    f"for a product write {clip(written[:-1])}*{clip(written[-1] + word)}",
+                    self.source,
+                )
+            return ProgramError(
+                "a number runs straight into a name",
+                where(m.start(), m.end()),
+                f"this reads as {clip(written)} then {clip(word)}: is an operator missing?",
+                self.source,
+            )
+        return None
+
+    def _empty_statement(
+        self, line: int, body: str, at: int, where: Callable[[int, int], Span]
+    ) -> ProgramError:
+        """A ``;`` with no statement before it (``x;;x``, ``; x``, a lone ``;``)."""
+        code = re.sub(r"#[^\n]*", "", self.stripped)
+        if not code.replace(";", "").strip():
+            return ProgramError(
+                "nothing to compute: the program is only ;",
+                where(at, at + 1),
+                "a ; separates statements: x = 3; x*x + 1",
+                self.source,
+            )
+        before = body[:at].rstrip()
+        if before.endswith(";"):
+            return ProgramError(
+                "an empty statement between two semicolons",
+                where(len(before) - 1, at + 1),
+                "remove one ;",
+                self.source,
+            )
+        return ProgramError(
+            "nothing before this ;: a ; separates two statements",
+            where(at, at + 1),
+            "remove it, or write a statement before it: x = 3; x*x + 1",
+            self.source,
+        )
 
     def _statement_keyword(self, upto: int) -> ProgramError | None:
         """A block or statement keyword (``try:``, ``for``, ``match x:``) on a line up to the
@@ -890,7 +1057,7 @@ class _Parser:
             if name in computed and name not in constant_inputs and name not in free:
                 stmt = computed[name]
                 raise self.error(
-                    f"{name} is computed by the program, so it cannot be given a value",
+                    f"{clip(name)} is computed by the program, so it cannot be given a value",
                     stmt,
                     "only inputs (name = number) and names the program uses freely can be set",
                 )
@@ -906,25 +1073,31 @@ class _Parser:
     ) -> None:
         first = missing[0]
         node = free[first]
+        shown = clip(first)  # a name may be thousands of characters long: quote it short
         if first in later:
             stmt = later[first]
             raise self.error(
-                f"{first} is used before it is assigned (on line {stmt.lineno})",
+                f"{shown} is used before it is assigned (on line {stmt.lineno})",
                 node,
-                f"move the assignment up, or give it a value: {first}=1.5",
+                f"move the assignment up, or give it a value: {shown}=1.5",
             )
         known = sorted(assigned | set(FUNCTIONS) | set(CONSTANTS))
         close = difflib.get_close_matches(first, known, n=1, cutoff=0.75)
         if close and len(missing) == 1:
             raise self.error(
-                f"unknown name {first!r}",
+                f"unknown name {_quote(first)}",
                 node,
-                f"did you mean {close[0]}? or give it a value: {first}=1.5",
+                f"did you mean {clip(close[0])}? or give it a value: {shown}=1.5",
             )
         if len(missing) == 1:
-            raise self.error(f"{first} has no value", node, f"give it as {first}=1.5")
-        names = ", ".join(missing[:-1]) + " and " + missing[-1]
-        example = " ".join(f"{n}=1.5" for n in missing)
+            raise self.error(f"{shown} has no value", node, f"give it as {shown}=1.5")
+        named = [clip(n) for n in missing[:4]]
+        if len(missing) > 5:
+            named.append(f"{len(missing) - 4:,} more")
+        else:
+            named = [clip(n) for n in missing]
+        names = ", ".join(named[:-1]) + " and " + named[-1]
+        example = " ".join(f"{n}=1.5" for n in named if not n.endswith(" more"))
         raise self.error(f"{names} have no values", node, f"give them as {example}")
 
     def _check_target(self, target: ast.Name) -> None:
@@ -1033,7 +1206,8 @@ class _Parser:
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]}?" if close else "functions: " + " ".join(FUNCTIONS)
-            raise self.error(f"unknown function {name!r}", func, hint)
+            raise self.error(f"unknown function {_quote(name)}", func, hint)
+        self._check_unpacking(node, f"{name}(x)")
         if node.keywords:
             raise self.error(
                 f"{name} takes its argument by position, not by name",
@@ -1046,10 +1220,28 @@ class _Parser:
                 f"{name} takes exactly one argument ({count} given)", node, f"e.g. {name}(x)"
             )
 
+    def _check_unpacking(self, node: ast.Call, example: str) -> None:
+        """``exp(*x)``, ``exp(**x)``: unpacking is Python, not part of the language."""
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):
+                raise self.error(
+                    "*x (unpacking) is not part of the language",
+                    argument,
+                    f"pass the value itself: {example}",
+                )
+        for word in node.keywords:
+            if word.arg is None:
+                raise self.error(
+                    "**x (unpacking) is not part of the language",
+                    word,
+                    f"pass the value itself: {example}",
+                )
+
     def _check_mark(
         self, node: ast.Call, mark: str, assigned: set[str], free: dict[str, ast.Name]
     ) -> None:
         """``w = param(0.5)``: one number (or an expression of numbers, ``param(2*pi)``)."""
+        self._check_unpacking(node, f"w = {mark}(0.5)")
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             count = len(node.args) + len(node.keywords)
             raise self.error(
@@ -1124,7 +1316,8 @@ class _Parser:
                 node = self.expression(stmt.value, env)
                 if index < len(module.body) - 1:
                     self.warnings.append(
-                        f"line {stmt.lineno}: the value of {self.text(stmt.value)} is not used"
+                        f"line {stmt.lineno}: the value of {clip(self.text(stmt.value))} "
+                        "is not used"
                     )
             else:  # validate() refused it; never trust that
                 raise self.error("only assignments and expressions are allowed", stmt)
@@ -1137,8 +1330,8 @@ class _Parser:
         for name, value in self.values.items():
             if name not in self.used:
                 self.warnings.append(
-                    f"{name}={format_number(value)} is not used by the program; "
-                    f"{name} stays an input with grad 0"
+                    f"{clip(name)}={format_number(value)} is not used by the program; "
+                    f"{clip(name)} stays an input with grad 0"
                 )
                 self.input_nodes.append(Value(value, name))
         if not output.requires_grad:
@@ -1225,8 +1418,8 @@ class _Parser:
             for operand, value in zip(written, operands, strict=True):
                 text = self.text(operand)
                 if text != format_number(value.data):
-                    shown.append(f"{text} = {format_number(value.data)}")
+                    shown.append(f"{clip(text)} = {format_number(value.data)}")
             where = f" ({', '.join(shown)})" if shown else ""
-            raise self.error(f"{self.text(node)}: {err.reason}{where}", node) from None
+            raise self.error(f"{clip(self.text(node))}: {err.reason}{where}", node) from None
         self.spans[result] = self.span(node)
         return result

@@ -15,7 +15,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from engine import Trace, Value
-from engine.parse import MAX_SOURCE, Program, ProgramError, parse, parse_assignment
+from engine.parse import (
+    MAX_SOURCE,
+    QUOTE,
+    Program,
+    ProgramError,
+    clip,
+    parse,
+    parse_assignment,
+)
 from engine.text import to_ascii, visible
 
 from .examples import DEFAULT, EXAMPLES, Example
@@ -193,8 +201,16 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
 
 
 def _fail(message: str, err: TextIO) -> int:
-    _tell(err, f"stepgrad: error: {message}")
+    # the error line stays short: a long run of text without spaces in it is something the
+    # user gave (an option's value, a name), quoted at most QUOTE characters long; the source
+    # line and the caret under it (the lines after the first) are already cut to a window
+    first, newline, rest = message.partition("\n")
+    first = _LONG_RUN.sub(lambda m: clip(m.group()), first)
+    _tell(err, f"stepgrad: error: {first}{newline}{rest}")
     return EXIT_USAGE
+
+
+_LONG_RUN = re.compile(rf"\S{{{QUOTE + 20},}}")
 
 
 def _tell(err: TextIO, message: str) -> None:

@@ -212,3 +212,156 @@ def test_html_refuses_a_graph_too_large_at_once() -> None:
     program = " + ".join(["x"] * 600)  # 600 nodes: over the limit of one page
     code, out, err = run_cli(program, "x=1", "--html", "-")
     assert code == 2 and "at most 500" in err and not out
+
+
+# --- parse errors in our words, with the caret on the culprit (QA's list) -------------------------
+
+PYTHON_WORDING = (
+    "invalid syntax",
+    "Maybe you meant",
+    "invalid imaginary literal",
+    "literal",
+    "sys.",
+)
+
+
+def one_error(program: str, *values: str) -> tuple[str, str, str]:
+    """The CLI's error for ``program``: (headline, source line, caret line), after checking it is
+    exit code 2, three lines, no traceback and none of Python's own wording."""
+    code, out, err = run_cli(program, *values, "--print")
+    assert code == 2 and not out
+    lines = err.splitlines()
+    assert len(lines) == 3, err[:500]
+    assert lines[0].startswith("stepgrad: error: ")
+    assert "Traceback" not in err
+    for words in PYTHON_WORDING:
+        assert words not in lines[0], lines[0]
+    return lines[0], lines[1], lines[2]
+
+
+def caret_col(caret: str) -> int:
+    return caret.index("^") - 1  # the caret line is indented by two, columns count from 1
+
+
+def test_a_number_past_the_digit_limit_is_pointed_at() -> None:
+    head, _, caret = one_error("x + 2*" + "9" * 5000, "x=1")
+    assert head.startswith("stepgrad: error: 1:7: this number is too long: 5,000 digits")
+    assert caret_col(caret) == 7
+
+
+def test_a_number_past_the_digit_limit_on_a_later_line() -> None:
+    head, line, caret = one_error("x = 1\ny = x + " + "9" * 5000 + " + 1")
+    assert head.startswith("stepgrad: error: 2:9: this number is too long")
+    assert caret_col(caret) == 9 and line.startswith("  y = x + 999")
+
+
+@pytest.mark.parametrize(
+    ("program", "reads"),
+    [("0x1for", "0x1f then or"), ("0b1or", "0b1 then or"), ("1e5for", "1e5 then for")],
+)
+def test_a_number_running_into_a_keyword_is_under_the_caret(program: str, reads: str) -> None:
+    head, line, caret = one_error(program, "x=1")
+    assert head.startswith("stepgrad: error: 1:1: a number runs straight into a name")
+    assert reads in head
+    assert caret == "  " + "^" * len(program)  # on the line, not past its end
+    assert len(caret) <= len(line)
+
+
+def test_a_caret_is_never_past_the_end_of_the_line() -> None:
+    for program in ("x = 0x", "x = 1.", "exp(x", "x = (", "x *"):
+        code, _, err = run_cli(program, "x=1", "--print")
+        lines = err.splitlines()
+        if len(lines) == 3:
+            assert len(lines[2]) <= len(lines[1]), err
+
+
+def test_nesting_too_deep_says_where() -> None:
+    head, _, caret = one_error("-" * 19990 + "x", "x=1")
+    assert head.startswith("stepgrad: error: 1:")
+    col = int(head.split(":")[3])
+    assert 5000 < col < 7000  # where the parser gave up: about 6,000 signs in
+    assert "nested too deeply" in head and "6,000" in head
+    assert "^" in caret
+
+
+def test_nesting_too_deep_in_powers_on_the_second_line() -> None:
+    head, _, _ = one_error("x = 1\ny = " + "2**" * 5000 + "x")
+    assert head.startswith("stepgrad: error: 2:") and "nested too deeply" in head
+
+
+@pytest.mark.parametrize("program", ["x = 2Jb", "x = 2jx"])
+def test_an_imaginary_literal_is_said_to_be_complex(program: str) -> None:
+    head, _, caret = one_error(program, "x=1")
+    assert head.startswith("stepgrad: error: 1:5: a j after a number makes it complex")
+    assert "complex numbers are not supported" in head
+    assert caret == "      ^^^"
+
+
+@pytest.mark.parametrize(
+    ("program", "says", "col", "carets"),
+    [
+        ("x = 1.2.3", "this number has two decimal points", 5, 5),
+        ("x = 1..2", "this number has two decimal points", 5, 4),
+        ("x;;x", "an empty statement between two semicolons", 2, 2),
+        ("x = 1;;", "an empty statement between two semicolons", 6, 2),
+        (";", "nothing to compute", 1, 1),
+        (" ; ;", "nothing to compute", 2, 1),
+        ("; x", "nothing before this ;", 1, 1),
+        ("x\n;", "nothing before this ;", 1, 1),
+    ],
+)
+def test_bare_invalid_syntax_is_said_in_our_words(
+    program: str, says: str, col: int, carets: int
+) -> None:
+    head, _, caret = one_error(program, "x=1")
+    assert says in head
+    assert f":{col}: " in head and caret_col(caret) == col
+    assert caret.count("^") == carets
+
+
+@pytest.mark.parametrize(
+    ("program", "col", "marks"),
+    [
+        ("exp(*x)", 5, "*x (unpacking) is not part of the language"),
+        ("exp(**x)", 5, "**x (unpacking) is not part of the language"),
+        ("w = param(*x)", 11, "*x (unpacking) is not part of the language"),
+        ("y = *x", 5, "*x (unpacking) is not part of the language"),
+    ],
+)
+def test_unpacking_is_not_part_of_the_language(program: str, col: int, marks: str) -> None:
+    head, _, caret = one_error(program, "x=1")
+    assert marks in head and "given" not in head and "by name" not in head
+    assert f"1:{col}: " in head and caret_col(caret) == col
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        pytest.param("a" * 19990, id="undefined name"),
+        pytest.param("y = 3; " + "a" * 19900 + " * 2", id="undefined name in a statement"),
+        pytest.param("b = 1\n" + "b" * 19900 + "c", id="undefined name close to a known one"),
+        pytest.param("a" * 19900 + "(x)", id="unknown function"),
+        pytest.param("log(x - " + " - ".join(["x"] * 3000) + ")", id="domain error"),
+        pytest.param("*".join(f"a{i}" for i in range(2000)), id="many names without values"),
+    ],
+)
+def test_error_lines_quote_long_text_short(program: str) -> None:
+    head, line, caret = one_error(program, "x=1")
+    assert len(head) < 200, head
+    assert "…" in head or "1,996 more" in head
+    assert len(line) < 100 and len(caret) < 100
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["x", "x=1", "--example", "a" * 19990], id="example"),
+        pytest.param(["x", "x=1", "--lr", "a" * 19990, "--train"], id="lr"),
+        pytest.param(["x", "x=1", "--" + "a" * 19990], id="option"),
+        pytest.param(["x", "x=1", "a" * 19990], id="argument"),
+        pytest.param(["x", "x=" + "a" * 19990], id="value"),
+    ],
+)
+def test_command_line_errors_quote_long_text_short(argv: list[str]) -> None:
+    code, _, err = run_cli(*argv, "--print")
+    assert code == 2 and len(err) < 200 and "…" in err, err[:300]
