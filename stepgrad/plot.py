@@ -126,7 +126,12 @@ def draw_losses(plt: Any, comparison: Comparison, *, ascii: bool = False) -> Non
             marker=markers[run.zero_grad],
             color=COLORS[run.zero_grad],
         )
-    ups = [(x, run.losses[x]) for run in runs for x, up in enumerate(run.went_up()) if up]
+    ups = [
+        (x, loss)
+        for run in runs
+        for x, (loss, up) in enumerate(zip(run.losses, run.went_up(), strict=True))
+        if up
+    ]
     if ups:
         plt.scatter(
             [x for x, _ in ups],

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -40,19 +41,24 @@ __all__ = [
     "DEFAULT_LR",
     "DEFAULT_STEPS",
     "EXPLANATION",
+    "MAX_NODE_STEPS",
     "MAX_STEPS",
     "WENT_UP",
+    "Cancelled",
     "Comparison",
+    "TooMuchWork",
     "GradientStep",
     "Iteration",
     "Run",
     "Training",
+    "check_work",
     "comparison_json",
     "compare",
     "default_params",
     "format_comparison",
     "gradient_step",
     "heading",
+    "most_steps",
     "run_training",
     "training_for",
 ]
@@ -62,7 +68,14 @@ DEFAULT_LR = 0.1
 DEFAULT_STEPS = 20
 """The number of training steps when neither the user nor the example gives one."""
 MAX_STEPS = 10_000
-"""The most steps one training request runs (a few seconds on the 320-node MLP)."""
+"""The most steps one training request runs (on a small program; see :data:`MAX_NODE_STEPS`)."""
+MAX_NODE_STEPS = 400_000
+"""The most node-steps (steps x the graph's nodes) one training request runs: each step is a
+forward and a backward pass over every node, in both runs, and its record goes to the output.
+Measured on a 2-core machine, the worst programs at this bound (20,000 characters: one input
+used 5,000 times, 1,850 squares summed) answer ``--train --print`` and ``--json`` in about 4 s
+and 400 MB; the 324-node MLP may take 1,234 steps. Without it 10,000 steps of the MLP took 17 s
+and 1.4 GB, and of 1,850 squares over a minute."""
 
 EXPLANATION = (
     "backward() adds each new gradient to p.grad; it never replaces it. With zero_grad each "
@@ -215,28 +228,57 @@ def _summary(run: Run) -> str:
 # --- running the loop ------------------------------------------------------------------------
 
 
+class TooMuchWork(ProgramError):
+    """A training request over :data:`MAX_NODE_STEPS` (one line, naming the limit)."""
+
+
+class Cancelled(ProgramError):
+    """A run stopped because its ``cancelled`` event was set (the app's window closed)."""
+
+
+def most_steps(nodes: int) -> int:
+    """The most steps :data:`MAX_NODE_STEPS` allows on a graph of ``nodes`` nodes (at least 1)."""
+    return max(1, min(MAX_STEPS, MAX_NODE_STEPS // max(nodes, 1)))
+
+
+def check_work(steps: int, nodes: int, what: str = "steps") -> None:
+    """Raise :class:`TooMuchWork` if ``steps`` training steps on a graph of ``nodes`` nodes are
+    over :data:`MAX_NODE_STEPS` (one step is always allowed); ``what``: how the message names
+    the steps (``--steps``)."""
+    if steps > 1 and steps * nodes > MAX_NODE_STEPS:
+        raise TooMuchWork(
+            f"{what} {steps:,} on {nodes:,} nodes is {steps * nodes:,} node-steps; the limit is "
+            f"{MAX_NODE_STEPS:,}: use at most {most_steps(nodes):,} steps on this program"
+        )
+
+
 def run_training(
     source: str,
     values: Mapping[str, float] | None,
     spec: Training,
     *,
     zero_grad: bool,
+    cancelled: threading.Event | None = None,
 ) -> Run:
     """Run ``spec.steps`` iterations of SGD on ``spec.params`` of the program ``source``.
 
     ``values`` overrides the program's inputs, as on the command line; the parameters start
-    there. Raises :class:`ProgramError` for a bad program or spec, or if an iteration's backward
-    pass fails or its update leaves a loss that is not a finite number (the message says which
-    run and which step).
+    there. Raises :class:`ProgramError` for a bad program or spec, :class:`TooMuchWork` for
+    more than :data:`MAX_NODE_STEPS`, or if an iteration's backward pass fails or its update
+    leaves a loss that is not a finite number (the message says which run and which step);
+    :class:`Cancelled` as soon as ``cancelled`` is set (checked before every step).
     """
     _check_spec(spec)
     run_name = f"training {'with' if zero_grad else 'without'} zero_grad"
     program = _parse(source, dict(values or {}), run_name)
     params = _params(program, spec.params)
     order = program.nodes()
+    check_work(spec.steps, len(order))
     program.zero_grad()
     iterations: list[Iteration] = []
     for number in range(1, spec.steps + 1):
+        if cancelled is not None and cancelled.is_set():
+            raise Cancelled(f"{run_name}: cancelled at step {number}")
         if zero_grad:
             program.zero_grad()
         # without zero_grad, .grad still holds what the last iteration left: backward adds to it
@@ -300,14 +342,21 @@ def _update(
         ) from None
 
 
-def compare(source: str, values: Mapping[str, float] | None, spec: Training) -> Comparison:
-    """The loop of ``spec`` from the same start, once with and once without ``zero_grad``."""
+def compare(
+    source: str,
+    values: Mapping[str, float] | None,
+    spec: Training,
+    *,
+    cancelled: threading.Event | None = None,
+) -> Comparison:
+    """The loop of ``spec`` from the same start, once with and once without ``zero_grad``;
+    ``cancelled``: stop (raise :class:`Cancelled`) as soon as it is set."""
     return Comparison(
         source,
         dict(values or {}),
         spec,
-        run_training(source, values, spec, zero_grad=True),
-        run_training(source, values, spec, zero_grad=False),
+        run_training(source, values, spec, zero_grad=True, cancelled=cancelled),
+        run_training(source, values, spec, zero_grad=False, cancelled=cancelled),
     )
 
 
@@ -422,6 +471,17 @@ def gradient_step(
     )
 
 
+def whole_number(text: str) -> int | None:
+    """``text`` (spaces around it allowed) as a whole number written with the ASCII digits 0-9,
+    else None: ``３`` and ``²`` are digits to ``str.isdigit`` (and ``int`` reads ``３`` as 3),
+    ``1_000`` and ``+3`` are numbers to ``int``; none of them is one here, as in the values
+    ``name=number``."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def _check_spec(spec: Training) -> None:
     if not spec.params:
         raise ProgramError(
@@ -515,10 +575,12 @@ def format_comparison(
     lines = [f"training loop: {heading(comparison)}", ""]
     rows = [["iteration", "loss with zero_grad", "", "loss without zero_grad", ""]]
     up = "^ loss went up" if ascii else WENT_UP
+    # each run's losses and marks computed once (per row they made 10,000 steps quadratic)
+    columns = [(run.losses, run.went_up()) for run in comparison.runs]
     for i in range(count):
         cells = ["after" if i == count - 1 else str(i + 1)]
-        for run in comparison.runs:
-            cells += [format_number(run.losses[i]), up if run.went_up()[i] else ""]
+        for losses, went_up in columns:
+            cells += [format_number(losses[i]), up if went_up[i] else ""]
         rows.append(cells)
     lines += _columns(rows, right={1, 3})
     if plot is not None:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from engine import Step, Trace, Value
 from engine.check import estimate_all, judge
 from engine.numbers import format_number
-from engine.parse import Program
+from engine.parse import Program, ProgramError
 
 from ..explain import edge_note, partial, placeholder, plural
 from ..report import (
@@ -32,10 +32,21 @@ from .bugs import BUGS, Bug, differs, micrograd_program, passes, reshaped, upstr
 from .nudge import Nudge, find_input, nudge
 from .paths import SHOWN, Paths, describe_path, paths, prepare, product_text
 
-__all__ = ["MAX_PASSES", "Run", "document", "print_run", "run"]
+__all__ = ["MAX_NODE_PASSES", "MAX_PASSES", "Run", "document", "most_passes", "print_run", "run"]
 
 MAX_PASSES = 1000
-"""The most passes ``--passes`` runs (each is recorded step by step)."""
+"""The most passes ``--passes`` runs (each is recorded step by step), on a small program."""
+MAX_NODE_PASSES = 16_000
+"""The most node-passes (passes x the graph's nodes) ``--passes`` runs: every pass is printed
+step by step. Measured on a 2-core machine, the slowest at this bound (one input used 5,000
+times, 3 passes) prints in about 3.5 s; the 324-node MLP may take 49 passes. Without it 1,000
+passes of the MLP took 28 s and printed 300 MB. (One pass is never refused: it is no more than
+``--print`` itself.)"""
+
+
+def most_passes(nodes: int) -> int:
+    """The most passes :data:`MAX_NODE_PASSES` allows on a graph of ``nodes`` nodes."""
+    return max(1, min(MAX_PASSES, MAX_NODE_PASSES // max(nodes, 1)))
 
 
 @dataclass
@@ -78,6 +89,12 @@ def run(
     Raises ProgramError for a nudge that fails (no such input, a domain error at ``x + h``) or
     buggy grads that are not finite.
     """
+    nodes = len(program.nodes())
+    if count > 1 and count * nodes > MAX_NODE_PASSES:
+        raise ProgramError(
+            f"{count:,} passes on {nodes:,} nodes is {count * nodes:,} node-passes; the limit "
+            f"is {MAX_NODE_PASSES:,}: use at most {most_passes(nodes):,} passes on this program"
+        )
     shape: list[str] = []
     if bug == "micrograd":
         shape = reshaped(program)

@@ -14,11 +14,15 @@ each parameter started and ended. A loss that went up is marked ``▲ loss went 
 not colour alone).
 
 Closing the window hands the settings back, so that ``u`` steps with the same parameters and
-lr.
+lr. A long run goes on in a worker thread; closing the window or starting another run stops it
+(a flag checked before every step). Settings over
+:data:`~stepgrad.training.MAX_NODE_STEPS` (steps x the graph's nodes) are refused in the
+window's note line, as ``--train`` refuses them.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from rich.cells import cell_len
@@ -44,12 +48,16 @@ from stepgrad.training import (
     EXPLANATION,
     MAX_STEPS,
     WENT_UP,
+    Cancelled,
     Comparison,
     Run,
+    TooMuchWork,
     Training,
+    check_work,
     compare,
     heading,
     training_for,
+    whole_number,
 )
 
 __all__ = ["TrainingScreen", "compact_lines", "training_lines"]
@@ -87,12 +95,13 @@ def _run_cells(run: Run, params: tuple[str, ...], *, narrow: bool) -> list[list[
     grad_w = max(cell_len(_n(it.grad[p])) for it in its for p in params)
     before_w = max(cell_len(_n(it.grad[p] - it.own[p])) for it in its for p in params)
     rows: list[list[list[Segment]]] = []
-    for i, loss in enumerate(run.losses):
+    losses = run.losses
+    for i, loss in enumerate(losses):
         lines: list[list[Segment]] = []
         loss_line: list[Segment] = [("loss ", "$text-muted"), (_n(loss), "bold")]
         if went_up[i]:
             loss_line += [("  ", ""), (WENT_UP, "bold $text-error")]
-        elif i > 0 and loss < run.losses[i - 1]:
+        elif i > 0 and loss < losses[i - 1]:
             loss_line += [("  ", ""), (WENT_DOWN, "$text-success")]
         lines.append(loss_line)
         if i == len(its):  # after the last update: where the parameters ended
@@ -230,11 +239,12 @@ def compact_lines(comparison: Comparison, width: int) -> list[Content]:
     if len(rows) < count:
         every = rows[1] - rows[0]
         out.append(Content.styled(f"(one step in {every} shown; the plot has every step)", "dim"))
+    went_up = [run.went_up() for run in runs]
     for i in rows:
         label = "after" if i == count - 1 else str(i)
         parts: list[tuple[str, str] | str] = [(label.rjust(widths[0]), "bold")]
-        for r, run in enumerate(runs):
-            up = run.went_up()[i]
+        for r in range(len(runs)):
+            up = went_up[r][i]
             parts += ["  " if r == 0 else "", losses[r][i].rjust(widths[r + 1]), " "]
             parts.append((WENT_UP if up else " " * mark, "bold $text-error" if up else ""))
             if r == 0:
@@ -375,6 +385,8 @@ class TrainingScreen(ModalScreen[Training | None]):
         self.inputs: list[str] = []
         self.running = False
         """Whether a long run is on its way in a worker thread."""
+        self._cancel: threading.Event | None = None
+        """Set to stop the run in the worker thread (closing, or a newer run)."""
         example: Example | None = None
         if isinstance(program, Comparison):
             self.comparison = program
@@ -395,10 +407,14 @@ class TrainingScreen(ModalScreen[Training | None]):
         self.inputs = list(parsed.inputs)
         self.size_of_graph = len(parsed.nodes())
         self.spec = spec if spec is not None else training_for(parsed, example)
-        if self.comparison is None:
-            self._run_now()
+        if self.comparison is None and self._work(self.spec) <= SYNC_WORK:
+            self._run_now()  # else on_mount runs it in a worker (or refuses it)
 
     # --- running ----------------------------------------------------------------------------------
+
+    def _work(self, spec: Training) -> int:
+        """Node-steps of both runs of ``spec`` (0 if the program could not be read)."""
+        return getattr(self, "size_of_graph", 0) * spec.steps * 2
 
     def _run_now(self) -> None:
         try:
@@ -409,23 +425,45 @@ class TrainingScreen(ModalScreen[Training | None]):
             self.error = err
 
     def run(self, spec: Training) -> None:
-        """Run ``spec`` and show it: at once, or in a worker for a long run."""
+        """Run ``spec`` and show it: at once, or in a worker for a long run; a run still on its
+        way is stopped first. Over the budget, the note says so and nothing runs."""
+        try:
+            check_work(spec.steps, self.size_of_graph)
+        except TooMuchWork as err:
+            self._note(err.message)
+            return
+        self._stop()
         self.spec = spec
-        if self.size_of_graph * spec.steps * 2 <= SYNC_WORK:
+        if self._work(spec) <= SYNC_WORK:
             self._run_now()
             self._show()
             return
         self.running = True
         self._note(f"training: {spec.steps:,} step{'' if spec.steps == 1 else 's'} of both runs…")
-        self._run_in_thread(spec)
+        self._cancel = threading.Event()
+        self._run_in_thread(spec, self._cancel)
+
+    def _stop(self) -> None:
+        """Stop the run in the worker thread, if one is on its way (it stops before its next
+        step and reports nothing)."""
+        if self._cancel is not None:
+            self._cancel.set()
+            self._cancel = None
+        self.running = False
+        self.workers.cancel_group(self, "training")
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _run_in_thread(self, spec: Training) -> None:
+    def _run_in_thread(self, spec: Training, cancel: threading.Event) -> None:
         try:
-            comparison: Comparison | ProgramError = compare(self.source, self.values, spec)
+            result: Comparison | ProgramError = compare(
+                self.source, self.values, spec, cancelled=cancel
+            )
+        except Cancelled:
+            return
         except ProgramError as err:
-            comparison = err
-        self.app.call_from_thread(self._finished, spec, comparison)
+            result = err
+        if not cancel.is_set():
+            self.app.call_from_thread(self._finished, spec, result)
 
     def _finished(self, spec: Training, result: Comparison | ProgramError) -> None:
         if spec is not self.spec or not self.is_attached:
@@ -486,7 +524,15 @@ class TrainingScreen(ModalScreen[Training | None]):
         return "; ".join(statements)
 
     def on_mount(self) -> None:
+        if self.comparison is None and self.error is None and self.inputs:
+            self.run(self.spec)  # too long to run in __init__: in a worker, or refused
+            if self.comparison is None and not self.running:  # refused: the note says why
+                self.query_one("#training-results").display = False
+            return
         self._show()
+
+    def on_unmount(self) -> None:
+        self._stop()
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width)
@@ -544,19 +590,22 @@ class TrainingScreen(ModalScreen[Training | None]):
         steps_text = self.query_one("#training-steps", Input).value.strip()
         params = tuple(self.query_one("#training-params", ParamList).selected)
         try:
+            if not lr_text.isascii():  # as for name=number: ３ is not a number
+                raise ValueError(lr_text)
             lr = float(lr_text)
         except ValueError:
             return ProgramError(f"lr must be a number, not {lr_text!r} (e.g. 0.1)")
         if not lr > 0 or lr == float("inf"):
             return ProgramError(f"lr must be a positive number, not {lr_text!r} (e.g. 0.1)")
-        if not steps_text.isdigit() or not 1 <= int(steps_text) <= MAX_STEPS:
+        steps = whole_number(steps_text)
+        if steps is None or not 1 <= steps <= MAX_STEPS:
             return ProgramError(
                 f"steps must be a whole number from 1 to {MAX_STEPS:,}, not {steps_text!r}"
             )
         if not params:
             return ProgramError("nothing to train: check at least one parameter")
         order = [name for name in self.inputs if name in params]
-        return Training(tuple(order), lr, int(steps_text))
+        return Training(tuple(order), lr, steps)
 
     def _apply(self) -> None:
         settings = self.settings()
@@ -576,5 +625,7 @@ class TrainingScreen(ModalScreen[Training | None]):
 
     def action_close(self) -> None:
         """Close, handing back the settings last run (even if the loop failed with them: one
-        step may still work), or None if the program could not be read."""
+        step may still work), or None if the program could not be read. A run still on its way
+        is stopped."""
+        self._stop()
         self.dismiss(self.spec if self.spec.params else None)

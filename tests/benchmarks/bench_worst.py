@@ -50,6 +50,30 @@ on screen."""
 REFUSE_SECONDS = 1.0
 """A refusal ("too large to draw: ... the limit is ...") must come this quickly."""
 
+
+def _most_steps(nodes: int) -> str:
+    from stepgrad.training import most_steps
+
+    return str(most_steps(nodes))
+
+
+def _most_passes(nodes: int) -> str:
+    from stepgrad.lesson.report import most_passes
+
+    return str(most_passes(nodes))
+
+
+SIZED: dict[str, Callable[[int], list[str]]] = {
+    "train-print": lambda n: ["--train", "--print", "--steps", _most_steps(n)],
+    "train-json": lambda n: ["--train", "--json", "--steps", _most_steps(n)],
+    "passes-print": lambda n: ["--print", "--passes", _most_passes(n)],
+    "passes-json": lambda n: ["--json", "--passes", _most_passes(n)],
+    "over-limits": lambda n: ["--train", "--json", "--steps", "10000"],
+}
+"""Modes whose options depend on the program's node count: ``--train`` and ``--passes`` at the
+most steps and passes the limits allow on it (steps x nodes, passes x nodes), and 10,000 steps
+(refused on every shape here, at once)."""
+
 _APP = """
 import asyncio, sys, time
 from stepgrad.app import create_app
@@ -197,15 +221,19 @@ def run(program: str, args: list[str], mode: list[str]) -> tuple[float, float, i
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", default=",".join(SHAPES))
-    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--modes", default=",".join([*MODES, *SIZED]))
     parser.add_argument("--limit", type=int, default=MAX_SOURCE, help="program length")
     options = parser.parse_args(argv)
     ok = True
     for shape_name in options.shapes.split(","):
         program, args = SHAPES[shape_name](options.limit)
         assert len(program) <= options.limit, (shape_name, len(program))
+        from engine.parse import parse, parse_assignment
+
+        nodes = len(parse(program, dict(parse_assignment(a) for a in args)).nodes())
         for mode_name in options.modes.split(","):
-            seconds, mb, code, size, err = run(program, args, MODES[mode_name])
+            mode = SIZED[mode_name](nodes) if mode_name in SIZED else MODES[mode_name]
+            seconds, mb, code, size, err = run(program, args, mode)
             answered = code == 0 and seconds < TARGET_SECONDS
             refused = code == 2 and "limit" in err and seconds < REFUSE_SECONDS
             passed = (answered or refused) and mb < TARGET_MB
