@@ -194,6 +194,7 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
     known = set(parser._option_string_actions) - {"-h"}  # help is decided before: -h here is
     # the program "minus h" (see _wants_help)
     args = list(argv)
+    seen: set[str] = set()
     i = 0
     while i < len(args):
         arg = args[i]
@@ -202,6 +203,9 @@ def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[st
             break
         name = arg.split("=", 1)[0]
         if name in known or _LONG_OPTION.fullmatch(name):  # unknown --words: argparse says so
+            if name in takes_value and name in seen:  # as x=1 x=2: which one was meant?
+                raise _UsageError(f"{name} is given twice: give it once")
+            seen.add(name)
             options.append(arg)
             if name in takes_value and "=" not in arg and i + 1 < len(args):
                 options.append(args[i + 1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 
+from stepgrad.cli import main
 from stepgrad.examples import EXAMPLES
 
 
@@ -261,3 +263,22 @@ def test_python_warnings_never_reach_the_user() -> None:
     assert result.returncode == 2
     assert "Warning" not in result.stderr
     assert result.stderr.startswith("stepgrad: error: 1:1: strings are not supported")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--bug", "early", "--bug", "overwrite"],
+        ["--passes", "2", "--passes=3"],
+        ["--example", "toy", "--example", "neuron"],
+        ["x*x", "x=2", "--nudge", "x=20", "--nudge", "x"],
+    ],
+)
+def test_an_option_given_twice_is_one_line(argv: list[str]) -> None:
+    """As x=1 x=2: the last one silently won; which one was meant?"""
+    out, err = io.StringIO(), io.StringIO()
+    assert main([*argv, "--print"], out=out, err=err) == 2
+    option = argv[0] if argv[0].startswith("--") else argv[2]
+    assert err.getvalue() == (
+        f"stepgrad: error: {option} is given twice: give it once (see stepgrad --help)\n"
+    )
