@@ -181,6 +181,43 @@ def _whole(text: str) -> int:
     return number
 
 
+def _given(argv: Sequence[str], parser: argparse.ArgumentParser) -> set[str]:
+    """The options written on the command line (``--port``, not its default)."""
+    split = _split_argv(argv, parser)
+    return {arg.split("=", 1)[0] for arg in split[: split.index("--")] if arg.startswith("--")}
+
+
+_APP_ONLY = ("--lecture", "--predict", "--theme", "--no-narration")
+"""Options of the app (and of --serve, which runs it), that no text output uses."""
+
+
+def _unused_option(args: argparse.Namespace, given: set[str]) -> str | None:
+    """One line for an option that would do nothing with the others given (else None), as
+    ``--backward`` without ``--graph``: a user who writes it expects it to do something."""
+    for option in ("--port", "--host"):
+        if option in given and not args.serve:
+            return f"{option} goes with --serve (stepgrad PROGRAM --serve {option} ...)"
+    outputs = [
+        name
+        for name, on in (
+            ("--print", args.print),
+            ("--json", args.json),
+            ("--graph", args.graph),
+            ("--html", args.html is not None),
+        )
+        if on
+    ]
+    if outputs:
+        for option in _APP_ONLY:
+            if option in given:
+                return f"{option} is for the app (and --serve); {outputs[0]} does not use it"
+        if args.forward and outputs[0] in ("--graph", "--html"):
+            return (
+                f"--forward goes with the app, --print or --json; {outputs[0]} does not use it"
+            )
+    return None
+
+
 def _split_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
     """Put options first and everything else after ``--``, so a program may start with ``-``.
 
@@ -279,6 +316,9 @@ def main(
         )
     if args.backward and not args.graph:
         return _fail("--backward only goes with --graph (stepgrad PROGRAM --graph --backward)", err)
+    unused = _unused_option(args, _given(args_list, parser))
+    if unused is not None:
+        return _fail(unused, err)
     if not 1 <= args.port <= 65535:
         return _fail(f"--port must be between 1 and 65535, not {args.port}", err)
     try:

@@ -282,3 +282,29 @@ def test_an_option_given_twice_is_one_line(argv: list[str]) -> None:
     assert err.getvalue() == (
         f"stepgrad: error: {option} is given twice: give it once (see stepgrad --help)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--port", "9000"], "--port goes with --serve"),
+        (["--host", "::1", "--print"], "--host goes with --serve"),
+        (["--lecture", "--print"], "--lecture is for the app (and --serve); --print does not"),
+        (["--theme", "nord", "--json"], "--theme is for the app (and --serve); --json does not"),
+        (["--no-narration", "--graph"], "--no-narration is for the app (and --serve); --graph"),
+        (["--forward", "--graph"], "--forward goes with the app, --print or --json; --graph"),
+    ],
+)
+def test_an_option_that_would_do_nothing_is_one_line(argv: list[str], said: str) -> None:
+    """As --backward without --graph: an option the rest of the line never uses was silently
+    ignored; the user who wrote it expected something."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--example", "toy", *argv], out=out, err=err) == 2
+    assert err.getvalue().startswith(f"stepgrad: error: {said}"), err.getvalue()
+    assert out.getvalue() == ""
+
+
+def test_options_that_do_something_still_go_together() -> None:
+    for argv in (["--forward", "--print"], ["--forward", "--json"], ["--print", "--passes", "2"]):
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["--example", "toy", *argv], out=out, err=err) == 0, err.getvalue()
