@@ -212,9 +212,7 @@ def _unused_option(args: argparse.Namespace, given: set[str]) -> str | None:
             if option in given:
                 return f"{option} is for the app (and --serve); {outputs[0]} does not use it"
         if args.forward and outputs[0] in ("--graph", "--html"):
-            return (
-                f"--forward goes with the app, --print or --json; {outputs[0]} does not use it"
-            )
+            return f"--forward goes with the app, --print or --json; {outputs[0]} does not use it"
     return None
 
 
