@@ -39,6 +39,9 @@ class Op:
         formulas: the same derivatives as readable text over ``a``, ``b`` and ``out``.
         summary: one plain sentence on what the local derivative means, for narration.
         domain: returns why the inputs are outside the op's domain, or None when they are fine.
+        conventions: per input, None or a function of the inputs' data that says why the
+            formula does not give the derivative there (``0**x``: ``log(0)`` is undefined) and
+            what is used instead, or None where the formula holds.
     """
 
     # A plain class rather than a dataclass: making a dataclass runs generated code through
@@ -46,6 +49,7 @@ class Op:
     __slots__ = (
         "arity",
         "constants",
+        "conventions",
         "derivatives",
         "domain",
         "formulas",
@@ -63,6 +67,7 @@ class Op:
     formulas: tuple[str, ...]
     summary: str
     domain: Domain | None
+    conventions: tuple[Callable[..., str | None] | None, ...]
     constants: tuple[float | None, ...]
     """Each derivative's value where its formula is a plain number (``"1"``, ``"-1"``), else
     None: derived from ``formulas`` so the backward pass can skip calling a constant."""
@@ -78,6 +83,7 @@ class Op:
         formulas: tuple[str, ...],
         summary: str,
         domain: Domain | None = None,
+        conventions: tuple[Callable[..., str | None] | None, ...] | None = None,
     ) -> None:
         constants = tuple(float(f) if re.fullmatch(r"-?[0-9.]+", f) else None for f in formulas)
         fields = {
@@ -89,6 +95,7 @@ class Op:
             "formulas": formulas,
             "summary": summary,
             "domain": domain,
+            "conventions": conventions or (None,) * arity,
             "constants": constants,
         }
         for key, value in fields.items():
@@ -134,6 +141,18 @@ def _pow_exponent_derivative(a: float, b: float, out: float) -> float:
     if a == 0 and b >= 0:
         return 0.0
     return out * math.log(a)
+
+
+def _pow_base_convention(a: float, b: float) -> str | None:
+    if a == 0 and b == 0:
+        return "0**(0-1) is undefined; a**0 is the constant 1, whose derivative is 0"
+    return None
+
+
+def _pow_exponent_convention(a: float, b: float) -> str | None:
+    if a == 0 and b >= 0:
+        return "log(0) is undefined; 0 by convention, as in PyTorch"
+    return None
 
 
 def _div_domain(a: float, b: float) -> str | None:
@@ -182,7 +201,8 @@ _OPS: tuple[Op, ...] = (
        derivatives=(_pow_base_derivative, _pow_exponent_derivative),
        formulas=("b*a**(b-1)", "out*log(a)"),
        summary="the local derivatives of a**b are b*a**(b-1) toward a and a**b*log(a) toward b",
-       domain=_pow_domain),
+       domain=_pow_domain,
+       conventions=(_pow_base_convention, _pow_exponent_convention)),
     Op("neg", "-", 1, operator.neg,
        derivatives=(lambda a, out: -1.0,),
        formulas=("-1",),

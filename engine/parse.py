@@ -498,7 +498,14 @@ class Program:
         operands = {"out": show(node)}
         for letter, parent in zip("ab", node.parents, strict=False):
             operands[letter] = show(parent)
-        return render_formula(OPS[node.op].formulas[index], operands)
+        op = OPS[node.op]
+        convention = op.conventions[index]
+        if numbers and convention is not None:  # the formula does not hold here: say so
+            why = convention(*(parent.data for parent in node.parents))
+            if why is not None:
+                local = op.derivatives[index](*(p.data for p in node.parents), node.data)
+                return f"{format_number(local)} ({why})"
+        return render_formula(op.formulas[index], operands)
 
     def backward(self, *, trace: bool = True) -> Trace | None:
         """One backward pass from the output; a non-finite gradient becomes a ProgramError."""

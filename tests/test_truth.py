@@ -518,3 +518,23 @@ def test_a_sum_sends_straight_back_to_both_inputs_in_one_clause(
     first = narrate(walk)[0]
     assert first.endswith(said), first
     assert first.count("passes its grad") == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("0**x", "= 0 (log(0) is undefined; 0 by convention, as in PyTorch)"),
+        ("x**0", "= 0 (0**(0-1) is undefined; a**0 is the constant 1, whose derivative is 0)"),
+    ],
+)
+def test_a_power_at_zero_states_its_convention_not_a_false_formula(source: str, said: str) -> None:
+    """0**x at x = 0 showed '∂out/∂x = out*log(0) = 1*log(0)' beside the local 0: log(0) is
+    undefined, so the sentence was false. PyTorch gives 0 there (d/dx 0**x at 0, and d/dx x**0
+    at 0: the constant 1)."""
+    code, out, _ = run_cli(source, "x=0", "--print")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("x ") and "∂" in line)
+    assert said in row and "1*log(0)" not in row and "0**(0-1)  " not in row
+    assert "1 × 0 = 0" in row  # the local: 0
+    code, out, _ = run_cli(source, "x=2", "--print")  # elsewhere the formula holds
+    assert "convention" not in out and "undefined" not in out
