@@ -266,7 +266,7 @@ def render_formula(formula: str, operands: dict[str, str]) -> str:
 
     def sub(match: re.Match[str]) -> str:
         text = operands.get(match.group(1), match.group(1))
-        simple = re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+(e[+-]?[0-9]+)?", text)
+        simple = re.fullmatch(r"[^\W\d]\w*|[0-9.]+(e[+-]?[0-9]+)?", text)  # x, x₁, 変数, 2.5
         enclosed = formula[match.start() - 1 : match.start()] == "(" and (
             formula[match.end() : match.end() + 1] == ")"
         )

@@ -30,7 +30,7 @@ __all__ = [
     "plural",
 ]
 
-_SIMPLE_NAME = re.compile(r"[A-Za-z_]\w*|-?[0-9.]+(e-?[0-9]+)?")
+_SIMPLE_NAME = re.compile(r"[^\W\d]\w*|-?[0-9.]+(e-?[0-9]+)?")  # a name in any script: 変数
 
 
 def wrapped(program: Program, node: Value) -> str:

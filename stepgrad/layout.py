@@ -33,6 +33,7 @@ from __future__ import annotations
 # The records here are NamedTuples and plain classes with slots, not dataclasses: making a
 # dataclass runs generated code through exec (11 of them took 4.4 ms), and the app imports this
 # module on its way to the first graph.
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import repeat
@@ -252,12 +253,33 @@ def node_form(attrs: Mapping[str, object]) -> str:
     return str(form) if form else op_form(str(attrs["op"]))
 
 
+_WIDE_FILL = "\u200b"
+"""Put after a character that takes two terminal columns (CJK) in a box's header: the drawing
+is a grid of one character per column, and this zero-width space takes the second column, so
+the border, the wires and the boxes beside it stay where they are."""
+
+
+def in_columns(text: str) -> str:
+    """``text`` with one character per terminal column: each wide character followed by
+    :data:`_WIDE_FILL` (``len`` is then the width the text takes on screen)."""
+    if text.isascii():
+        return text
+    return "".join(
+        c + _WIDE_FILL if unicodedata.east_asian_width(c) in ("W", "F") else c for c in text
+    )
+
+
 def header_text(label: str, op: str, mode: Mode = "full", form: str | None = None) -> str:
     """The text in a box's top border: ``e = ·*·``, ``x``, ``·+·`` (names cut to fit);
-    ``form`` replaces the op's form (a collapsed group's ``tanh(Σ3)``)."""
+    ``form`` replaces the op's form (a collapsed group's ``tanh(Σ3)``). One character per
+    terminal column (see :func:`in_columns`)."""
     limit = METRICS[mode].name_width
+    label = in_columns(label)
     if len(label) > limit:
-        label = label[: limit - 1] + "…"
+        cut = limit - 1
+        if label[cut - 1 : cut] != _WIDE_FILL and label[cut : cut + 1] == _WIDE_FILL:
+            cut -= 1  # not between a wide character and its second column
+        label = label[:cut] + "…"
     form = op_form(op) if form is None else form
     if label and form:
         return f"{label} = {form}"

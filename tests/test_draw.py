@@ -439,3 +439,23 @@ def test_a_drawing_wider_than_the_terminal_is_cut_not_wrapped() -> None:
     assert all(len(line) <= 80 for line in drawing)
     assert note.startswith("(cut at 80 of ") and "less -S" in note
     assert "cut at" not in render_text(program.output, names)  # no width: the whole drawing
+
+
+def test_a_wide_name_keeps_its_box_square() -> None:
+    """変数 takes four terminal columns in two characters: the box's top border was two
+    columns wider than its sides, and the wire beside it shifted. Checked in terminal columns
+    (Rich's measure: CJK two, the zero-width space zero)."""
+    from rich.cells import cell_len
+
+    from engine.parse import parse
+    from stepgrad.draw import render_text
+
+    program = parse("変数 = 3; x = 2; y = x*変数")
+    lines = render_text(program.output).split("\n")
+    top = next(i for i, line in enumerate(lines) if "変" in line)
+    corner = lines[top].index("┐")
+    side = lines[top + 1].index("├")
+    assert cell_len(lines[top][: corner + 1]) == cell_len(lines[top + 1][: side + 1])
+    assert cell_len(lines[top + 3][: lines[top + 3].index("┘") + 1]) == cell_len(
+        lines[top][: corner + 1]
+    )

@@ -539,3 +539,10 @@ def test_a_power_at_zero_states_its_convention_not_a_false_formula(source: str, 
     # with a base other than 0 the formula holds: nothing more is said
     code, out, _ = run_cli(source.replace("0", "2"), "x=2", "--print")
     assert "convention" not in out and "undefined" not in out
+
+
+def test_a_name_in_any_script_is_written_bare_in_a_formula() -> None:
+    """∂y/∂x of y = x*変数 is 変数, written as a name, not '(変数)' as if an expression."""
+    code, out, _ = run_cli("変数 = 3; x = 2; y = x*変数", "--print")
+    assert code == 0
+    assert "∂y/∂x = 変数 = 3" in out and "(変数)" not in out
