@@ -276,3 +276,19 @@ async def test_stepping_back_on_a_short_screen_gives_the_narration_its_room(
         assert panel.size.height == needed
         if size[1] >= 24:  # at 60x20 the step itself takes the room
             assert "x is an input and has every contribution" in text_of(app)
+
+
+async def test_a_wrapped_kink_reason_stays_under_its_start() -> None:
+    """The gradient check's kink reason is indented under its row; its wrapped lines started at
+    column 0, under the rows' names."""
+    from stepgrad.widgets import StepPanel
+
+    app = create_app("relu(x)*3 + abs(y)", {"x": 0, "y": 0}, steady=True)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.press("end")
+        await pilot.pause()
+        panel = app.screen.query_one(StepPanel)
+        lines = [line.plain for line in panel.lines(panel.content_size.width)]
+        start = next(i for i, line in enumerate(lines) if "relu(x) is at its kink" in line)
+        assert lines[start].startswith("     relu(x)")
+        assert lines[start + 1].startswith("     ") and lines[start + 1].strip(), lines[start + 1]

@@ -200,6 +200,12 @@ class StepPanel(LineWidget):
         for line in self._compose_content(walk, width).split("\n"):
             if line.cell_length <= width:
                 lines.append(line)
+                continue
+            plain = line.plain
+            indent = len(plain) - len(plain.lstrip(" "))
+            if indent and width - indent >= 20:  # wrapped under its own start, not at column 0
+                pad = Content(" " * indent)
+                lines += [pad + part for part in line[indent:].wrap(width - indent)]
             else:
                 lines += line.wrap(width) or [Content("")]
         if len(self._lines) >= 4:  # this state, the one before, the one prefetched
