@@ -290,5 +290,7 @@ async def test_a_wrapped_kink_reason_stays_under_its_start() -> None:
         panel = app.screen.query_one(StepPanel)
         lines = [line.plain for line in panel.lines(panel.content_size.width)]
         start = next(i for i, line in enumerate(lines) if "relu(x) is at its kink" in line)
-        assert lines[start].startswith("     relu(x)")
-        assert lines[start + 1].startswith("     ") and lines[start + 1].strip(), lines[start + 1]
+        indent = len(lines[start]) - len(lines[start].lstrip())
+        assert indent >= 2 and lines[start].strip().startswith("relu(x) is at its kink")
+        after = lines[start + 1]
+        assert len(after) - len(after.lstrip()) == indent and after.strip(), after
