@@ -376,10 +376,7 @@ class Program:
         self._by_node: dict[Value, list[Binding]] | None = None
         self._short: dict[Value, str] = {}
         self.name_limit = LONG_NAME
-<<<<<<< Updated upstream
         self.given: dict[Value, str] = {}  # the inputs given on the command line: their names
-=======
->>>>>>> Stashed changes
 
     def __repr__(self) -> str:
         return f"Program({self.source!r}, output={self.output!r})"

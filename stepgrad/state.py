@@ -295,15 +295,11 @@ def _constant(text: str) -> bool:
 
 
 def editable_source(
-<<<<<<< Updated upstream
     program: Program,
     values: dict[str, float] | None = None,
     *,
     free: bool = True,
     number: Callable[[float], str] | None = None,
-=======
-    program: Program, values: dict[str, float] | None = None, *, free: bool = True
->>>>>>> Stashed changes
 ) -> str:
     """The program's own lines for the editor, with the command-line values written in.
 
@@ -312,12 +308,8 @@ def editable_source(
     line, comments included, stays), a value for a free name becomes a ``name = value`` line in
     front (unless ``free`` is False: the header shows the program as typed, with the values
     it assigns kept current). Nothing else is touched, so line numbers in errors match what the
-<<<<<<< Updated upstream
     user sees. Numbers are written exactly (``number``: how to write them instead; the header
     rounds them as every value on screen is).
-=======
-    user sees.
->>>>>>> Stashed changes
     """
     write = number or _number
     remaining = dict(values or {})
@@ -346,9 +338,5 @@ def editable_source(
         if changed:
             code = ";".join(statements)
             lines[i] = f"{code.rstrip()}  {hash_}{comment}" if hash_ else code
-<<<<<<< Updated upstream
     front = [f"{name} = {write(value)}" for name, value in remaining.items()] if free else []
-=======
-    front = [f"{name} = {_number(value)}" for name, value in remaining.items()] if free else []
->>>>>>> Stashed changes
     return "\n".join(front + lines)

@@ -312,7 +312,6 @@ async def test_the_header_shows_the_nudged_value() -> None:
         assert app.walk.program.inputs["x"].data == x
         assert app.walk.program.output.data == toy(x, 3)
         forms = app.main._program_forms()
-<<<<<<< Updated upstream
         assert forms[0].startswith(f"x = {format_number(x)}; y = 3;"), forms  # 8.02
 
 
@@ -326,6 +325,3 @@ def test_the_prediction_says_where_its_grad_comes_from() -> None:
     predicted = dict(result.lines()[:4])["predicted"]
     assert "x.grad × h = 2 × 0.1 = 0.2" in predicted
     assert "from the backward pass at x = 8, before the nudge" in predicted
-=======
-        assert forms[0].startswith(f"x = {x!r}; y = 3;"), forms
->>>>>>> Stashed changes

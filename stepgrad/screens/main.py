@@ -853,14 +853,10 @@ class MainScreen(Screen[None]):
 
         key = (self.walk.program, tuple(self.values.items()))
         if self._header_source[0] != key:
-<<<<<<< Updated upstream
             source = editable_source(
                 self.walk.program, self.values, free=False, number=format_number
             )
             self._header_source = (key, source)
-=======
-            self._header_source = (key, editable_source(self.walk.program, self.values, free=False))
->>>>>>> Stashed changes
         source = self._header_source[1]
         statements = [  # split at line breaks only: splitlines() also splits at \x1c, \x85...
             visible(code.strip())
