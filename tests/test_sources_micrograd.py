@@ -611,3 +611,17 @@ def test_a_cycle_made_by_hand_is_one_line(how: str) -> None:
     with pytest.raises(SourceError, match="the graph has a cycle") as info:
         stepgrad.to_json(b)
     assert "\n" not in str(info.value)
+
+
+def test_names_that_name_nothing_or_twice_are_one_line() -> None:
+    """{"a": 5} named nothing and {"x": a, "y": a} dropped y, both silently; a value of another
+    graph is still left out (one names dict may serve several outputs)."""
+    a, b = MicroValue(2.0), MicroValue(3.0)
+    out = a * b
+    with pytest.raises(SourceError, match=r"names: 'a' is an int, not a micrograd Value$"):
+        stepgrad.to_json(out, names={"a": 5})  # type: ignore[dict-item]
+    with pytest.raises(SourceError, match="names: 'x' and 'y' name the same value"):
+        stepgrad.to_json(out, names={"x": a, "y": a})
+    other = MicroValue(1.0)
+    document = stepgrad.to_json(out, names={"a": a, "b": b, "other": other})
+    assert set(document["inputs"]) == {"a", "b"}

@@ -55,14 +55,14 @@ def import_graph(
 
     _check_names(names)
     if isinstance(value, Value):
-        return _from_engine(value, names or {})
+        return _named(_from_engine(value, names or {}), names)
     if is_tensor(value):
-        return from_torch(value, names)
+        return _named(from_torch(value, names), names)
     if is_micrograd(value):
         ids: dict[int, str] = {}
         for name, node in (names or {}).items():
             ids.setdefault(id(node), name)
-        return from_micrograd(value, ids)
+        return _named(from_micrograd(value, ids), names)
     kind = type(value).__module__ + "." + type(value).__qualname__
     kind = kind.removeprefix("builtins.")
     raise NotAGraph(f"{caller}() takes {KINDS}, not {kind}")
@@ -117,6 +117,39 @@ def _one_line(err: Exception) -> SourceError:
     column (the user never saw that program)."""
     message = getattr(err, "message", str(err))
     return SourceError(message, hint=getattr(err, "hint", None))
+
+
+def _named(imported: Imported, names: Names | None) -> Imported:
+    """``imported``, once no two names given name one value (the second was silently dropped)
+    and each names a value of the graph's kind (``{"a": 5}`` named nothing). A value of another
+    graph is left out: one ``names`` dict may serve several outputs."""
+    from engine import Value
+    from engine.parse import clip
+
+    from .micrograd import is_micrograd
+    from .torch import is_tensor
+
+    kind = {"engine": "an engine Value", "micrograd": "a micrograd Value", "torch": "a tensor"}
+    fits = {"engine": lambda v: isinstance(v, Value), "micrograd": is_micrograd, "torch": is_tensor}
+    seen: dict[int, str] = {}
+    for name, source in (names or {}).items():
+        if not fits[imported.kind](source):
+            what = type(source).__name__
+            article = "an" if what[:1].lower() in "aeiou" else "a"
+            raise SourceError(
+                f"names: {clip(name)!r} is {article} {what}, not {kind[imported.kind]}"
+            )
+        try:
+            key = id(imported.node(source))
+        except KeyError:
+            continue  # a value this output does not use
+        if key in seen:
+            raise SourceError(
+                f"names: {clip(seen[key])!r} and {clip(name)!r} name the same value: give it one "
+                "name"
+            )
+        seen[key] = name
+    return imported
 
 
 def _check_names(names: object) -> None:
