@@ -44,6 +44,22 @@ def partial(program: Program, of: Value, by: Value) -> str:
     return f"∂{wrapped(program, of)}/∂{wrapped(program, by)}"
 
 
+def local_formula(program: Program, step: Step, edge: Edge) -> str:
+    """An edge's local derivative as the step panel, ``--print`` and the HTML page write it:
+    over names, over numbers, then the number itself where the formula over numbers is not
+    already that number: ``∂(x*x)/∂x = x = 8``, ``∂out/∂b = -a/b**2 = -65/8**2 = -1.01562``,
+    ``∂(abs(y))/∂y = sign(y) = sign(0) = 0``."""
+    symbolic = program.formula(step, edge)
+    numeric = program.formula(step, edge, numbers=True)
+    text = f"{partial(program, step.node, edge.parent)} = {symbolic}"
+    if numeric != symbolic:
+        text += f" = {numeric}"
+    value = format_number(edge.local)
+    if numeric != value and not numeric.startswith(f"{value} ("):  # a convention says it
+        text += f" = {value}"
+    return text
+
+
 def edge_note(edge: Edge) -> str:
     """What the parent does after this contribution: wait, fire, or finish."""
     if edge.pending > 0:

@@ -28,7 +28,7 @@ from engine.numbers import format_number
 from engine.parse import PRINT_NAME, Program
 from engine.text import to_ascii, visible
 
-from .explain import edge_note, partial, placeholder, plural
+from .explain import edge_note, local_formula, partial, placeholder, plural
 
 __all__ = ["edge_note", "partial", "print_trace", "terminal_width", "wants_ascii"]
 
@@ -405,11 +405,7 @@ def _edge_rows(program: Program, step: Step, fresh: set[Value], w: _Writer) -> l
     for edge in step.edges:
         before = "—" if edge.parent in fresh else format_number(edge.grad_before)
         fresh.discard(edge.parent)
-        symbolic = program.formula(step, edge)
-        numeric = program.formula(step, edge, numbers=True)
-        formula = f"{partial(program, step.node, edge.parent)} = {symbolic}"
-        if numeric != symbolic:
-            formula += f" = {numeric}"
+        formula = local_formula(program, step, edge)
         local = format_number(edge.local)
         rows.append(
             [

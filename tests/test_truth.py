@@ -546,3 +546,26 @@ def test_a_name_in_any_script_is_written_bare_in_a_formula() -> None:
     code, out, _ = run_cli("変数 = 3; x = 2; y = x*変数", "--print")
     assert code == 0
     assert "∂y/∂x = 変数 = 3" in out and "(変数)" not in out
+
+
+@pytest.mark.parametrize(
+    ("source", "values", "said"),
+    [
+        # by hand: ∂(a/b)/∂b = -a/b² = -65/64 = -1.015625, shown to 6 digits
+        (
+            "(x*x + 1)/(y*y - 1)",
+            {"x": 8, "y": 3},
+            "∂out/∂(y*y - 1) = -(x*x + 1)/(y*y - 1)**2 = -65/8**2 = -1.01562",
+        ),
+        ("abs(y)*3", {"y": 0}, "∂(abs(y))/∂y = sign(y) = sign(0) = 0"),  # abs'(0) = 0, PyTorch's
+        ("x*x", {"x": 8}, "∂out/∂x = x = 8  "),  # the number itself: not said twice
+    ],
+)
+def test_a_local_derivative_ends_with_its_number(
+    source: str, values: dict[str, float], said: str
+) -> None:
+    """'∂(abs(y))/∂y = sign(y) = sign(0)' stopped before its value; the formula over numbers is
+    now followed by the number it gives, unless it is that number already."""
+    code, out, _ = run_cli(source, *(f"{k}={v}" for k, v in values.items()), "--print")
+    assert code == 0
+    assert said in out, out

@@ -18,7 +18,7 @@ from engine.check import estimate_all, judge
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError
 
-from ..explain import edge_note, partial, placeholder, plural
+from ..explain import edge_note, local_formula, placeholder, plural
 from ..report import (
     _check_row,
     _fits,
@@ -303,11 +303,7 @@ def _edge_rows(
     for edge in step.edges:
         parent = edge.parent
         before = n(edge.grad_before) if parent in seen else "—"
-        symbolic = program.formula(step, edge)
-        numeric = program.formula(step, edge, numbers=True)
-        formula = f"{partial(program, step.node, parent)} = {symbolic}"
-        if numeric != symbolic:
-            formula += f" = {numeric}"
+        formula = local_formula(program, step, edge)
         note = edge_note(edge)
         if bug is not None and bug.name == "overwrite" and parent in seen:
             note = f"= overwrote (+= gives {n(edge.grad_before + edge.contribution)}); {note}"

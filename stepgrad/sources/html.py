@@ -56,6 +56,7 @@ from ..explain import (
     contribution_ordinals,
     edge_note,
     gradient_check,
+    local_formula,
     partial,
     placeholder,
     plural,
@@ -379,11 +380,7 @@ def _steps(walk: Walkthrough, ids: Mapping[Value, int]) -> list[list[Any]]:
         for e, edge in enumerate(step.edges):
             k, total = ordinals[(index, e)]
             name = program.name(edge.parent)
-            symbolic = program.formula(step, edge)
-            numeric = program.formula(step, edge, numbers=True)
-            formula = f"{partial(program, step.node, edge.parent)} = {symbolic}"
-            if numeric != symbolic:
-                formula += f" = {numeric}"
+            formula = local_formula(program, step, edge)
             who = name if total == 1 else f"{name} ({_ordinal(k)} of {total})"
             edges.append(
                 [

@@ -15,7 +15,7 @@ from stepgrad.explain import (
     contribution_ordinals,
     edge_note,
     gradient_check,
-    partial,
+    local_formula,
     placeholder,
     plural,
 )
@@ -360,11 +360,7 @@ class StepPanel(LineWidget):
             k, total = ordinals[(index, e)]
             name = program.name(edge.parent)
             fresh = k == 1 and edge.parent not in walk.pass_.base
-            symbolic = program.formula(step, edge)
-            numeric = program.formula(step, edge, numbers=True)
-            formula = f"{partial(program, step.node, edge.parent)} = {symbolic}"
-            if numeric != symbolic:
-                formula += f" = {numeric}"
+            formula = local_formula(program, step, edge)
             who = name if total == 1 else f"{name} ({_ordinal(k)} of {total})"
             grad = self._grad_cell(edge, fresh)
             overwritten = bugs.grad_text(walk, edge, fresh)  # bug mode overwrite: = not +=
