@@ -374,7 +374,7 @@ class Program:
         self.texts = SourceTexts(source.replace("\r\n", "\n").replace("\r", "\n"), self.spans)
         self._live: set[Value] | None = None
         self._by_node: dict[Value, list[Binding]] | None = None
-        self._short: dict[Value, str] = {}
+        self._short: dict[tuple[Value, int], str] = {}  # name() by node and name_limit
         self.name_limit = LONG_NAME
         self.given: dict[Value, str] = {}  # the inputs given on the command line: their names
 
@@ -432,13 +432,15 @@ class Program:
             return node.op or format_number(node.data)
         if full:
             return self.texts[node]
-        if self.name_limit > LONG_NAME:
-            text, tail = self.texts.ends(node, self.name_limit)
-            if tail is None and len(text) <= self.name_limit:
-                return text
-        short = self._short.get(node)
+        limit = self.name_limit
+        short = self._short.get((node, limit))
         if short is None:
-            short = self._short[node] = _shorten(*self.texts.ends(node))
+            text, tail = self.texts.ends(node, limit) if limit > LONG_NAME else ("", "")
+            if tail is None and len(text) <= limit:  # whole, within the raised limit
+                short = text
+            else:
+                short = _shorten(*self.texts.ends(node))
+            self._short[(node, limit)] = short
         return short
 
     def expression(self, node: Value) -> str:
@@ -1098,9 +1100,8 @@ class _Parser:
             )
         if len(missing) == 1:
             raise self.error(f"{shown} has no value", node, f"give it as {shown}=1.5")
-        named = [clip(n) for n in missing[:4]]
         if len(missing) > 5:
-            named.append(f"{len(missing) - 4:,} more")
+            named = [*(clip(n) for n in missing[:4]), f"{len(missing) - 4:,} more"]
         else:
             named = [clip(n) for n in missing]
         names = ", ".join(named[:-1]) + " and " + named[-1]
