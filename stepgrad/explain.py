@@ -284,27 +284,15 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
 
 def all_sends(program: Program, step: Step, groups: Mapping[Value, list[int]]) -> list[str]:
     """What the firing node sends each parent (``groups``: parent -> its edges' positions), a
-    clause per parent; a sum's ``passes its grad 1 straight back to`` is said once for all the
+    clause per parent; a sum's ``passes its grad 1 straight back to`` is said once for both the
     parents it goes to (``... straight back to both a*b and c``), not once per parent."""
     formulas = OPS[step.node.op].formulas
-    straight = [
-        program.name(step.edges[positions[0]].parent)
-        for positions in groups.values()
-        if len(positions) == 1 and formulas[step.edges[positions[0]].index] == "1"
-    ]
-    if len(straight) < 2:
-        return [_sends(program, step, positions) for positions in groups.values()]
-    sends = []
-    for positions in groups.values():
-        if len(positions) == 1 and formulas[step.edges[positions[0]].index] == "1":
-            if not sends or not sends[-1].startswith("\0"):
-                sends.append("\0")  # where the straight clause goes: the first such parent
-        else:
-            sends.append(_sends(program, step, positions))
-    who = f"both {straight[0]} and {straight[1]}"  # an op has two inputs at most
-    name, up = program.name(step.node), n(step.upstream)
-    clause = f"{name} passes its grad {up} straight back to {who}"
-    return [clause if part == "\0" else part for part in sends]
+    edges = [step.edges[positions[0]] for positions in groups.values() if len(positions) == 1]
+    if len(edges) == 2 and all(formulas[edge.index] == "1" for edge in edges):
+        a, b = (program.name(edge.parent) for edge in edges)  # an op has two inputs at most
+        name, up = program.name(step.node), n(step.upstream)
+        return [f"{name} passes its grad {up} straight back to both {a} and {b}"]
+    return [_sends(program, step, positions) for positions in groups.values()]
 
 
 def _sends(program: Program, step: Step, positions: list[int]) -> str:
