@@ -181,9 +181,9 @@ def _whole(text: str) -> int:
     return number
 
 
-def _given(argv: Sequence[str], parser: argparse.ArgumentParser) -> set[str]:
-    """The options written on the command line (``--port``, not its default)."""
-    split = _split_argv(argv, parser)
+def _given(split: list[str]) -> set[str]:
+    """The options written on the command line (``--port``, not its default), from the
+    arguments as :func:`_split_argv` ordered them."""
     return {arg.split("=", 1)[0] for arg in split[: split.index("--")] if arg.startswith("--")}
 
 
@@ -282,7 +282,8 @@ def main(
         out.write(parser.format_help())
         return 0
     try:
-        args = parser.parse_args(_split_argv(args_list, parser))
+        split = _split_argv(args_list, parser)
+        args = parser.parse_args(split)
     except _UsageError as exc:
         return _fail(f"{exc} (see stepgrad --help)", err)
 
@@ -314,7 +315,7 @@ def main(
         )
     if args.backward and not args.graph:
         return _fail("--backward only goes with --graph (stepgrad PROGRAM --graph --backward)", err)
-    unused = _unused_option(args, _given(args_list, parser))
+    unused = _unused_option(args, _given(split))
     if unused is not None:
         return _fail(unused, err)
     if not 1 <= args.port <= 65535:
@@ -388,7 +389,7 @@ def main(
 
             # each browser tab runs its own stepgrad: a program read from stdin goes in as text,
             # after "--" so that no program (say "--x") is read as an option
-            app_args = _app_args(_split_argv(args_list, parser), source)
+            app_args = _app_args(split, source)
             return serve(app_args, host=args.host, port=args.port, out=out, err=err)
         if not (args.json or args.print) and _interactive(out, args.program == "-"):
             from .app import create_app
@@ -544,22 +545,18 @@ def _too_much_work(
 ) -> str | None:
     """Why ``--passes`` or ``--train``'s steps are too much work for this program's size, in
     one line (checked before any of it runs); None when they are not."""
-    nodes = len(program.nodes())
     if args.passes > 1:
-        from .lesson.report import MAX_NODE_PASSES, most_passes
+        from .lesson.report import passes_refused
 
-        if args.passes * nodes > MAX_NODE_PASSES:
-            return (
-                f"--passes {args.passes:,} on {nodes:,} nodes is {args.passes * nodes:,} "
-                f"node-passes; the limit is {MAX_NODE_PASSES:,}: use at most "
-                f"{most_passes(nodes):,} passes on this program"
-            )
+        refused = passes_refused(args.passes, program, f"--passes {args.passes:,}")
+        if refused is not None:
+            return refused
     if args.train:
         from .training import TooMuchWork, check_work, training_for
 
         spec = training_for(program, example, **loop)
         try:
-            check_work(spec.steps, nodes, "--steps" if "steps" in loop else "steps")
+            check_work(spec.steps, len(program.nodes()), "--steps" if "steps" in loop else "steps")
         except TooMuchWork as exc:
             return exc.message
     return None

@@ -236,20 +236,36 @@ class Cancelled(ProgramError):
     """A run stopped because its ``cancelled`` event was set (the app's window closed)."""
 
 
+def most_within(budget: int, cap: int, nodes: int) -> int:
+    """The most repeats (training steps, passes) of work over a graph of ``nodes`` nodes that
+    ``budget`` node-repeats allow, at most ``cap`` and at least 1."""
+    return max(1, min(cap, budget // max(nodes, 1)))
+
+
+def over_budget(asked: str, count: int, nodes: int, budget: int, cap: int, unit: str) -> str | None:
+    """The line that refuses ``count`` ``unit`` (``steps``, ``passes``) over a graph of
+    ``nodes`` nodes, asked for as ``asked`` (``--steps 10,000``), when that is over ``budget``
+    node-``unit``; None when it is not. One is always allowed: it is no more than one pass."""
+    if count <= 1 or count * nodes <= budget:
+        return None
+    return (
+        f"{asked} on {nodes:,} nodes is {count * nodes:,} node-{unit}; the limit is {budget:,}: "
+        f"use at most {most_within(budget, cap, nodes):,} {unit} on this program"
+    )
+
+
 def most_steps(nodes: int) -> int:
     """The most steps :data:`MAX_NODE_STEPS` allows on a graph of ``nodes`` nodes (at least 1)."""
-    return max(1, min(MAX_STEPS, MAX_NODE_STEPS // max(nodes, 1)))
+    return most_within(MAX_NODE_STEPS, MAX_STEPS, nodes)
 
 
 def check_work(steps: int, nodes: int, what: str = "steps") -> None:
     """Raise :class:`TooMuchWork` if ``steps`` training steps on a graph of ``nodes`` nodes are
     over :data:`MAX_NODE_STEPS` (one step is always allowed); ``what``: how the message names
     the steps (``--steps``)."""
-    if steps > 1 and steps * nodes > MAX_NODE_STEPS:
-        raise TooMuchWork(
-            f"{what} {steps:,} on {nodes:,} nodes is {steps * nodes:,} node-steps; the limit is "
-            f"{MAX_NODE_STEPS:,}: use at most {most_steps(nodes):,} steps on this program"
-        )
+    refused = over_budget(f"{what} {steps:,}", steps, nodes, MAX_NODE_STEPS, MAX_STEPS, "steps")
+    if refused is not None:
+        raise TooMuchWork(refused)
 
 
 def run_training(

@@ -28,6 +28,7 @@ from ..report import (
     terminal_width,
     wants_ascii,
 )
+from ..training import most_within, over_budget
 from .bugs import BUGS, Bug, differs, micrograd_program, passes, reshaped, upstream
 from .nudge import Nudge, find_input, nudge
 from .paths import SHOWN, Paths, describe_path, paths, prepare, product_text
@@ -46,7 +47,22 @@ passes of the MLP took 28 s and printed 300 MB. (One pass is never refused: it i
 
 def most_passes(nodes: int) -> int:
     """The most passes :data:`MAX_NODE_PASSES` allows on a graph of ``nodes`` nodes."""
-    return max(1, min(MAX_PASSES, MAX_NODE_PASSES // max(nodes, 1)))
+    return most_within(MAX_NODE_PASSES, MAX_PASSES, nodes)
+
+
+def passes_refused(count: int, program: Program, asked: str | None = None) -> str | None:
+    """The line that refuses ``count`` passes of ``program`` over :data:`MAX_NODE_PASSES`
+    (``asked``: how the request is named, ``--passes 1,000``), or None."""
+    if count <= 1:  # one pass is never refused: no need to count the nodes
+        return None
+    return over_budget(
+        asked or f"{count:,} passes",
+        count,
+        len(program.nodes()),
+        MAX_NODE_PASSES,
+        MAX_PASSES,
+        "passes",
+    )
 
 
 @dataclass
@@ -89,12 +105,9 @@ def run(
     Raises ProgramError for a nudge that fails (no such input, a domain error at ``x + h``) or
     buggy grads that are not finite.
     """
-    nodes = len(program.nodes())
-    if count > 1 and count * nodes > MAX_NODE_PASSES:
-        raise ProgramError(
-            f"{count:,} passes on {nodes:,} nodes is {count * nodes:,} node-passes; the limit "
-            f"is {MAX_NODE_PASSES:,}: use at most {most_passes(nodes):,} passes on this program"
-        )
+    refused = passes_refused(count, program)
+    if refused is not None:
+        raise ProgramError(refused)
     shape: list[str] = []
     if bug == "micrograd":
         shape = reshaped(program)
