@@ -95,16 +95,10 @@ def show(
 
 def _print(value: Any, names: Mapping[str, Any] | None) -> None:
     """The backward pass of ``value``'s graph as ``--print`` shows it, on standard output."""
-    from engine.parse import ProgramError, parse
-
     from .report import print_trace, whole_names
-    from .sources import SourceError, program_source
+    from .sources import to_program
 
-    source, _ = program_source(value, names=names, caller="stepgrad.show")
-    try:
-        program = parse(source)
-    except ProgramError as err:  # about the program stepgrad wrote: no line and column
-        raise SourceError(err.message, hint=err.hint) from None
+    program = to_program(value, names=names, caller="stepgrad.show")
     trace = program.backward(trace=True)
     assert trace is not None
     with whole_names(program):
