@@ -132,11 +132,12 @@ def test_a_name_the_encoding_cannot_show_is_escaped_not_an_error() -> None:
 
 
 def app_in_a_terminal(
-    args: list[str], stderr: str | None = None, **extra: str
+    args: list[str], stderr: str | None = None, stdin: str | None = None, **extra: str
 ) -> tuple[bytes, int | None]:
     """Run the app in a pseudo-terminal until its first step line shows, press q; return what
     the terminal received and the exit code (None if it never ended). ``stderr``: a file to
-    send the child's stderr to instead of the terminal."""
+    send the child's stderr to instead of the terminal; ``stdin``: a file to read stdin from
+    (the keys then come from the terminal itself)."""
     pty = pytest.importorskip("pty")
     import select
     import time
@@ -148,6 +149,8 @@ def app_in_a_terminal(
         os.chdir(ROOT)
         if stderr is not None:
             os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+        if stdin is not None:
+            os.dup2(os.open(stdin, os.O_RDONLY), 0)
         os.execv(PYTHON, [PYTHON, "-m", "stepgrad", *args])
     seen = b""
     deadline = time.monotonic() + 30

@@ -388,50 +388,15 @@ def test_the_mlp_example_writes_no_double_minus() -> None:
 def test_a_program_from_stdin_opens_the_app_on_a_terminal(tmp_path: object) -> None:
     """``stepgrad - < file`` on a terminal: the program comes from the file, the keys from the
     terminal (as less does). Run in a pseudo-terminal; q quits with exit code 0."""
-    import os
-    import pty
-    import select
-    import sys
-    import time
     from pathlib import Path
+
+    from test_output_streams import app_in_a_terminal
 
     program = Path(str(tmp_path)) / "program.txt"
     program.write_text("x = 3\ny = x*x  # square\ny + 1\n")
-    pid, master = pty.fork()
-    if pid == 0:  # the child: its terminal is the pty; stdin becomes the file
-        fd = os.open(program, os.O_RDONLY)
-        os.dup2(fd, 0)
-        os.environ.update(TERM="xterm-256color", COLUMNS="100", LINES="30")
-        os.execv(sys.executable, [sys.executable, "-m", "stepgrad", "-"])
-    seen = b""
-    deadline = time.monotonic() + 30
-    quit_sent = False
-    status = None
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                seen += os.read(master, 65536)
-            except OSError:
-                break
-        if not quit_sent and b"step 0 of 2" in seen:
-            os.write(master, b"q")
-            quit_sent = True
-        done, code = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = code
-            break
-    while status is None and time.monotonic() < deadline:
-        done, code = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = code
-        time.sleep(0.05)
-    if status is None:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    os.close(master)
-    assert quit_sent, seen[-2000:]
-    assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    seen, code = app_in_a_terminal(["-"], stdin=str(program))
+    assert b"step 0 of 2" in seen, seen[-2000:]  # the app opened, and q was sent
+    assert code == 0
 
 
 # --- kinks -------------------------------------------------------------------------------------
