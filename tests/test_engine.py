@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import subprocess
@@ -401,6 +402,19 @@ def test_value_repr_and_labels() -> None:
     assert "x" in repr(v) and "2.0" in repr(v)
     assert (v * 3).op == "*"
     assert (-v).op == "neg"
+
+
+def test_labels_of_unnamed_nodes_read_none_and_can_be_set() -> None:
+    # an op node, a lifted constant and an unnamed leaf are made without a label slot
+    x = Value(2.0)
+    for node in (x, x * 3, (x * 3).parents[1], x.relu(), 2.5 + x, Value.constant(1)):
+        assert node.label is None
+        assert repr(node).endswith(")") and "label" not in repr(node)
+        node.label = "named"
+        assert node.label == "named"
+        assert copy.copy(node).label == "named"
+        node.label = None
+        assert node.label is None
 
 
 def test_shared_node_feeding_a_unary_op_waits_for_all_consumers() -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-REPEATS = 7
+REPEATS = 11
 FIRST_FRAME = 1.2
 """Our first frame, at most this many times the minimal app's (issue 14)."""
 GRAPH_SHOWN = 1.6
