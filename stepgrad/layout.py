@@ -258,28 +258,57 @@ _WIDE_FILL = "\u200b"
 is a grid of one character per column, and this zero-width space takes the second column, so
 the border, the wires and the boxes beside it stay where they are."""
 
+_MARK_FILL = "\u3000"
+"""Put after a letter for each character on it that takes no column (a combining accent that
+has no precomposed form, ``x\u0301``): this ideographic space takes two columns in one
+character, so the letter, its accents and their fills take as many columns as characters."""
 
-def in_columns(text: str) -> str:
-    """``text`` with one character per terminal column: each wide character followed by
-    :data:`_WIDE_FILL` (``len`` is then the width the text takes on screen)."""
-    if text.isascii():
-        return text
-    return "".join(
-        c + _WIDE_FILL if unicodedata.east_asian_width(c) in ("W", "F") else c for c in text
-    )
+
+def _columns(c: str) -> int:
+    """The terminal columns one character takes, as Rich (and so Textual) counts them, told
+    from Python's Unicode tables so that drawing needs no Rich: two for a wide character, none
+    for a combining mark or a format character (a zero-width space or joiner; not the soft
+    hyphen, which shows)."""
+    if unicodedata.east_asian_width(c) in ("W", "F"):
+        return 2
+    category = unicodedata.category(c)
+    if category in ("Mn", "Me", "Mc") or category == "Cf" and c != "\xad":
+        return 0
+    return 1
+
+
+def _in_columns(text: str) -> list[str]:
+    """``text`` one character at a time, each with the accents on it and then its fills: each
+    unit has as many characters as it takes terminal columns (a wide character is followed by
+    :data:`_WIDE_FILL`, each accent by :data:`_MARK_FILL`; the accents stay on their letter)."""
+    units: list[list[str]] = []  # [character and its accents, its fills]
+    for c in unicodedata.normalize("NFC", text):  # an accent typed apart joins its letter
+        columns = _columns(c)
+        if columns == 0:
+            if units:
+                units[-1][0] += c
+                units[-1][1] += _MARK_FILL
+            else:
+                units.append([c, _MARK_FILL])
+        else:
+            units.append([c, _WIDE_FILL if columns == 2 else ""])
+    return [c + fill for c, fill in units]
 
 
 def header_text(label: str, op: str, mode: Mode = "full", form: str | None = None) -> str:
     """The text in a box's top border: ``e = ·*·``, ``x``, ``·+·`` (names cut to fit);
     ``form`` replaces the op's form (a collapsed group's ``tanh(Σ3)``). One character per
-    terminal column (see :func:`in_columns`)."""
+    terminal column (see :func:`_in_columns`)."""
     limit = METRICS[mode].name_width
-    label = in_columns(label)
+    units = list(label) if label.isascii() else _in_columns(label)
+    label = "".join(units)
     if len(label) > limit:
-        cut = limit - 1
-        if label[cut - 1 : cut] != _WIDE_FILL and label[cut : cut + 1] == _WIDE_FILL:
-            cut -= 1  # not between a wide character and its second column
-        label = label[:cut] + "…"
+        # cut between characters, never between a character and its fill
+        size = kept = 0
+        while size + len(units[kept]) < limit:  # the ellipsis takes the last column
+            size += len(units[kept])
+            kept += 1
+        label = "".join(units[:kept]) + "…"
     form = op_form(op) if form is None else form
     if label and form:
         return f"{label} = {form}"

@@ -441,6 +441,35 @@ def test_a_drawing_wider_than_the_terminal_is_cut_not_wrapped() -> None:
     assert "cut at" not in render_text(program.output, names)  # no width: the whole drawing
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x\u0301",  # an accent with no precomposed letter: it takes no column of its own
+        "e\u0301",  # NFC joins it into é
+        "y\u0302\u0323",  # two accents
+        "\u53d8\u0301",  # a wide character with an accent
+    ],
+)
+def test_a_name_with_accents_keeps_its_box_square(name: str) -> None:
+    """A character that takes no terminal column (a combining accent) made the top border one
+    column shorter than the box's sides. Checked in terminal columns, as Rich measures them."""
+    from rich.cells import cell_len
+
+    from engine import Value
+    from stepgrad.draw import render_text
+
+    x = Value(2.0, name)
+    y = x * Value(3.0, "w")
+    lines = render_text(y).split("\n")
+    shown = unicodedata.normalize("NFC", name)  # é typed as e and an accent is shown as é
+    top = next(i for i, line in enumerate(lines) if shown in line)
+    corner = lines[top].rindex("┐")
+    bottom = next(i for i in range(top + 1, len(lines)) if "┘" in lines[i])
+    width = cell_len(lines[top][: corner + 1])
+    assert cell_len(lines[bottom][: lines[bottom].rindex("┘") + 1]) == width
+    assert cell_len(lines[top + 1][: lines[top + 1].index("├") + 1]) == width
+
+
 def test_a_wide_name_keeps_its_box_square() -> None:
     """変数 takes four terminal columns in two characters: the box's top border was two
     columns wider than its sides, and the wire beside it shifted. Checked in terminal columns
