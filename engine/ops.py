@@ -266,7 +266,8 @@ def render_formula(formula: str, operands: dict[str, str]) -> str:
 
     def sub(match: re.Match[str]) -> str:
         text = operands.get(match.group(1), match.group(1))
-        simple = re.fullmatch(r"[^\W\d]\w*|[0-9.]+(e[+-]?[0-9]+)?", text)  # x, x₁, 変数, 2.5
+        # x, x₁, 変数, x́ (an accent is no word character), 2.5
+        simple = re.fullmatch(r"[^\W\d]\w*|[0-9.]+(e[+-]?[0-9]+)?", text) or text.isidentifier()
         enclosed = formula[match.start() - 1 : match.start()] == "(" and (
             formula[match.end() : match.end() + 1] == ")"
         )

@@ -101,7 +101,6 @@ _CHARACTER_HINTS: dict[str, str] = {
     "\u03c0": "write pi",
     "\u00a0": "replace it with a plain space",
 }
-_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _STATEMENTS = frozenset(
     "if elif else for while try except finally with def class import from return pass break "
     "continue raise global nonlocal del assert async".split()
@@ -619,12 +618,13 @@ def _binary_at(text: str, i: int, previous: str) -> bool:
 def parse_assignment(text: str) -> tuple[str, float]:
     """Parse a command-line ``name=value``; raises ProgramError on anything else."""
     name, sep, number = text.partition("=")
-    name, number = name.strip(), number.strip()
+    # a name as Python reads it in the program (NFKC): x́ and ｘ there are x́ and x here too
+    name, number = unicodedata.normalize("NFKC", name.strip()), number.strip()
     if not sep:
         raise ProgramError(
             f"unexpected argument {_quote(text)}", hint="give values as name=number, e.g. x=1.5"
         )
-    if not _NAME.match(name) or name.startswith("__"):
+    if not name.isidentifier() or name.startswith("__"):
         raise ProgramError(
             f"{_quote(name)} in {_quote(text)} is not a valid name", hint="e.g. x=1.5"
         )

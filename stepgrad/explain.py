@@ -30,13 +30,14 @@ __all__ = [
     "plural",
 ]
 
-_SIMPLE_NAME = re.compile(r"[^\W\d]\w*|-?[0-9.]+(e-?[0-9]+)?")  # a name in any script: 変数
+_SIMPLE_NAME = re.compile(r"[^\W\d]\w*|-?[0-9.]+(e-?[0-9]+)?")  # a name in any script: 変数, x₁
 
 
 def wrapped(program: Program, node: Value) -> str:
     """``node``'s name, in parentheses if it is compound: ``x``, ``(x*x + 1)``."""
     name = program.name(node)
-    return name if _SIMPLE_NAME.fullmatch(name) else f"({name})"
+    simple = _SIMPLE_NAME.fullmatch(name) or name.isidentifier()  # an accented name: x́
+    return name if simple else f"({name})"
 
 
 def partial(program: Program, of: Value, by: Value) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Literal
 
@@ -273,7 +274,17 @@ class Walkthrough(StepCursor):
 
 # --- helpers for the editor, the tests, benchmarks and screenshots ------------------------
 
-_STATEMENT = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)")
+_STATEMENT = re.compile(r"\s*([^\W\d][^\s=]*)\s*=(?!=)")
+"""The start of an assignment ``name =``; the name is checked with :func:`_as_read` (a name in
+any script: ``変数 = 3``, ``x́ = 2``)."""
+
+
+def _as_read(name: str) -> str | None:
+    """``name`` as Python reads it (NFKC: ``ｘ`` is ``x``), or None if it is not a name."""
+    name = unicodedata.normalize("NFKC", name)
+    return name if name.isidentifier() else None
+
+
 _MARKED = re.compile(r"\s*(param|fixed)\s*\((.*)\)\s*\Z", re.S)
 """``param(0.5)`` / ``fixed(1.5)``: an input marked for training (see engine.parse.MARKS)."""
 
@@ -322,7 +333,8 @@ def editable_source(
         changed = False
         for j, statement in enumerate(statements):
             match = _STATEMENT.match(statement)
-            if match is None or match.group(1) not in remaining:
+            key = _as_read(match.group(1)) if match else None
+            if key is None or key not in remaining:
                 continue
             written = statement[match.end() :]
             marked = _MARKED.match(written)  # w = param(0.5) keeps its mark: w = param(0.7)
@@ -331,7 +343,7 @@ def editable_source(
             name = match.group(1)
             indent = statement[: len(statement) - len(statement.lstrip())]
             trailing = statement[len(statement.rstrip()) :] if j < len(statements) - 1 else ""
-            number = write(remaining.pop(name))
+            number = write(remaining.pop(key))
             value = f"{marked.group(1)}({number})" if marked else number
             statements[j] = f"{indent}{name} = {value}{trailing}"
             changed = True

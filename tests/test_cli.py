@@ -308,3 +308,38 @@ def test_options_that_do_something_still_go_together() -> None:
     for argv in (["--forward", "--print"], ["--forward", "--json"], ["--print", "--passes", "2"]):
         out, err = io.StringIO(), io.StringIO()
         assert main(["--example", "toy", *argv], out=out, err=err) == 0, err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("program", "given", "name"),
+    [
+        ("変数*変数", "変数=3", "変数"),
+        ("x\u0301*x\u0301", "x\u0301=3", "x\u0301"),
+        ("x*x", "ｘ=3", "x"),  # read as Python reads the program: ｘ is x
+        ("ｘ*ｘ", "x=3", "x"),
+    ],
+)
+def test_a_name_in_any_script_takes_its_value_on_the_command_line(
+    program: str, given: str, name: str
+) -> None:
+    """A name the program may use could not be given a value: the command line took ASCII
+    names only. d(v*v)/dv at 3 is 6, by hand."""
+    out = io.StringIO()
+    assert main([program, given, "--json"], out=out) == 0
+    inputs = json.loads(out.getvalue())["inputs"]
+    assert inputs[name]["data"] == 3.0 and inputs[name]["grad"] == 6.0
+
+
+@pytest.mark.parametrize("given", ["x-y=1", "1x=2", "__x=1", "x\u200b=1", "=1"])
+def test_a_command_line_name_that_is_no_name_is_refused(given: str) -> None:
+    err = io.StringIO()
+    assert main(["x*2", "x=1", given, "--json"], out=io.StringIO(), err=err) == 2
+    assert "is not a valid name" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_an_accented_name_is_not_bracketed_like_an_expression() -> None:
+    """``∂out/∂(x́)``: a name with an accent took the brackets of a compound expression."""
+    out = io.StringIO()
+    assert main(["x\u0301*y + x\u0301", "x\u0301=2", "y=3", "--print"], out=out) == 0
+    text = out.getvalue()
+    assert "∂out/∂x\u0301 = 1" in text and "(x\u0301)" not in text

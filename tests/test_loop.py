@@ -640,3 +640,16 @@ def test_startup_loads_no_plot_library() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["before", "False", "after", "True"]
+
+
+async def test_a_gradient_step_rewrites_a_name_in_any_script() -> None:
+    """The top bar kept ``ω = 3`` after a gradient step had made ω 1 (only ASCII names were
+    rewritten). (2ω - 1)² at ω = 3: the grad is 2·2·5 = 20, so ω - 0.1·20 = 1, by hand."""
+    app = create_app("ω = 3; y = (ω*2 - 1)**2", steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("end", "u")
+        await pilot.pause()
+        (step,) = app.main.updates
+        assert step.after["ω"] == pytest.approx(1.0, rel=1e-15)
+        top = text_of(app).splitlines()[0]
+        assert "ω = 1;" in top and "ω = 3" not in top

@@ -189,3 +189,20 @@ def test_any_key_sequence_matches_the_engine(source: str, keys: list[str]) -> No
                 assert node.grad == grad
             if not walk.cleared and passes_since_zero:
                 assert walk.pass_.stack == passes_since_zero
+
+
+@pytest.mark.parametrize(
+    ("source", "values", "expected"),
+    [
+        ("ω = 3; y = ω*2", {"ω": 1.5}, "ω = 1.5; y = ω*2"),
+        ("変数 = 3\ny = 変数*2", {"変数": 0.5}, "変数 = 0.5\ny = 変数*2"),
+        ("x\u0301 = 3; y = x\u0301*2", {"x\u0301": 2}, "x\u0301 = 2; y = x\u0301*2"),
+        # the name as typed stays; Python reads ｘ as x
+        ("ｘ = 3; y = ｘ*2", {"x": 2}, "ｘ = 2; y = ｘ*2"),
+        ("y = ω*2", {"ω": 2}, "ω = 2\ny = ω*2"),  # a free name: a line in front
+    ],
+)
+def test_editable_source_rewrites_names_in_any_script(
+    source: str, values: dict[str, float], expected: str
+) -> None:
+    assert editable_source(parse(source, values), values) == expected
