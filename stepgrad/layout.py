@@ -259,9 +259,9 @@ is a grid of one character per column, and this zero-width space takes the secon
 the border, the wires and the boxes beside it stay where they are."""
 
 _MARK_FILL = "\u3000"
-"""Put after a letter for each character on it that takes no column (a combining accent that
-has no precomposed form, ``x\u0301``): this ideographic space takes two columns in one
-character, so the letter, its accents and their fills take as many columns as characters."""
+"""Put after a name once for each character in it that takes no column (a combining accent with
+no precomposed letter, ``x\u0301``): this ideographic space takes two columns in one character,
+so the name and its fills take as many columns as characters."""
 
 
 def _columns(c: str) -> int:
@@ -277,38 +277,38 @@ def _columns(c: str) -> int:
     return 1
 
 
-def _in_columns(text: str) -> list[str]:
-    """``text`` one character at a time, each with the accents on it and then its fills: each
-    unit has as many characters as it takes terminal columns (a wide character is followed by
-    :data:`_WIDE_FILL`, each accent by :data:`_MARK_FILL`; the accents stay on their letter)."""
-    units: list[list[str]] = []  # [character and its accents, its fills]
+def _in_columns(text: str) -> list[tuple[str, int]]:
+    """``text`` one character at a time, with the accents on it: (the characters, followed by
+    :data:`_WIDE_FILL` if it is wide; how many of them take no column)."""
+    units: list[tuple[str, int, int]] = []  # (a character and its accents, columns, accents)
     for c in unicodedata.normalize("NFC", text):  # an accent typed apart joins its letter
         columns = _columns(c)
-        if columns == 0:
-            if units:
-                units[-1][0] += c
-                units[-1][1] += _MARK_FILL
-            else:
-                units.append([c, _MARK_FILL])
+        if columns == 0 and units:
+            chars, width, marks = units[-1]
+            units[-1] = (chars + c, width, marks + 1)
         else:
-            units.append([c, _WIDE_FILL if columns == 2 else ""])
-    return [c + fill for c, fill in units]
+            units.append((c, columns, 1 if columns == 0 else 0))
+    return [(chars + _WIDE_FILL if width == 2 else chars, marks) for chars, width, marks in units]
 
 
 def header_text(label: str, op: str, mode: Mode = "full", form: str | None = None) -> str:
     """The text in a box's top border: ``e = ·*·``, ``x``, ``·+·`` (names cut to fit);
     ``form`` replaces the op's form (a collapsed group's ``tanh(Σ3)``). One character per
-    terminal column (see :func:`_in_columns`)."""
+    terminal column: a wide character is followed by :data:`_WIDE_FILL`, and the name by one
+    :data:`_MARK_FILL` for each character in it that takes no column."""
     limit = METRICS[mode].name_width
-    units = list(label) if label.isascii() else _in_columns(label)
-    label = "".join(units)
-    if len(label) > limit:
-        # cut between characters, never between a character and its fill
-        size = kept = 0
-        while size + len(units[kept]) < limit:  # the ellipsis takes the last column
-            size += len(units[kept])
-            kept += 1
-        label = "".join(units[:kept]) + "…"
+    if not label.isascii():
+        units = _in_columns(label)
+        if sum(len(chars) + marks for chars, marks in units) > limit:
+            # cut between characters, never between a character and its accents or fill
+            size = kept = 0
+            while size + len(units[kept][0]) + units[kept][1] < limit:  # and the ellipsis
+                size += len(units[kept][0]) + units[kept][1]
+                kept += 1
+            units = [*units[:kept], ("…", 0)]
+        label = "".join(chars for chars, _ in units) + _MARK_FILL * sum(m for _, m in units)
+    elif len(label) > limit:
+        label = label[: limit - 1] + "…"
     form = op_form(op) if form is None else form
     if label and form:
         return f"{label} = {form}"
