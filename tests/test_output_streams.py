@@ -8,6 +8,7 @@ that stops early (``| head``) is a success.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -196,3 +197,26 @@ def test_the_app_draws_on_the_terminal_when_stderr_goes_elsewhere(tmp_path: Path
     assert b"step 0 of" not in log.read_bytes()
     seen, code = app_in_a_terminal(["x*x + 1", "x=3"], stderr=os.devnull)
     assert code == 0 and b"step 0 of" in seen, seen[-2000:]
+
+
+@pytest.mark.parametrize("to", ["| cat >", ">"])
+def test_a_long_output_arrives_whole_through_a_pipe_or_into_a_file(to: str, tmp_path: Path) -> None:
+    """The console script leaves with ``os._exit`` (Python's teardown took about 90 ms after
+    the app closed): everything written must still arrive, to the last byte."""
+    path = tmp_path / "out.json"
+    result = shell(f"$STEPGRAD --example mlp --json {to} {path}; exit ${{PIPESTATUS[0]}}")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert len(data["nodes"]) > 300 and data["output"]["grad"] == 1.0
+    printed = tmp_path / "out.txt"
+    result = shell(f"$STEPGRAD --example mlp --print {to} {printed}; exit ${{PIPESTATUS[0]}}")
+    assert result.returncode == 0, result.stderr
+    assert printed.read_text(encoding="utf-8").rstrip().endswith("agree")
+
+
+def test_quitting_the_app_gives_the_terminal_back() -> None:
+    """After q the screen leaves the alternate screen and shows the cursor again, exit 0."""
+    seen, code = app_in_a_terminal(["x*x + 1", "x=3"])
+    assert code == 0, seen[-2000:]
+    tail = seen[seen.rindex(b"step 0 of") :]
+    assert b"\x1b[?1049l" in tail and b"\x1b[?25h" in tail
