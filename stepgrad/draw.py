@@ -489,7 +489,8 @@ class Drawing:
                     crossings.setdefault(y, {})[x] = (index, arms)
                 else:
                     row[x] = (index, arms)
-            for band in range(wire.top // _BAND, wire.bottom // _BAND + 1):
+            top, bottom = wire.rows
+            for band in range(top // _BAND, bottom // _BAND + 1):
                 bands.setdefault(band, []).append(index)
         self._cells = cells
         self._crossings = crossings
@@ -661,12 +662,15 @@ class Drawing:
         h: int,
         view: View | None = None,
         wires: set[int] | None = None,
+        *,
+        styled: bool = True,
     ) -> Rendered:
         """The ``w`` x ``h`` rectangle at ``(x0, y0)``; costs only the cells inside it.
 
         ``wires``, if given, limits the styling to those wires (:meth:`wires_at`): the cells
         they own are exact, other wires' cells show idle (for a caller that reads only some
-        cells, like the HTML export's deltas)."""
+        cells, like the HTML export's deltas). Without ``styled`` only the characters are
+        worked out (plain text: ``--graph`` to a file), and the result has no styles."""
         view = view or View()
         x1, y1 = x0 + w, y0 + h
         lead = min(max(-x0, 0), w)  # columns left of the canvas
@@ -677,16 +681,18 @@ class Drawing:
             if 0 <= row < self.height:
                 base_chars, base_styles = self._idle_row(row)
                 line = [" "] * lead + base_chars[start:end]
-                sty: list[str | None] = [None] * lead
-                sty += base_styles[start:end]
                 if len(line) < w:  # columns right of the canvas
                     line += [" "] * (w - len(line))
+                if styled:
+                    sty: list[str | None] = [None] * lead
+                    sty += base_styles[start:end]
                     sty += [None] * (w - len(sty))
+                    styles.append(sty)
             else:
                 line = [" "] * w
-                sty = [None] * w
+                if styled:
+                    styles.append([None] * w)
             chars.append(line)
-            styles.append(sty)
         # wires that carry a non-idle edge: paint the paths of those edges
         ranks = self._branch_ranks(view) if view.edges else {}
         if ranks:
@@ -699,18 +705,20 @@ class Drawing:
                 if x0 <= x < x1 and y0 <= y < y1:
                     char, style = self._lit_cell(x, y, painted)
                     chars[y - y0][x - x0] = char
-                    styles[y - y0][x - x0] = style
+                    if styled:
+                        styles[y - y0][x - x0] = style
         for node in self._boxes_in(y0, h):
             box = self.boxes[node]
             if box.x >= x1 or box.x + box.w <= x0 or box.y >= y1 or box.y + box.h <= y0:
                 continue
-            lines, box_styles = self._box_image(node, view, ranks)
+            lines, box_styles = self._box_image(node, view, ranks, styled=styled)
             c0 = max(x0, box.x)
             c1 = min(x1, box.x + box.w)
             for row in range(max(y0, box.y), min(y1, box.y + box.h)):
                 src = row - box.y
                 chars[row - y0][c0 - x0 : c1 - x0] = lines[src][c0 - box.x : c1 - box.x]
-                styles[row - y0][c0 - x0 : c1 - x0] = box_styles[src][c0 - box.x : c1 - box.x]
+                if styled:
+                    styles[row - y0][c0 - x0 : c1 - x0] = box_styles[src][c0 - box.x : c1 - box.x]
         return Rendered(["".join(line) for line in chars], styles)
 
     def _lit_cell(
@@ -741,8 +749,14 @@ class Drawing:
         return _glyph(*weights), _RANK_STYLE[best]
 
     def _box_image(
-        self, node: int, view: View, ranks: Mapping[int, list[int]] | None = None
+        self,
+        node: int,
+        view: View,
+        ranks: Mapping[int, list[int]] | None = None,
+        *,
+        styled: bool = True,
     ) -> tuple[list[str], list[list[str | None]]]:
+        """A box's lines and, if ``styled``, a style per character (else no styles)."""
         box = self.boxes[node]
         state = view.node_state(node)
         attrs = self.graph.nodes[node]
@@ -757,6 +771,8 @@ class Drawing:
             note = view.notes.get(node)
             hidden = node in view.hidden
             key = (node, state, grad, ports, note, hidden)
+        if not styled:
+            key += (False,)
         cached = self._box_cache.get(key)
         if cached is not None:
             return cached
@@ -781,6 +797,7 @@ class Drawing:
                 ports,
                 note,
                 hidden,
+                styled,
             )
         if len(self._box_cache) > 50_000:
             self._box_cache.clear()
@@ -854,9 +871,10 @@ def _box_lines(
     heavy_ports: tuple[bool, ...],
     note: str | None = None,
     hidden: bool = False,
+    styled: bool = True,
 ) -> tuple[list[str], list[list[str | None]]]:
     """One box, as ``h`` lines of ``w`` characters, with a style per character (``hidden``:
-    its data is not computed yet, shown ``—``)."""
+    its data is not computed yet, shown ``—``; without ``styled``, no styles: plain text)."""
     metrics = METRICS[mode]
     pad = " " * metrics.pad_x
     left = 2 + metrics.pad_x  # where the header and the rows start
@@ -881,25 +899,28 @@ def _box_lines(
     fill = w - left - 2 - len(header)
     border = _glyph(0, b, 0, b) + hz * metrics.pad_x + " " + header + " " + hz * fill
     lines = [border + _glyph(0, b, b, 0)]
-    styles: list[list[str | None]] = [[base] * w]
-    for i in range(len(label)):
-        if left + i < w:
-            styles[0][left + i] = base + " label"
-    for _ in range(metrics.pad_y):
-        lines.append(vt + " " * (w - 2) + vt)
-        styles.append([base] * w)
+    styles: list[list[str | None]] = []
+    if styled:
+        first: list[str | None] = [base] * w
+        for i in range(left, min(left + len(label), w)):
+            first[i] = base + " label"
+        styles.append(first)
+        styles += ([base] * w for _ in range(metrics.pad_y))
+    lines += [vt + " " * (w - 2) + vt] * metrics.pad_y
     for prefix, value in rows:
         text = (prefix + value).ljust(inner)[:inner]
         lines.append(vt + " " + pad + text + pad + " " + vt)
-        row_style: list[str | None] = [base] * w
-        kind = "grad" if prefix in ("grad ", "∇ ") else "data"
-        for i in range(len(prefix), len(prefix) + len(value)):
-            if left + i < w - left:
-                row_style[left + i] = base + " " + kind
-        styles.append(row_style)
+        if styled:
+            row_style: list[str | None] = [base] * w
+            kind = "grad" if prefix in ("grad ", "∇ ") else "data"
+            for i in range(len(prefix), len(prefix) + len(value)):
+                if left + i < w - left:
+                    row_style[left + i] = base + " " + kind
+            styles.append(row_style)
     while len(lines) < h - 1:
         lines.append(vt + " " * (w - 2) + vt)
-        styles.append([base] * w)
+        if styled:
+            styles.append([base] * w)
     # bottom border with the state marker
     if state.kind == "waiting":
         mark = (
@@ -924,11 +945,11 @@ def _box_lines(
         text = ""
     bottom = _glyph(b, 0, 0, b) + hz * (w - 3 - len(text)) + text + hz + _glyph(b, 0, b, 0)
     lines.append(bottom)
-    bottom_style: list[str | None] = [base] * w
-    for i in range(w - 2 - len(text), w - 2):
+    if styled:
+        bottom_style: list[str | None] = [base] * w
         if text.strip():
-            bottom_style[i] = base + " mark"
-    styles.append(bottom_style)
+            bottom_style[w - 2 - len(text) : w - 2] = [base + " mark"] * len(text)
+        styles.append(bottom_style)
     # ports where edges leave
     for row, port_heavy in zip(out_ports, heavy_ports + (False,) * len(out_ports), strict=False):
         r = row - top
@@ -1078,7 +1099,7 @@ def render_text(
     shown = cut if cut is not None else drawing.width
     parts = []
     for y in range(0, drawing.height, band):
-        rendered = drawing.window(0, y, shown, min(band, drawing.height - y), view)
+        rendered = drawing.window(0, y, shown, min(band, drawing.height - y), view, styled=color)
         parts.append(to_ansi(rendered) if color else rendered.text)
     text = "\n".join(parts)
     if cut is not None:

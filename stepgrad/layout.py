@@ -448,12 +448,19 @@ class Wire(NamedTuple):
         return self.spine[-1]
 
     @property
+    def rows(self) -> tuple[int, int]:
+        """The first and the last row the wire uses."""
+        ys = [y for _, y in self.spine]
+        ys += [b.row for b in self.branches]
+        return min(ys), max(ys)
+
+    @property
     def top(self) -> int:
-        return min(min(y for _, y in self.spine), min(b.row for b in self.branches))
+        return self.rows[0]
 
     @property
     def bottom(self) -> int:
-        return max(max(y for _, y in self.spine), max(b.row for b in self.branches))
+        return self.rows[1]
 
     def path(self, branch: Branch) -> list[tuple[int, int]]:
         """Waypoints from the wire's first cell to ``branch``'s last cell."""

@@ -343,3 +343,56 @@ def test_an_accented_name_is_not_bracketed_like_an_expression() -> None:
     assert main(["x\u0301*y + x\u0301", "x\u0301=2", "y=3", "--print"], out=out) == 0
     text = out.getvalue()
     assert "∂out/∂x\u0301 = 1" in text and "(x\u0301)" not in text
+
+
+def test_the_collector_is_paused_for_an_output_and_back_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A one-shot output is made with the garbage collector paused (its rounds found nothing
+    to free and cost a sixth of --graph); afterwards, and after an error, it is on again."""
+    import gc
+
+    import stepgrad.cli as cli
+
+    seen: list[bool] = []
+    real = cli.to_json
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "to_json", spy)
+    assert gc.isenabled()
+    assert main(["x*2", "x=1", "--json"], out=io.StringIO()) == 0
+    assert seen == [False] and gc.isenabled()
+    assert main(["x^2", "x=1", "--json"], out=io.StringIO(), err=io.StringIO()) == 2
+    assert gc.isenabled()
+    gc.disable()  # a collector the caller turned off stays off
+    try:
+        assert main(["x*2", "x=1", "--json"], out=io.StringIO()) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_app_runs_with_the_collector_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app runs long and makes garbage: it gets the collector back before it starts."""
+    import gc
+
+    import stepgrad.app
+    import stepgrad.cli as cli
+
+    seen: list[bool] = []
+
+    class Stop(Exception):
+        pass
+
+    def create_app(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        raise Stop
+
+    monkeypatch.setattr(stepgrad.app, "create_app", create_app)
+    monkeypatch.setattr(cli, "_interactive", lambda out, from_stdin: True)
+    with pytest.raises(Stop):
+        main(["x*2", "x=1"], out=io.StringIO())
+    assert seen == [True] and gc.isenabled()

@@ -488,3 +488,28 @@ def test_a_wide_name_keeps_its_box_square() -> None:
     assert cell_len(lines[top + 3][: lines[top + 3].index("┘") + 1]) == cell_len(
         lines[top][: corner + 1]
     )
+
+
+@pytest.mark.parametrize("mode", ["full", "compact", "tiny"])
+def test_plain_text_windows_show_what_styled_ones_show(mode: Mode) -> None:
+    """``--graph`` without colour works out the characters only (``styled=False``): every
+    window must hold exactly the characters of the styled one, in every state a step puts
+    boxes and wires in."""
+    from engine.parse import parse
+    from stepgrad.examples import mlp_program
+
+    program = parse(mlp_program())
+    graph = to_networkx(program.output)
+    drawing = draw(layout(graph, mode=mode))
+    trace = program.output.backward(trace=True)
+    assert trace is not None
+    for step in (0, len(trace.steps) // 3, len(trace.steps) - 1):
+        view = step_view(graph, trace, step)
+        for x0, y0, w, h in ((0, 0, drawing.width, drawing.height), (-3, 5, 50, 17)):
+            styled = drawing.window(x0, y0, w, h, view)
+            plain = drawing.window(x0, y0, w, h, view, styled=False)
+            assert plain.lines == styled.lines
+    assert (
+        render_text(program.output, mode=mode)
+        == drawing.window(0, 0, drawing.width, drawing.height, View()).text
+    )
