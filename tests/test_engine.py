@@ -516,3 +516,17 @@ def test_an_output_over_constants_only_sends_nothing() -> None:
     y = x * Value.constant(0.0).sqrt()
     y.backward()
     assert x.grad == 0.0
+
+
+def test_a_pass_keeps_no_reference_to_the_values_it_meets() -> None:
+    """Every plain backward pass once appended the constants it met to a module-level list
+    that nobody read: in a training loop, memory grew with every pass."""
+    x = Value(2.0)
+    c = Value.constant(3.0)
+    y = x * c + 1.5  # the 1.5 is lifted into a constant too
+    lifted = y.parents[1]
+    before = sys.getrefcount(c), sys.getrefcount(lifted), sys.getrefcount(x)
+    for _ in range(3):
+        y.backward()
+    assert (sys.getrefcount(c), sys.getrefcount(lifted), sys.getrefcount(x)) == before
+    assert x.grad == 9.0  # three passes of d(3x + 1.5)/dx = 3, by hand
