@@ -618,15 +618,16 @@ def _binary_at(text: str, i: int, previous: str) -> bool:
 def parse_assignment(text: str) -> tuple[str, float]:
     """Parse a command-line ``name=value``; raises ProgramError on anything else."""
     name, sep, number = text.partition("=")
-    # a name as Python reads it in the program (NFKC): x́ and ｘ there are x́ and x here too
-    name, number = unicodedata.normalize("NFKC", name.strip()), number.strip()
+    typed, number = name.strip(), number.strip()
+    # the name as Python reads it in the program (NFKC): ｘ there is x here too
+    name = unicodedata.normalize("NFKC", typed)
     if not sep:
         raise ProgramError(
             f"unexpected argument {_quote(text)}", hint="give values as name=number, e.g. x=1.5"
         )
     if not name.isidentifier() or name.startswith("__"):
         raise ProgramError(
-            f"{_quote(name)} in {_quote(text)} is not a valid name", hint="e.g. x=1.5"
+            f"{_quote(typed)} in {_quote(text)} is not a valid name", hint="e.g. x=1.5"
         )
     if keyword.iskeyword(name) or name in FUNCTIONS:
         what = "a function" if name in FUNCTIONS else "a Python keyword"
