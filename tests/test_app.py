@@ -452,3 +452,33 @@ async def test_a_layout_that_fails_still_fills_the_footer(monkeypatch) -> None:
         assert "could not be drawn" in app.main.query_one(GraphView).placeholder
         await pilot.press("right")
         assert app.walk.step == 1  # stepping works without the graph
+
+
+async def test_the_footer_keys_it_replaces_are_freed() -> None:
+    """The footer is made anew whenever the keys that work change. Each of Textual's footer
+    keys watches the footer's ``compact``, and those watchers kept every key ever made alive
+    (about 20 more for each End then b) until the terminal's size changed ``compact``."""
+    import gc
+
+    from textual.widgets._footer import FooterKey
+
+    def alive() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
+
+    app = create_app(mlp_program(), steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        for _ in range(8):
+            await pilot.press("end", "b")
+            await pilot.pause()
+        await pilot.pause()
+        mounted = list(app.screen.query(FooterKey))
+        assert mounted and alive() == len(mounted)
+        bound = "FooterKey.-command-palette"  # every key but ^p follows the footer's compact
+        assert not any(key.compact for key in app.screen.query(FooterKey).exclude(bound))
+        await pilot.resize_terminal(70, 30)  # narrow: the footer's keys turn compact
+        await pilot.pause()
+        await pilot.pause()
+        keys = list(app.screen.query(FooterKey).exclude(bound))
+        assert keys and all(key.compact for key in keys)

@@ -146,6 +146,17 @@ class _Footer(Footer):
         if screen is not None:  # in the footer's own context, as its compose expects
             self.call_later(Footer.bindings_changed, self, screen)
 
+    def compose(self) -> ComposeResult:
+        # Each key Textual's footer makes watches the footer's ``compact`` through a data
+        # binding, and Textual forgets the watchers of removed keys only when ``compact``
+        # changes. The footer is made anew whenever the keys that work change (a step, a
+        # pass): at one terminal size every key ever made stayed alive, about 20 widgets
+        # for each End then b. The keys removed by now go here.
+        watchers: dict[str, list[tuple[Any, Any]]] = getattr(self, "__watchers", {})
+        for entries in watchers.values():
+            entries[:] = [(node, call) for node, call in entries if not node._closing]
+        yield from super().compose()
+
 
 def _fit_footer(footer: Footer, width: int) -> None:
     footer.compact = width < WIDE
