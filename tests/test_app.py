@@ -464,7 +464,7 @@ async def test_the_footer_keys_it_replaces_are_freed() -> None:
 
     def alive() -> int:
         gc.collect()
-        return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
+        return sum(1 for o in gc.get_objects() if type(o) is FooterKey)
 
     app = create_app(mlp_program(), steady=True)
     async with app.run_test(size=(120, 36)) as pilot:
