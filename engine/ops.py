@@ -20,7 +20,7 @@ import operator
 import re
 from collections.abc import Callable
 
-__all__ = ["OPS", "Op", "render_formula", "sign"]
+__all__ = ["OPS", "Op", "is_name", "render_formula", "sign"]
 
 Forward = Callable[..., float]
 Derivative = Callable[..., float]
@@ -255,6 +255,14 @@ FUNCTIONS: tuple[str, ...] = tuple(op.name for op in _OPS if op.arity == 1 and o
 """The ops a program calls by name: ``exp(x)``, ``tanh(x)``..."""
 
 _OPERAND = re.compile(r"\b(a|b|out)\b")
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
+def is_name(text: str) -> bool:
+    """Whether ``text`` reads as one name, which a formula writes without brackets: ``x``,
+    ``x₁`` (a subscript digit is a word character), ``変数``, ``x́`` (an accent is not, but the
+    name is an identifier)."""
+    return _WORD.fullmatch(text) is not None or text.isidentifier()
 
 
 def render_formula(formula: str, operands: dict[str, str]) -> str:
@@ -266,8 +274,7 @@ def render_formula(formula: str, operands: dict[str, str]) -> str:
 
     def sub(match: re.Match[str]) -> str:
         text = operands.get(match.group(1), match.group(1))
-        # x, x₁, 変数, x́ (an accent is no word character), 2.5
-        simple = re.fullmatch(r"[^\W\d]\w*|[0-9.]+(e[+-]?[0-9]+)?", text) or text.isidentifier()
+        simple = is_name(text) or re.fullmatch(r"[0-9.]+(e[+-]?[0-9]+)?", text)  # x, 2.5
         enclosed = formula[match.start() - 1 : match.start()] == "(" and (
             formula[match.end() : match.end() + 1] == ")"
         )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 from engine import OPS, Edge, Step, Value
 from engine.numbers import format_number
+from engine.ops import is_name
 from engine.parse import CONSTANTS
 
 if TYPE_CHECKING:
@@ -30,14 +31,13 @@ __all__ = [
     "plural",
 ]
 
-_SIMPLE_NAME = re.compile(r"[^\W\d]\w*|-?[0-9.]+(e-?[0-9]+)?")  # a name in any script: 変数, x₁
+_NUMBER = re.compile(r"-?[0-9.]+(e-?[0-9]+)?")
 
 
 def wrapped(program: Program, node: Value) -> str:
     """``node``'s name, in parentheses if it is compound: ``x``, ``(x*x + 1)``."""
     name = program.name(node)
-    simple = _SIMPLE_NAME.fullmatch(name) or name.isidentifier()  # an accented name: x́
-    return name if simple else f"({name})"
+    return name if is_name(name) or _NUMBER.fullmatch(name) else f"({name})"
 
 
 def partial(program: Program, of: Value, by: Value) -> str:

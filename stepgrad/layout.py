@@ -299,11 +299,12 @@ def header_text(label: str, op: str, mode: Mode = "full", form: str | None = Non
     limit = METRICS[mode].name_width
     if not label.isascii():
         units = _in_columns(label)
-        if sum(len(chars) + marks for chars, marks in units) > limit:
+        sizes = [len(chars) + marks for chars, marks in units]  # characters with their fills
+        if sum(sizes) > limit:
             # cut between characters, never between a character and its accents or fill
             size = kept = 0
-            while size + len(units[kept][0]) + units[kept][1] < limit:  # and the ellipsis
-                size += len(units[kept][0]) + units[kept][1]
+            while size + sizes[kept] < limit:  # the ellipsis takes the last column
+                size += sizes[kept]
                 kept += 1
             units = [*units[:kept], ("…", 0)]
         label = "".join(chars for chars, _ in units) + _MARK_FILL * sum(m for _, m in units)
