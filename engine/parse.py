@@ -38,6 +38,7 @@ __all__ = [
     "parse",
     "clip",
     "parse_assignment",
+    "read_name",
 ]
 
 MAX_SOURCE = 20_000
@@ -615,17 +616,23 @@ def _binary_at(text: str, i: int, previous: str) -> bool:
     return True
 
 
+def read_name(text: str) -> str | None:
+    """``text`` as Python reads a name in a program (NFKC: ``ｘ`` is ``x``), or None if it is not
+    a name (an identifier, in any script)."""
+    name = unicodedata.normalize("NFKC", text)
+    return name if name.isidentifier() else None
+
+
 def parse_assignment(text: str) -> tuple[str, float]:
     """Parse a command-line ``name=value``; raises ProgramError on anything else."""
-    name, sep, number = text.partition("=")
-    typed, number = name.strip(), number.strip()
-    # the name as Python reads it in the program (NFKC): ｘ there is x here too
-    name = unicodedata.normalize("NFKC", typed)
+    typed, sep, number = text.partition("=")
+    typed, number = typed.strip(), number.strip()
     if not sep:
         raise ProgramError(
             f"unexpected argument {_quote(text)}", hint="give values as name=number, e.g. x=1.5"
         )
-    if not name.isidentifier() or name.startswith("__"):
+    name = read_name(typed)  # as the program reads it: ｘ there is x here too
+    if name is None or name.startswith("__"):
         raise ProgramError(
             f"{_quote(typed)} in {_quote(text)} is not a valid name", hint="e.g. x=1.5"
         )

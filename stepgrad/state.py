@@ -19,12 +19,11 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Literal
 
 from engine import Step, Trace, Value
-from engine.parse import Program, ProgramError
+from engine.parse import Program, ProgramError, read_name
 
 __all__ = ["Pass", "Status", "Walkthrough", "editable_source"]
 
@@ -275,14 +274,8 @@ class Walkthrough(StepCursor):
 # --- helpers for the editor, the tests, benchmarks and screenshots ------------------------
 
 _STATEMENT = re.compile(r"\s*([^\W\d][^\s=]*)\s*=(?!=)")
-"""The start of an assignment ``name =``; the name is checked with :func:`_as_read` (a name in
-any script: ``変数 = 3``, ``x́ = 2``)."""
-
-
-def _as_read(name: str) -> str | None:
-    """``name`` as Python reads it (NFKC: ``ｘ`` is ``x``), or None if it is not a name."""
-    name = unicodedata.normalize("NFKC", name)
-    return name if name.isidentifier() else None
+"""The start of an assignment ``name =``; the name is checked with
+:func:`engine.parse.read_name` (a name in any script: ``変数 = 3``, ``x́ = 2``)."""
 
 
 _MARKED = re.compile(r"\s*(param|fixed)\s*\((.*)\)\s*\Z", re.S)
@@ -333,7 +326,7 @@ def editable_source(
         changed = False
         for j, statement in enumerate(statements):
             match = _STATEMENT.match(statement)
-            key = _as_read(match.group(1)) if match else None
+            key = read_name(match.group(1)) if match else None
             if key is None or key not in remaining:
                 continue
             written = statement[match.end() :]
