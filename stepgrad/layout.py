@@ -455,14 +455,6 @@ class Wire(NamedTuple):
         ys += [b.row for b in self.branches]
         return min(ys), max(ys)
 
-    @property
-    def top(self) -> int:
-        return self.rows[0]
-
-    @property
-    def bottom(self) -> int:
-        return self.rows[1]
-
     def path(self, branch: Branch) -> list[tuple[int, int]]:
         """Waypoints from the wire's first cell to ``branch``'s last cell."""
         sx, sy = self.split
@@ -1193,7 +1185,7 @@ def _route(
             wire_of[(source, i)] = len(wires)
             wire = Wire(source, i, tuple(_dedup(spine)), tuple(branches))
             wires.append(wire)
-            height = max(height, wire.bottom + 1)
+            height = max(height, wire.rows[1] + 1)
     return Layout(
         graph,
         mode,
