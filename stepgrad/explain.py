@@ -173,10 +173,12 @@ def _nudged(walk: Walkthrough) -> list[str]:
     nudged = getattr(walk, "nudged", None)
     if nudged is None or walk.pass_.number != 1:
         return []
+    passes = f"(after {nudged.passes} passes) " if nudged.passes > 1 else ""
     return [
         f"You nudged {nudged.input} by h = {n(nudged.h)} and ran the forward pass again: "
         f"{nudged.name} moved by {format_number(nudged.delta_out, 10)}, and {nudged.input}.grad "
-        f"× h = {n(nudged.grad)} × {n(nudged.h)} predicted {format_number(nudged.predicted, 10)}. "
+        f"{passes}× h = {n(nudged.grad)} × {n(nudged.h)} predicted "
+        f"{format_number(nudged.predicted, 10)}. "
         + nudged.verdict(" (H)")
     ]
 

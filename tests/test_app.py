@@ -482,3 +482,17 @@ async def test_the_footer_keys_it_replaces_are_freed() -> None:
         await pilot.pause()
         keys = list(app.screen.query(FooterKey).exclude(bound))
         assert keys and all(key.compact for key in keys)
+
+
+async def test_lines_pinned_for_a_step_go_when_no_step_is_shown() -> None:
+    """The MLP's last step sends to values far apart in the table, so some are pinned under
+    "also receiving now"; back at step 0 nothing is receiving, and the line must go."""
+    app = create_app(mlp_program(), steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end")
+        await pilot.pause()
+        assert "also receiving now" in text_of(app)  # the case this test is about
+        await pilot.press("home")
+        await pilot.pause()
+        assert app.walk.step == 0
+        assert "also receiving now" not in text_of(app)

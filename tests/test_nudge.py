@@ -324,4 +324,47 @@ def test_the_prediction_says_where_its_grad_comes_from() -> None:
     result = nudge(program, "x", 0.1, 2.0, None)  # ∂out/∂x = 2x/8 = 2 at x = 8 (by hand)
     predicted = dict(result.lines()[:4])["predicted"]
     assert "x.grad × h = 2 × 0.1 = 0.2" in predicted
-    assert "from the backward pass at x = 8, before the nudge" in predicted
+    assert "from one backward pass at x = 8, before the nudge" in predicted
+
+
+async def test_after_two_passes_the_nudge_tests_the_grad_on_screen() -> None:
+    """After ``b`` without zero_grad the screen shows x.grad = 4 (two passes of 2x/8 at x = 8,
+    by hand): the nudge must test that grad, say it sums two passes, and give the correct one."""
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main
+        await pilot.press("end", "b", "end")
+        await pilot.pause()
+        x = app.walk.program.inputs["x"]
+        assert app.walk.grad(x) == 4.0
+        screen.select(x)
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        result = screen.nudged
+        assert result is not None
+        assert (result.grad, result.correct, result.passes) == (4.0, 2.0, 2)
+        note = screen.query_one(LessonNote).text()
+        assert "4 × 0.001" in note and "after 2 backward passes without zero_grad" in note
+        assert "the correct grad 2 predicts" in note
+        assert app.contained == []
+
+
+async def test_after_zero_grad_the_nudge_tests_one_pass() -> None:
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main
+        await pilot.press("end", "b", "end", "z")
+        await pilot.pause()
+        screen.select(app.walk.program.inputs["x"])
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        result = screen.nudged
+        assert result is not None
+        assert (result.grad, result.correct, result.passes) == (2.0, None, 1)
+
+
+def test_cli_nudge_after_passes_says_how_many() -> None:
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--print", "--passes", "3", "--nudge", "x")
+    assert code == 0
+    assert "x.grad × h = 6 × 0.001" in out  # three passes of 2 (2x/8 at x = 8, by hand)
+    assert "after 3 backward passes without zero_grad, at x = 8, before the nudge" in out

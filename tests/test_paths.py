@@ -192,7 +192,7 @@ async def test_paths_screen() -> None:
         assert isinstance(screen, PathsScreen)
         assert screen.found.count == 2
         summary = str(screen.query_one("#paths-summary").render())
-        assert "2 paths from x to r; their products add up to 2 = x.grad" in summary
+        assert "2 paths from x to r; their products add up to 2 = x's grad from one pass" in summary
         scene = app.main.scene
         assert scene is not None
         graph = screen.query_one("#paths-graph")

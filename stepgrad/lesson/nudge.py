@@ -54,6 +54,7 @@ class Nudge(NamedTuple):
         kinks: the relu and abs nodes at exactly 0 on ``x``'s way to the output, described.
         back: the output at ``x - h`` (measured at a kink, for the slope on the other side).
         name: the output's name.
+        passes: how many backward passes ``grad`` sums (without ``zero_grad`` in between).
     """
 
     input: str
@@ -66,6 +67,7 @@ class Nudge(NamedTuple):
     kinks: tuple[str, ...] = ()
     back: float | None = None
     name: str = "out"
+    passes: int = 1
 
     @property
     def delta_out(self) -> float:
@@ -128,7 +130,7 @@ class Nudge(NamedTuple):
             (
                 "predicted",
                 f"{x}.grad × h = {n(self.grad)} × {n(h)} = {_long(self.predicted)} ({x}.grad "
-                f"from the backward pass at {x} = {n(self.x)}, before the nudge)",
+                f"{self.grad_source} at {x} = {n(self.x)}, before the nudge)",
             ),
             (
                 "ratio",
@@ -137,6 +139,14 @@ class Nudge(NamedTuple):
             ),
         ]
         return [*rows, ("", self.verdict(hint))]
+
+    @property
+    def grad_source(self) -> str:
+        """Where the grad came from: ``from one backward pass``, or ``after 2 backward passes
+        without zero_grad,`` (then it is 2x the slope, and the verdict says so)."""
+        if self.passes == 1:
+            return "from one backward pass"
+        return f"after {self.passes} backward passes without zero_grad,"
 
     @property
     def rounding(self) -> float:
@@ -260,11 +270,17 @@ def _kinks(program: Program, leaf: Value) -> tuple[str, ...]:
 
 
 def nudge(
-    program: Program, name: str, h: float, grad: float, correct: float | None = None
+    program: Program,
+    name: str,
+    h: float,
+    grad: float,
+    correct: float | None = None,
+    passes: int = 1,
 ) -> Nudge:
     """Nudge the input ``name`` by ``h`` and compare the output's change with ``grad·h``.
 
-    ``correct`` is the correct one-pass gradient when ``grad`` is not it. Raises ProgramError
+    ``correct`` is the correct one-pass gradient when ``grad`` is not it; ``passes`` says how
+    many backward passes ``grad`` sums. Raises ProgramError
     for a name that is no input, an ``h`` that is 0 or not finite, or a forward pass that
     fails at ``x + h``.
     """
@@ -290,5 +306,15 @@ def nudge(
     if correct is not None and correct == grad:
         correct = None
     return Nudge(
-        display, x, h, out, nudged, grad, correct, kinks, back, program.name(program.output)
+        display,
+        x,
+        h,
+        out,
+        nudged,
+        grad,
+        correct,
+        kinks,
+        back,
+        program.name(program.output),
+        passes,
     )

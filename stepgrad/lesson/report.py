@@ -131,7 +131,7 @@ def run(
         display, leaf = find_input(program, name)
         one = own.get(leaf, 0.0) if program.reaches_output(leaf) else 0.0
         right = one if bug is not None or count > 1 else None
-        result.nudged = nudge(program, display, h, leaf.grad, right)
+        result.nudged = nudge(program, display, h, leaf.grad, right, count)
     if with_paths:
         graph = prepare(program.output)
         result.paths = {

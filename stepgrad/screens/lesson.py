@@ -84,9 +84,14 @@ def change_h(screen: MainScreen) -> None:
     )
 
 
-def _one_pass(walk: Walkthrough, leaf: Value) -> tuple[float, float | None]:
-    """The grad of ``leaf`` after one pass of this walkthrough's kind from zero grads, and the
-    correct one when that is another number (a bug mode)."""
+def _grad_to_test(walk: Walkthrough, leaf: Value) -> tuple[float, float | None, int]:
+    """The grad of ``leaf`` that a nudge tests, the correct one-pass grad when that is another
+    number, and how many passes the first one sums.
+
+    In a bug mode: the grad one buggy pass gives from zero grads. Otherwise: ``leaf``'s grad
+    at the end of the current pass, which after ``b`` without ``zero_grad`` holds several
+    passes (what the screen shows then, twice the slope after two).
+    """
     if isinstance(walk, BugWalkthrough):
         trace = buggy_pass(walk.program.output, walk.bug.name, {})
         grad = 0.0
@@ -94,8 +99,13 @@ def _one_pass(walk: Walkthrough, leaf: Value) -> tuple[float, float | None]:
             for edge in step.edges:
                 if edge.parent is leaf:
                     grad = edge.grad_after
-        return grad, walk.correct_own().get(leaf, 0.0)
-    return walk.trace.grads.get(leaf, 0.0), None
+        return grad, walk.correct_own().get(leaf, 0.0), 1
+    own = walk.trace.grads.get(leaf, 0.0)
+    stack = walk.pass_.stack
+    if walk.cleared or stack == 1:
+        return own, None, 1
+    # the pass adds its own grads to those it began with, as the engine does
+    return walk.pass_.base.get(leaf, 0.0) + own, own, stack
 
 
 def do_nudge(screen: MainScreen, direction: int) -> None:
@@ -111,9 +121,9 @@ def do_nudge(screen: MainScreen, direction: int) -> None:
     if display is None:
         return
     h = direction * screen.h
-    grad, correct = _one_pass(walk, leaf)
+    grad, correct, passes = _grad_to_test(walk, leaf)
     try:
-        result = nudge(program, display, h, grad, correct)
+        result = nudge(program, display, h, grad, correct, passes)
         mine = parse(screen.source)
         _, own = find_input(mine, display)
         source_name = next((b.name for b in mine.bindings if b.node is own), own.label or display)

@@ -853,8 +853,7 @@ class MainScreen(Screen[None]):
             nodes += [node, *node.parents]
         elif step is not None:
             nodes += [step.node, *(edge.parent for edge in step.edges)]
-        if nodes:
-            values.show_rows(nodes)
+        values.show_rows(nodes)  # none: lines pinned for the last step go
 
     def _program_forms(self) -> tuple[str, ...]:
         """The program on one line, longest first: every statement (or, past 6 of them, their

@@ -45,8 +45,9 @@ def one_pass(main: MainScreen) -> Mapping[Value, float]:
 
 
 def summary(found: Paths, name: str, out: str, grad: float | None) -> str:
-    """``2 paths from x to r; their products add up to 2 = x.grad``, with the count left out
-    when some are not listed."""
+    """``2 paths from x to r; their products add up to 2 = x's grad from one pass``, with the
+    count left out when some are not listed. One pass's: after ``b`` without ``zero_grad`` the
+    screen shows a multiple of it."""
     count = found.count
     total = n(found.total)
     if count == 0:
@@ -54,7 +55,7 @@ def summary(found: Paths, name: str, out: str, grad: float | None) -> str:
     if count == 1 and not found.shown[0].locals:
         return f"{name} is the output: its grad is 1 by definition"
     if grad is None or is_close(found.total, grad):
-        grads = f" = {name}.grad" if grad is not None else ""
+        grads = f" = {name}'s grad from one pass" if grad is not None else ""
     else:  # pragma: no cover - the sum over paths is backprop's sum: they agree
         grads = f" (backprop says {n(grad)})"
     paths_word = "path" if count == 1 else "paths"

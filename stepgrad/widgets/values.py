@@ -141,9 +141,12 @@ class ValuesTable(ScrollView, can_focus=False):
         rows = list(
             dict.fromkeys(r for r in (self.row_of(node) for node in nodes) if r is not None)
         )
-        self._pinned = []
         if not rows:
+            if self._pinned:  # lines pinned for a step no longer shown
+                self._pinned = []
+                self.refresh()
             return
+        self._pinned = []
         height = max(1, self.scrollable_content_region.height)
         for _ in range(2):  # pinned lines take room: fit again with what is left
             room = height - (len(self._pinned) + 1 if self._pinned else 0)
