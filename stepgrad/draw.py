@@ -30,6 +30,7 @@ from engine.numbers import format_number
 from engine.text import to_ascii
 
 from .layout import (
+    _WIDE_FILL,
     MAX_LANES,
     METRICS,
     TINY_GRAD_WIDTH,
@@ -1101,7 +1102,7 @@ def render_text(
     for y in range(0, drawing.height, band):
         rendered = drawing.window(0, y, shown, min(band, drawing.height - y), view, styled=color)
         parts.append(to_ansi(rendered) if color else rendered.text)
-    text = "\n".join(parts)
+    text = "\n".join(parts).replace(_WIDE_FILL, "")  # a grid's fill: no column of its own
     if cut is not None:
         text += (
             f"\n(cut at {width} of {drawing.width} columns; to see it all: "

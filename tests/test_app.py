@@ -496,3 +496,44 @@ async def test_lines_pinned_for_a_step_go_when_no_step_is_shown() -> None:
         await pilot.pause()
         assert app.walk.step == 0
         assert "also receiving now" not in text_of(app)
+
+
+async def test_the_values_table_aligns_wide_names_in_terminal_columns() -> None:
+    """A CJK character takes two terminal columns: names are padded and cut in columns, so
+    every row's data and grad end where the header's do (they were one column per character
+    off). The long name is cut to the name column, never through a character."""
+    from rich.cells import cell_len
+
+    long_name = "非常长的变量名字"  # 16 columns: more than the name column holds
+    app = create_app(f"变量 = 2; 权 = 3; {long_name} = 1; 结果 = 变量*权 + 变量*{long_name}", {})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end")
+        await pilot.pause()
+        table = app.screen.query_one(ValuesTable)
+        header = table.line(0).plain
+        data_end = cell_len(header[: header.index("data") + 4])
+        grad_end = cell_len(header[: header.index("grad") + 4])
+        rows = [table.line(y).plain for y in range(1, len(table._rows) + 1)]
+        assert len(rows) == 4
+        for row, (name, value) in zip(rows, table._rows, strict=True):
+            data = row.split()[-2] if "+=" not in row else row.split("+=")[0].split()[-2]
+            grad = row.split("+=")[0].split()[-1]
+            assert cell_len(row[: row.index(data, 1) + len(data)]) == data_end, row
+            at = row.index(grad, row.index(data, 1) + len(data))
+            assert cell_len(row[: at + len(grad)]) == grad_end, row
+        cut = next(row for row in rows if row.startswith("非"))
+        assert "…" in cut and cell_len(cut[: cut.index("…") + 1]) <= 12
+
+
+async def test_a_cut_history_of_contributions_says_there_is_more() -> None:
+    """At 120x36 y's two contributions of the last step (y*y sends -3.04688 twice: 2y ×
+    -0.507813, by hand) do not both fit: the row shows the first and `` …``, not a bare
+    ``+=``; at 200x60 both."""
+    for size, end in (((120, 36), "+= -3.04688 …"), ((200, 60), "+= -3.04688 += -3.04688")):
+        app = toy_app()
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("end")
+            await pilot.pause()
+            table = app.screen.query_one(ValuesTable)
+            row = table.line(2, table.scrollable_content_region.width).plain
+            assert row.startswith("y") and row.endswith(end), row

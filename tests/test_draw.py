@@ -513,3 +513,36 @@ def test_plain_text_windows_show_what_styled_ones_show(mode: Mode) -> None:
         render_text(program.output, mode=mode)
         == drawing.window(0, 0, drawing.width, drawing.height, View()).text
     )
+
+
+def test_a_wide_name_sends_no_zero_width_space_to_the_terminal() -> None:
+    """The drawing's grid follows a wide character with a zero-width space to keep one
+    character per column; the space is the grid's, not for the terminal (some draw it, or give
+    it a column): neither ``--graph`` (plain and coloured) nor the app's strips contain it, and
+    every strip is still exactly as wide as the view."""
+    import asyncio
+
+    from engine.parse import parse
+    from stepgrad.app import create_app
+    from stepgrad.draw import render_text
+    from stepgrad.widgets import GraphView
+
+    source = "变量 = 2; 权 = 3; 结果 = 变量*权 + 变量"
+    program = parse(source)
+    for color in (False, True):
+        text = render_text(program.output, color=color)
+        assert "变量" in text and "\u200b" not in text
+
+    async def strips() -> None:
+        app = create_app(source, {}, steady=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            view = app.screen.query_one(GraphView)
+            width = view.scrollable_content_region.width
+            lines = [view.render_line(y) for y in range(view.scrollable_content_region.height)]
+            assert any("变量" in line.text for line in lines)
+            for line in lines:
+                assert "\u200b" not in line.text
+                assert line.cell_length == width
+
+    asyncio.run(strips())

@@ -25,6 +25,10 @@ from textual.strip import Strip
 if TYPE_CHECKING:
     from stepgrad.draw import Drawing, Rendered, View
 
+_WIDE_FILL = "\u200b"
+"""``stepgrad.layout._WIDE_FILL``, the drawing grid's column after a wide character (not imported
+from there: that module brings networkx, which the first frame does without)."""
+
 __all__ = ["GraphView"]
 
 _TOKEN_CLASSES = {
@@ -308,6 +312,8 @@ class GraphView(ScrollView, can_focus=False):
             at = end
         if at < len(line):
             segments.append(Segment(line[at:], self._style(None)))
+        if _WIDE_FILL in line:  # the grid's fill after a wide character: not for the terminal
+            segments = [Segment(t.replace(_WIDE_FILL, ""), style) for t, style, _ in segments]
         return Strip(segments, width)
 
     def _selected_columns(self, row: int) -> list[int]:

@@ -6,6 +6,7 @@ in this step is marked with text (``◀ fired``, ``+= 0.125``) and weight, never
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
@@ -45,6 +46,24 @@ def grad_text(walk: Walkthrough, node: Value) -> str:
     if not node.requires_grad and node is not walk.trace.root:
         return "·"
     return NOT_COMPUTED if grad is None else format_number(grad)
+
+
+def _received(received: dict[Value, list[str]], value: Value, room: int) -> str:
+    """What ``value`` received in this step, in ``room`` columns: as many contributions as fit
+    and `` …`` for the rest (`` += -3.04688 …``), else `` += …``, else `` +=``."""
+    parts = received.get(value, [])
+    text = ""
+    for i, part in enumerate(parts):
+        piece = f" += {part}"
+        more = 2 if i + 1 < len(parts) else 0  # room for " …" if any are left
+        if len(text) + len(piece) + more > room:
+            break
+        text += piece
+    else:
+        return text
+    if text:
+        return text + " …"
+    return " += …" if room >= 5 else " +="
 
 
 class ValuesTable(ScrollView, can_focus=False):
@@ -108,7 +127,8 @@ class ValuesTable(ScrollView, can_focus=False):
         key = (walk.program, walk.pass_, walk.cleared)
         if self._widths_for[0] == key:
             return self._widths_for[1]
-        name_w = min(NAME_WIDTH, max((len(name) for name, _ in self._rows), default=4))
+        # in terminal columns: a CJK character takes two
+        name_w = min(NAME_WIDTH, max((cell_len(name) for name, _ in self._rows), default=4))
         data_w = max([4, *(len(format_number(v.data)) for _, v in self._rows)])
         named = {value for _, value in self._rows}
         grads: set[float] = {0.0, 1.0}
@@ -186,7 +206,12 @@ class ValuesTable(ScrollView, can_focus=False):
             return Content("")
         name, value = self._rows[y - 1]
         g = grad_text(walk, value)
-        shown = name if len(name) <= name_w else name[: name_w - 1] + "…"
+        # cut and padded in terminal columns (set_cell_size leaves no half of a wide character)
+        columns = cell_len(name)
+        if columns > name_w:
+            shown = set_cell_size(name, name_w - 1) + "…"
+        else:
+            shown = name + " " * (name_w - columns)
         name_style = "bold reverse" if value is self.selected else "bold"
         grad_style = "$text-muted" if g in (NOT_COMPUTED, "·") else ""
         marker: tuple[str, str] = ("", "")
@@ -201,13 +226,13 @@ class ValuesTable(ScrollView, can_focus=False):
         if width is not None and marker[0]:
             room = width - (name_w + data_w + grad_w + 4)
             if len(marker[0]) > room:  # keep a text marker (not colour alone) when narrow
-                short = " ◀" if value is self._fired else " +="
+                short = " ◀" if value is self._fired else _received(self._received, value, room)
                 if value in self._wrong:
                     short = f" ✗ {format_number(self._wrong[value])}"
                 marker = (short if room >= len(short) else marker[0], marker[1])
         data = NOT_COMPUTED if value in self.hidden else format_number(value.data)
         return Content.assemble(
-            (shown.ljust(name_w), name_style),
+            (shown, name_style),
             "  ",
             data.rjust(data_w),
             "  ",
