@@ -826,6 +826,19 @@ _TINY_MARKS = {"current": "●", "done": "✓", "dead": "∅", "waiting": "…",
 """A tiny node's state, in the cell before its name: never by colour alone."""
 
 
+def _tiny_note(note: str, room: int) -> str:
+    """A box's note in ``room`` columns: ``✗ correct -2.03125`` becomes ``✗ -2.03125``, then
+    its number loses digits as a grad does (``✗ -2.031``); the number is never cut."""
+    if len(note) <= room:
+        return note
+    words = note.split()
+    try:
+        number = float(words[-1])
+    except ValueError:
+        return note  # the line is cut at the box's edge
+    return f"{words[0]} {fit_number(number, room - len(words[0]) - 1)}"
+
+
 def _tiny_lines(
     w: int,
     h: int,
@@ -841,6 +854,8 @@ def _tiny_lines(
     mark = _TINY_MARKS.get(state.kind, " ")
     if state.kind == "waiting" and state.pending == 0:
         mark = "○"  # ready: it has every contribution
+    if note and h == 1 and note.startswith("✗"):
+        mark = "✗"  # a bug mode's wrong grad on a box with no row for the note (an input)
     op = node_form(attrs)
     name = header_text(node_label(attrs, "tiny"), "", "tiny") or op
     first = f"{mark} {name}"
@@ -854,7 +869,7 @@ def _tiny_lines(
     for row in range(1, h):
         text = ("  " + op) if row == 1 and attrs["label"] else ""
         if row == 1 and note:
-            text = "▸ " + note
+            text = "▸ " + _tiny_note(note, w - 2)
         lines.append(text.ljust(w)[:w])
         styles.append([base + " mark" if note and row == 1 else base] * w)
     return lines, styles

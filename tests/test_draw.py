@@ -546,3 +546,27 @@ def test_a_wide_name_sends_no_zero_width_space_to_the_terminal() -> None:
                 assert line.cell_length == width
 
     asyncio.run(strips())
+
+
+def test_a_one_line_box_shows_a_wrong_grad_whole() -> None:
+    """A bug mode in one-line boxes: the note ``✗ correct -2.03125`` under a box was cut to
+    ``✗ correct -2.`` (a different number); it drops the word, then digits, never the number's
+    end. An input's box has no row for a note: its mark becomes ✗."""
+    from stepgrad.draw import View
+
+    x, y = Value(8.0, "x"), Value(3.0, "y")
+    r = x * y
+    graph = to_networkx(r)
+    drawing = draw(layout(graph, mode="tiny"))
+    ids = {drawing.graph.nodes[n]["label"]: n for n in drawing.graph}
+    product = next(n for n in drawing.graph if drawing.graph.nodes[n]["op"] == "*")
+    grads = {ids["x"]: 3.0, ids["y"]: 8.0, product: 1.0}
+    notes = {ids["x"]: "✗ correct 1.5", product: "✗ correct -2.03125456"}
+    lines = drawing.render(View(grads=grads, notes=notes)).text.splitlines()
+    text = "\n".join(lines)
+    assert "✗ x ∇ 3" in text
+    assert "y ∇ 8" in text and "✗ y" not in text  # y has no note: its mark stays
+    box = drawing.boxes[product]
+    under = lines[box.y + 1][box.x : box.x + box.w].strip()
+    assert under.startswith("▸ ✗ -2.03"), under
+    assert float(under.split()[-1]) == pytest.approx(-2.03125456, rel=1e-3)
