@@ -501,3 +501,24 @@ def test_the_lesson_says_when_the_run_without_zero_grad_ended_lower(lr: float) -
     higher = comparison.without_zero_grad.losses[-1] > comparison.without_zero_grad.losses[0]
     assert ("higher than it started" in comparison.lesson()) == higher
     assert lower != higher  # the two regimes this test is about
+
+
+@pytest.mark.parametrize("size", [(120, 36), (60, 20)])
+async def test_the_steps_field_shows_the_most_steps_whole(size: tuple[int, int]) -> None:
+    """10,000 steps, the most the loop takes, showed as ``000`` in a field too narrow for it."""
+    from textual.widgets import Input
+
+    from stepgrad.app import create_app
+
+    app = create_app(EXAMPLES["zero_grad"].program, steady=True)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        field = app.screen.query_one("#training-steps", Input)
+        field.focus()
+        field.value = ""
+        await pilot.press(*"10000")
+        await pilot.press("tab")  # focus moves on: the field scrolls back to its start
+        await pilot.pause()
+        assert field.value == "10000"
+        assert "10000" in "".join(field.render_line(y).text for y in range(field.size.height))

@@ -353,7 +353,7 @@ class TrainingScreen(ModalScreen[Training | None]):
     TrainingScreen.-narrow #training-choice { width: 100%; }
     #training-form Label { padding: 1 1 0 0; color: $text-muted; }
     #training-form Input { width: 14; }
-    #training-form #training-steps { width: 10; }
+    #training-form #training-steps { width: 12; }  /* 10000, the most steps, and the cursor */
     #training-form SelectionList { width: 1fr; min-width: 20; height: auto; max-height: 6; }
     #training-form-error { color: $text-error; }
     #training-results { height: auto; }
