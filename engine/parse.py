@@ -133,6 +133,8 @@ class ProgramError(Exception):
         span: where, or None when the whole program is at fault.
         hint: how to fix it, or None.
         source: the program text, to quote the offending line.
+        editing_hint: how to fix it for someone editing the program's text, where ``hint``
+            speaks of the command line (``x=1.5``), or None: then ``hint`` serves both.
     """
 
     def __init__(
@@ -141,18 +143,21 @@ class ProgramError(Exception):
         span: Span | None = None,
         hint: str | None = None,
         source: str = "",
+        editing_hint: str | None = None,
     ) -> None:
         self.message = message
         self.span = span
         self.hint = hint
         self.source = source
+        self.editing_hint = editing_hint
         super().__init__(self.headline())
 
-    def headline(self) -> str:
-        """One line: ``line:col: message (hint)``."""
+    def headline(self, editing: bool = False) -> str:
+        """One line: ``line:col: message (hint)``; ``editing``: the hint for someone editing
+        the program's text (the app's editor has no command line to give a value on)."""
         where = f"{self.span.line}:{self.span.col}: " if self.span else ""
-        hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}{self.message}{hint}"
+        hint = self.editing_hint if editing and self.editing_hint else self.hint
+        return f"{where}{self.message}{f' ({hint})' if hint else ''}"
 
     def caret_lines(self) -> list[str]:
         """The offending source line and a caret line under the offending text."""
@@ -699,10 +704,14 @@ class _Parser:
     # --- errors and locations ------------------------------------------------------------------
 
     def error(
-        self, message: str, node: ast.AST | Span | None = None, hint: str | None = None
+        self,
+        message: str,
+        node: ast.AST | Span | None = None,
+        hint: str | None = None,
+        editing_hint: str | None = None,
     ) -> ProgramError:
         span = node if isinstance(node, Span) or node is None else self.span(node)
-        return ProgramError(message, span, hint, self.source)
+        return ProgramError(message, span, hint, self.source, editing_hint)
 
     def _char_col(self, line: int, byte_col: int) -> int:
         """ast's UTF-8 byte offset in a (de-indented) line -> a 1-based character column."""
@@ -1097,6 +1106,7 @@ class _Parser:
                 f"{shown} is used before it is assigned (on line {stmt.lineno})",
                 node,
                 f"move the assignment up, or give it a value: {shown}=1.5",
+                "move the assignment up",
             )
         known = sorted(assigned | set(FUNCTIONS) | set(CONSTANTS))
         close = difflib.get_close_matches(first, known, n=1, cutoff=0.75)
@@ -1105,16 +1115,27 @@ class _Parser:
                 f"unknown name {_quote(first)}",
                 node,
                 f"did you mean {clip(close[0])}? or give it a value: {shown}=1.5",
+                f"did you mean {clip(close[0])}? or add a line: {shown} = 1.5",
             )
         if len(missing) == 1:
-            raise self.error(f"{shown} has no value", node, f"give it as {shown}=1.5")
+            raise self.error(
+                f"{shown} has no value",
+                node,
+                f"give it as {shown}=1.5",
+                f"add a line: {shown} = 1.5",
+            )
         if len(missing) > 5:
             named = [*(clip(n) for n in missing[:4]), f"{len(missing) - 4:,} more"]
         else:
             named = [clip(n) for n in missing]
         names = ", ".join(named[:-1]) + " and " + named[-1]
-        example = " ".join(f"{n}=1.5" for n in named if not n.endswith(" more"))
-        raise self.error(f"{names} have no values", node, f"give them as {example}")
+        given = [n for n in named if not n.endswith(" more")]
+        raise self.error(
+            f"{names} have no values",
+            node,
+            "give them as " + " ".join(f"{n}=1.5" for n in given),
+            "add a line for each: " + "; ".join(f"{n} = 1.5" for n in given),
+        )
 
     def _check_target(self, target: ast.Name) -> None:
         name = target.id

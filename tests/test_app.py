@@ -537,3 +537,33 @@ async def test_a_cut_history_of_contributions_says_there_is_more() -> None:
             table = app.screen.query_one(ValuesTable)
             row = table.line(2, table.scrollable_content_region.width).plain
             assert row.startswith("y") and row.endswith(end), row
+
+
+@pytest.mark.parametrize(
+    ("program", "says", "not_said"),
+    [
+        ("r = x - 8 + sqrt(x - 8)", "(add a line: x = 1.5)", "x=1.5"),
+        ("u*v", "(add a line for each: u = 1.5; v = 1.5)", "v=1.5"),
+        ("y = tanx*2\ny", "(did you mean tanh? or add a line: tanx = 1.5)", "tanx=1.5"),
+        ("y = x*2\nx = 3\ny", "(move the assignment up)", "x=1.5"),
+    ],
+)
+async def test_the_editor_says_how_to_fix_a_missing_value_in_the_text(
+    program: str, says: str, not_said: str
+) -> None:
+    """The editor has no command line: a name with no value is fixed by a line in the
+    program, not by ``x=1.5`` after the command (which the command line's error says)."""
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        editor = app.screen.query_one(ProgramEditor)
+        editor.input.load_text(program)
+        await pilot.pause()
+        error = app.screen.query_one("#editor-error").render().plain
+        assert says in error and not_said not in error, error
+    with pytest.raises(ProgramError) as caught:  # the command line's words are unchanged
+        from engine.parse import parse
+
+        parse(program)
+    assert not_said in caught.value.headline()

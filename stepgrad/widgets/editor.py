@@ -28,7 +28,7 @@ APPLY_KEY = "ctrl+s"
 def error_lines(error: ProgramError) -> list[Content]:
     """``✗ line:col: message (hint)``, then the offending line and a caret under the problem,
     with the line number in a gutter as in the editor."""
-    lines = [Content.assemble(("✗ ", "bold"), (error.headline(), "bold"))]
+    lines = [Content.assemble(("✗ ", "bold"), (error.headline(editing=True), "bold"))]
     carets = error.caret_lines()
     if error.span is not None and len(carets) == 2:
         gutter = f"{error.span.line} │ "
