@@ -138,11 +138,64 @@ def _cut(title: str, width: int) -> str:
     head, mark, tail = title.partition("…")
     if mark:  # already shortened around an ellipsis: keep as much of the end as fits
         head, tail = head.rstrip(), tail.strip()
+        # whole terms where they fit: the one ``…`` left always covers the one there was
+        whole = _whole_terms(f"{head} {tail}", width)
+        if whole:
+            return whole
         if len(tail) <= width - 2:
             return f"{head[: width - 1 - len(tail)].rstrip()}…{tail}"
         return f"{head[:2].rstrip()}…{tail[-(width - 3) :].lstrip()}"
+    whole = _whole_terms(title, width)
+    if whole:
+        return whole
     keep = (width - 1) * 2 // 3
     return f"{title[:keep].rstrip()}…{title[-(width - 1 - keep) :].lstrip()}"
+
+
+_OPERATORS = frozenset(("+", "-", "*", "/", "**"))
+
+
+def _terms(title: str) -> list[str]:
+    """``title`` split at the spaces outside brackets: ``(y1 + 1)**2 + b`` gives
+    ``(y1 + 1)**2``, ``+``, ``b``."""
+    terms: list[str] = []
+    depth = start = 0
+    for i, c in enumerate(title):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == " " and depth == 0:
+            if i > start:
+                terms.append(title[start:i])
+            start = i + 1
+    if start < len(title):
+        terms.append(title[start:])
+    return terms
+
+
+def _whole_terms(title: str, width: int) -> str:
+    """``title`` cut to at most ``width`` characters between whole terms: the latest terms
+    (which tell partial sums apart) and as many of the first as fit, around ``…``
+    (``(y1 + 1)**2 … + (y3 + 1)**2``, ``…(y3 + 1)**2``); ``""`` if not even the last term
+    fits. A term is never cut in two: ``(y…(y3 + 1)**2`` said nothing."""
+    terms = _terms(title)
+    best, kept = "", 0
+    for j in range(len(terms) - 1, 0, -1):  # the tail: terms[j:], longer each time
+        tail = " ".join(terms[j:])
+        if len(tail) + 1 > width:
+            break
+        for i in range(j - 1, -1, -1):  # the head: terms[:i], longest first
+            if i and terms[i - 1] in _OPERATORS:
+                continue  # a head does not end on an operator
+            head = " ".join(terms[:i])
+            forms = (f"{head} … {tail}", f"{head}…{tail}") if head else (f"… {tail}", f"…{tail}")
+            fits = [text for text in forms if len(text) <= width]
+            if fits:
+                if len(head) + len(tail) > kept:
+                    best, kept = fits[0], len(head) + len(tail)
+                break  # shorter heads keep less
+    return best
 
 
 class Scene:

@@ -273,3 +273,19 @@ async def test_the_palette_finds_nodes() -> None:
         by_title["Node: x2w2"].callback()
         await pilot.pause()
         assert app.main.selected is app.walk.program.names["x2w2"]
+
+
+@pytest.mark.parametrize("width", [24, 14])
+def test_titles_cut_between_whole_terms(width: int) -> None:
+    """The MLP's loss is a sum of squares; its partial sums' titles were cut inside a term
+    (``(y1 + 1)…1)**2``, ``(y…(y3 + 1)**2``), which says nothing on a projector. Each side of
+    the ``…`` now holds whole terms: its brackets balance."""
+    program = parse(EXAMPLES["mlp"].program)
+    walk = Walkthrough(program)
+    shown = titles(program, walk.nodes, width)
+    for title in shown.values():
+        for side in title.split("…"):
+            assert side.count("(") == side.count(")"), title
+    squares = {program.title(v): shown[v] for v in walk.nodes if "**2" in program.title(v)}
+    cut = squares["(y1 + 1)**2 … + (y3 + 1)**2"]
+    assert cut == {24: "(y1 + 1)**2…(y3 + 1)**2", 14: "…+ (y3 + 1)**2"}[width]
