@@ -200,3 +200,27 @@ async def test_a_page_move_on_a_list_not_laid_out_yet_is_skipped() -> None:
         await settle(pilot)
         await app.run_action("page_down", options)
         assert options.highlighted and options.highlighted > 0
+
+
+@pytest.mark.parametrize(
+    ("keys", "says"),
+    [
+        (("end", "b"), "their grads are where this one starts"),
+        (("end", "z", "b"), "zero_grad set every grad to 0 for this one"),
+    ],
+)
+async def test_step_back_at_the_start_of_a_later_pass_says_why_it_stops(
+    keys: tuple[str, ...], says: str
+) -> None:
+    """← at step 0 of pass 2 cannot go back into pass 1: the line says so, and whether pass 2
+    starts from pass 1's grads or from zeros."""
+    app = toy()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*keys)
+        await settle(pilot)
+        assert (app.walk.pass_.number, app.walk.step) == (2, 0)
+        await pilot.press("left")
+        await settle(pilot)
+        (line,) = notices(app)
+        assert line.startswith("already at step 0 of pass 2: the passes before it are over")
+        assert says in line

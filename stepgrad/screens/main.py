@@ -1025,6 +1025,16 @@ class MainScreen(Screen[None]):
                 "(z first to start from 0), ← or home to look back"
             )
         if action in ("prev", "home") and walk.step == 0:
+            if walk.pass_.number > 1:  # the passes before are over: no step back into them
+                start = (
+                    "their grads are where this one starts"
+                    if walk.pass_.accumulates
+                    else "zero_grad set every grad to 0 for this one"
+                )
+                return (
+                    f"already at step 0 of pass {walk.pass_.number}: the passes before it are "
+                    f"over, {start}; press → to fire its first node"
+                )
             return "already at step 0: press → to fire the first node"
         if action == "play" and self.predicting:
             return "play is off in predict mode: press → to predict the next step (g: mode off)"
