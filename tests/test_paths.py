@@ -240,3 +240,44 @@ async def test_paths_on_the_collapsed_mlp() -> None:
         await pilot.press("down", "down")
         await pilot.pause()
         assert app.contained == []
+
+
+def test_a_long_path_is_described_by_its_ends() -> None:
+    """A sum of 30 terms: a3's one path passes 26 partial sums (28 nodes, 27 edges, each local
+    derivative 1, by hand). It shows its first and last nodes around the count left out."""
+    from engine.numbers import format_number
+    from stepgrad.lesson.paths import product_text
+
+    program = parse("+".join(f"a{i}" for i in range(30)), {f"a{i}": 1 for i in range(30)})
+    (path,) = paths(program.output, program.inputs["a3"]).shown
+    assert len(path.nodes) == 28
+    text = describe_path(path, program.name)
+    assert text.startswith("a3 → ") and text.endswith(" → out")
+    assert "… 18 more …" in text and text.count(" → ") == 10  # 10 nodes shown, 18 not
+    assert product_text(path, format_number) == " × ".join(
+        ["1"] * 5 + ["… 17 more …"] + ["1"] * 5
+    ) + " = 1"
+
+
+def test_cli_paths_on_thousands_of_inputs_stops_listing_and_keeps_the_sums() -> None:
+    """1,000 inputs summed: input i's one path has 1,000 - i edges, half a million in all.
+    The listing stops at its budget and says so; every count (1) and sum (1, by hand: d sum /
+    d a_i) is still there, and the output stays small (it was quadratic: 123 MB for 2,600)."""
+    from stepgrad.lesson.report import PATHS_BUDGET
+
+    n = 1000
+    program = "+".join(f"a{i}" for i in range(n))
+    values = [f"a{i}=1" for i in range(n)]
+    code, out, _ = run_cli(program, *values, "--paths", "--json")
+    assert code == 0 and len(out) < 20_000_000
+    doc = json.loads(out)
+    assert "stopped" in doc["paths_listing_stopped"]
+    found = doc["paths"]
+    assert len(found) == n
+    assert all(p["count"] == 1 and p["sum"] == 1.0 for p in found.values())
+    listed = [name for name, p in found.items() if p["shown"]]
+    assert 0 < len(listed) < n
+    assert sum(len(found[name]["shown"][0]["nodes"]) - 1 for name in listed) <= PATHS_BUDGET
+    code, out, _ = run_cli(program, *values, "--paths", "--print")
+    assert code == 0 and "The listing stopped after 200,000 search steps" in out
+    assert f"a{n - 1}: 1 path, not listed (the listing stopped: see above)" in out

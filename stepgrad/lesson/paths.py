@@ -63,12 +63,14 @@ class Paths:
         shown: the largest ones by ``|product|``, largest first, at most :data:`SHOWN`.
         total: the sum of every path's product, computed edge by edge from the output down
             (what backprop computes): the grad of one pass.
+        steps: the search steps listing them took (see :func:`search`).
     """
 
     start: Value
     count: int
     shown: tuple[Path, ...]
     total: float
+    steps: int = 0
 
     @property
     def truncated(self) -> bool:
@@ -86,13 +88,17 @@ def _local(node: Value, index: int) -> float:
 
 @dataclass
 class _Graph:
-    """The output's graph seen from the leaves up: each node's consumers (one link per edge)
-    and each edge's local derivative; only nodes that take a gradient."""
+    """The output's graph seen from the leaves up: each node's consumers (one link per edge),
+    each edge's local derivative, and per node what its paths to the output come to (counted
+    once for the graph, however many nodes' paths are asked for); only nodes that take a
+    gradient."""
 
     root: Value
-    order: list[Value]  # parents before children
     consumers: dict[Value, list[Link]]
     locals: dict[tuple[Value, int], float]  # (consumer, index) -> local derivative
+    count: dict[Value, int]  # how many paths lead from the node to the output
+    best: dict[Value, float]  # the largest |product| of those paths
+    total: dict[Value, float]  # the sum of their products: one pass's grad
 
 
 def _graph(root: Value) -> _Graph:
@@ -104,28 +110,31 @@ def _graph(root: Value) -> _Graph:
             if parent.requires_grad:
                 consumers[parent].append((node, index))
                 locals[(node, index)] = _local(node, index)
-    return _Graph(root, order, consumers, locals)
+    count: dict[Value, int] = {root: 1}
+    best: dict[Value, float] = {root: 1.0}
+    total: dict[Value, float] = {root: 1.0}
+    for node in reversed(order):  # children before parents: from the output down
+        if node is root:
+            continue
+        links = consumers[node]
+        count[node] = sum(count[c] for c, _ in links)
+        best[node] = max((abs(locals[link]) * best[link[0]] for link in links), default=0.0)
+        total[node] = sum(total[c] * locals[(c, i)] for c, i in links)
+    return _Graph(root, consumers, locals, count, best, total)
 
 
 def paths(
     root: Value, start: Value, shown: int = SHOWN, *, budget: int = BUDGET, graph: object = None
 ) -> Paths:
     """The paths from ``start`` to ``root``: their count, the ``shown`` largest by
-    ``|product|`` and the sum of all products. ``graph`` reuses :func:`prepare` of ``root``."""
+    ``|product|`` and the sum of all products. ``graph`` reuses :func:`prepare` of ``root``;
+    ``budget`` bounds the search steps (a step takes one edge), and fewer paths are listed if
+    it runs out."""
     g = cast("_Graph", graph) if graph is not None else _graph(root)
     if start not in g.consumers:  # a constant, or a node the output does not use
         return Paths(start, 0, (), 0.0)
-    count: dict[Value, int] = {root: 1}
-    best: dict[Value, float] = {root: 1.0}  # the largest |product| from a node to the output
-    total: dict[Value, float] = {root: 1.0}
-    for node in reversed(g.order):
-        if node is root:
-            continue
-        links = g.consumers[node]
-        count[node] = sum(count[c] for c, _ in links)
-        best[node] = max((abs(g.locals[link]) * best[link[0]] for link in links), default=0.0)
-        total[node] = sum(total[c] * g.locals[(c, i)] for c, i in links)
-    return Paths(start, count[start], _largest(g, start, best, shown, budget), total[start])
+    listed, steps = search(g, start, shown, budget)
+    return Paths(start, g.count[start], listed, g.total[start], steps)
 
 
 def prepare(root: Value) -> object:
@@ -133,27 +142,31 @@ def prepare(root: Value) -> object:
     return _graph(root)
 
 
-def _largest(
-    g: _Graph, start: Value, best: dict[Value, float], shown: int, budget: int
-) -> tuple[Path, ...]:
-    """The ``shown`` paths with the largest ``|product|``, largest first (ties: in the graph's
-    order of edges). Best-first: a partial path's priority is ``|product so far| × best`` of
-    where it stands, which is exactly the largest product it can still reach, so complete paths
-    come out in order; among equal priorities the longest goes first, so ties (products of 0)
-    are followed to the end one at a time instead of all at once."""
+def search(graph: object, start: Value, shown: int, budget: int) -> tuple[tuple[Path, ...], int]:
+    """The ``shown`` paths from ``start`` with the largest ``|product|``, largest first (ties:
+    in the graph's order of edges), and the search steps it took (at most ``budget``).
+
+    Best-first: a partial path's priority is ``|product so far| × best`` of where it stands,
+    which is exactly the largest product it can still reach, so complete paths come out in
+    order; among equal priorities the longest goes first, so ties (products of 0) are followed
+    to the end one at a time instead of all at once. A partial path is its last edge and a link
+    to the partial path before it: extending one costs the same however long it is."""
+    g = cast("_Graph", graph)
+    best = g.best
     found: list[Path] = []
     tie = itertools.count()
-    # (-priority, -length, tie, node, product so far, nodes, indices, locals)
-    heap: list[
-        tuple[float, int, int, Value, float, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
+    # a partial path: (node, product so far, the edge into it (index, local), the one before)
+    Partial = tuple[Value, float, int, float, Any]
+    heap: list[tuple[float, int, int, Partial]] = [
+        (-best[start], 0, next(tie), (start, 1.0, -1, 1.0, None))
     ]
-    heap = [(-best[start], 0, next(tie), start, 1.0, (start,), (), ())]
     steps = 0
     while heap and len(found) < shown and steps < budget:
         steps += 1
-        _, length, _, node, product, path, indices, factors = heapq.heappop(heap)
+        _, length, _, partial = heapq.heappop(heap)
+        node, product = partial[0], partial[1]
         if node is g.root:
-            found.append(Path(path, indices, factors, product))
+            found.append(_unwind(partial))
             continue
         for consumer, i in g.consumers[node]:
             local = g.locals[(consumer, i)]
@@ -164,23 +177,49 @@ def _largest(
                     -abs(value) * best[consumer],
                     length - 1,
                     next(tie),
-                    consumer,
-                    value,
-                    (*path, consumer),
-                    (*indices, i),
-                    (*factors, local),
+                    (consumer, value, i, local, partial),
                 ),
             )
     # the search's priorities multiply in another order than the products do, so two paths
     # within a rounding of each other may come out swapped: list them by the products shown
-    return tuple(sorted(found, key=lambda path: -abs(path.product)))
+    return tuple(sorted(found, key=lambda path: -abs(path.product))), steps
+
+
+def _unwind(partial: Any) -> Path:
+    """The :class:`Path` a chain of partial paths ends in, from its start to the output."""
+    product = partial[1]
+    nodes_: list[Value] = []
+    indices: list[int] = []
+    factors: list[float] = []
+    while partial is not None:
+        node, _, index, local, partial = partial
+        nodes_.append(node)
+        if partial is not None:
+            indices.append(index)
+            factors.append(local)
+    return Path(
+        tuple(reversed(nodes_)), tuple(reversed(indices)), tuple(reversed(factors)), product
+    )
+
+
+LONG = 12
+"""A path with more nodes than this is described by its first and last few (:data:`ENDS`)."""
+ENDS = 5
 
 
 def describe_path(path: Path, name: Callable[[Value], str]) -> str:
     """``x → x*x (2nd input) → a → r``: a node reached along one of several edges from the
-    same parent says which input it is reached as."""
+    same parent says which input it is reached as. A long path shows its first and last
+    :data:`ENDS` nodes around ``… 2,590 more …`` (a sum of thousands of terms)."""
     parts = [name(path.nodes[0])]
-    for previous, node, index in zip(path.nodes, path.nodes[1:], path.indices, strict=False):
+    steps = list(zip(path.nodes, path.nodes[1:], path.indices, strict=False))
+    skipped = 0
+    if len(path.nodes) > LONG:
+        skipped = len(steps) - 2 * ENDS + 1
+        steps = steps[: ENDS - 1] + steps[-ENDS:]
+    for k, (previous, node, index) in enumerate(steps):
+        if skipped and k == ENDS - 1:
+            parts.append(f"… {skipped:,} more …")
         text = name(node)
         if sum(p is previous for p in node.parents) > 1:
             text += f" ({_ORDINALS.get(index, f'input {index + 1}')})"
@@ -192,10 +231,17 @@ _ORDINALS = {0: "1st input", 1: "2nd input"}
 
 
 def product_text(path: Path, number: Callable[[float], str]) -> str:
-    """``8 × 1 × 0.125 = 1`` (just ``1`` for the empty path of the output itself)."""
+    """``8 × 1 × 0.125 = 1`` (just ``1`` for the empty path of the output itself); a long
+    path's first and last :data:`ENDS` factors around ``… 2,590 more …``."""
     if not path.locals:
         return "1 (the output itself)"
-    return " × ".join(number(x) for x in path.locals) + f" = {number(path.product)}"
+    factors = [number(x) for x in path.locals[:ENDS]] if len(path.locals) > LONG else []
+    if factors:
+        factors.append(f"… {len(path.locals) - 2 * ENDS:,} more …")
+        factors += (number(x) for x in path.locals[-ENDS:])
+    else:
+        factors = [number(x) for x in path.locals]
+    return " × ".join(factors) + f" = {number(path.product)}"
 
 
 def is_close(a: float, b: float) -> bool:

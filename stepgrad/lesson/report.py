@@ -65,6 +65,12 @@ def passes_refused(count: int, program: Program, asked: str | None = None) -> st
     )
 
 
+PATHS_BUDGET = 200_000
+"""Search steps ``--paths`` takes at most for all inputs together (a step follows one edge):
+a sum of thousands of terms has thousands of inputs, each with a path thousands of edges long.
+Past it the inputs left show their count and sum of paths, exact, and list none."""
+
+
 @dataclass
 class Run:
     """What ``--passes``, ``--bug``, ``--nudge`` and ``--paths`` computed.
@@ -78,6 +84,8 @@ class Run:
         own: every node's gradient of one correct pass (what a nudge measures).
         nudged: the nudge, or None.
         paths: each input's paths to the output, by input name (when asked).
+        paths_cut: listing them stopped at :data:`PATHS_BUDGET` search steps, so some inputs
+            list fewer paths than they could (their counts and sums are whole).
         reshaped: how micrograd builds ops it has no op for (``--bug micrograd``).
     """
 
@@ -89,6 +97,7 @@ class Run:
     nudged: Nudge | None = None
     paths: dict[str, Paths] | None = None
     reshaped: list[str] = field(default_factory=list)
+    paths_cut: bool = False  # the listing of paths stopped at PATHS_BUDGET search steps
 
 
 def run(
@@ -134,9 +143,13 @@ def run(
         result.nudged = nudge(program, display, h, leaf.grad, right, count)
     if with_paths:
         graph = prepare(program.output)
-        result.paths = {
-            name: paths(program.output, leaf, graph=graph) for name, leaf in program.inputs.items()
-        }
+        result.paths = {}
+        left = PATHS_BUDGET  # shared by every input: thousands of long paths stay quick
+        for name, leaf in program.inputs.items():
+            found = paths(program.output, leaf, graph=graph, budget=left)
+            left -= found.steps
+            result.paths[name] = found
+            result.paths_cut = result.paths_cut or (found.count > len(found.shown) and not left)
     return result
 
 
@@ -196,6 +209,11 @@ def document(result: Run) -> dict[str, Any]:
             }
             for name, found in result.paths.items()
         }
+        if result.paths_cut:
+            doc["paths_listing_stopped"] = (
+                f"the listing stopped after {PATHS_BUDGET:,} search steps (one edge each): the "
+                "inputs after that list fewer paths or none; every count and sum is exact"
+            )
     return doc
 
 
@@ -448,6 +466,13 @@ def _print_paths(result: Run, w: _Writer) -> None:
             "listed per input, the largest |product| first)"
         ),
     )
+    if result.paths_cut:
+        w.line(
+            w.seg(
+                f"The listing stopped after {PATHS_BUDGET:,} search steps (one edge each): the "
+                "inputs after that list fewer paths or none; every count and sum is exact."
+            )
+        )
     for name, found in (result.paths or {}).items():
         w.blank()
         listed = len(found.shown)
@@ -456,7 +481,13 @@ def _print_paths(result: Run, w: _Writer) -> None:
             w.line(w.seg(name, "bold"), w.seg(f": no path leads to {out}; its grad is 0"))
             continue
         total = format_number(found.total)
-        if found.truncated:
+        if found.truncated and not listed:
+            head = (
+                f": {plural(count, 'path')}, not listed (the listing stopped: see above); "
+                f"{'its product is' if count == 1 else 'their products add up to'} {total} "
+                "(one pass's grad)"
+            )
+        elif found.truncated:
             head = (
                 f": {count:,} paths; the {listed} largest listed, {count - listed:,} not; all "
                 f"{count:,} products add up to {total} (one pass's grad)"
