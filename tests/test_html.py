@@ -497,3 +497,26 @@ def test_the_file_takes_keys_as_it_opens(tmp_path: Path) -> None:
         page.keyboard.press("ArrowLeft")
         assert state(root) == "fresh:3:1"
         assert "click here first" not in root.locator(".sg-keys").inner_text()
+
+
+@pytest.mark.parametrize(
+    ("program", "values"),
+    [
+        ("+".join(["x"] * 250), ["x=1.5"]),  # one input used 250 times: 950,000 cells of edges
+        ("*".join(f"a{i % 20}" for i in range(120)), [f"a{i}=1.01" for i in range(20)]),
+    ],
+    ids=["x used 250 times", "20 inputs used 6 times each"],
+)
+def test_a_page_whose_edges_cover_too_much_is_refused_at_once(
+    program: str, values: list[str]
+) -> None:
+    """Every step redraws the edges it changes: a value used by hundreds of nodes far apart
+    took a minute (48 s for 499 uses of x). Such a graph is refused with one line naming the
+    limit, before any step is drawn; the MLP example (30,000 cells) is not."""
+    from stepgrad.sources.html import MAX_EDGE_CELLS
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main([program, *values, "--html", "-"], out=out, err=err) == 2
+    (line,) = err.getvalue().splitlines()
+    assert line.startswith("stepgrad: error: ") and f"more than {MAX_EDGE_CELLS:,} cells" in line
+    assert "step through it in the app" in line and out.getvalue() == ""

@@ -87,6 +87,11 @@ MAX_NODES = 500
 """The largest graph a page holds (the 320-node MLP example takes about 5 s and 550 kB)."""
 MAX_CELLS = 4_000_000
 """The largest drawing a page holds, in characters (a file of about 10 MB)."""
+MAX_EDGE_CELLS = 60_000
+"""The most cells the edges of a page's drawing may cover together. Every step redraws the
+edges it changes, cell by cell, so a value used by hundreds of nodes far apart (a sum of one
+input 250 times: 950,000 cells) took a minute to write; the MLP example's edges cover 30,000
+and take about 3 s, the slowest shapes under this limit about 4 s."""
 
 STYLE_CLASSES = {
     "node.idle": "ni",
@@ -175,6 +180,15 @@ def walkthrough(
             f"the drawing would be {drawing.width:,} × {drawing.height:,} characters, more than "
             f"{holder} holds ({MAX_CELLS:,})"
         )
+    covered = 0
+    for edge in graph.edges(keys=True):
+        if edge[0] in drawing.boxes and edge[1] in drawing.boxes:
+            covered += len(drawing.edge_cells(edge))
+            if covered > MAX_EDGE_CELLS:  # no need to count the rest
+                raise TooLarge(
+                    f"the drawing's edges cover more than {MAX_EDGE_CELLS:,} cells, more than "
+                    f"{holder} redraws step by step (values used by many nodes far apart)"
+                )
     ids = scene.ids
     styles = _Styles()
     base_view = scene.whole_view(first)
