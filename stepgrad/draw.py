@@ -1081,16 +1081,17 @@ def render_text(
             f"the graph is too large to draw: its values would cross {count:,} columns on the "
             f"way to their consumers (the limit is {MAX_LANES:,})"
         )
-    drawing = draw(layout(graph, mode=mode))
-    if width is not None and drawing.width > width:
-        drawing = draw(layout(graph, mode="compact"))
-    cut = width if width is not None and drawing.width > width else None
-    cells = (cut or drawing.width) * drawing.height
-    if cells > MAX_CELLS:
+    laid = layout(graph, mode=mode)
+    if width is not None and laid.width > width:
+        laid = layout(graph, mode="compact")
+    cut = width if width is not None and laid.width > width else None
+    cells = (cut or laid.width) * laid.height
+    if cells > MAX_CELLS:  # known from the layout: refused before indexing every cell
         raise TooLarge(
-            f"the drawing would be {drawing.width:,} × {drawing.height:,} characters, more than "
+            f"the drawing would be {laid.width:,} × {laid.height:,} characters, more than "
             f"--graph prints ({MAX_CELLS:,})"
         )
+    drawing = draw(laid)
     ids = {attrs["value"]: n for n, attrs in graph.nodes(data=True)}
     live = nx.ancestors(graph, ids[root]) | {ids[root]}
     dead = {n: NodeState("dead") for n in graph if n not in live}

@@ -674,9 +674,11 @@ def fit(
 
 SMALL_GRAPH = 100
 """Up to this many nodes a layout costs little: :func:`fit` tries the levels largest first."""
-MAX_LANES = 200_000
+MAX_LANES = 30_000
 """The most lanes (a value crossing a column on its way to a later consumer) a layout may
-have: each costs about as much as a box. Beyond it a drawing is refused, not attempted."""
+have: each costs about as much as a box. Beyond it a drawing is refused, not attempted. At
+30,000 lanes (100 inputs each used again every 100 terms of a 400-term sum) ``--graph`` takes
+about 2.5 s and the app 3.5 s to show the graph; at 90,000 the app took 11 s and 1.2 GB."""
 
 
 def layers_of(graph: nx.MultiDiGraph) -> dict[int, int]:

@@ -365,3 +365,34 @@ def test_error_lines_quote_long_text_short(program: str) -> None:
 def test_command_line_errors_quote_long_text_short(argv: list[str]) -> None:
     code, _, err = run_cli(*argv, "--print")
     assert code == 2 and len(err) < 200 and "…" in err, err[:300]
+
+
+def test_values_crossing_the_whole_drawing_are_refused_before_a_layout() -> None:
+    """100 inputs, each used again every 100 terms of a 2,000-term sum: every value crosses
+    the drawing to its last consumer, 190,000 lanes. ``--graph`` laid it out and indexed it
+    for 22 s (2 GB at 1,000 terms) before refusing; now one line names the limit at once."""
+    from stepgrad.layout import MAX_LANES
+
+    program = "+".join(f"a{i % 100}" for i in range(2000))
+    values = [f"a{i}=1" for i in range(100)]
+    for mode in (["--graph"], ["--graph", "--backward"]):
+        code, out, err = run_cli(program, *values, *mode)
+        assert code == 2 and out == ""
+        (line,) = err.splitlines()
+        assert "would cross 189,999 columns" in line and f"the limit is {MAX_LANES:,}" in line
+
+
+def test_a_drawing_too_large_is_refused_before_its_cells_are_indexed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The layout knows the drawing's size: a drawing over the limit is refused before
+    :class:`Drawing` indexes every cell (the slow, memory-hungry part)."""
+    import stepgrad.draw as draw_module
+
+    def no_drawing(*args: object) -> None:
+        raise AssertionError("the drawing was built before the size was checked")
+
+    monkeypatch.setattr(draw_module, "MAX_CELLS", 1000)
+    monkeypatch.setattr(draw_module.Drawing, "__init__", no_drawing)
+    code, out, err = run_cli("(x*x + 1)/(y*y - 1)", "x=8", "y=3", "--graph")
+    assert code == 2 and "more than --graph prints (1,000)" in err

@@ -174,20 +174,21 @@ def walkthrough(
             f"way to their consumers (the limit is {MAX_LANES:,})"
         )
     mode: Mode = "compact" if graph.number_of_nodes() > FULL_MODE_MAX_NODES else "full"
-    drawing = draw(layout(graph, mode=mode))
-    if drawing.width * drawing.height > MAX_CELLS:
+    laid = layout(graph, mode=mode)
+    if laid.width * laid.height > MAX_CELLS:  # refused before indexing every cell
         raise TooLarge(
-            f"the drawing would be {drawing.width:,} × {drawing.height:,} characters, more than "
+            f"the drawing would be {laid.width:,} × {laid.height:,} characters, more than "
             f"{holder} holds ({MAX_CELLS:,})"
         )
+    drawing = draw(laid)
     covered = 0
     for edge in graph.edges(keys=True):
         if edge[0] in drawing.boxes and edge[1] in drawing.boxes:
             covered += len(drawing.edge_cells(edge))
             if covered > MAX_EDGE_CELLS:  # no need to count the rest
                 raise TooLarge(
-                    f"the drawing's edges cover more than {MAX_EDGE_CELLS:,} cells, more than "
-                    f"{holder} redraws step by step (values used by many nodes far apart)"
+                    f"the drawing's edges cover more than {MAX_EDGE_CELLS:,} cells, the limit of "
+                    f"what {holder} redraws step by step (values used by many nodes far apart)"
                 )
     ids = scene.ids
     styles = _Styles()

@@ -42,6 +42,7 @@ MODES: dict[str, list[str]] = {
     "json": ["--json"],
     "graph": ["--graph", "--backward"],
     "html": ["--html", "-"],
+    "paths": ["--paths", "--print"],
     "app": ["(app)"],
 }
 """Mode name -> the options that select it. ``app`` opens the app headless (Textual's test
@@ -170,9 +171,25 @@ def chain(limit: int) -> tuple[str, list[str]]:
     return "\n".join(lines), []
 
 
+def shared(limit: int) -> tuple[str, list[str]]:
+    """100 inputs, each used again every 100 terms of a sum: every input's value crosses the
+    whole drawing to its last consumer (a lane per column), the shape that made ``--graph``
+    work 22 s before refusing."""
+    terms: list[str] = []
+    length = -1
+    while True:
+        term = f"a{len(terms) % 100}"
+        if length + 1 + len(term) > limit:
+            break
+        length += 1 + len(term)
+        terms.append(term)
+    return "+".join(terms), [f"a{i}=1" for i in range(min(100, len(terms)))]
+
+
 SHAPES: dict[str, Shape] = {
     "one input": one_input,
     "distinct": distinct,
+    "shared": shared,
     "nesting": nesting,
     "negations": negations,
     "chain": chain,
