@@ -19,7 +19,7 @@ import re
 import sys
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from .backward import Edge, Step, Trace, nodes
@@ -37,6 +37,7 @@ __all__ = [
     "Span",
     "parse",
     "clip",
+    "name_list",
     "parse_assignment",
     "read_name",
 ]
@@ -219,6 +220,19 @@ def clip(text: str, limit: int = QUOTE) -> str:
         return text
     head = (limit - 1) * 2 // 3
     return f"{text[:head]}…{text[len(text) - (limit - 1 - head) :]}"
+
+
+def name_list(names: Iterable[str], shown: int = 8) -> str:
+    """``a, b, c`` for an error message: each name clipped (:func:`clip`), at most ``shown`` of
+    them and how many more (``a0, a1, …, a7 and 2,592 more``), ``none`` for none; a program
+    may have thousands of inputs, and the message stays one short line."""
+    names = list(names)
+    if not names:
+        return "none"
+    listed = ", ".join(clip(name) for name in names[:shown])
+    if len(names) > shown:
+        return f"{listed} and {len(names) - shown:,} more"
+    return listed
 
 
 def _quote(text: str, limit: int = QUOTE) -> str:
@@ -836,15 +850,31 @@ class _Parser:
         char = re.search(r"invalid (?:non-printable )?character '?(.)'? \(U\+([0-9A-F]+)\)", raw)
         control = re.search(r"invalid non-printable character U\+([0-9A-F]+)", raw)
         if control and not char:
-            message = f"a control character (U+{control.group(1)}) is not allowed"
-            hint = f"delete it: it shows as {_shown(chr(int(control.group(1), 16)))}"
+            code = chr(int(control.group(1), 16))
+            if unicodedata.category(code) == "Cc":
+                message = f"a control character (U+{control.group(1)}) is not allowed"
+                hint = f"delete it: it shows as {_shown(code)} here"
+            else:  # a format or separator character: invisible, or a line break in disguise
+                what = unicodedata.name(code, "").lower() or "an invisible character"
+                message = f"an invisible character (U+{control.group(1)}, {what}) is not allowed"
+                hint = f"delete it: it shows as {_shown(code)} here"
         elif char:
             symbol = chr(int(char.group(2), 16))
             message = f"the character {symbol!r} (U+{char.group(2)}) is not allowed"
             hint = _CHARACTER_HINTS.get(symbol)
         elif "invalid decimal literal" in lowered:
-            message = "a number runs straight into a name"
-            hint = "write 2*x for a product"
+            at = col - 1 - self.indent[line - 1]
+            start = at
+            while start > 0 and (body[start - 1].isdigit() or body[start - 1] in "._"):
+                start -= 1
+            digits = re.match(r"[0-9][0-9_.]*", body[start:])
+            number = digits.group() if digits else ""
+            if "__" in number or number.endswith("_") or "_." in number or "._" in number:
+                message = "this number is not written correctly"
+                hint = "an underscore goes between two digits, as in 1_000"
+            else:
+                message = "a number runs straight into a name"
+                hint = "write 2*x for a product"
         elif "perhaps you forgot a comma" in lowered:
             message = "two values stand next to each other"
             hint = "is an operator missing? e.g. 2*x"
@@ -871,6 +901,8 @@ class _Parser:
             message = "unexpected indentation"
         elif raw not in ("invalid syntax",):
             message = raw.split(". Perhaps")[0].split(". Did you mean")[0]
+        if message == "invalid syntax" and body[col - 1 - self.indent[line - 1] :].startswith(":="):
+            message = _UNSUPPORTED_NODES[ast.NamedExpr]  # as for (x := 2), which parses
         if message == "invalid syntax":
             here = body[col - 1 - self.indent[line - 1] :]
             before = body[: col - 1 - self.indent[line - 1]].rstrip()
@@ -1387,6 +1419,11 @@ class _Parser:
         if name in env:
             return env[name]
         if name in self.values:  # a free name given on the command line: one shared input
+            if name in CONSTANTS:  # pi=3: said, as a program that assigns pi is
+                self.warnings.append(
+                    f"{name}={format_number(self.values[name])} replaces the constant {name} "
+                    f"({format_number(CONSTANTS[name])}): here {name} is an input"
+                )
             value = Value(self.values[name], name)
             self.spans[value] = self.span(node)
             env[name] = value

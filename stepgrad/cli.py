@@ -22,8 +22,10 @@ from engine.parse import (
     Program,
     ProgramError,
     clip,
+    name_list,
     parse,
     parse_assignment,
+    read_name,
 )
 from engine.text import to_ascii, visible
 
@@ -408,11 +410,17 @@ def _run(
         program = parse(source, values)
         for warning in program.warnings:
             _tell(err, f"stepgrad: warning: {warning}")
+        if "params" in loop:  # a name as shown (x₁), else as the program reads it (ｘ is x)
+            loop["params"] = [
+                name if name in program.inputs else read_name(name) or name
+                for name in loop["params"]
+            ]
         for name in loop.get("params", ()):
             if name not in program.inputs:
                 raise ProgramError(
-                    f"--params: {name} is not an input of the program, so it cannot be trained",
-                    hint="inputs: " + (", ".join(program.inputs) or "none"),
+                    f"--params: {clip(name)} is not an input of the program, so it cannot be "
+                    "trained",
+                    hint="inputs: " + name_list(program.inputs),
                 )
         too_much = _too_much_work(program, example, args, loop)
         if too_much is not None:
@@ -519,6 +527,10 @@ def _loop_options(args: argparse.Namespace) -> dict[str, Any]:
         if lr == float("inf"):
             raise _UsageError(
                 f"--lr must be a finite number, not {args.lr!r} (it reads as infinity)"
+            )
+        if lr == 0 and any(c in "123456789" for c in args.lr.partition("e")[0].partition("E")[0]):
+            raise _UsageError(
+                f"--lr {args.lr} is too small for a float: it reads as 0 (e.g. --lr 0.1)"
             )
         if not lr > 0:
             raise _UsageError(

@@ -178,8 +178,7 @@ def _nudged(walk: Walkthrough) -> list[str]:
         f"You nudged {nudged.input} by h = {n(nudged.h)} and ran the forward pass again: "
         f"{nudged.name} moved by {format_number(nudged.delta_out, 10)}, and {nudged.input}.grad "
         f"{passes}× h = {n(nudged.grad)} × {n(nudged.h)} predicted "
-        f"{format_number(nudged.predicted, 10)}. "
-        + nudged.verdict(" (H)")
+        f"{format_number(nudged.predicted, 10)}. " + nudged.verdict(" (H)")
     ]
 
 

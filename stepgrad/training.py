@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from engine import Value
 from engine.numbers import format_number
-from engine.parse import Program, ProgramError, parse
+from engine.parse import Program, ProgramError, clip, name_list, parse
 
 from .forward import recompute
 
@@ -242,15 +242,21 @@ def most_within(budget: int, cap: int, nodes: int) -> int:
     return max(1, min(cap, budget // max(nodes, 1)))
 
 
+_ONE = {"passes": "pass", "steps": "step"}
+
+
 def over_budget(asked: str, count: int, nodes: int, budget: int, cap: int, unit: str) -> str | None:
     """The line that refuses ``count`` ``unit`` (``steps``, ``passes``) over a graph of
     ``nodes`` nodes, asked for as ``asked`` (``--steps 10,000``), when that is over ``budget``
     node-``unit``; None when it is not. One is always allowed: it is no more than one pass."""
     if count <= 1 or count * nodes <= budget:
         return None
+    most = most_within(budget, cap, nodes)
+    # "1 passes" reads wrong: the singular of steps and passes
+    allowed = f"{most:,} {unit}" if most != 1 else f"1 {_ONE.get(unit, unit)}"
     return (
         f"{asked} on {nodes:,} nodes is {count * nodes:,} node-{unit}; the limit is {budget:,}: "
-        f"use at most {most_within(budget, cap, nodes):,} {unit} on this program"
+        f"use at most {allowed} on this program"
     )
 
 
@@ -318,8 +324,8 @@ def _params(program: Program, names: tuple[str, ...]) -> dict[str, Value]:
     for name in names:
         if name not in program.inputs:
             raise ProgramError(
-                f"{name} is not an input of the program, so it cannot be trained",
-                hint="inputs: " + (", ".join(program.inputs) or "none"),
+                f"{clip(name)} is not an input of the program, so it cannot be trained",
+                hint="inputs: " + name_list(program.inputs),
             )
         params[name] = program.inputs[name]
     return params

@@ -515,7 +515,7 @@ async def test_the_values_table_aligns_wide_names_in_terminal_columns() -> None:
         grad_end = cell_len(header[: header.index("grad") + 4])
         rows = [table.line(y).plain for y in range(1, len(table._rows) + 1)]
         assert len(rows) == 4
-        for row, (name, value) in zip(rows, table._rows, strict=True):
+        for row in rows:
             data = row.split()[-2] if "+=" not in row else row.split("+=")[0].split()[-2]
             grad = row.split("+=")[0].split()[-1]
             assert cell_len(row[: row.index(data, 1) + len(data)]) == data_end, row

@@ -396,3 +396,68 @@ def test_a_drawing_too_large_is_refused_before_its_cells_are_indexed(
     monkeypatch.setattr(draw_module.Drawing, "__init__", no_drawing)
     code, out, err = run_cli("(x*x + 1)/(y*y - 1)", "x=8", "y=3", "--graph")
     assert code == 2 and "more than --graph prints (1,000)" in err
+
+
+@pytest.mark.parametrize(
+    ("program", "says"),
+    [
+        ("1__0*x", "1:2: this number is not written correctly (an underscore goes between two"),
+        ("1_*x", "1:2: this number is not written correctly (an underscore goes between two"),
+        ("3.5_*x", "this number is not written correctly"),
+        ("2x", "a number runs straight into a name"),  # no underscore: what it was
+        ("x:=2", "1:2: the := operator is not supported"),  # as (x:=2) is told
+        ("y = x:=2", "1:6: the := operator is not supported"),
+        ("x\u200b*2", "an invisible character (U+200B, zero width space) is not allowed"),
+        ("x\u2028*2", "an invisible character (U+2028, line separator) is not allowed"),
+        ("x\x07*2", "a control character (U+0007) is not allowed (delete it: it shows as ␇"),
+    ],
+)
+def test_mistakes_are_named_for_what_they_are(program: str, says: str) -> None:
+    code, out, err = run_cli(program, "x=1", "--print")
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()[:1]
+    assert says in line, line
+
+
+def test_lists_of_inputs_in_errors_stay_short() -> None:
+    """2,000 inputs: the line naming them was 13 KB; it names a few and counts the rest. A
+    name assigned 40 times is 40 inputs: the line says so instead of 'not an input'."""
+    program = "+".join(f"a{i}" for i in range(2000))
+    values = [f"a{i}=1" for i in range(2000)]
+    for options, says in (
+        (["--nudge", "z", "--print"], "'z' is not an input of the program (its inputs: a0, a1"),
+        (["--train", "--print", "--params", "z"], "--params: z is not an input of the program"),
+    ):
+        code, _, err = run_cli(program, *values, *options)
+        assert code == 2 and says in err and "and 1,992 more" in err and len(err) < 400, err
+    code, _, err = run_cli("x=1;" * 40 + "x", "--nudge", "x", "--print")
+    assert code == 2 and "'x' names 40 inputs (x₁, x₂" in err and "and 32 more" in err
+
+
+def test_names_given_to_flags_are_read_as_the_program_reads_them() -> None:
+    """ｘ=2 sets x (NFKC, as Python reads a program): --nudge ｘ and --params ｗ do too, and a
+    name shown with a subscript (x₁) is taken as shown."""
+    code, out, _ = run_cli("x*x", "x=1", "--nudge", "ｘ", "--print")
+    assert code == 0 and "x up by h = 0.001" in out
+    code, out, _ = run_cli("w*x", "w=1", "x=2", "--train", "--print", "--params", "ｗ")
+    assert code == 0 and "p.grad on w; x stays fixed" in out
+    code, out, _ = run_cli("x = 1; x = x*2; x", "--nudge", "x₁", "--print")
+    assert code == 0 and "x₁ up by h" in out
+
+
+def test_a_limit_that_allows_one_says_one_pass() -> None:
+    from stepgrad.training import over_budget
+
+    line = over_budget("--passes 3", 3, 10_000, 16_000, 100, "passes")
+    assert line is not None and line.endswith("use at most 1 pass on this program")
+    line = over_budget("--steps 5", 5, 10_000, 16_000, 100, "steps")
+    assert line is not None and line.endswith("use at most 1 step on this program")
+
+
+def test_an_lr_that_underflows_says_so_and_pi_given_a_value_is_told() -> None:
+    code, _, err = run_cli("x*x", "x=1", "--train", "--print", "--lr", "1e-400")
+    assert code == 2 and "--lr 1e-400 is too small for a float: it reads as 0" in err
+    code, _, err = run_cli("x*x", "x=1", "--train", "--print", "--lr", "0")
+    assert code == 2 and "must be a positive number" in err
+    code, out, err = run_cli("pi*x", "x=1", "pi=3", "--print")
+    assert code == 0 and "pi=3 replaces the constant pi (3.14159): here pi is an input" in err

@@ -254,9 +254,10 @@ def test_a_long_path_is_described_by_its_ends() -> None:
     text = describe_path(path, program.name)
     assert text.startswith("a3 → ") and text.endswith(" → out")
     assert "… 18 more …" in text and text.count(" → ") == 10  # 10 nodes shown, 18 not
-    assert product_text(path, format_number) == " × ".join(
-        ["1"] * 5 + ["… 17 more …"] + ["1"] * 5
-    ) + " = 1"
+    assert (
+        product_text(path, format_number)
+        == " × ".join(["1"] * 5 + ["… 17 more …"] + ["1"] * 5) + " = 1"
+    )
 
 
 def test_cli_paths_on_thousands_of_inputs_stops_listing_and_keeps_the_sums() -> None:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from engine import OPS, Value, nodes
 from engine.numbers import format_number
-from engine.parse import Program, ProgramError
+from engine.parse import Program, ProgramError, clip, name_list, read_name
 
 __all__ = ["DEFAULT_H", "SIZES", "Nudge", "find_input", "forward", "next_size", "nudge"]
 
@@ -219,6 +219,9 @@ def _long(x: float) -> str:
 def find_input(program: Program, name: str) -> tuple[str, Value]:
     """The input called ``name`` (its display name, or the name the program assigns it) and
     its display name; ProgramError (one line) if there is none."""
+    if name in program.inputs:  # a display name, as shown (x₁)
+        return name, program.inputs[name]
+    name = read_name(name) or name  # else as the program reads names: ｘ is x
     if name in program.inputs:
         return name, program.inputs[name]
     found = [
@@ -228,8 +231,14 @@ def find_input(program: Program, name: str) -> tuple[str, Value]:
     ]
     if len(found) == 1:
         return found[0]
-    names = ", ".join(program.inputs) or "none"
-    raise ProgramError(f"{name!r} is not an input of the program (its inputs: {names})")
+    if found:  # x = 1; x = 2; ...: each assignment made its own input
+        raise ProgramError(
+            f"{clip(name)!r} names {len(found):,} inputs ({name_list(d for d, _ in found)}): "
+            "give one of them as shown"
+        )
+    raise ProgramError(
+        f"{clip(name)!r} is not an input of the program (its inputs: {name_list(program.inputs)})"
+    )
 
 
 def forward(root: Value, overrides: dict[Value, float], name: Callable[[Value], str]) -> float:
