@@ -106,15 +106,20 @@ def one_input(limit: int) -> tuple[str, list[str]]:
     return " + ".join(["x"] * n), ["x=1"]
 
 
-def distinct(limit: int) -> tuple[str, list[str]]:
-    names: list[str] = []
-    length = -3
+def fill(term: Callable[[int], str], sep: str, limit: int) -> list[str]:
+    """``term(0), term(1), ...``: as many as ``sep.join`` fits in ``limit`` characters."""
+    terms: list[str] = []
+    length = -len(sep)
     while True:
-        name = f"a{len(names) + 1}"
-        if length + 3 + len(name) > limit:
-            break
-        length += 3 + len(name)
-        names.append(name)
+        text = term(len(terms))
+        if length + len(sep) + len(text) > limit:
+            return terms
+        length += len(sep) + len(text)
+        terms.append(text)
+
+
+def distinct(limit: int) -> tuple[str, list[str]]:
+    names = fill(lambda i: f"a{i + 1}", " + ", limit)
     return " + ".join(names), [f"{name}=1" for name in names]
 
 
@@ -175,14 +180,7 @@ def shared(limit: int) -> tuple[str, list[str]]:
     """100 inputs, each used again every 100 terms of a sum: every input's value crosses the
     whole drawing to its last consumer (a lane per column), the shape that made ``--graph``
     work 22 s before refusing."""
-    terms: list[str] = []
-    length = -1
-    while True:
-        term = f"a{len(terms) % 100}"
-        if length + 1 + len(term) > limit:
-            break
-        length += 1 + len(term)
-        terms.append(term)
+    terms = fill(lambda i: f"a{i % 100}", "+", limit)
     return "+".join(terms), [f"a{i}=1" for i in range(min(100, len(terms)))]
 
 
