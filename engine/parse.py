@@ -551,9 +551,9 @@ class Program:
             f"d({child})/d({source}) = {self.derivative(node, err.index, short=True)}"
             f" = {self.derivative(node, err.index, numbers=True)} = {local}"
         )
-        if op.name == "sqrt" or (op.name == "**" and err.index == 0):
+        if (op.name == "sqrt" or (op.name == "**" and err.index == 0)) and parent.data == 0:
             hint = "the slope is vertical there: no finite derivative at 0"
-        elif op.name == "**":
+        elif op.name == "**" and err.index == 1:
             hint = "the exponent's gradient needs log(base), defined only for a positive base"
         else:
             hint = "the numbers are too large or too small for a finite gradient"

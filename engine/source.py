@@ -78,6 +78,7 @@ def _check(value: object, caller: str) -> Value:
 
 def number(x: float) -> str:
     """``x`` as exact program text: ``2``, ``-3``, ``0.1``, ``1e-300`` (``float(text) == x``)."""
+    x = float(x)  # data set by hand to an int (x.data = 3) is that number
     sign = "-" if math.copysign(1.0, x) < 0 else ""
     x = abs(x)
     text = str(int(x)) if x.is_integer() and x < 1e16 else repr(x)

@@ -95,11 +95,16 @@ def show(
 
 def _print(value: Any, names: Mapping[str, Any] | None) -> None:
     """The backward pass of ``value``'s graph as ``--print`` shows it, on standard output."""
+    from engine.parse import ProgramError
+
     from .report import print_trace, whole_names
-    from .sources import to_program
+    from .sources import SourceError, to_program
 
     program = to_program(value, names=names, caller="stepgrad.show")
-    trace = program.backward(trace=True)
+    try:
+        trace = program.backward(trace=True)
+    except ProgramError as err:  # about the program stepgrad wrote: no line and column
+        raise SourceError(err.message, hint=err.hint) from None
     assert trace is not None
     with whole_names(program):
         print_trace(program, trace, sys.stdout)
@@ -130,6 +135,11 @@ def html(
     """
     from .sources.html import document
 
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        from .sources import SourceError
+
+        # open(1) would write to file descriptor 1 (standard output) and close it
+        raise SourceError(f"path must be a file name, not {type(path).__name__}")
     text = document(_model(value, names, title, "stepgrad.html"))
     if path is not None:
         with open(path, "w", encoding="utf-8", newline="\n") as file:

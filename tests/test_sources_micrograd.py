@@ -6,6 +6,7 @@ the same graph (and, for the lecture's graphs, against the lecture's published n
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import warnings
@@ -625,3 +626,143 @@ def test_names_that_name_nothing_or_twice_are_one_line() -> None:
     other = MicroValue(1.0)
     document = stepgrad.to_json(out, names={"a": a, "b": b, "other": other})
     assert set(document["inputs"]) == {"a", "b"}
+
+
+class ReflectedValue(LectureValue):
+    """A lecture Value with ``-`` as an op of its own, made by ``__rsub__`` too: for ``1 - x``
+    the closure's ``self`` is x and ``other`` the 1, applied as ``other - self``."""
+
+    def __sub__(self, other: Any) -> LectureValue:
+        other = other if isinstance(other, LectureValue) else ReflectedValue(other)
+        out = ReflectedValue(self.data - other.data, (self, other), "-")
+
+        def _backward() -> None:
+            self.grad += out.grad
+            other.grad -= out.grad
+
+        out._backward = _backward
+        return out
+
+    def __rsub__(self, other: Any) -> LectureValue:
+        other = ReflectedValue(other)
+        out = ReflectedValue(other.data - self.data, (self, other), "-")
+
+        def _backward() -> None:
+            self.grad -= out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+
+def test_a_reflected_minus_keeps_its_sign() -> None:
+    """``(1 - x) * x`` at x = 0.25 is 0.1875, d/dx = 1 - 2x = 0.5 (by hand). The closure's
+    ``self, other`` were taken as ``a - b`` and gave -0.1875 and a false stale warning."""
+    x = ReflectedValue(0.25, label="x")
+    y = (1 - x) * x
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no stale warning: the graph is fresh
+        doc = stepgrad.to_json(y)
+    assert math.isclose(doc["output"]["data"], 0.1875)
+    grads = {n["name"]: n["grad"] for n in doc["nodes"]}
+    assert math.isclose(grads["x"], 0.5)
+
+
+def _prev_is(value: Any) -> MicroValue:
+    node = MicroValue(2.0) * MicroValue(3.0)
+    node._prev = value
+    return node
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: _prev_is(None), "_prev is NoneType, not a set of Values"),
+        (lambda: _prev_is(5), "_prev is int, not a set of Values"),
+        (lambda: _prev_is(itertools.repeat(MicroValue(1.0))), "_prev is repeat, not a set"),
+        (lambda: _prev_is({MicroValue(1.0), 3}), "has an input that is not a Value \\(int"),
+        (lambda: _prev_is({MicroValue(1.0), None}), "has an input that is not a Value"),
+        (lambda: _prev_is("ab"), "_prev is str, not a set of Values"),
+    ],
+)
+def test_a_prev_that_is_not_a_set_of_values_is_one_line(
+    build: Callable[[], Any], message: str
+) -> None:
+    """``_prev`` set by hand to None, a number, text or an endless iterator was a TypeError,
+    an AttributeError or a hang that ate gigabytes."""
+    with pytest.raises(SourceError, match=message) as info:
+        stepgrad.to_json(build())
+    assert "\n" not in str(info.value)
+
+
+def test_an_op_text_of_any_length_is_quoted_short() -> None:
+    node = MicroValue(2.0) * MicroValue(3.0)
+    node._op = "q" * 10_000
+    with pytest.raises(SourceError) as info:
+        stepgrad.to_json(node)
+    assert len(str(info.value)) < 300
+
+
+def test_an_engine_value_edited_by_hand_is_one_line() -> None:
+    """stepgrad's own Values, edited by hand: data of another type, an op not in the table, an
+    input that is itself: each was an AttributeError, KeyError or TypeError from deep inside
+    (or, for a wrong op, silently another graph)."""
+    from engine import Value
+
+    def edited(change: Callable[[Any, Any], None]) -> Any:
+        x = Value(2.0, "x")
+        out = x * Value(3.0, "w")
+        change(x, out)
+        return out
+
+    cases = [
+        (lambda x, o: setattr(x, "data", "abc"), "data is 'abc', not a finite number"),
+        (lambda x, o: setattr(x, "data", float("nan")), "data is nan, not a finite number"),
+        (lambda x, o: setattr(x, "data", 10**400), "not a finite number"),
+        (lambda x, o: setattr(o, "op", "foo"), "the op 'foo' over 2 inputs"),
+        (lambda x, o: setattr(o, "op", "tanh"), "the op 'tanh' over 2 inputs"),
+        (lambda x, o: setattr(o, "_a", o), "the graph has a cycle"),
+        (lambda x, o: setattr(o, "_a", 5), "an input that is not a Value"),
+    ]
+    for change, message in cases:
+        for named in (False, True):  # as it is, and copied to be relabeled
+            graph = edited(change)
+            with pytest.raises(SourceError, match=message) as info:
+                stepgrad.to_json(graph, names={"out": graph} if named else None)
+            assert "\n" not in str(info.value)
+
+
+def test_an_engine_value_whose_leaf_changed_is_warned_about() -> None:
+    """micrograd and PyTorch graphs warn when a leaf changed after the graph was built; the
+    engine's own did not. x*w at x = 5, w = 3 is 15 (by hand), not the 6 it holds."""
+    from engine import Value
+
+    x, w = Value(2.0, "x"), Value(3.0, "w")
+    out = x * w
+    x.data = 5  # an int, set by hand: read as the number it is
+    with pytest.warns(StaleGraphWarning, match="holds 6.0 but its inputs give 15.0"):
+        doc = stepgrad.to_json(out)
+    assert doc["output"]["data"] == 15.0
+
+
+def test_html_takes_a_file_name_only(tmp_path: Any) -> None:
+    """``html(value, 1)`` opened file descriptor 1: it wrote the page to standard output and
+    closed it for the rest of the process."""
+    from engine import Value
+
+    for path in (1, True, 2.5):
+        with pytest.raises(SourceError, match="path must be a file name"):
+            stepgrad.html(Value(2.0, "x") * 2, path)  # type: ignore[arg-type]
+    stepgrad.html(Value(2.0, "x") * 2, tmp_path / "ok.html")
+    assert (tmp_path / "ok.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_show_without_a_terminal_says_a_gradient_error_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """1/x at 1e-300: the gradient overflows. show() without a terminal raised the parser's
+    error about a program the user never saw (``2:1: ...``) and blamed a slope at 0."""
+    with pytest.raises(SourceError) as info:
+        stepgrad.show(MicroValue(1e-300) ** -1)
+    text = str(info.value)
+    assert not text[:1].isdigit() and "not finite" in text and "at 0" not in text

@@ -441,3 +441,26 @@ def test_every_mapped_node_is_exercised() -> None:
         "SumBackward0", "MeanBackward0", "ToCopyBackward0",
     }  # fmt: skip
     assert seen - listed <= {"AccumulateGrad"}
+
+
+def test_a_leaf_changed_in_place_that_a_node_saved_is_refused() -> None:
+    """``y = x*w + 1``, then ``x.add_(1)``: the product saved x, PyTorch's backward() refuses
+    the graph, and stepgrad made up the constant 4 from the stale sum (``x*w + 4``) without a
+    word. It now refuses too, in one line."""
+    x = torch.tensor(2.0, requires_grad=True)
+    w = torch.tensor(-3.0, requires_grad=True)
+    y = x * w + 1
+    with torch.no_grad():
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="inplace"):  # PyTorch's own word on it
+        y.backward(retain_graph=True)
+    with pytest.raises(SourceError, match="changed in place after the graph was built") as info:
+        stepgrad.to_json(y, names={"x": x, "w": w})
+    assert "MulBackward0" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_tensor_on_the_meta_device_is_one_line() -> None:
+    a = torch.tensor(2.0, device="meta", requires_grad=True)
+    for graph in (a * a, a + 3, a.tanh()):
+        with pytest.raises(SourceError, match="meta device"):
+            stepgrad.to_json(graph)

@@ -166,9 +166,9 @@ def _check_names(names: object) -> None:
 
 def _from_engine(root: Value, names: Names) -> Imported:
     """An engine graph as it is; relabeled on a copy when ``names`` are given."""
-    from engine import OPS, Value, nodes
+    from engine import OPS, Value
 
-    order = nodes(root)
+    order = _checked(root)
     if not names:
         label = root.label if root.label is None else str(root.label)
         return Imported(root, "engine", label, {id(n): n for n in order}, [root])
@@ -187,3 +187,64 @@ def _from_engine(root: Value, names: Names) -> Imported:
         made[id(node)] = copy
     title = made[id(root)].label
     return Imported(made[id(root)], "engine", title, made, [root])
+
+
+def _checked(root: Value) -> list[Value]:
+    """``root``'s nodes, inputs first, once each is known to be what the engine makes: finite
+    data, an op of the table over as many inputs as it takes, no cycle. A graph whose stored
+    data its inputs no longer give (a leaf's data changed after) is warned about, as micrograd
+    and PyTorch graphs are. A Value edited by hand is one :class:`SourceError` line, not an
+    error from deep inside."""
+    import math
+
+    from engine import OPS, Value, nodes
+    from engine.parse import clip
+
+    from .common import warn
+
+    try:
+        order = nodes(root)
+    except AttributeError:  # an input (``_a``, ``_b``) set to something else
+        raise SourceError("an engine Value has an input that is not a Value") from None
+    place = {id(node): i for i, node in enumerate(order)}
+    stale: tuple[Value, float] | None = None
+    for i, node in enumerate(order):
+        data = node.data
+        try:
+            finite = not isinstance(data, bool) and math.isfinite(data)
+        except (TypeError, OverflowError):
+            finite = False
+        if not finite:
+            raise SourceError(
+                f"an engine Value's data is {clip(repr(data))}, not a finite number",
+                hint="was its data set by hand?",
+            )
+        op, parents = node.op, node.parents
+        known = op in OPS and OPS[op].arity == len(parents) if op else not parents
+        if not known:
+            count = f"{len(parents)} input{'s' if len(parents) != 1 else ''}"
+            raise SourceError(
+                f"an engine Value has the op {clip(repr(op))} over {count}, which is not an "
+                "op of the engine's table",
+                hint="was its op or its inputs set by hand?",
+            )
+        if any(not isinstance(p, Value) or place.get(id(p), i) >= i for p in parents):
+            raise SourceError(
+                "the graph has a cycle: an engine Value is an input of itself, through its "
+                "own inputs (were its inputs set by hand?)"
+            )
+        if op and stale is None:
+            try:
+                now = OPS[op].forward(*(float(p.data) for p in parents))
+            except (ArithmeticError, ValueError):
+                now = math.nan
+            if not math.isclose(now, data, rel_tol=1e-9, abs_tol=1e-12):
+                stale = (node, now)
+    if stale is not None:
+        node, now = stale
+        warn(
+            f"stepgrad: the graph's stored values are out of date: its {node.op!r} node holds "
+            f"{node.data!r} but its inputs give {now!r} now (did an input's data change after "
+            "the graph was built?); stepgrad steps through the values the inputs give now"
+        )
+    return order

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine import OPS, DomainError, Value
+from engine.parse import clip
 
 from .common import MAX_NODES, Imported, SourceError, too_large, warn, where
 
@@ -112,7 +113,7 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
 
 
 def _text(node: Any) -> str:
-    return str(node._op)
+    return clip(str(node._op))  # an op's text may be anything: errors quote it short
 
 
 def _label(node: Any) -> str | None:
@@ -145,11 +146,25 @@ def _path(via: dict[int, tuple[int, str]], key: int) -> list[str]:
 def _parse(node: Any, at: _At) -> _Node:
     """What ``node`` is: a leaf, or an engine op over its inputs in their order."""
     text = node._op
-    prev = list(node._prev)
+    inputs = node._prev
+    if not isinstance(inputs, (set, frozenset, tuple, list)):  # an iterator may never end
+        raise SourceError(
+            f"a micrograd Value's _prev is {clip(type(inputs).__name__)}, not a set of Values "
+            f"({at})"
+        )
+    prev = list(inputs)
+    for child in prev:
+        if not is_micrograd(child):
+            raise SourceError(
+                f"the micrograd op {_text(node)!r} has an input that is not a Value "
+                f"({clip(type(child).__name__)}; {at})"
+            )
     if any(child is node for child in prev):
         raise _cycle(node, at)
     if not isinstance(text, str):
-        raise SourceError(f"a micrograd Value has the op {text!r}, which is not text ({at})")
+        raise SourceError(
+            f"a micrograd Value has the op {clip(str(text))!r}, which is not text ({at})"
+        )
     if text == "" and not prev:
         return _Node("", [])
     if text.startswith("**") and len(prev) == 1:
@@ -162,10 +177,10 @@ def _parse(node: Any, at: _At) -> _Node:
     if text in _BINARY or text.startswith("**") or op is not None or text == "":
         inputs = f"{len(prev)} input{'s' if len(prev) != 1 else ''}"
         raise SourceError(
-            f"the micrograd op {text!r} has {inputs}, which stepgrad cannot read ({at})"
+            f"the micrograd op {clip(str(text))!r} has {inputs}, which stepgrad cannot read ({at})"
         )
     raise SourceError(
-        f"the micrograd op {text!r} is not one stepgrad knows ({at})",
+        f"the micrograd op {clip(str(text))!r} is not one stepgrad knows ({at})",
         hint=f"it reads {KNOWN}",
     )
 
@@ -179,7 +194,7 @@ def _exponent(node: Any, text: str, at: _At) -> float:
         return float(text[2:])
     except ValueError:
         raise SourceError(
-            f"the micrograd op {text!r} has no number for its exponent ({at})"
+            f"the micrograd op {clip(str(text))!r} has no number for its exponent ({at})"
         ) from None
 
 
@@ -206,12 +221,18 @@ def _operands(node: Any, op: str, prev: list[Any], at: _At) -> list[Any]:
     closure = _closure(node)
     first, second = closure.get("self"), closure.get("other")
     ids = {id(prev[0]), id(prev[1])}
+    forward = OPS[op].forward
     if first is not None and second is not None and {id(first), id(second)} == ids:
+        # self and other are the operands; an __rsub__ or __rtruediv__ applies them the other
+        # way round (other - self): the node's own data says which
+        if op in ("+", "*") or _gives(forward, (first, second), node.data):
+            return [first, second]
+        if _gives(forward, (second, first), node.data):
+            return [second, first]
         return [first, second]
     if op in ("+", "*"):  # the order does not change a number: keep one that does not vary
         return sorted(prev, key=_order_key)
     a, b = prev
-    forward = OPS[op].forward
     fits = [pair for pair in ((a, b), (b, a)) if _gives(forward, pair, node.data)]
     if len(fits) == 1:
         return list(fits[0])

@@ -342,15 +342,19 @@ class _Graph:
         try:
             value = getattr(node.fn, slot.saved)
         except RuntimeError as err:
+            if "inplace" in str(err):
+                # the graph's stored values no longer fit its inputs, and the constants
+                # stepgrad works out from them would be made up: PyTorch's own backward()
+                # refuses this graph too
+                raise SourceError(
+                    f"a tensor this graph saved was changed in place after the graph was built "
+                    f"(PyTorch's backward() refuses the graph too): the one {node.name} saved "
+                    f"({self.where(node)})",
+                    hint="build the graph again and show it",
+                ) from None
             if not constant:
                 self.freed = True
                 return None  # a value to check against is lost, not the graph
-            if "inplace" in str(err):
-                raise SourceError(
-                    f"a tensor this graph saved was changed in place after the graph was built, "
-                    f"and stepgrad needs it: the constant of {node.name} ({self.where(node)})",
-                    hint="build the graph again and show it",
-                ) from None
             raise SourceError(
                 f"PyTorch freed the numbers this graph saved when backward() ran, and stepgrad "
                 f"needs one: the constant of {node.name} ({self.where(node)})",
@@ -691,6 +695,11 @@ def from_torch(root: Any, names: Mapping[str, Any] | None = None) -> Imported:
             f"stepgrad steps through graphs of single numbers, and this tensor has shape "
             f"{_shape(tuple(root.shape))}",
             hint="show the graph of one number, e.g. one sample's loss",
+        )
+    if root.device.type == "meta":
+        raise SourceError(
+            "this tensor is on the meta device, which holds shapes but no numbers: there are "
+            "no values to step through"
         )
     graph = _Graph(torch, root)
     top = graph.walk()
