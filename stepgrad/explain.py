@@ -162,9 +162,10 @@ def _counting(walk: Walkthrough) -> list[str]:
         node = max(shared, key=lambda v: counts[v])
         example = f" ({walk.program.name(node)} waits for {counts[node]})"
     return [
-        "A counting pass has already counted, for every node, the contributions it will "
-        f"receive: the waits N on each box{example}. A node may fire only after every node "
-        "that uses it has sent its part; firing earlier would pass on an incomplete grad."
+        "Every node already knows how many contributions it will receive (the engine counted "
+        f"each node's consumers as the graph was built): the waits N on each box{example}. A "
+        "node may fire only after every node that uses it has sent its part; firing earlier "
+        "would pass on an incomplete grad."
     ]
 
 

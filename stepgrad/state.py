@@ -106,6 +106,10 @@ class Walkthrough(StepCursor):
     action is possible now, for greying out keys.
     """
 
+    exact_multiples = True
+    """Every pass adds the same grads, so N passes without ``zero_grad`` end at exactly N times
+    one pass's grads (not so in a bug mode: see :class:`stepgrad.lesson.bugs.BugWalkthrough`)."""
+
     def __init__(self, program: Program) -> None:
         self.program = program
         self.nodes: list[Value] = program.nodes()
@@ -254,9 +258,14 @@ class Walkthrough(StepCursor):
                 zeroed=False,
                 stack=self.pass_.stack + 1,
             )
+            end = (
+                f"so at its end every grad is exactly {new.stack}x one pass's grad."
+                if self.exact_multiples
+                else f"(correct passes would end at exactly {new.stack}x one pass's grads)."
+            )
             self.note = (
                 f"No zero_grad: pass {new.number} adds to the grads of pass {new.number - 1}, "
-                f"so at its end every grad is exactly {new.stack}x one pass's grad."
+                + end
             )
         self.pass_ = new
         self.step = 0

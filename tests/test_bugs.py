@@ -526,3 +526,39 @@ async def test_the_rule_is_said_once_at_step_0() -> None:
         await pilot.pause()
         text = " ".join(text_of(app).split())
         assert text.count("a node may fire only after every node that uses") == 1, text
+
+
+async def test_a_bug_mode_never_claims_a_second_pass_doubles_the_grads() -> None:
+    """micrograd's backward() called twice: x.grad = 8 on the toy, 4x one pass (2x/8 = 2 at
+    x = 8, by hand; micrograd's own in test_micrograd_mode_matches_micrograd). The panel said
+    every grad ends at exactly 2x one pass's, and 'pass 2 done (2x one pass)'."""
+    app = create_app(TOY, VALUES, steady=True, bug="micrograd")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("end", "b")
+        await pilot.pause()
+        text = panel_text(app)
+        assert "exactly 2x one pass's grad." not in text
+        assert "Correct passes would end at exactly 2x one pass's grads" in text
+        await pilot.press("end")
+        await pilot.pause()
+        x = app.walk.program.inputs["x"]
+        assert app.walk.grad(x) == 8.0
+        text = panel_text(app)
+        assert "(2x one pass" not in text and "grads accumulated over 2 passes" in text
+    app = create_app(TOY, VALUES, steady=True)  # the correct passes still say it
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("end", "b")
+        await pilot.pause()
+        assert "At the end every grad is exactly 2x one pass's grad." in panel_text(app)
+
+
+def test_overwrite_says_how_many_values_it_does_not_name() -> None:
+    """x (also called h0) feeds h1 twice and each h feeds the next twice (by construction):
+    x and h1..h4 each get two contributions, five values; the narration named three and
+    stopped."""
+    from stepgrad.lesson.bugs import BugWalkthrough, narrate_bug
+
+    lines = ["h0 = x"] + [f"h{i} = h{i - 1}*h{i - 1}" for i in range(1, 6)] + ["h5"]
+    walk = BugWalkthrough(parse("\n".join(lines), {"x": 1.01}), "overwrite")
+    text = " ".join(narrate_bug(walk))
+    assert "and 2 more each get more than one contribution" in text, text

@@ -344,6 +344,8 @@ class BugWalkthrough(Walkthrough):
     :func:`micrograd_program`).
     """
 
+    exact_multiples = False  # a broken rule: a second pass need not double the grads
+
     def __init__(self, program: Program, bug: str) -> None:
         self.bug = BUGS[bug]
         self._correct: dict[int, dict[Value, float]] = {}
@@ -625,7 +627,11 @@ def _start(walk: BugWalkthrough, out: str) -> list[str]:
     lines: list[str] = []  # the rule itself is the step panel's first line at step 0
     counts = Counter(e.parent for s in walk.trace.steps for e in s.edges)
     shared = [v for v, c in counts.items() if c > 1 and v.requires_grad]
-    names = ", ".join(program.name(v) for v in shared[:3])
+    def some(values: list[Value]) -> str:  # a few names, and how many more
+        listed = ", ".join(program.name(v) for v in values[:3])
+        return listed + (f" and {len(values) - 3:,} more" if len(values) > 3 else "")
+
+    names = some(shared)
     if bug.name == "overwrite" and shared:
         lines.append(
             f"{names} {'gets' if len(shared) == 1 else 'each get'} more than one contribution "
@@ -635,7 +641,7 @@ def _start(walk: BugWalkthrough, out: str) -> list[str]:
         inner = [v for v in shared if v.parents]
         if inner:
             lines.append(
-                f"{', '.join(program.name(v) for v in inner[:3])} "
+                f"{some(inner)} "
                 f"{'is' if len(inner) == 1 else 'are'} used by more than one node: watch "
                 f"{'it' if len(inner) == 1 else 'them'} fire on the first contribution, "
                 "before the others have arrived."

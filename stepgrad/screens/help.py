@@ -25,7 +25,7 @@ LEGEND = [
     ("┏━ now ━┓", "the node firing now: heavy box, marked 'now'"),
     ("━━━▶", "heavy edges: where it sends gradient in this step"),
     ("─ ✓ ─┘", "done: fired (or an input that has all its contributions)"),
-    ("─ waits 1 ┘", "waiting: has some contributions, waits for N more"),
+    ("─ waits 1 ┘", "waiting: N more contributions to come before it fires"),
     ("─ ready ┘", "has every contribution: fires when its turn comes"),
     ("grad —", "not computed yet (never confused with 0)"),
     ("+=", "a contribution adds to a grad that is already there"),

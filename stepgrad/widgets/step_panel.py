@@ -310,12 +310,18 @@ class StepPanel(LineWidget):
                 )
             )
         elif pass_.accumulates:
+            if walk.exact_multiples:
+                end = f"At the end every grad is exactly {pass_.stack}x one pass's grad."
+            else:  # a bug mode
+                end = (
+                    f"Correct passes would end at exactly {pass_.stack}x one pass's grads; "
+                    "with this rule broken they need not."
+                )
             lines.append(
                 Content.assemble(
                     (f"pass {pass_.number} · grads accumulate (no zero_grad)", "bold $warning"),
                     f": each grad starts from what pass {pass_.number - 1} left, and += adds "
-                    f"this pass on top. At the end every grad is exactly {pass_.stack}x "
-                    "one pass's grad.",
+                    f"this pass on top. {end}",
                 )
             )
         else:
@@ -339,7 +345,13 @@ class StepPanel(LineWidget):
 
     def _done_line(self, walk: Walkthrough) -> Content:
         pass_ = walk.pass_
-        times = f" ({pass_.stack}x one pass: grads accumulated)" if pass_.stack > 1 else ""
+        times = ""
+        if pass_.stack > 1:
+            times = (
+                f" ({pass_.stack}x one pass: grads accumulated)"
+                if walk.exact_multiples
+                else f" (grads accumulated over {pass_.stack} passes)"
+            )
         return Content.assemble(
             ("✓ ", "bold $success"),
             (f"pass {pass_.number} done", "bold"),
