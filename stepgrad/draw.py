@@ -305,6 +305,33 @@ class Rendered:
         return "\n".join(line.rstrip() for line in self.lines)
 
 
+def _is_text(c: str) -> bool:
+    """A character of a word or number (not a space, a line, a corner or an arrow)."""
+    return c != " " and not "\u2500" <= c <= "\u259f" and c not in "▶◀▲▼"
+
+
+def _mark_cuts(line: str) -> str:
+    """``line`` (one column wider than shown on each side) with the shown part of a word or
+    number cut by either edge replaced by ``…`` and spaces."""
+    if len(line) < 4:
+        return line
+    # the word the edge cuts, or the one right after it across one space: ``o - 0.1`` cut
+    # before the minus reads as ``- 0.1``
+    start = 1 if _is_text(line[1]) else 2 if line[1] == " " and _is_text(line[2]) else 0
+    if start and _is_text(line[0]):
+        end = start
+        while end < len(line) - 1 and _is_text(line[end]):
+            end += 1
+        line = line[:start] + "…" + " " * (end - start - 1) + line[end:]
+    if _is_text(line[-1]) and _is_text(line[-2]):
+        start = len(line) - 2
+        while start > 0 and _is_text(line[start - 1]):
+            start -= 1
+        start = max(start, 1)
+        line = line[:start] + " " * (len(line) - 2 - start) + "…" + line[-1]
+    return line
+
+
 _BAND = 16  # rows per bucket of the box index
 
 
@@ -650,6 +677,14 @@ class Drawing:
     def render(self, view: View | None = None) -> Rendered:
         """The whole canvas."""
         return self.window(0, 0, self.width, self.height, view)
+
+    def view_window(self, x0: int, y0: int, w: int, h: int, view: View | None = None) -> Rendered:
+        """:meth:`window` as a screen shows it: a word or number that the left or right edge
+        cuts through shows as ``…``, not as the part that fits (``-0.735149`` cut to
+        ``0.735149`` reads as another number)."""
+        wide = self.window(x0 - 1, y0, w + 2, h, view)
+        lines = [_mark_cuts(line)[1:-1] for line in wide.lines]
+        return Rendered(lines, [row[1:-1] for row in wide._styles])
 
     def wires_at(self, cells: Iterable[tuple[int, int]]) -> set[int]:
         """The wires that own any of ``cells`` (see :meth:`window`'s ``wires``)."""

@@ -570,3 +570,41 @@ def test_a_one_line_box_shows_a_wrong_grad_whole() -> None:
     under = lines[box.y + 1][box.x : box.x + box.w].strip()
     assert under.startswith("▸ ✗ -2.03"), under
     assert float(under.split()[-1]) == pytest.approx(-2.03125456, rel=1e-3)
+
+
+def test_a_window_never_shows_part_of_a_number_as_a_number() -> None:
+    """A window whose left edge fell between the minus and the digits of -0.735149 showed
+    0.735149, a number the graph does not hold (found at 40x12 in lecture mode). The cut word
+    shows as …; a number the edge does not cut shows whole; the plain window is unchanged."""
+    from engine.parse import parse
+
+    program = parse("o = 0 - 0.735149*x; o*3", {"x": 1.0})
+    drawing = draw(layout(to_networkx(program.output)))
+    whole = drawing.render().text.splitlines()
+    y = next(i for i, line in enumerate(whole) if "-0.735149" in line)
+    x = whole[y].index("-0.735149")
+    for cut in (x + 1, x + 3):  # after the minus, inside the digits
+        shown = drawing.view_window(cut, 0, 30, drawing.height).lines
+        assert shown[y].startswith("…") and "735149" not in shown[y], shown[y]
+        assert len(shown[y]) == 30
+        plain = drawing.window(cut, 0, 30, drawing.height).lines
+        assert plain[y][0] in "07"  # what the plain window holds: the cut digits
+    fits = drawing.view_window(x, 0, 30, drawing.height).lines  # the edge at the minus: whole
+    assert fits[y].startswith("-0.735149")
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("-0.735149 │", "…        "),  # cut through a number
+        ("o - 0.1 = ·-· ─", " … 0.1 = ·-· "),  # cut before a minus, across one space
+        (" │ 0.73 ", "│ 0.73"),  # nothing cut
+        ("│ -0.7351│", " -0.7351"),  # nothing cut: borders at both edges
+        ("x ──── y", " ──── "),  # wires are not words
+        ("│ 12345.6", "      …"),  # cut by the right edge: no 12345. shown
+    ],
+)
+def test_cut_words_are_marked(line: str, shown: str) -> None:
+    from stepgrad.draw import _mark_cuts
+
+    assert _mark_cuts(line)[1:-1] == shown

@@ -191,7 +191,7 @@ class GraphView(ScrollView, can_focus=False):
         key = (x, y, width, height, state, id(drawing))
         if key in self._windows:
             return
-        rendered = drawing.window(x, y, width, height, view)
+        rendered = drawing.view_window(x, y, width, height, view)
         self._remember(key, rendered)
         for line, spans in zip(rendered.lines, rendered.spans, strict=False):
             strip_key = (line, tuple(spans), (), width)
@@ -234,7 +234,7 @@ class GraphView(ScrollView, can_focus=False):
         if self._rendered is None or self._rendered[0] != key:
             rendered = self._windows.get(key)
             if rendered is None:
-                rendered = drawing.window(x, y, width, height, self.view)
+                rendered = drawing.view_window(x, y, width, height, self.view)
                 self._remember(key, rendered)
             self._rendered = (key, rendered)
         return self._rendered[1]
