@@ -567,3 +567,47 @@ async def test_the_editor_says_how_to_fix_a_missing_value_in_the_text(
 
         parse(program)
     assert not_said in caught.value.headline()
+
+
+def _wcag_contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG 2's contrast ratio, written out here from its definition."""
+
+    def luminance(rgb: tuple[int, int, int]) -> float:
+        def linear(v: int) -> float:
+            c = v / 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        r, g, b_ = (linear(v) for v in rgb)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b_
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+async def test_every_state_is_readable_in_every_theme() -> None:
+    """Waiting boxes were drawn #ffffff in every theme (``$text-muted`` is an ``auto`` colour,
+    resolved only at render time): white on white in the light ones (1.08:1 on
+    solarized-light), and brighter than idle text in the dark ones. A light theme's success
+    green was 1.4:1. Every state now keeps 3:1 against the view's background, and muted is
+    dimmer than idle."""
+    from stepgrad.widgets import GraphView
+
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        themes = sorted(t for t in app.available_themes if not t.startswith("ansi"))
+        assert "solarized-light" in themes and "textual-light" in themes
+        for theme in themes:
+            app.theme = theme
+            await pilot.pause()
+            view = app.screen.query_one(GraphView)
+            background = view.background_colors[1]
+            bg = (background.r, background.g, background.b)
+            ratios = {}
+            for state in ("node.waiting", "node.dead", "edge.idle", "node.done", "node.current"):
+                color = view._style(state).color
+                assert color is not None and color.triplet is not None, (theme, state)
+                ratios[state] = _wcag_contrast(tuple(color.triplet), bg)
+                assert ratios[state] >= 3.0, (theme, state, ratios[state])
+            idle = view._style("node.idle").color
+            assert idle is not None and idle.triplet is not None
+            assert ratios["node.waiting"] < _wcag_contrast(tuple(idle.triplet), bg), theme

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.color import Color
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -30,6 +31,37 @@ _WIDE_FILL = "\u200b"
 from there: that module brings networkx, which the first frame does without)."""
 
 __all__ = ["GraphView"]
+
+READABLE = 3.0
+"""The least contrast (WCAG's ratio) a state's colour keeps against the background: a light
+theme's own success green is 1.4 on its white, unreadable on a projector."""
+
+
+def _luminance(color: Color) -> float:
+    def channel(value: int) -> float:
+        v = value / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.r) + 0.7152 * channel(color.g) + 0.0722 * channel(color.b)
+
+
+def contrast(a: Color, b: Color) -> float:
+    """WCAG's contrast ratio of two colours, 1 (none) to 21."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _readable(color: Color, background: Color) -> Color:
+    """``color``, moved toward the background's contrasting text colour just as far as it
+    takes to reach :data:`READABLE` (unchanged where it already does: every dark theme)."""
+    if contrast(color, background) >= READABLE:
+        return color
+    target = background.get_contrast_text(1.0)
+    for step in range(1, 11):
+        moved = color.blend(target, step / 10)
+        if contrast(moved, background) >= READABLE:
+            return moved
+    return target
 
 _TOKEN_CLASSES = {
     "node.current": "graph--active",
@@ -220,8 +252,25 @@ class GraphView(ScrollView, can_focus=False):
             for token in key.split():
                 component = _TOKEN_CLASSES.get(token)
                 if component is not None:
-                    style += self.get_component_rich_style(component, partial=True)
+                    style += self._component_style(component)
             self._styles[key] = style
+        return style
+
+    def _component_style(self, component: str) -> Style:
+        """A component class's style, its colour worked out against the view's background:
+        Textual leaves an ``auto`` colour (``$text-muted`` is ``auto 60%``) and a colour's
+        transparency to be resolved at render time, and a rich style made from them alone
+        drew waiting boxes white, on white in every light theme."""
+        style = self.get_component_rich_style(component, partial=True)
+        styles = self.get_component_styles(component)
+        if styles.has_rule("color"):
+            background = self.background_colors[1]
+            color = styles.color
+            if styles.auto_color:
+                color = background.get_contrast_text(color.a)
+            if color.a < 1:
+                color = background + color
+            style += Style(color=_readable(color, background).rich_color)
         return style
 
     def _window(self) -> Rendered | None:
