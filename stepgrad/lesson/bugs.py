@@ -627,6 +627,7 @@ def _start(walk: BugWalkthrough, out: str) -> list[str]:
     lines: list[str] = []  # the rule itself is the step panel's first line at step 0
     counts = Counter(e.parent for s in walk.trace.steps for e in s.edges)
     shared = [v for v, c in counts.items() if c > 1 and v.requires_grad]
+
     def some(values: list[Value]) -> str:  # a few names, and how many more
         listed = ", ".join(program.name(v) for v in values[:3])
         return listed + (f" and {len(values) - 3:,} more" if len(values) > 3 else "")

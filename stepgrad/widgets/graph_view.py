@@ -63,6 +63,7 @@ def _readable(color: Color, background: Color) -> Color:
             return moved
     return target
 
+
 _TOKEN_CLASSES = {
     "node.current": "graph--active",
     "edge.active": "graph--active",
