@@ -730,3 +730,21 @@ async def test_at_40x12_the_answers_the_verdict_and_the_button_stay_in_view() ->
                 break
         assert "✗ wrong: you typed 0; expected" in text_of(app)  # -1.015625 wraps below
         assert "Reveal →" in text_of(app)
+
+
+async def test_at_80x24_the_dialog_leaves_the_graph_in_view() -> None:
+    """Below 30 rows the dialog took the whole screen: at 80x24 two answers stood over 14 empty
+    rows and hid the graph the student needs to predict. It is as tall as what it holds."""
+    app = create_app(TOY, steady=True)
+    results: list[PredictResult | None] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = await open_predict(app, results)
+        await pilot.pause()
+        box = screen.query_one("#predict-box")
+        assert box.region.height <= 12 and box.region.bottom <= 24, box.region
+        above = text_of(app).splitlines()[: box.region.y]
+        assert any("r = ·/·" in line for line in above), above  # the graph shows
+        await pilot.press(*"1/8", "enter", "0", "enter")
+        await pilot.pause()
+        assert "Reveal →" in text_of(app)  # the working may grow the dialog, never past it

@@ -44,7 +44,7 @@ from stepgrad.state import Walkthrough
 __all__ = ["PredictScreen"]
 
 SHORT = 30
-"""Below this height the dialog fills the screen and its answers scroll."""
+"""Below this height the dialog's spacing goes and its answers scroll within what it leaves."""
 TINY = 16
 """Below this height the line on how to type an answer is left out (the placeholder shows it),
 so the answers, the verdict and the buttons keep their rows."""
@@ -110,9 +110,13 @@ class PredictScreen(ModalScreen[PredictResult | None]):
     PredictScreen #predict-summary.-empty { display: none; }
     PredictScreen #predict-actions { height: 1; margin-top: 1; }
     PredictScreen #predict-actions Button { margin-right: 2; }
-    PredictScreen.-short #predict-box { height: 100%; }
+    /* short: as tall as what it holds, at most the screen; the answers scroll within the
+       rows left over, so a question or two leave the graph in view */
     PredictScreen.-short #predict-head { margin-bottom: 0; }
-    PredictScreen.-short #predict-questions { height: 1fr; }
+    PredictScreen.-short #predict-questions { height: auto; max-height: 1fr; }
+    /* tiny: every row counts, the dialog takes the screen and the answers what is left */
+    PredictScreen.-tiny #predict-box { height: 100%; }
+    PredictScreen.-tiny #predict-questions { height: 1fr; }
     PredictScreen.-short .predict-feedback { margin-bottom: 0; }
     PredictScreen.-short #predict-actions { margin-top: 0; }
     PredictScreen #predict-hint { height: auto; }
