@@ -611,3 +611,22 @@ async def test_every_state_is_readable_in_every_theme() -> None:
             idle = view._style("node.idle").color
             assert idle is not None and idle.triplet is not None
             assert ratios["node.waiting"] < _wcag_contrast(tuple(idle.triplet), bg), theme
+
+
+async def test_the_editor_keeps_the_cursor_row_in_view_when_the_terminal_shrinks() -> None:
+    """A 41-line program with the cursor on its last line, the terminal taken from 120x36 to
+    40x12: the editor's few rows showed line 25, not the cursor's."""
+    app = toy_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        editor = app.screen.query_one(ProgramEditor)
+        editor.input.load_text(
+            "x = 1\n" + "\n".join(f"h{i} = x*{i}" for i in range(1, 40)) + "\nh39"
+        )
+        editor.input.move_cursor((40, 3))
+        await pilot.pause()
+        await pilot.resize_terminal(40, 12)
+        await pilot.pause()
+        await pilot.pause()
+        assert "41  h39" in text_of(app)

@@ -151,6 +151,11 @@ class ProgramEditor(Vertical):
         if area.display or shown:  # the text area changes height: keep the cursor in view
             self.call_after_refresh(self._cursor_into_view)
 
+    def on_resize(self) -> None:
+        """A smaller terminal leaves fewer rows: the one with the cursor stays among them."""
+        if self.display:
+            self.call_after_refresh(self._cursor_into_view)
+
     def _cursor_into_view(self) -> None:
         if self.display and self.query("#editor-input"):
             self.input.scroll_cursor_visible()
