@@ -766,3 +766,17 @@ def test_show_without_a_terminal_says_a_gradient_error_in_one_line(
         stepgrad.show(MicroValue(1e-300) ** -1)
     text = str(info.value)
     assert not text[:1].isdigit() and "not finite" in text and "at 0" not in text
+
+
+def test_a_value_missing_an_attribute_is_named_for_what_it_lacks() -> None:
+    """``del b.data`` on the output said the call takes a micrograd Value, 'not
+    micrograd.engine.Value'; on a leaf, that an input 'is not a Value (Value; ...)'."""
+    out = MicroValue(2.0) * 3
+    del out.data
+    with pytest.raises(NotAGraph, match="looks like a micrograd Value but has no data"):
+        stepgrad.to_json(out)
+    leaf = MicroValue(2.0)
+    out = leaf * 3
+    del leaf._prev
+    with pytest.raises(SourceError, match=r"not a Value \(a Value without _prev; met at"):
+        stepgrad.to_json(out)

@@ -65,6 +65,12 @@ def import_graph(
         return _named(from_micrograd(value, ids), names)
     kind = type(value).__module__ + "." + type(value).__qualname__
     kind = kind.removeprefix("builtins.")
+    lacking = [name for name in ("data", "_prev", "_op") if not hasattr(value, name)]
+    if len(lacking) < 3:  # a micrograd Value with an attribute deleted, or a class almost one
+        raise NotAGraph(
+            f"{caller}() takes {KINDS}; this {kind} looks like a micrograd Value but has no "
+            f"{' or '.join(lacking)}"
+        )
     raise NotAGraph(f"{caller}() takes {KINDS}, not {kind}")
 
 

@@ -34,9 +34,22 @@ _UNARY = {name: name for name in ("relu", "tanh", "exp", "log", "sin", "cos", "s
 KNOWN = "+, *, **k, ReLU, tanh, exp, - and /, and log, sin, cos, sigmoid, sqrt, abs"
 
 
+_ATTRIBUTES = ("data", "_prev", "_op")
+
+
 def is_micrograd(value: object) -> bool:
     """Whether ``value`` looks like a micrograd Value: ``data``, ``_prev`` and ``_op``."""
-    return all(hasattr(value, name) for name in ("data", "_prev", "_op"))
+    return all(hasattr(value, name) for name in _ATTRIBUTES)
+
+
+def _kind(value: object) -> str:
+    """What ``value`` is, for an error: its type, and the Value attributes it lacks if it has
+    some of them (``Value without data``: one deleted by hand)."""
+    kind = clip(type(value).__name__)
+    missing = [name for name in _ATTRIBUTES if not hasattr(value, name)]
+    if len(missing) < len(_ATTRIBUTES):
+        return f"a {kind} without {' or '.join(missing)}"
+    return kind
 
 
 class _Node:
@@ -67,13 +80,8 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
         if len(parsed) >= MAX_NODES:
             raise too_large(MAX_NODES)
         parsed[id(node)] = item = _parse(node, _At(via, id(node)))
-        for child in item.inputs:
+        for child in item.inputs:  # each a Value: _parse checked
             if id(child) not in parsed:
-                if not is_micrograd(child):
-                    raise SourceError(
-                        f"the micrograd op {_text(node)!r} has an input that is not a Value "
-                        f"({type(child).__name__}; {_At(via, id(node))})"
-                    )
                 via.setdefault(id(child), (id(node), _text(node)))
                 keep.append(child)
                 stack.append(child)
@@ -157,7 +165,7 @@ def _parse(node: Any, at: _At) -> _Node:
         if not is_micrograd(child):
             raise SourceError(
                 f"the micrograd op {_text(node)!r} has an input that is not a Value "
-                f"({clip(type(child).__name__)}; {at})"
+                f"({_kind(child)}; {at})"
             )
     if any(child is node for child in prev):
         raise _cycle(node, at)
