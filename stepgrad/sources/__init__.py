@@ -66,10 +66,10 @@ def import_graph(
     kind = type(value).__module__ + "." + type(value).__qualname__
     kind = kind.removeprefix("builtins.")
     lacking = [name for name in ("data", "_prev", "_op") if not hasattr(value, name)]
-    if len(lacking) < 3:  # a micrograd Value with an attribute deleted, or a class almost one
+    if len(lacking) == 1:  # a micrograd Value with an attribute deleted by hand
         raise NotAGraph(
-            f"{caller}() takes {KINDS}; this {kind} looks like a micrograd Value but has no "
-            f"{' or '.join(lacking)}"
+            f"{caller}() takes {KINDS}, not {kind}: it looks like a micrograd Value but has "
+            f"no {lacking[0]}"
         )
     raise NotAGraph(f"{caller}() takes {KINDS}, not {kind}")
 
