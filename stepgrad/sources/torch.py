@@ -538,6 +538,15 @@ class _Numbers:
             if node.kept is None or node.value is None:
                 continue
             now, kept = _float(node.value), _float(node.kept)
+            if not math.isfinite(kept) and (kept == now or math.isnan(kept) and math.isnan(now)):
+                # not out of date: the number overflowed in the tensor's own type, and the
+                # copy (in float64, finite, or it would have been refused) differs from it
+                warn(
+                    f"stepgrad: PyTorch's {node.name} is {kept!r} in {node.value.dtype} (the "
+                    "number overflows there); stepgrad computes in float64, where it is "
+                    "finite, and steps through those values"
+                )
+                return
             eps = self.torch.finfo(node.value.dtype).eps
             if not math.isclose(now, kept, rel_tol=64 * eps, abs_tol=1e-300):
                 warn(
