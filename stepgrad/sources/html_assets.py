@@ -350,22 +350,30 @@ function start(data) {
     }
     ids = ids.filter(function (n) { return String(n) in data.boxes; });
     if (!ids.length) return;
-    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    ids.forEach(function (n) {
-      var b = data.boxes[String(n)];
-      x0 = Math.min(x0, b[0]); y0 = Math.min(y0, b[1]);
-      x1 = Math.max(x1, b[0] + b[2]); y1 = Math.max(y1, b[1] + b[3]);
-    });
     var cw = canvasEl.offsetWidth / W, ch = canvasEl.offsetHeight / H;
-    var left = canvasEl.offsetLeft, top = canvasEl.offsetTop;
+    // where the canvas sits inside the scrolled pane (offsetLeft would be from the page)
+    var outer = graphEl.getBoundingClientRect(), inner = canvasEl.getBoundingClientRect();
+    var left = inner.left - outer.left + graphEl.scrollLeft - graphEl.clientLeft;
+    var top = inner.top - outer.top + graphEl.scrollTop - graphEl.clientTop;
     var vx0 = graphEl.scrollLeft, vy0 = graphEl.scrollTop;
     var vw = graphEl.clientWidth, vh = graphEl.clientHeight;
-    var px0 = left + x0 * cw, px1 = left + x1 * cw, py0 = top + y0 * ch, py1 = top + y1 * ch;
-    if (px0 < vx0 || px1 > vx0 + vw) {
-      graphEl.scrollLeft = Math.max(0, (px0 + px1) / 2 - vw / 2);
+    function span(list, lo, size, scale, offset) {  // [start, end] in pixels of the boxes
+      var a = Infinity, b = -Infinity;
+      list.forEach(function (n) {
+        var box = data.boxes[String(n)];
+        a = Math.min(a, box[lo]); b = Math.max(b, box[lo] + box[size]);
+      });
+      return [offset + a * scale, offset + b * scale];
     }
-    if (py0 < vy0 || py1 > vy0 + vh) {
-      graphEl.scrollTop = Math.max(0, (py0 + py1) / 2 - vh / 2);
+    // the firing node and its inputs; where they do not fit together, the firing node
+    var xs = span(ids, 0, 2, cw, left), ys = span(ids, 1, 3, ch, top);
+    if (xs[1] - xs[0] > vw) xs = span(ids.slice(0, 1), 0, 2, cw, left);
+    if (ys[1] - ys[0] > vh) ys = span(ids.slice(0, 1), 1, 3, ch, top);
+    if (xs[0] < vx0 || xs[1] > vx0 + vw) {
+      graphEl.scrollLeft = Math.max(0, (xs[0] + xs[1]) / 2 - vw / 2);
+    }
+    if (ys[0] < vy0 || ys[1] > vy0 + vh) {
+      graphEl.scrollTop = Math.max(0, (ys[0] + ys[1]) / 2 - vh / 2);
     }
   }
 
