@@ -92,6 +92,8 @@ class Estimate:
         size: ``|f(x)| / max(1, |x|)``: the smallest derivative f's own rounding can tell
             from 0 is about ``eps`` of it.
         floor: the rounding error of the best central estimate (its error cannot be smaller).
+        times: the estimate is of this many times the function (accumulated passes, see
+            :meth:`scaled`); 1 for the function itself.
     """
 
     status: Literal["ok", "undefined", "unchecked"]
@@ -108,6 +110,7 @@ class Estimate:
     rounding: float = 0.0
     size: float = 0.0
     floor: float = 0.0
+    times: float = 1.0
 
     def scaled(self, k: float) -> Estimate:
         """The estimate of ``k`` times the function (``k`` accumulated passes)."""
@@ -127,6 +130,7 @@ class Estimate:
             rounding=abs(k) * self.rounding,
             size=abs(k) * self.size,
             floor=abs(k) * self.floor,
+            times=k * self.times,
         )
 
 
@@ -512,10 +516,13 @@ def judge(name: str, grad: float, est: Estimate, *, rel: float = REL) -> Check:
         tolerance = sides
     if sides_trusted and ec <= tolerance and abs(right - left) > tolerance + el + er:
         if abs(c - (left + right) / 2) <= tolerance + ec + (el + er) / 2:
+            k = est.times
             slopes = (
-                f"the slopes left and right of {name} are {n(left)} and {n(right)}, and a "
-                f"central difference gives their average, {n(c)}"
+                f"the slopes left and right of {name} are {n(left / k)} and {n(right / k)}, "
+                f"and a central difference gives their average, {n(c / k)}"
             )
+            if k != 1:  # what the grad is compared with: the slopes of k passes
+                slopes += f" ({n(k)} passes: {n(left)}, {n(right)} and {n(c)})"
             if est.kinks:
                 reason = f"{_kink_note(est.kinks)}; {slopes}"
             else:

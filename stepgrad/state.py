@@ -225,7 +225,7 @@ class Walkthrough(StepCursor):
         """
         self.program.zero_grad()
         zeros = {node: 0.0 for node in self.nodes}
-        if self.step == 0 and not self.cleared:
+        if self.step == 0 and self.total and not self.cleared:  # a pass of no steps is over
             try:
                 self.pass_ = self._begin(
                     self.pass_.number, zeros, accumulates=False, zeroed=True, stack=1

@@ -560,3 +560,33 @@ def test_the_page_keeps_the_firing_node_in_view(tmp_path: Path, viewport: tuple[
                 hidden.append((k, round(seen, 2)))
         assert hidden == [], f"the firing box not wholly in view at steps {hidden[:10]}"
         assert getattr(page, "_sg_errors") == []  # noqa: B009
+
+
+def test_zero_grad_on_a_graph_without_steps(tmp_path: Path) -> None:
+    """``x = 3; x`` has no step: the pass is over at step 0. z said 'all grads set to 0' with
+    x.grad still 1, and the b after it claimed an accumulated pass (grad 2, 'no zero_grad')."""
+    from stepgrad.state import Walkthrough
+
+    walk = Walkthrough(parse("x = 3; x"))
+    x = walk.program.inputs["x"]
+    assert walk.total == 0 and walk.grad(x) == 1.0
+    walk.zero_grad()
+    assert walk.grad(x) == 0.0
+    walk.backward_again()
+    assert walk.grad(x) == 1.0 and walk.pass_.zeroed and not walk.pass_.accumulates
+    path = tmp_path / "leaf.html"
+    assert main(["x = 3; x", "--html", str(path)], out=io.StringIO()) == 0
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        offline(page)
+        page.goto(path.as_uri())
+        root = page.locator(".stepgrad")
+        page.wait_for_selector(".stepgrad[data-sg-state]")
+        root.focus()
+        page.keyboard.press("z")
+        assert "grad 0" in "\n".join(canvas_text(root))
+        page.keyboard.press("b")
+        status = root.locator(".sg-status").inner_text()
+        assert "accumulate" not in status
+        assert "grad 1" in "\n".join(canvas_text(root))
+        assert getattr(page, "_sg_errors") == []  # noqa: B009

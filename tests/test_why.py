@@ -78,3 +78,13 @@ async def test_every_box_shows_its_count_before_the_first_step() -> None:
         narration = text_of(app).split("━ pass 1")[1]
         assert "B waits for 2" in narration
         assert "may fire only" in narration and "every node that uses it" in narration
+
+
+def test_kink_slopes_after_passes_are_the_functions_own() -> None:
+    """relu(x) + 2|x| at x = 0: slopes -2 on the left, 3 on the right (by hand). After two
+    passes the check compares with twice the function: it said the slopes were -4 and 6."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["x = 0; relu(x) + abs(x)*2", "--passes", "2", "--print"], out=out, err=err) == 0
+    text = out.getvalue()
+    assert "the slopes left and right of x are -2 and 3" in text
+    assert "average, 0.5 (2 passes: -4, 6 and 1)" in text

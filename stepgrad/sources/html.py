@@ -264,6 +264,8 @@ def _scene_walks(program: Program) -> dict[str, Walkthrough]:
     program.zero_grad()
     clean = Walkthrough(program)
     clean.zero_grad()  # at step 0: the pass starts from 0 instead of "not computed"
+    if clean.cleared:  # a pass of no steps was over at once: the clean pass is the next one
+        clean.backward_again()
     program.zero_grad()
     zeroed = Walkthrough(program)
     zeroed.end()

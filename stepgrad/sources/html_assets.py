@@ -215,7 +215,7 @@ function start(data) {
     if (name === "home") return go(0);
     if (name === "end") return go(N);
     if (name === "zero") {
-      if (!cleared() && st.step === 0) enter("clean");
+      if (!cleared() && st.step === 0 && N > 0) enter("clean");  // a pass with no steps is over
       else if (!cleared()) enter("zeroed");
       st.note = "zero_grad: all grads set to 0; the next pass starts clean.";
       return true;
