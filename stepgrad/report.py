@@ -305,6 +305,13 @@ def whole_names(*programs: Program) -> Iterator[None]:
             program.name_limit = limit
 
 
+def shown_nodes(program: Program) -> list[Value]:
+    """The nodes a grads table lists, each once: the inputs, the named values (``b = a`` names
+    ``a``'s node twice: one row, under its name), then the output."""
+    named = [*program.inputs.values(), *program.names.values(), program.output]
+    return list(dict.fromkeys(named))
+
+
 def print_trace(program: Program, trace: Trace, out: TextIO) -> None:
     """Print the program, its forward values, every step of ``trace`` and the final grads."""
     width = terminal_width(out)
@@ -370,11 +377,7 @@ def _print(program: Program, trace: Trace, w: _Writer) -> None:
         )
     w.blank()
     w.line(("grads after the pass", "bold"))
-    shown = list(program.inputs.values()) + [
-        node for node in program.names.values() if node not in program.inputs.values()
-    ]
-    if output not in shown:
-        shown.append(output)
+    shown = shown_nodes(program)
     grads = [
         [
             w.seg(name(node), "bold"),

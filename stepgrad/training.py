@@ -82,8 +82,8 @@ EXPLANATION = (
     "update uses only this iteration's gradient, which shrinks as the loss falls, so the steps "
     "shrink too. Without it, p.grad is the sum of every gradient so far: the steps stay big, and "
     "once the gradient changes sign (the parameters have passed the best point) the old "
-    "gradients in the sum still push the old way, so the parameters overshoot and the loss goes "
-    "up instead of down."
+    "gradients in the sum still push the old way, so the parameters can overshoot and the loss "
+    "go up instead of down."
 )
 """What goes wrong without ``zero_grad``, in plain words."""
 
@@ -212,7 +212,7 @@ def _summary(run: Run) -> str:
         return f"the loss {'fell at every step' if fell else 'never went up'}, {start} → {end}"
     where = []
     if iterations:
-        plural = "s" if len(iterations) > 1 else ""
+        plural = "s" if len(iterations) > 1 or "–" in iterations[0] else ""  # 3–5 is three
         where.append(f"at iteration{plural} {', '.join(iterations)}")
     if went_up[-1]:
         where.append("after the last step")

@@ -285,7 +285,7 @@ def test_cli_micrograd_passes_match_micrograd() -> None:
     assert doc["bug"]["inputs"]["y"]["grad"] == pytest.approx(y.grad, rel=1e-12)
     assert doc["inputs"]["x"]["grad"] == doc["bug"]["inputs"]["x"]["grad"]
     assert doc["bug"]["inputs"]["x"]["correct"] == 6  # three correct passes: 3 × 2
-    assert "a / b is a * b**-1" in doc["bug"]["micrograd_builds"]
+    assert "a / b as a * b**-1" in doc["bug"]["micrograd_builds"]
     assert len(doc["passes"]) == 3
 
 

@@ -88,3 +88,28 @@ def test_kink_slopes_after_passes_are_the_functions_own() -> None:
     text = out.getvalue()
     assert "the slopes left and right of x are -2 and 3" in text
     assert "average, 0.5 (2 passes: -4, 6 and 1)" in text
+
+
+@pytest.mark.parametrize("extra", [[], ["--passes", "2"], ["--bug", "overwrite"]])
+def test_a_node_with_two_names_is_one_row(extra: list[str]) -> None:
+    """``b = a`` binds a second name to a's node: the grads table listed that node twice."""
+    out = io.StringIO()
+    assert main(["a = x*2; b = a; b + 1", "x=3", "--print", *extra], out=out) == 0
+    text = out.getvalue()
+    table = text[text.index("grads after") :].split("\n\n")[0]
+    rows = [line.split()[0] for line in table.splitlines()[3:] if line.strip()]
+    assert rows == ["x", "a", "out"], table
+
+
+def test_the_text_around_the_numbers_says_what_they_show() -> None:
+    """The nudge line showed x = 1234.5 → 1234.5 for h = 0.001; three rises in a row were
+    'iteration 3–5'; micrograd 'builds a - b is a + b*-1'."""
+    out = io.StringIO()
+    assert main(["x**2", "x=1234.5", "--nudge", "x", "--print"], out=out) == 0
+    assert "x = 1234.5 → 1234.501" in out.getvalue()
+    out = io.StringIO()
+    assert main(["--example", "zero_grad", "--train", "--print"], out=out) == 0
+    assert "iterations 3–5" in " ".join(out.getvalue().split())  # by hand: 0.077 → 0.28 → …
+    out = io.StringIO()
+    assert main(["--example", "toy", "--bug", "micrograd", "--print"], out=out) == 0
+    assert "micrograd builds a - b as a + b*-1, a / b as a * b**-1" in out.getvalue()

@@ -306,11 +306,11 @@ def _ends(trace: Trace, base: Mapping[Value, float], bug: str) -> dict[Value, fl
 
 # --- micrograd's graph --------------------------------------------------------------------------
 
-_RESHAPED = {"-": "a - b is a + b*-1", "neg": "-a is a*-1", "/": "a / b is a * b**-1"}
+_RESHAPED = {"-": "a - b as a + b*-1", "neg": "-a as a*-1", "/": "a / b as a * b**-1"}
 
 
 def reshaped(program: Program) -> list[str]:
-    """How micrograd builds the ops of ``program`` it has no op for (``a - b is a + b*-1``...),
+    """How micrograd builds the ops of ``program`` it has no op for (``a - b as a + b*-1``...),
     for the ops the program uses; empty when micrograd builds the same graph."""
     used = {node.op for node in nodes(program.output) if node.requires_grad}
     return [text for op, text in _RESHAPED.items() if op in used]

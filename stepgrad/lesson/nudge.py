@@ -120,8 +120,11 @@ class Nudge(NamedTuple):
         n = format_number
         x, out, h = self.input, self.name, self.h
         way = f"up by h = {n(h)}" if h > 0 else f"down by {n(-h)} (h = {n(h)})"
+        before, after = n(self.x), n(self.x + h)
+        if before == after:  # 1234.5 → 1234.501 would read 1234.5 → 1234.5
+            before, after = _long(self.x), _long(self.x + h)
         rows = [
-            ("nudge", f"{x} {way}: {x} = {n(self.x)} → {n(self.x + h)}"),
+            ("nudge", f"{x} {way}: {x} = {before} → {after}"),
             (
                 "measured",
                 f"Δ{out} = {out}({x}+h) − {out}({x}) = {_long(self.nudged)} − {_long(self.out)}"

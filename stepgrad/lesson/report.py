@@ -25,6 +25,7 @@ from ..report import (
     _print_header,
     _print_step,
     _Writer,
+    shown_nodes,
     terminal_width,
     wants_ascii,
 )
@@ -358,15 +359,6 @@ def _edge_rows(
     return rows
 
 
-def _shown_nodes(program: Program) -> list[Value]:
-    shown = list(program.inputs.values()) + [
-        node for node in program.names.values() if node not in program.inputs.values()
-    ]
-    if program.output not in shown:
-        shown.append(program.output)
-    return shown
-
-
 def _print_grads(result: Run, w: _Writer) -> None:
     program = result.program
     n = format_number
@@ -380,7 +372,7 @@ def _print_grads(result: Run, w: _Writer) -> None:
             w.seg(" (✗: differs from the correct grad)"),
         )
     rows = []
-    for node in _shown_nodes(program):
+    for node in shown_nodes(program):
         row = [w.seg(program.name(node), "bold"), w.seg(n(node.data)), w.seg(n(node.grad))]
         if result.bug is not None:
             right = result.correct.get(node, 0.0)
