@@ -590,3 +590,25 @@ def test_zero_grad_on_a_graph_without_steps(tmp_path: Path) -> None:
         assert "accumulate" not in status
         assert "grad 1" in "\n".join(canvas_text(root))
         assert getattr(page, "_sg_errors") == []  # noqa: B009
+
+
+def test_the_step_table_fits_a_small_screen(tmp_path: Path) -> None:
+    """The step table's cells never wrapped: 1,235 px wide in a 344 px panel on a phone, 754 at
+    800 px, its numbers off to the right with no cue. Headers and cells now wrap."""
+    path = tmp_path / "toy.html"
+    assert main(["--example", "toy", "--html", str(path)], out=io.StringIO()) == 0
+    with chromium() as browser:
+        for width, slack in ((390, 1.3), (800, 1.0)):
+            page = browser.new_page(viewport={"width": width, "height": 844})
+            offline(page)
+            page.goto(path.as_uri())
+            page.wait_for_selector(".stepgrad[data-sg-state]")
+            page.locator(".stepgrad").focus()
+            for _ in range(4):
+                page.keyboard.press("ArrowRight")
+            table, panel = page.evaluate(
+                "() => [document.querySelector('.sg-panel table').scrollWidth,"
+                " document.querySelector('.sg-panel').clientWidth]"
+            )
+            assert table <= panel * slack, (width, table, panel)
+            assert "0.125 × 8 = 1" in page.locator(".sg-panel").inner_text()
