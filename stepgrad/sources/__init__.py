@@ -206,7 +206,7 @@ def _checked(root: Value) -> list[Value]:
     from engine import OPS, Value, nodes
     from engine.parse import clip
 
-    from .common import warn
+    from .common import holds, warn_out_of_date
 
     try:
         order = nodes(root)
@@ -244,13 +244,9 @@ def _checked(root: Value) -> list[Value]:
                 now = OPS[op].forward(*(float(p.data) for p in parents))
             except (ArithmeticError, ValueError):
                 now = math.nan
-            if not math.isclose(now, data, rel_tol=1e-9, abs_tol=1e-12):
+            if not holds(now, data):
                 stale = (node, now)
     if stale is not None:
         node, now = stale
-        warn(
-            f"stepgrad: the graph's stored values are out of date: its {node.op!r} node holds "
-            f"{node.data!r} but its inputs give {now!r} now (did an input's data change after "
-            "the graph was built?); stepgrad steps through the values the inputs give now"
-        )
+        warn_out_of_date(node.op, node.data, now)
     return order

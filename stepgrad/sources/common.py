@@ -24,8 +24,10 @@ __all__ = [
     "SourceError",
     "StaleGraphWarning",
     "shortest",
+    "holds",
     "too_large",
     "warn",
+    "warn_out_of_date",
     "where",
 ]
 
@@ -97,6 +99,26 @@ def warn(message: str) -> None:
         level += 1
         frame = frame.f_back  # type: ignore[assignment]
     warnings.warn(message, StaleGraphWarning, stacklevel=level)
+
+
+def holds(x: float, data: object) -> bool:
+    """Whether a node's stored ``data`` is the number ``x`` its inputs give, up to rounding
+    (``data`` may be anything a hand-made class stores: not a number is not it)."""
+    try:
+        y = float(data)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def warn_out_of_date(op: str, held: object, now: float) -> None:
+    """Say that the graph's node ``op`` holds ``held`` while its inputs give ``now`` (an
+    input's data changed after the graph was built): stepgrad steps through ``now``."""
+    warn(
+        f"stepgrad: the graph's stored values are out of date: its {op!r} node holds {held!r} "
+        f"but its inputs give {now!r} now (did an input's data change after the graph was "
+        "built?); stepgrad steps through the values the inputs give now"
+    )
 
 
 def too_large(count: int) -> SourceError:

@@ -15,14 +15,21 @@ class without such a closure gets its commutative ops' inputs in a fixed order, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from engine import OPS, DomainError, Value
 from engine.parse import clip
 
-from .common import MAX_NODES, Imported, SourceError, too_large, warn, where
+from .common import (
+    MAX_NODES,
+    Imported,
+    SourceError,
+    holds,
+    too_large,
+    warn_out_of_date,
+    where,
+)
 
 __all__ = ["KNOWN", "from_micrograd", "is_micrograd"]
 
@@ -107,15 +114,11 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
             ) from None
         copy.label = label
         made[id(node)] = copy
-        if stale is None and not _close(copy.data, node.data):
+        if stale is None and not holds(copy.data, node.data):
             stale = (node, copy.data)
     if stale is not None:
         node, now = stale
-        warn(
-            f"stepgrad: the graph's stored values are out of date: its {_text(node)!r} node holds "
-            f"{node.data!r} but its inputs give {now!r} now (did an input's data change after "
-            "the graph was built?); stepgrad steps through the values the inputs give now",
-        )
+        warn_out_of_date(_text(node), node.data, now)
     title = names.get(id(root), _label(root))
     return Imported(made[id(root)], "micrograd", title, made, keep)
 
@@ -257,17 +260,9 @@ def _order_key(node: Any) -> tuple[str, float]:
 
 def _gives(forward: Any, pair: tuple[Any, Any], data: Any) -> bool:
     try:
-        return _close(forward(float(pair[0].data), float(pair[1].data)), data)
+        return holds(forward(float(pair[0].data), float(pair[1].data)), data)
     except (TypeError, ValueError, ArithmeticError):
         return False
-
-
-def _close(x: float, data: Any) -> bool:
-    try:
-        y = float(data)
-    except (TypeError, ValueError, OverflowError):
-        return False
-    return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _leaf(node: Any, label: str | None, at: _At) -> Value:
