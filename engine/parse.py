@@ -541,6 +541,14 @@ class Program:
         for value in self.nodes():
             value.grad = 0.0
 
+    def input_named(self, name: str) -> str | None:
+        """The key of :attr:`inputs` that ``name`` gives: itself, as shown (``x₁``), else as
+        the program reads names (``ｘ`` is ``x``); None if neither is an input."""
+        if name in self.inputs:
+            return name
+        read = read_name(name)
+        return read if read in self.inputs else None
+
     def _gradient_error(self, err: GradientError) -> ProgramError:
         node, parent = err.node, err.parent
         op = OPS[node.op]
@@ -846,6 +854,7 @@ class _Parser:
         if told is not None:
             return told
         message, hint = "invalid syntax", None
+        at = col - 1 - self.indent[line - 1]  # where in the line's text
         lowered = raw.lower()
         char = re.search(r"invalid (?:non-printable )?character '?(.)'? \(U\+([0-9A-F]+)\)", raw)
         control = re.search(r"invalid non-printable character U\+([0-9A-F]+)", raw)
@@ -863,7 +872,6 @@ class _Parser:
             message = f"the character {symbol!r} (U+{char.group(2)}) is not allowed"
             hint = _CHARACTER_HINTS.get(symbol)
         elif "invalid decimal literal" in lowered:
-            at = col - 1 - self.indent[line - 1]
             start = at
             while start > 0 and (body[start - 1].isdigit() or body[start - 1] in "._"):
                 start -= 1
@@ -901,11 +909,11 @@ class _Parser:
             message = "unexpected indentation"
         elif raw not in ("invalid syntax",):
             message = raw.split(". Perhaps")[0].split(". Did you mean")[0]
-        if message == "invalid syntax" and body[col - 1 - self.indent[line - 1] :].startswith(":="):
+        here = body[at:]
+        if message == "invalid syntax" and here.startswith(":="):
             message = _UNSUPPORTED_NODES[ast.NamedExpr]  # as for (x := 2), which parses
         if message == "invalid syntax":
-            here = body[col - 1 - self.indent[line - 1] :]
-            before = body[: col - 1 - self.indent[line - 1]].rstrip()
+            before = body[:at].rstrip()
             dangling = re.search(r"(\*\*|[-+*/=])\s*\Z", before)
             if dangling and not here.partition("#")[0].strip():
                 symbol = dangling.group(1)

@@ -25,7 +25,6 @@ from engine.parse import (
     name_list,
     parse,
     parse_assignment,
-    read_name,
 )
 from engine.text import to_ascii, visible
 
@@ -411,10 +410,7 @@ def _run(
         for warning in program.warnings:
             _tell(err, f"stepgrad: warning: {warning}")
         if "params" in loop:  # a name as shown (x₁), else as the program reads it (ｘ is x)
-            loop["params"] = [
-                name if name in program.inputs else read_name(name) or name
-                for name in loop["params"]
-            ]
+            loop["params"] = [program.input_named(name) or name for name in loop["params"]]
         for name in loop.get("params", ()):
             if name not in program.inputs:
                 raise ProgramError(

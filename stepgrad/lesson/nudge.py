@@ -222,11 +222,10 @@ def _long(x: float) -> str:
 def find_input(program: Program, name: str) -> tuple[str, Value]:
     """The input called ``name`` (its display name, or the name the program assigns it) and
     its display name; ProgramError (one line) if there is none."""
-    if name in program.inputs:  # a display name, as shown (x₁)
-        return name, program.inputs[name]
-    name = read_name(name) or name  # else as the program reads names: ｘ is x
-    if name in program.inputs:
-        return name, program.inputs[name]
+    key = program.input_named(name)
+    if key is not None:
+        return key, program.inputs[key]
+    name = read_name(name) or name  # a name the program assigns, as it reads names
     found = [
         (display, leaf)
         for display, leaf in program.inputs.items()

@@ -70,6 +70,11 @@ PATHS_BUDGET = 200_000
 """Search steps ``--paths`` takes at most for all inputs together (a step follows one edge):
 a sum of thousands of terms has thousands of inputs, each with a path thousands of edges long.
 Past it the inputs left show their count and sum of paths, exact, and list none."""
+PATHS_STOPPED = (
+    f"the listing stopped after {PATHS_BUDGET:,} search steps (one edge each): the inputs after "
+    "that list fewer paths or none; every count and sum is exact"
+)
+"""What ``--print`` and ``--json`` say when the listing stopped at :data:`PATHS_BUDGET`."""
 
 
 @dataclass
@@ -211,10 +216,7 @@ def document(result: Run) -> dict[str, Any]:
             for name, found in result.paths.items()
         }
         if result.paths_cut:
-            doc["paths_listing_stopped"] = (
-                f"the listing stopped after {PATHS_BUDGET:,} search steps (one edge each): the "
-                "inputs after that list fewer paths or none; every count and sum is exact"
-            )
+            doc["paths_listing_stopped"] = PATHS_STOPPED
     return doc
 
 
@@ -459,12 +461,7 @@ def _print_paths(result: Run, w: _Writer) -> None:
         ),
     )
     if result.paths_cut:
-        w.line(
-            w.seg(
-                f"The listing stopped after {PATHS_BUDGET:,} search steps (one edge each): the "
-                "inputs after that list fewer paths or none; every count and sum is exact."
-            )
-        )
+        w.line(w.seg(f"{PATHS_STOPPED[0].upper()}{PATHS_STOPPED[1:]}."))
     for name, found in (result.paths or {}).items():
         w.blank()
         listed = len(found.shown)
