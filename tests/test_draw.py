@@ -523,10 +523,13 @@ def test_a_wide_name_sends_no_zero_width_space_to_the_terminal() -> None:
     import asyncio
 
     from engine.parse import parse
+    from stepgrad import layout as layout_module
     from stepgrad.app import create_app
     from stepgrad.draw import render_text
-    from stepgrad.widgets import GraphView
+    from stepgrad.widgets import GraphView, graph_view
 
+    # the view keeps its own copy of the fill (the layout module brings networkx)
+    assert graph_view._WIDE_FILL == layout_module._WIDE_FILL == "\u200b"
     source = "变量 = 2; 权 = 3; 结果 = 变量*权 + 变量"
     program = parse(source)
     for color in (False, True):

@@ -158,6 +158,16 @@ def offline(page: Page) -> list[str]:
     return left_errors
 
 
+def open_page(browser: Any, path: Path, width: int = 1280, height: int = 900) -> tuple[Any, Any]:
+    """A page opened from ``path`` as a double-click would, offline (see :func:`offline`),
+    once its stepper has started; and the stepper."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    offline(page)
+    page.goto(path.as_uri())
+    page.wait_for_selector(".stepgrad[data-sg-state]")
+    return page, page.locator(".stepgrad")
+
+
 def state(root: Any) -> str:
     return str(root.get_attribute("data-sg-state"))
 
@@ -485,11 +495,7 @@ def test_the_file_takes_keys_as_it_opens(tmp_path: Path) -> None:
     path = tmp_path / "toy.html"
     assert main(["--example", "toy", "--html", str(path)], out=io.StringIO()) == 0
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        offline(page)
-        page.goto(path.as_uri())
-        root = page.locator(".stepgrad")
-        page.wait_for_selector(".stepgrad[data-sg-state]")
+        page, root = open_page(browser, path)
         for _ in range(4):
             page.keyboard.press("ArrowRight")
         assert state(root) == "fresh:4:1"
@@ -532,11 +538,7 @@ def test_the_page_keeps_the_firing_node_in_view(tmp_path: Path, viewport: tuple[
     model = model_of(EXAMPLES["mlp"].program)
     width, height = model["width"], model["height"]
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-        offline(page)
-        page.goto(path.as_uri())
-        root = page.locator(".stepgrad")
-        page.wait_for_selector(".stepgrad[data-sg-state]")
+        page, root = open_page(browser, path, *viewport)
         root.focus()
         hidden = []
         for k in range(1, 121):
@@ -577,11 +579,7 @@ def test_zero_grad_on_a_graph_without_steps(tmp_path: Path) -> None:
     path = tmp_path / "leaf.html"
     assert main(["x = 3; x", "--html", str(path)], out=io.StringIO()) == 0
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        offline(page)
-        page.goto(path.as_uri())
-        root = page.locator(".stepgrad")
-        page.wait_for_selector(".stepgrad[data-sg-state]")
+        page, root = open_page(browser, path)
         root.focus()
         page.keyboard.press("z")
         assert "grad 0" in "\n".join(canvas_text(root))
@@ -599,11 +597,8 @@ def test_the_step_table_fits_a_small_screen(tmp_path: Path) -> None:
     assert main(["--example", "toy", "--html", str(path)], out=io.StringIO()) == 0
     with chromium() as browser:
         for width, slack in ((390, 1.3), (800, 1.0)):
-            page = browser.new_page(viewport={"width": width, "height": 844})
-            offline(page)
-            page.goto(path.as_uri())
-            page.wait_for_selector(".stepgrad[data-sg-state]")
-            page.locator(".stepgrad").focus()
+            page, root = open_page(browser, path, width, 844)
+            root.focus()
             for _ in range(4):
                 page.keyboard.press("ArrowRight")
             table, panel = page.evaluate(
