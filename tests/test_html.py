@@ -607,3 +607,25 @@ def test_the_step_table_fits_a_small_screen(tmp_path: Path) -> None:
             )
             assert table <= panel * slack, (width, table, panel)
             assert "0.125 × 8 = 1" in page.locator(".sg-panel").inner_text()
+
+
+def test_space_on_a_focused_button_presses_it(tmp_path: Path) -> None:
+    """Space on a button reached with Tab stepped once (the stepper's key for →) instead of
+    pressing the button: Tab to End, Space went to step 1, not to the end."""
+    path = tmp_path / "toy.html"
+    assert main(["--example", "toy", "--html", str(path)], out=io.StringIO()) == 0
+    from stepgrad.state import Walkthrough
+
+    total = Walkthrough(parse(EXAMPLES["toy"].program)).total
+    with chromium() as browser:
+        page, root = open_page(browser, path)
+        root.locator('button[data-act="end"]').focus()
+        page.keyboard.press(" ")
+        assert state(root) == f"fresh:{total}:1"
+        page.keyboard.press(" ")  # the click gave the keys back to the stepper: now a step
+        assert state(root) == f"fresh:{total}:1"
+        page.keyboard.press("ArrowLeft")
+        assert state(root) == f"fresh:{total - 1}:1"
+        page.keyboard.press(" ")
+        assert state(root) == f"fresh:{total}:1"
+        assert getattr(page, "_sg_errors") == []  # noqa: B009

@@ -407,6 +407,8 @@ function start(data) {
   };
   function key(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    // Space on a button reached with Tab presses that button, as on any page
+    if (event.key === " " && event.target.tagName === "BUTTON") return;
     var name = KEYS[event.key];
     if (!name) return;
     event.preventDefault();
