@@ -196,6 +196,21 @@ async def test_a_notice_is_not_stacked_when_the_key_is_held() -> None:
         assert len(notices(app)) == 1
 
 
+async def test_notices_in_a_burst_replace_each_other() -> None:
+    """Five quick gradient steps stacked five notices over half the step panel (each a new
+    text, so not the held key above): the newest replaces the last, and the newest is what
+    the last key did."""
+    app = create_app(EXAMPLES["zero_grad"].program, steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press(*["end", "u"] * 4, "right")
+        await pilot.pause()
+        assert len(app.main.updates) == 4
+        assert notices(app) == [next(n for n in notices(app) if n.startswith("gradient step 4"))]
+        await pilot.press("end", "end")  # a refusal: it replaces the step's notice
+        await pilot.pause()
+        assert len(notices(app)) == 1 and notices(app)[0].startswith("pass 1 is done")
+
+
 async def test_the_footer_greys_what_a_press_would_refuse() -> None:
     """The footer shows a key greyed exactly when pressing it would only explain why not."""
     app = create_app(TOY, VALUES, steady=True)

@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.notifications import Notification
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
@@ -312,6 +313,7 @@ class MainScreen(Screen[None]):
         self._direction = 1  # which way the user is stepping, for the prefetch
         self._footer_queued = False
         self._told: tuple[str, float] = ("", 0.0)  # the last notice of tell(), and when
+        self._notice: Notification | None = None  # that notice, while it may be shown
         # the panels hidden at the start, mounted the first time they show (see _panel)
         self._panels: dict[str, Widget] = {}  # by id
 
@@ -1158,7 +1160,21 @@ class MainScreen(Screen[None]):
         if message == last and now - at < WHY_TIMEOUT:
             return
         self._told = (message, now)
-        self.notify(message, timeout=WHY_TIMEOUT, markup=False)
+        # One such notice at a time: the newest replaces the last, which would otherwise stack
+        # over the step panel (five quick u's covered half of it). It is added at once, not
+        # by a message as notify() does: keys in one burst would each find the last notice
+        # not yet shown, and so not yet to be taken away.
+        app = self.app
+        notice = Notification(message, timeout=WHY_TIMEOUT, markup=False)
+        try:
+            shown = app._notifications
+            if self._notice is not None and self._notice in shown:
+                app._unnotify(self._notice, refresh=False)
+            shown.add(notice)
+            app._refresh_notifications()
+        except AttributeError:  # a Textual without these: notices stack, as they did
+            self.notify(message, timeout=WHY_TIMEOUT, markup=False)
+        self._notice = notice
 
     def _moved(self, changed: bool) -> None:
         if changed:
