@@ -106,7 +106,7 @@ def narrate(walk: Walkthrough, notes: Mapping[str, str] | None = None) -> list[s
         return lines
     lines = _step(program, step, walk)
     name = program.name(step.node)
-    if name in notes:
+    if name in notes and not pass_.accumulates:  # a note's numbers are one pass's
         lines.append(notes[name])
     if walk.step >= walk.total:
         lines += _done(walk, out)
@@ -129,10 +129,16 @@ def _start(walk: Walkthrough, out: str) -> list[str]:
             lines += _micrograd_differs(walk)
     elif pass_.zeroed:
         lines.append("zero_grad() was called: every grad is 0, so this pass starts clean.")
+    upstream = (
+        "the grad it got in this pass (the upstream; its grad also holds what the passes "
+        "before left)"
+        if pass_.accumulates
+        else "its grad (the upstream)"
+    )
     lines.append(
         f"Backpropagation starts at the output {out}: its grad is ∂{out}/∂{out} = 1. "
         "Then, one at a time, a node whose consumers have all sent their share fires: it "
-        "multiplies its grad (the upstream) by the local derivative toward each input and adds "
+        f"multiplies {upstream} by the local derivative toward each input and adds "
         "the product to that input's grad. That is the chain rule, applied once per edge."
     )
     lines += _counting(walk)
@@ -243,7 +249,7 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
     groups: dict[Value, list[int]] = {}  # parent -> the positions of its edges in this step
     for position, edge in enumerate(step.edges):
         groups.setdefault(edge.parent, []).append(position)
-    sends = all_sends(program, step, groups)
+    sends = all_sends(program, step, groups, walk)
     for constant in dict.fromkeys(p for p in node.parents if not p.requires_grad):
         sends.append(f"the constant {program.name(constant)} gets nothing (a number takes no grad)")
     lines = [f"{head}: {op.summary}, so " + "; ".join(sends) + "."]
@@ -285,7 +291,12 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
     return lines
 
 
-def all_sends(program: Program, step: Step, groups: Mapping[Value, list[int]]) -> list[str]:
+def all_sends(
+    program: Program,
+    step: Step,
+    groups: Mapping[Value, list[int]],
+    walk: Walkthrough | None = None,
+) -> list[str]:
     """What the firing node sends each parent (``groups``: parent -> its edges' positions), a
     clause per parent; a sum's ``passes its grad 1 straight back to`` is said once for both the
     parents it goes to (``... straight back to both a*b and c``), not once per parent."""
@@ -293,12 +304,27 @@ def all_sends(program: Program, step: Step, groups: Mapping[Value, list[int]]) -
     edges = [step.edges[positions[0]] for positions in groups.values() if len(positions) == 1]
     if len(edges) == 2 and all(formulas[edge.index] == "1" for edge in edges):
         a, b = (program.name(edge.parent) for edge in edges)  # an op has two inputs at most
-        name, up = program.name(step.node), n(step.upstream)
-        return [f"{name} passes its grad {up} straight back to both {a} and {b}"]
-    return [_sends(program, step, positions) for positions in groups.values()]
+        name, up = program.name(step.node), _its_grad(step, walk)
+        return [f"{name} passes {up} straight back to both {a} and {b}"]
+    return [_sends(program, step, positions, walk) for positions in groups.values()]
 
 
-def _sends(program: Program, step: Step, positions: list[int]) -> str:
+def _on_top(step: Step, walk: Walkthrough | None) -> bool:
+    """Whether the firing node's grad on screen also holds what earlier passes left (no
+    zero_grad in between), so that it is not the upstream this step multiplies."""
+    return walk is not None and walk.pass_.base.get(step.node, 0.0) != 0.0
+
+
+def _its_grad(step: Step, walk: Walkthrough | None) -> str:
+    """``its grad 0.125``; in a pass on top of another, where the node's grad also holds what
+    the earlier passes left (0.25 on screen), ``its grad from this pass, 0.125,``."""
+    up = n(step.upstream)
+    return f"its grad from this pass, {up}," if _on_top(step, walk) else f"its grad {up}"
+
+
+def _sends(
+    program: Program, step: Step, positions: list[int], walk: Walkthrough | None
+) -> str:
     """What the firing node sends one parent: ``x gets 1 × 8 = 8`` (per edge, once if alike)."""
     node = step.node
     formulas = OPS[node.op].formulas
@@ -309,9 +335,10 @@ def _sends(program: Program, step: Step, positions: list[int]) -> str:
     for edge in edges:
         formula = formulas[edge.index]  # a constant 1 or -1: say it in words
         if formula == "1":
-            parts.append(f"{name} passes its grad {up} straight back to {parent}")
+            parts.append(f"{name} passes {_its_grad(step, walk)} straight back to {parent}")
         elif formula == "-1":
-            parts.append(f"{parent} gets minus {name}'s grad: {n(edge.contribution)}")
+            grad = "grad from this pass" if _on_top(step, walk) else "grad"
+            parts.append(f"{parent} gets minus {name}'s {grad}: {n(edge.contribution)}")
         else:
             parts.append(f"{parent} gets {up} × {n(edge.local)} = {n(edge.contribution)}")
     if len(parts) == 1:

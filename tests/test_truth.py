@@ -122,8 +122,15 @@ def claims(walk: Walkthrough) -> list[str]:
             r"the constant (.+) gets nothing \(a number takes no grad\)", clause
         )
         back = re.fullmatch(
-            r".+? passes its grad (\S+) straight back to (.+?)(, once along .*)?", clause
+            r".+? passes its grad (?:from this pass, )?(\S+?),? straight back to (.+?)"
+            r"(, once along .*)?",
+            clause,
         )
+        if back and "from this pass" not in clause and step is not None:
+            # "its grad": the grad its box shows, not only what this pass sent it (pass 2)
+            shown = walk.grad(step.node)
+            if shown is None or format_number(shown) != back.group(1):
+                wrong.append(f"{clause!r} but its grad shows {shown}")
         if constant:
             node = unique.get(constant.group(1))
             if node is not None and node.requires_grad:
@@ -133,7 +140,7 @@ def claims(walk: Walkthrough) -> list[str]:
             subject, numbers = back.group(2), [back.group(1)]
         else:
             subject = clause.split(" gets ")[0]
-            numbers = re.findall(r"(?:= |grad: )(\S+?)(?= as | and |,|$)", clause)
+            numbers = re.findall(r"(?:= |grad: |this pass: )(\S+?)(?= as | and |,|$)", clause)
         node = unique.get(subject)
         if node is None:
             continue
@@ -186,6 +193,22 @@ def test_the_checker_catches_a_contradiction(monkeypatch: pytest.MonkeyPatch) ->
 
 
 # --- the cases the issue saw -----------------------------------------------------------------
+
+
+def test_an_examples_notes_are_said_only_for_the_numbers_they_are_for() -> None:
+    """The neuron's note "so n.grad = 0.5" was said in pass 2 too, next to n.grad 1; and
+    after a gradient step its "1 - 0.5 = 0.5" no longer holds (o moved)."""
+    example = EXAMPLES["neuron"]
+    walk = Walkthrough(parse(example.program))
+    note = example.notes["o"]
+    walk.go(1)
+    assert note in narrate(walk, example.notes)  # pass 1: n.grad is 0.5 (1 - 0.5, by hand)
+    walk.go(walk.total)
+    walk.backward_again()
+    walk.go(1)
+    n = next(v for v in walk.nodes if walk.program.name(v) == "n")
+    assert walk.grad(n) == pytest.approx(1.0)  # 0.5 + 0.5 (tanh of the rounded b: 1 ulp off)
+    assert note not in narrate(walk, example.notes)
 
 
 def test_hero_step_4_says_x_is_complete_once() -> None:

@@ -314,6 +314,7 @@ class MainScreen(Screen[None]):
         self._footer_queued = False
         self._told: tuple[str, float] = ("", 0.0)  # the last notice of tell(), and when
         self._notice: Notification | None = None  # that notice, while it may be shown
+        self._example_values: dict[str, dict[str, float]] = {}  # see notes
         # the panels hidden at the start, mounted the first time they show (see _panel)
         self._panels: dict[str, Widget] = {}  # by id
 
@@ -990,8 +991,20 @@ class MainScreen(Screen[None]):
 
     @property
     def notes(self) -> Mapping[str, str]:
-        """The example's remarks for the narration (by node name, ``start``, ``done``)."""
-        return getattr(self.example, "notes", None) or {}
+        """The example's remarks for the narration (by node name, ``start``, ``done``), while
+        its inputs hold the values the remarks' numbers are for (not after u or a nudge)."""
+        notes: Mapping[str, str] = getattr(self.example, "notes", None) or {}
+        if not notes:
+            return notes
+        written = self._example_values.get(self.example.name)  # type: ignore[union-attr]
+        if written is None:
+            program = parse(self.example.program)  # type: ignore[union-attr]
+            written = {name: v.data for name, v in program.inputs.items()}
+            self._example_values[self.example.name] = written  # type: ignore[union-attr]
+        inputs = self.walk.program.inputs
+        if any(inputs[name].data != data for name, data in written.items() if name in inputs):
+            return {}
+        return notes
 
     @property
     def editing(self) -> bool:
