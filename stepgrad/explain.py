@@ -322,9 +322,7 @@ def _its_grad(step: Step, walk: Walkthrough | None) -> str:
     return f"its grad from this pass, {up}," if _on_top(step, walk) else f"its grad {up}"
 
 
-def _sends(
-    program: Program, step: Step, positions: list[int], walk: Walkthrough | None
-) -> str:
+def _sends(program: Program, step: Step, positions: list[int], walk: Walkthrough | None) -> str:
     """What the firing node sends one parent: ``x gets 1 × 8 = 8`` (per edge, once if alike)."""
     node = step.node
     formulas = OPS[node.op].formulas
@@ -434,9 +432,43 @@ def _one_check(walk: Walkthrough, name: str, value: Value) -> Check | None:
     return judge(name, 0.0 if grad is None else grad, scaled)  # type: ignore[arg-type]
 
 
+UNUSED_AT_START = ", except for values the output does not use (grad 0). "
+"""How step 0's "every grad is — (not computed)" ends where some values do not reach the
+output (their boxes show grad 0 from the start)."""
+
+
+def placeholders(program: Program) -> tuple[str, str]:
+    """The names in ``L(x+h)``: one for "an input" and one for the step, each a name the
+    program does not use for anything else (``h = x*3`` read ``(h(x+h) - h(x-h))/2h``, and an
+    input called h sat in the table under that formula). ``x`` may be an input's own name: the
+    formula then reads as that input's row, an example of every row."""
+    leaves = set(program.inputs.values())
+    taken = set(program.names) | set(program.inputs) | {program.name(program.output)}
+    others = {name for name, node in program.names.items() if node not in leaves}
+    others.add(program.name(program.output))
+    x = "x" if "x" not in others else next((c for c in ("v", "u", "s") if c not in taken), "ξ")
+    h = next((c for c in ("h", "δ", "ε") if c not in taken), "Δ")
+    return x, h
+
+
 def placeholder(program: Program) -> str:
-    """A name for "the input" in ``L(x+h)``: ``x``, unless the output itself is called so."""
-    return "v" if program.name(program.output) == "x" else "x"
+    """The name for "an input" of :func:`placeholders`."""
+    return placeholders(program)[0]
+
+
+def check_numbers(check: Check) -> tuple[str, str]:
+    """A gradient check's two numbers, backprop's and finite differences', written alike
+    (the app showed ``3.14159 vs 3.141593 ✓ agree``: two numbers that read as different).
+    Where the verdict is not "agree" and they would read the same, more digits show where
+    they part."""
+    if check.numeric is None:
+        return format_number(check.grad), "—"
+    digits = 6
+    grad, numeric = format_number(check.grad), format_number(check.numeric)
+    while check.verdict != "agree" and grad == numeric and digits < 17:
+        digits += 1
+        grad, numeric = format_number(check.grad, digits), format_number(check.numeric, digits)
+    return grad, numeric
 
 
 def gradient_check(walk: Walkthrough) -> list[Check]:

@@ -28,7 +28,7 @@ from engine.numbers import format_number
 from engine.parse import PRINT_NAME, Program
 from engine.text import to_ascii, visible
 
-from .explain import edge_note, local_formula, partial, placeholder, plural
+from .explain import check_numbers, edge_note, local_formula, partial, placeholders, plural
 
 __all__ = ["edge_note", "partial", "print_trace", "terminal_width", "wants_ascii"]
 
@@ -477,14 +477,14 @@ def _print_gradient_check(program: Program, w: _Writer) -> None:
     if not checks:
         return
     out = program.name(program.output)
-    x = placeholder(program)
+    x, h = placeholders(program)
     w.blank()
     w.line(
         ("gradient check", "bold"),
         w.seg(
-            f": each input's grad against ({out}({x}+h) - {out}({x}-h)) / 2h as h shrinks from "
-            f"6e-6·max(1, |{x}|), extrapolated (Ridders' method) to tell how far the difference "
-            "itself can be trusted"
+            f": each input's grad against ({out}({x}+{h}) - {out}({x}-{h})) / 2{h} as {h} shrinks "
+            f"from 6e-6·max(1, |{x}|), extrapolated (Ridders' method) to tell how far the "
+            "difference itself can be trusted"
         ),
     )
     checked = [c for c in checks if c.verdict != "unchecked"]
@@ -509,10 +509,10 @@ def _print_gradient_check(program: Program, w: _Writer) -> None:
 
 def _check_row(w: _Writer, check: Check) -> list[Segment]:
     words, style = _VERDICTS[check.verdict]
-    numeric = "—" if check.numeric is None else format_number(check.numeric)
+    grad, numeric = check_numbers(check)
     return [
         w.seg(check.name, "bold"),
-        w.seg(format_number(check.grad)),
+        w.seg(grad),
         w.seg(numeric),
         w.seg(words, style),
     ]

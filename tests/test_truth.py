@@ -557,3 +557,78 @@ def test_a_local_derivative_ends_with_its_number(
     code, out, _ = run_cli(source, *(f"{k}={v}" for k, v in values.items()), "--print")
     assert code == 0
     assert said in out, out
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["h = x*3", "x=2"], {"h", "x"}),  # the output is called h
+        (["x*h", "x=2", "h=3"], {"x", "h", "out"}),  # an input is called h
+        (["x = 2; x = x*3; x*x"], {"x", "x₁", "x₂", "out"}),  # x is also an intermediate
+        (["a = x*2; h = tanh(a); δ = h + 1; δ*x", "x=1"], {"a", "h", "δ", "x", "out"}),
+    ],
+)
+def test_the_gradient_checks_formula_uses_no_name_of_the_program(
+    argv: list[str], names: set[str]
+) -> None:
+    """`h = x*3 --print` wrote (h(x+h) - h(x-h)) / 2h; `x*h` put an input called h under a
+    formula whose h is the step. The step's name is none of the program's; "x" stands for an
+    input only where x is an input or no name at all."""
+    code, out, _ = run_cli(*argv, "--print")
+    assert code == 0
+    found = re.search(r"\((\S+)\((\S+)\+(\S+)\) - \1\(\2-\3\)\) / 2\3 as \3 shrinks", out)
+    assert found, out
+    _, x, h = found.groups()
+    assert h not in names
+    values = {k: float(v) for k, v in (a.split("=") for a in argv[1:])}
+    assert x not in names or x in parse(argv[0], values).inputs
+
+
+def test_the_gradient_checks_two_numbers_are_written_alike() -> None:
+    """The app wrote `x  3.14159  vs  3.141593  ✓ agree` for x*pi + e: two numbers that read
+    as different beside "agree" (and --print wrote them alike). Where they truly differ but
+    would read the same, more digits show where."""
+    from engine.check import Check
+    from stepgrad.explain import check_numbers
+    from stepgrad.widgets.step_panel import StepPanel
+
+    walk = Walkthrough(parse("x*pi + e", {"x": 1.0}))
+    walk.go(walk.total)
+    lines = StepPanel._check_lines(None, walk)  # type: ignore[arg-type]  # uses no state
+    text = "\n".join(str(line) for line in lines)
+    assert re.search(r"x  3\.14159  vs  3\.14159  ✓ agree", text), text  # π to 6 digits
+    close = Check("w", 1.0000001, 1.0000004, "differ", "they differ")
+    grad, numeric = check_numbers(close)
+    assert grad != numeric and float(grad) == pytest.approx(1.0000001, abs=5e-8)
+
+
+def test_step_0_and_the_inspector_say_what_unused_values_show() -> None:
+    """Step 0 said "every grad is — (not computed)" beside an unused value's box showing grad 0,
+    and the inspector called that value "no contribution yet in this pass" after the pass."""
+    from stepgrad.widgets.step_panel import StepPanel, node_status
+
+    walk = Walkthrough(parse("a = x*2; b = a; u = exp(x); b*b + 1", {"x": 1.5}))
+    u = walk.program.names["u"]
+    assert walk.grad(u) == 0.0  # what its box shows from the start
+    text = str(StepPanel._start_lines(None, walk, "out"))  # type: ignore[arg-type]
+    assert "every grad is — (not computed), except for values the output does not use" in text
+    walk.go(walk.total)
+    assert "unused" in node_status(walk, u) and "yet" not in node_status(walk, u)
+    plain = Walkthrough(parse("x*2", {"x": 1.5}))  # nothing unused: the sentence as it was
+    assert "except" not in str(StepPanel._start_lines(None, plain, "out"))  # type: ignore[arg-type]
+
+
+async def test_x_on_a_graph_without_weighted_sums_says_so() -> None:
+    """x said "select one (tab or /), or X collapses them all" on a graph with no weighted sum,
+    and X then said there is none."""
+    from stepgrad.app import create_app
+
+    app = create_app(HERO, {"x": 8.0, "y": 3.0}, steady=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for key in ("x", "X"):
+            app.clear_notifications()
+            app.main._told = ("", 0.0)  # the same notice is not repeated while it shows
+            await pilot.press(key)
+            await pilot.pause()
+            said = [str(n.message) for n in app._notifications]
+            assert len(said) == 1 and "no weighted sums" in said[0] and "select" not in said[0]

@@ -99,6 +99,8 @@ PALETTE_ROOM = 14
 """Cells the footer's ``^p Palette`` key takes on the right, when it is shown."""
 WHY_TIMEOUT = 4.0
 """Seconds a "this key cannot act now" notice stays; the same notice is not repeated meanwhile."""
+NO_WEIGHTED_SUMS = "this graph has no weighted sums to collapse (x and X act on neurons)"
+"""What x and X say on a graph with nothing to collapse."""
 GIVE_WAY = {
     "focus": 1,  # "focus" (the graph shows it)
     "zeroed wording": 2,  # "grads zeroed before this pass" → "zeroed first"
@@ -1388,6 +1390,9 @@ class MainScreen(Screen[None]):
             return
         node = self._focus_node()
         at = scene.ids.get(node) if node is not None else None
+        if not scene.groups:
+            self.tell(NO_WEIGHTED_SUMS)
+            return
         if at is None or not scene.toggle(at):
             self.tell(
                 "the current node is not part of a weighted sum: select one (tab or /), "
@@ -1401,7 +1406,7 @@ class MainScreen(Screen[None]):
         if scene is None:
             return
         if not scene.groups:
-            self.tell("this graph has no weighted sums to collapse")
+            self.tell(NO_WEIGHTED_SUMS)
             return
         collapse = len(scene.collapsed) < len(scene.groups)
         scene.set_all(collapse)

@@ -53,12 +53,14 @@ from engine.numbers import format_number
 from engine.text import visible
 
 from ..explain import (
+    UNUSED_AT_START,
+    check_numbers,
     contribution_ordinals,
     edge_note,
     gradient_check,
     local_formula,
     partial,
-    placeholder,
+    placeholders,
     plural,
 )
 from ..state import Walkthrough
@@ -501,7 +503,7 @@ def _start_lines(walk: Walkthrough, out: str) -> list[Segments]:
         first = [
             ["Nothing has fired yet: every grad is ", ""],
             ["—", "b"],
-            [" (not computed).", ""],
+            [" (not computed)" + (UNUSED_AT_START.rstrip() if walk.dead else "."), ""],
         ]
     press = [
         ["Press ", ""],
@@ -547,10 +549,10 @@ def _done_lines(walk: Walkthrough) -> list[Segments]:
     program = walk.program
     scaled = f"{pass_.stack} × " if pass_.stack > 1 else ""
     out = visible(program.name(program.output))
-    x = placeholder(program)
+    x, h = placeholders(program)
     head = [
         ["gradient check", "b"],
-        [f": grad vs {scaled}({out}({x}+h) - {out}({x}-h))/2h as h shrinks", ""],
+        [f": grad vs {scaled}({out}({x}+{h}) - {out}({x}-{h}))/2{h} as {h} shrinks", ""],
     ]
     agreeing = [c for c in checks if c.verdict == "agree"]
     unchecked = [c for c in checks if c.verdict == "unchecked"]
@@ -567,12 +569,12 @@ def _done_lines(walk: Walkthrough) -> list[Segments]:
     lines.append(head)
     for check in shown[:_SHOWN_CHECKS]:
         mark, word, cls = _VERDICTS[check.verdict]
-        numeric = "—" if check.numeric is None else f"{check.numeric:.7g}"
+        grad, numeric = check_numbers(check)
         lines.append(
             [
                 ["  ", ""],
                 [visible(check.name), "b"],
-                [f"  {_n(check.grad)}  vs  {numeric}  ", ""],
+                [f"  {grad}  vs  {numeric}  ", ""],
                 [f"{mark} {word}", cls],
             ]
         )

@@ -12,11 +12,13 @@ from textual.content import Content
 from engine import Edge, Step, Value
 from engine.numbers import format_number
 from stepgrad.explain import (
+    UNUSED_AT_START,
+    check_numbers,
     contribution_ordinals,
     edge_note,
     gradient_check,
     local_formula,
-    placeholder,
+    placeholders,
     plural,
 )
 from stepgrad.lesson import bugs
@@ -64,6 +66,8 @@ def node_status(walk: Walkthrough, node: Value) -> str:
             return "fires first (step 1)"
         if not node.requires_grad:
             return "a constant: no grad"
+        if node in walk.dead:
+            return "unused: no path leads to the output, so its grad stays 0"
         return "no contribution yet in this pass"
     if pending:
         s = "" if pending == 1 else "s"
@@ -249,10 +253,10 @@ class StepPanel(LineWidget):
         stack = walk.pass_.stack
         scaled = f"{stack} × " if stack > 1 else ""
         out = walk.program.name(walk.program.output)
-        x = placeholder(walk.program)
+        x, h = placeholders(walk.program)
         head = Content.assemble(
             ("gradient check", "bold"),
-            f": grad vs {scaled}({out}({x}+h) - {out}({x}-h))/2h as h shrinks",
+            f": grad vs {scaled}({out}({x}+{h}) - {out}({x}-{h}))/2{h} as {h} shrinks",
         )
         agreeing = [c for c in checks if c.verdict == "agree"]
         unchecked = [c for c in checks if c.verdict == "unchecked"]
@@ -274,12 +278,12 @@ class StepPanel(LineWidget):
             shown = [c for c in checks if c.verdict != "unchecked"]
         for check in shown[:_SHOWN_CHECKS]:
             mark, word, style = _VERDICTS[check.verdict]
-            numeric = "—" if check.numeric is None else f"{check.numeric:.7g}"
+            grad, numeric = check_numbers(check)
             lines.append(
                 Content.assemble(
                     "  ",
                     (check.name, "bold"),
-                    f"  {n(check.grad)}  vs  {numeric}  ",
+                    f"  {grad}  vs  {numeric}  ",
                     (f"{mark} {word}", style),
                 )
             )
@@ -306,7 +310,8 @@ class StepPanel(LineWidget):
                 Content.assemble(
                     "Nothing has fired yet: every grad is ",
                     (NOT_COMPUTED, "bold"),
-                    " (not computed). ",
+                    " (not computed)",
+                    UNUSED_AT_START if walk.dead else ". ",
                 )
             )
         elif pass_.accumulates:
