@@ -326,6 +326,12 @@ def editable_source(
     """
     write = number or _number
     remaining = dict(values or {})
+    # a reassigned name's inputs go by their display names (a = 1; a = 2: a₁ and a₂): the
+    # k-th assignment to a name is its k-th binding
+    displays: dict[str, list[str]] = {}
+    for binding in program.bindings:
+        displays.setdefault(binding.name, []).append(binding.display)
+    seen: dict[str, int] = {}
     lines = program.source.split("\n")
     for i, line in enumerate(lines):
         if not remaining:
@@ -336,7 +342,13 @@ def editable_source(
         for j, statement in enumerate(statements):
             match = _STATEMENT.match(statement)
             key = read_name(match.group(1)) if match else None
-            if key is None or key not in remaining:
+            if key is None:
+                continue
+            k = seen[key] = seen.get(key, -1) + 1
+            bound = displays.get(key, [])
+            if k < len(bound) and bound[k] != key and bound[k] in remaining:
+                key = bound[k]
+            if key not in remaining:
                 continue
             written = statement[match.end() :]
             marked = _MARKED.match(written)  # w = param(0.5) keeps its mark: w = param(0.7)

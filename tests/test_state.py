@@ -206,3 +206,14 @@ def test_editable_source_rewrites_names_in_any_script(
     source: str, values: dict[str, float], expected: str
 ) -> None:
     assert editable_source(parse(source, values), values) == expected
+
+
+def test_a_reassigned_inputs_new_value_is_written_into_its_own_statement() -> None:
+    """After u on `a = 1; b = 0.5; a = 2; ...` the program text kept `a = 2` for a₂ (its
+    name is not an identifier, so it was not written back): t and the editor then started
+    from the new b and the old a₂."""
+    program = parse("a = 1; b = 0.5; a = 2; (a*b*3 - 1)**2")
+    assert set(program.inputs) == {"a₁", "b", "a₂"}
+    text = editable_source(program, {"a₂": 1.94, "b": 0.26}, free=False)
+    assert text == "a = 1; b = 0.26; a = 1.94; (a*b*3 - 1)**2"
+    assert editable_source(program, {"a₁": 3.0}, free=False).startswith("a = 3; b = 0.5; a = 2;")

@@ -1640,9 +1640,8 @@ class MainScreen(Screen[None]):
         self.walk = new
         self._fwd_behind = False
         self.nudged = None  # measured at the old values, with the old grad: not true any more
-        for name in step.params:  # the editor and t start from the new values
-            if name.isidentifier():
-                self.values[name] = step.after[name]
+        for name in step.params:  # the editor and t start from the new values (a₂ too)
+            self.values[name] = step.after[name]
         self.source = editable_source(program, self.values)
         self._prepare_graph()  # new data: boxes may need other widths
         out = program.name(program.output)
