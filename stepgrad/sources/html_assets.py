@@ -63,6 +63,19 @@ CSS = (
     "white-space:normal;vertical-align:bottom}"
     ".stepgrad td{padding:0 14px 0 0;vertical-align:top;white-space:pre-wrap}"
     ".stepgrad td.sg-num{text-align:right}"
+    # a narrow panel (a phone, a thin notebook column): each edge as a block of labelled lines
+    # instead of six columns that ran off the right edge
+    ".stepgrad .sg-panel{container-type:inline-size}"
+    "@container (max-width:620px){"
+    ".stepgrad .sg-panel table,.stepgrad .sg-panel tbody,.stepgrad .sg-panel tr,"
+    ".stepgrad .sg-panel td{display:block}"
+    ".stepgrad .sg-panel tr.sg-head{display:none}"
+    ".stepgrad .sg-panel tr{margin:0 0 6px 0}"
+    ".stepgrad .sg-panel td{padding:0 0 0 2ch}"
+    ".stepgrad .sg-panel td:first-child{padding:0}"
+    ".stepgrad .sg-panel td.sg-num{text-align:left}"
+    ".stepgrad .sg-panel td[data-label]::before{content:attr(data-label) ': ';"
+    "color:var(--sg-dim)}}"
     ".stepgrad .sg-b{font-weight:bold}.stepgrad .sg-dim{color:var(--sg-dim)}"
     ".stepgrad .sg-ok{color:var(--sg-done);font-weight:bold}"
     ".stepgrad .sg-warn{color:var(--sg-warn);font-weight:bold}"
@@ -89,6 +102,26 @@ SCRIPT = r"""
   root.setAttribute("data-sg-ready", "1");
   var packed = root.querySelector("script.sg-data").textContent.trim();
   if (typeof DecompressionStream === "undefined") return;
+  // keys and clicks that come while the data is unpacked (a quick → right after the page
+  // opens: a large page takes a few tenths of a second) are kept and done once it is ready
+  var KEYS = {
+    ArrowRight: "next", l: "next", " ": "next", ArrowLeft: "prev", h: "prev",
+    Home: "home", End: "end", z: "zero", b: "again"
+  };
+  var early = [], page = root.id === "sg-page";
+  function hold(event) {
+    if (event.type === "click") {
+      var b = event.target.closest ? event.target.closest("button[data-act]") : null;
+      if (!b || !root.contains(b)) return;
+      early.push(["act", b.getAttribute("data-act")]);
+    } else {
+      if (event.ctrlKey || event.metaKey || event.altKey || !KEYS[event.key]) return;
+      early.push(["key", event.key]);
+    }
+    event.preventDefault();
+  }
+  root.addEventListener("click", hold, true);
+  (page ? document : root).addEventListener("keydown", hold, true);
   var bytes = Uint8Array.from(atob(packed), function (c) { return c.charCodeAt(0); });
   var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
   new Response(stream).text().then(function (text) { start(JSON.parse(text)); });
@@ -313,10 +346,10 @@ function start(data) {
     } else {
       var table = document.createElement("table");
       var head = document.createElement("tr");
-      ["edge", "local derivative", "local", "upstream × local = contribution",
-       "grad before → after", "then"].forEach(function (h) {
-        head.appendChild(cell("th", [h]));
-      });
+      var labels = ["edge", "local derivative", "local", "upstream × local = contribution",
+                    "grad before → after", "then"];
+      head.className = "sg-head";
+      labels.forEach(function (h) { head.appendChild(cell("th", [h])); });
       table.appendChild(head);
       s[4].forEach(function (e, i) {
         var tr = document.createElement("tr");
@@ -328,6 +361,9 @@ function start(data) {
         tr.appendChild(cell("td", g[0] === null ? ["— → ", [g[1], "b"]] :
           [g[0] + " + " + e[3] + " → ", [g[1], "b"], ["  +=", "warn"]]));
         tr.appendChild(cell("td", [[e[4], "dim"]]));
+        for (var c = 1; c < labels.length; c++) {  // the labels a narrow panel shows
+          tr.children[c].setAttribute("data-label", labels[c]);
+        }
         table.appendChild(tr);
       });
       out.push(table);
@@ -401,10 +437,6 @@ function start(data) {
       root.focus({ preventScroll: true });
     });
   });
-  var KEYS = {
-    ArrowRight: "next", l: "next", " ": "next", ArrowLeft: "prev", h: "prev",
-    Home: "home", End: "end", z: "zero", b: "again"
-  };
   function key(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     // Space on a button reached with Tab presses that button, as on any page
@@ -416,6 +448,8 @@ function start(data) {
     run(name);
   }
   root.addEventListener("keydown", key);
+  root.removeEventListener("click", hold, true);
+  (page ? document : root).removeEventListener("keydown", hold, true);
   if (root.id === "sg-page") {
     // the page --html writes holds this stepper alone: its keys work from anywhere on the
     // page, from the moment it opens (a double-click, then →), with no click first
@@ -425,6 +459,11 @@ function start(data) {
     root.focus({ preventScroll: true });
   }
   show();
+  early.forEach(function (e) {
+    if (e[0] === "act") run(e[1]);
+    else key({ key: e[1], target: root, preventDefault: function () {},
+               stopPropagation: function () {} });
+  });
 }
 })();
 """
