@@ -432,6 +432,13 @@ def _one_check(walk: Walkthrough, name: str, value: Value) -> Check | None:
     return judge(name, 0.0 if grad is None else grad, scaled)  # type: ignore[arg-type]
 
 
+def ordinal(k: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``21st``, ``112th``."""
+    if k % 100 in (11, 12, 13):
+        return f"{k}th"
+    return f"{k}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
+
+
 UNUSED_AT_START = ", except for values the output does not use (grad 0). "
 """How step 0's "every grad is — (not computed)" ends where some values do not reach the
 output (their boxes show grad 0 from the start)."""

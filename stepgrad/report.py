@@ -19,7 +19,8 @@ import contextlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TextIO
 
 from engine import Step, Trace, Value
@@ -28,7 +29,15 @@ from engine.numbers import format_number
 from engine.parse import PRINT_NAME, Program
 from engine.text import to_ascii, visible
 
-from .explain import check_numbers, edge_note, local_formula, partial, placeholders, plural
+from .explain import (
+    check_numbers,
+    edge_note,
+    local_formula,
+    ordinal,
+    partial,
+    placeholders,
+    plural,
+)
 
 __all__ = ["edge_note", "partial", "print_trace", "terminal_width", "wants_ascii"]
 
@@ -369,7 +378,9 @@ def _print(program: Program, trace: Trace, w: _Writer) -> None:
         )
     fresh = {node for node in program.nodes() if node.grad == trace.grads.get(node, 0.0)}
     fresh.discard(output)
-    rows = [_edge_rows(program, step, fresh, w) for step in steps]
+    totals = Counter(edge.parent for step in steps for edge in step.edges)
+    counted: Counter[Value] = Counter()
+    rows = [_edge_rows(program, step, fresh, w, totals, counted) for step in steps]
     stacked = w.width is not None and not all(_fits(w, row) for row in rows)
     for number, (step, step_rows) in enumerate(zip(steps, rows, strict=True), start=1):
         _print_step(
@@ -402,17 +413,32 @@ _EDGE_HEADERS = (
 )
 
 
-def _edge_rows(program: Program, step: Step, fresh: set[Value], w: _Writer) -> list[list[Segment]]:
-    """Each edge of ``step`` as the cells of a table row (already fixed for the output)."""
+def _edge_rows(
+    program: Program,
+    step: Step,
+    fresh: set[Value],
+    w: _Writer,
+    totals: Mapping[Value, int],
+    counted: Counter[Value],
+) -> list[list[Segment]]:
+    """Each edge of ``step`` as the cells of a table row (already fixed for the output). An
+    input reached along several edges is named with which contribution this is (``x (1st of
+    2)``, as the app does): ``∂out/∂x = 1`` then ``∂out/∂x = -1`` for ``x - x`` read as two
+    values of one partial derivative, whose value is their sum."""
     rows = []
     for edge in step.edges:
         before = "—" if edge.parent in fresh else format_number(edge.grad_before)
         fresh.discard(edge.parent)
         formula = local_formula(program, step, edge)
         local = format_number(edge.local)
+        name = program.name(edge.parent)
+        counted[edge.parent] += 1
+        total = totals[edge.parent]
+        if total > 1:
+            name = f"{name} ({ordinal(counted[edge.parent])} of {total})"
         rows.append(
             [
-                w.seg(program.name(edge.parent), "bold"),
+                w.seg(name, "bold"),
                 w.seg(formula),
                 w.seg(local),
                 w.seg(

@@ -632,3 +632,34 @@ async def test_x_on_a_graph_without_weighted_sums_says_so() -> None:
             await pilot.pause()
             said = [str(n.message) for n in app._notifications]
             assert len(said) == 1 and "no weighted sums" in said[0] and "select" not in said[0]
+
+
+@pytest.mark.parametrize(
+    ("source", "rows"),
+    [
+        # x - x: d/dx is 1 along one edge and -1 along the other; the partial is their sum, 0
+        ("x - x", [("x (1st of 2)", "∂out/∂x = 1"), ("x (2nd of 2)", "∂out/∂x = -1")]),
+        ("x*x + x", [("x (1st of 3)", ""), ("x (2nd of 3)", ""), ("x (3rd of 3)", "")]),
+    ],
+)
+def test_print_names_which_contribution_each_edge_is(
+    source: str, rows: list[tuple[str, str]]
+) -> None:
+    """--print wrote `∂out/∂x = 1` and `∂out/∂x = -1` on two rows named `x` for x - x: two
+    values of one partial derivative (whose value is 0). As the app does, each row says which
+    contribution it is."""
+    code, out, _ = run_cli(source, "x=3", "--print")
+    assert code == 0
+    table = [line for line in out.splitlines() if line.startswith("x (")]
+    assert len(table) == len(rows), out
+    for line, (edge, formula) in zip(table, rows, strict=True):
+        assert line.startswith(edge) and formula in line
+
+
+def test_ordinals_are_english() -> None:
+    from stepgrad.explain import ordinal
+
+    assert [ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st",
+        "111th", "112th",
+    ]  # fmt: skip

@@ -59,6 +59,7 @@ from ..explain import (
     edge_note,
     gradient_check,
     local_formula,
+    ordinal,
     partial,
     placeholders,
     plural,
@@ -376,11 +377,6 @@ class _Painter:
 
 # --- the step panel ---------------------------------------------------------------------------
 
-_ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-
-
-def _ordinal(n: int) -> str:
-    return _ORDINALS.get(n, f"{n}th")
 
 
 def _n(x: float) -> str:
@@ -400,7 +396,7 @@ def _steps(walk: Walkthrough, ids: Mapping[Value, int]) -> list[list[Any]]:
             k, total = ordinals[(index, e)]
             name = program.name(edge.parent)
             formula = local_formula(program, step, edge)
-            who = name if total == 1 else f"{name} ({_ordinal(k)} of {total})"
+            who = name if total == 1 else f"{name} ({ordinal(k)} of {total})"
             edges.append(
                 [
                     visible(who),
@@ -469,7 +465,7 @@ def _accumulation_note(walk: Walkthrough, parent: Value, edge: Any, k: int) -> S
     name = visible(walk.program.name(parent))
     before, after = _n(edge.grad_before), _n(edge.grad_after)
     if k > 1:
-        why = f"{name} is shared: this {_ordinal(k)} contribution adds to the {before} it has"
+        why = f"{name} is shared: this {ordinal(k)} contribution adds to the {before} it has"
     elif walk.pass_.accumulates:
         why = f"{name} already holds {before} from pass {{q}} (no zero_grad), and += adds to it"
     else:

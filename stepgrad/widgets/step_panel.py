@@ -18,6 +18,7 @@ from stepgrad.explain import (
     edge_note,
     gradient_check,
     local_formula,
+    ordinal,
     placeholders,
     plural,
 )
@@ -38,11 +39,6 @@ _VERDICTS = {  # verdict -> mark, words, style: never colour alone
     "undefined": ("?", "undefined", "dim"),
     "unchecked": ("…", "not checked", "dim"),
 }
-_ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
-
-
-def _ordinal(n: int) -> str:
-    return _ORDINALS.get(n, f"{n}th")
 
 
 def n(x: float) -> str:
@@ -378,7 +374,7 @@ class StepPanel(LineWidget):
             name = program.name(edge.parent)
             fresh = k == 1 and edge.parent not in walk.pass_.base
             formula = local_formula(program, step, edge)
-            who = name if total == 1 else f"{name} ({_ordinal(k)} of {total})"
+            who = name if total == 1 else f"{name} ({ordinal(k)} of {total})"
             grad = self._grad_cell(edge, fresh)
             overwritten = bugs.grad_text(walk, edge, fresh)  # bug mode overwrite: = not +=
             if overwritten is not None:
@@ -427,7 +423,7 @@ class StepPanel(LineWidget):
     def _accumulation_note(self, walk: Walkthrough, edge: Edge, name: str, k: int) -> Content:
         before, after = n(edge.grad_before), n(edge.grad_after)
         if k > 1:
-            why = f"{name} is shared: this {_ordinal(k)} contribution adds to the {before} it has"
+            why = f"{name} is shared: this {ordinal(k)} contribution adds to the {before} it has"
         elif walk.pass_.accumulates:
             why = (
                 f"{name} already holds {before} from pass {walk.pass_.number - 1} "
