@@ -391,7 +391,7 @@ def _print(program: Program, trace: Trace, w: _Writer) -> None:
     shown = shown_nodes(program)
     grads = [
         [
-            w.seg(name(node), "bold"),
+            w.seg(program.title(node), "bold"),  # a, b after b = a: as the app's values pane
             w.seg(format_number(node.data)),
             w.seg(format_number(node.grad)),
         ]

@@ -663,3 +663,13 @@ def test_ordinals_are_english() -> None:
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st",
         "111th", "112th",
     ]  # fmt: skip
+
+
+def test_print_lists_an_alias_beside_its_name_as_the_app_does() -> None:
+    """`b = a`: the app's values pane and --json name the node `a, b`; --print's grads table
+    listed only `a`."""
+    code, out, _ = run_cli("a = x*2; b = a; b*b + 1", "x=1.5", "--print")
+    assert code == 0
+    table = out.split("grads after the pass", 1)[1]
+    # d/da (a*a + 1) = 2a = 6 at a = 3 (by hand)
+    assert re.search(r"^a, b\s+3\s+6$", table, re.M), table
