@@ -767,9 +767,14 @@ class _Parser:
 
     def syntax(self) -> ast.Module:
         if len(self.source) > MAX_SOURCE:
-            raise self.error(
-                f"the program is {len(self.source):,} characters long; the limit is {MAX_SOURCE:,}"
+            # standard input is read only to one character past the limit: its length is
+            # then unknown, and "20,001 characters long" was said of a 44,687-character file
+            size = (
+                f"{len(self.source):,}"
+                if len(self.source) > MAX_SOURCE + 1
+                else f"more than {MAX_SOURCE:,}"
             )
+            raise self.error(f"the program is {size} characters long; the limit is {MAX_SOURCE:,}")
         bad = re.search("[\ud800-\udfff]", self.source)  # undecodable bytes from the shell
         if bad:
             row = self.source.count("\n", 0, bad.start()) + 1

@@ -117,6 +117,8 @@ def test_standard_input_is_bounded() -> None:
     assert result.returncode == 2
     assert f"the limit is {MAX_SOURCE:,}".encode() in result.stderr
     assert b"Traceback" not in result.stderr
+    # only the first 20,001 characters were read: "20,001 characters long" was false
+    assert f"is more than {MAX_SOURCE:,} characters long".encode() in result.stderr
 
 
 # --- messages ------------------------------------------------------------------------------------
