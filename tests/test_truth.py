@@ -673,3 +673,22 @@ def test_print_lists_an_alias_beside_its_name_as_the_app_does() -> None:
     table = out.split("grads after the pass", 1)[1]
     # d/da (a*a + 1) = 2a = 6 at a = 3 (by hand)
     assert re.search(r"^a, b\s+3\s+6$", table, re.M), table
+
+
+@pytest.mark.parametrize("width", [30, 44, 60, 200])
+def test_a_long_local_derivative_breaks_only_before_an_equals_sign(width: int) -> None:
+    """At 120x36 on the MLP the panel broke `∂h/∂(…) = 1 - h**2 = 1 - (-0.483858)**2 =
+    0.765882` after `= 1`: a line that read as "the derivative is 1"."""
+    from textual.content import Content
+
+    from stepgrad.widgets.step_panel import _formula_lines
+
+    formula = "∂h4_2_3/∂(w2_3_1*h4_1_1 … + b2_3) = 1 - h4_2_3**2 = 1 - (-0.483858)**2 = 0.765882"
+    lines = [line.plain.strip() for line in _formula_lines(Content("w1"), Content(formula), width)]
+    if len(lines) == 1:
+        assert lines == [f"w1  {formula}"]
+        return
+    assert lines[0] == "w1"
+    parts = [lines[1]] + [line.removeprefix("= ") for line in lines[2:]]
+    assert all(line.startswith("= ") for line in lines[2:])
+    assert " = ".join(parts) == formula  # nothing lost, every break at an equals sign

@@ -439,6 +439,27 @@ class StepPanel(LineWidget):
         )
 
 
+def _formula_lines(who: Content, formula: Content, width: int) -> list[Content]:
+    """``x  ∂r/∂x = 2*x = 2*8 = 16`` on one line where it fits; else the formula under the
+    name, broken only before its ``=`` signs. A break at any space made
+    ``∂h/∂(…) = 1 - h**2 = 1`` end a line, with ``- (-0.48)**2 = 0.77`` on the next: a
+    derivative that read as 1."""
+    line = Content.assemble(who, "  ", formula)
+    if line.cell_length <= width:
+        return [line]
+    pieces = formula.plain.split(" = ")
+    lines = [who]
+    current = "   " + pieces[0]
+    for piece in pieces[1:]:
+        if len(current) + 3 + len(piece) <= width:
+            current += " = " + piece
+        else:
+            lines.append(Content(current))
+            current = "     = " + piece
+    lines.append(Content(current))
+    return lines
+
+
 def _table(
     headers: list[str], rows: list[list[Content]], width: int, *, roomy: bool = False
 ) -> list[Content]:
@@ -479,7 +500,7 @@ def _table(
             contribution = contribution.stylize("bold")
             if i:
                 lines.append(Content(""))
-        lines.append(Content.assemble(who, "  ", formula))
+        lines += _formula_lines(who, formula, width)
         second = Content.assemble(
             ("   upstream × local ", "dim"), contribution, ("   grad ", "dim"), grad
         )
