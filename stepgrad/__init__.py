@@ -65,8 +65,10 @@ def show(
     """Open the stepping app on ``value``'s graph; return when the app quits.
 
     Node labels are the names in the app (made into valid names where they are not: ``x1*w1``
-    shows as ``x1_w1``); ``names={"w": w}`` names nodes that have no label (PyTorch tensors,
-    PyPI micrograd's Values); unnamed inputs are ``v1``, ``v2``... See :func:`app_for`.
+    shows as ``x1_w1``; a label of more than 40 characters is cut to its first 40);
+    ``names={"w": w}`` names nodes that have no label (PyTorch tensors, PyPI micrograd's Values)
+    and wins over labels: the node named ``a`` is ``a``, and another labelled ``a`` is ``a_2``.
+    Unnamed inputs are ``v1``, ``v2``... See :func:`app_for`.
 
     In a Jupyter kernel (JupyterLab, Notebook 7, VS Code) it displays an inline stepper
     instead: the graph with data and grad per node, the step panel, and buttons (← → Home End,

@@ -362,7 +362,6 @@ def _print_header(program: Program, w: _Writer) -> None:
 
 def _print(program: Program, trace: Trace, w: _Writer) -> None:
     output = program.output
-    name = program.name
     _print_header(program, w)
     steps = trace.steps
     if not steps:

@@ -8,6 +8,8 @@ PyTorch's own ``backward()`` on a fresh float64 copy of the same graph.
 from __future__ import annotations
 
 import math
+import random
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -148,6 +150,8 @@ GRAPHS: dict[str, Build] = {
     "(2 - x)*y": two(lambda x, y: (2 - x) * y),
     "(y - 1)**2 loss": two(lambda x, y: ((x * y + 0.1).tanh() - 1) ** 2),
     "mixed": one(lambda x: x * 2 + (2 - x) + x / 3 + x**2 + 3 / x + 2**x),
+    "sum() from 0": two(lambda x, y: sum((x * k - y) ** 2 for k in (1.0, 2.0, 3.0)) / 3),
+    "sum() from 2.5": two(lambda x, y: sum([x.tanh(), y * 3], 2.5)),
     # a tensor constant (no requires_grad) on either side
     "x*c": with_constant(lambda x, c: x * c + c * x),
     "x + c": with_constant(lambda x, c: (x + c) * (c - x) * (x - c)),
@@ -251,6 +255,84 @@ def test_a_number_only_known_as_part_of_a_sum_is_refused() -> None:
         assert "AddBackward0 (x + number)" in message or "SubBackward0" in message
         assert "requires_grad=True" in message and "\n" not in message
         assert "backward()" not in message  # nothing was freed: no such advice
+
+
+SAMPLES = [(1.0, 2.0), (2.0, 4.1), (3.0, 5.9)]
+
+
+def squares(samples: list[tuple[float, float]]) -> Build:
+    """The mean squared error of ``w*x + b`` over ``samples``, summed with Python's sum()."""
+
+    def build(T: Callable[..., Any]) -> tuple[Any, dict[str, Any]]:
+        w, b = T(0.5), T(-0.2)
+        return sum((w * x + b - y) ** 2 for x, y in samples) / len(samples), {"w": w, "b": b}
+
+    return build
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sum_starts_from_a_zero_that_is_left_out(dtype: Any) -> None:
+    """Python's sum() starts from the integer 0, which PyTorch does not keep. stepgrad never
+    tried 0: it showed ``+ (-7e-07)`` in float32 (``+ (-4e-15)`` in float64), a number the
+    roundings of the sum made up, and an output of 11.646666433. 0 is the shortest number that
+    gives PyTorch's values, and 0 + t is t: the program is the sum as typed."""
+    document = check(squares(SAMPLES), dtype)  # grads and output: PyTorch's, in float64
+    assert document["program"] == (
+        "w = 0.5\nb = -0.2\n((w*1 + b - 2)**2 + (w*2 + b - 4.1)**2 + (w*3 + b - 5.9)**2)/3"
+    )
+    by_hand = ((0.5 - 0.2 - 2) ** 2 + (1.0 - 0.2 - 4.1) ** 2 + (1.5 - 0.2 - 5.9) ** 2) / 3
+    assert document["output"]["data"] == pytest.approx(by_hand, rel=1e-15)
+    xs = [torch.tensor(v, dtype=dtype, requires_grad=True) for v in (0.3, 1.7, -2.2)]
+    source = program_source(sum(x * x for x in xs), names=dict(zip("abc", xs, strict=True)))[0]
+    assert source.splitlines()[-1] == "a*a + b*b + c*c"
+    x = xs[0]
+    source = program_source(sum([torch.tanh(x), x * 3]), names={"x": x})[0]
+    assert source.splitlines()[-1] == "tanh(x) + x*3"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_long_sum_is_read_as_typed(dtype: Any) -> None:
+    """With 100 samples or more, stepgrad refused the graph (it 'cannot work out' sum()'s 0):
+    worked back from the output through hundreds of additions whose results PyTorch does not
+    keep, the estimate of the 0 was off by far more than the numbers that give PyTorch's
+    values, and only those few near the estimate were tried."""
+    samples = [(float(i), float(f"{2 * i}.1")) for i in range(300)]  # 0.1, 2.1, 4.1...
+    document = check(squares(samples), dtype)
+    program = document["program"]
+    numbers = set(re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]?\d+)?", program))
+    typed = {str(i) for i in range(300)} | {repr(y) for _, y in samples} | {"0.5", "0.2", "300"}
+    assert numbers <= typed, numbers - typed
+    assert "2.1" in numbers and "598.1" in numbers
+
+
+def test_a_start_far_from_its_estimate_is_the_shortest_that_gives_pytorchs_sum() -> None:
+    """``sum(xs, 0.123456789)`` over 300 float32 numbers: PyTorch keeps only the total, so any
+    start that gives the same float32 total is as good, and the estimate (worked back in
+    float64) is off by several units of the fourth digit. stepgrad refused; now it searches the
+    numbers that give PyTorch's total and takes the one with the fewest digits."""
+    r = random.Random(300)
+    xs = [torch.tensor(round(r.uniform(0, 100), 2), requires_grad=True) for _ in range(300)]
+    total = sum(xs, 0.123456789)
+    source = program_source(total)[0]
+    start = float(re.findall(r"v1 \+ ([\d.]+) \+ v2", source)[0])
+
+    def gives(c: float) -> bool:  # PyTorch's own float32 sum
+        return bool(sum(xs, torch.tensor(c)).item() == total.item())
+
+    assert gives(start)
+    digits = len(repr(start)) - 2  # 0.123: 3
+    fewer = [k / 10**d for d in range(1, digits) for k in range(10 ** (d - 1), 10**d)]
+    assert 0.1 in fewer and 0.19 in fewer and not [c for c in [0.0, *fewer] if gives(c)]
+    assert digits <= len("1234568")  # no more than float32's own reading of the start
+
+
+def test_a_way_down_that_cannot_be_undone_leaves_the_number_to_another() -> None:
+    """tanh(x + 20) is 1.0 in float32, which atanh cannot undo; exp((x + 20)/4) keeps the 20."""
+    x = torch.tensor(1.5, requires_grad=True)
+    h = x + 20
+    assert torch.tanh(h).item() == 1.0
+    out = torch.exp(h / 4) + torch.tanh(h)  # the tanh is the first way down tried
+    assert program_source(out, names={"x": x})[0] == "x = 1.5\nt1 = x + 20\nexp(t1/4) + tanh(t1)"
 
 
 def test_after_backward() -> None:
@@ -358,6 +440,8 @@ def test_names_must_be_tensors() -> None:
     x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
     with pytest.raises(SourceError, match="'x' is a float, not a tensor"):
         stepgrad.to_json(x * 2, names={"x": 0.5})
+    with pytest.raises(SourceError, match="'x' is an int, not a tensor"):  # was "a int"
+        stepgrad.to_json(x * 2, names={"x": 3})
     with pytest.raises(NotAGraph):
         stepgrad.to_json(x.tolist())
 

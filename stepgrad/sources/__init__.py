@@ -14,7 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .common import KINDS, Imported, NotAGraph, SourceError, StaleGraphWarning
+from .common import (
+    KINDS,
+    MAX_LABEL,
+    Imported,
+    NotAGraph,
+    SourceError,
+    StaleGraphWarning,
+    label_text,
+    with_article,
+)
 
 if TYPE_CHECKING:
     from engine import Value
@@ -42,8 +51,11 @@ def import_graph(
     ``value`` is an engine Value (used as it is, or copied when ``names`` relabel it), a
     micrograd Value (read by its attributes: see :mod:`stepgrad.sources.micrograd`) or a
     1-element PyTorch tensor with a graph (see :mod:`stepgrad.sources.torch`). ``names`` maps a
-    name to a node of the graph (``{"w": w}``); it wins over the node's label. ``caller`` is
-    the function named in the error for a value of another kind.
+    name to a node of the graph (``{"w": w}``); it wins over the node's label, and over other
+    nodes' labels too: the node named ``a`` is ``a`` in the program, and another node labelled
+    ``a`` becomes ``a_2``. A label is the text of its ``str`` (``label=1`` is ``1``), cut to its
+    first 40 characters (:data:`~stepgrad.sources.common.MAX_LABEL`); names given are used
+    whole. ``caller`` is the function named in the error for a value of another kind.
 
     Raises :class:`NotAGraph` (a TypeError) for a value of another kind and
     :class:`SourceError` (one line) for a graph stepgrad cannot read.
@@ -140,10 +152,9 @@ def _named(imported: Imported, names: Names | None) -> Imported:
     seen: dict[int, str] = {}
     for name, source in (names or {}).items():
         if not fits[imported.kind](source):
-            what = type(source).__name__
-            article = "an" if what[:1].lower() in "aeiou" else "a"
             raise SourceError(
-                f"names: {clip(name)!r} is {article} {what}, not {kind[imported.kind]}"
+                f"names: {clip(name)!r} is {with_article(type(source).__name__)}, "
+                f"not {kind[imported.kind]}"
             )
         try:
             key = id(imported.node(source))
@@ -155,6 +166,45 @@ def _named(imported: Imported, names: Names | None) -> Imported:
                 "name"
             )
         seen[key] = name
+    return _claim(imported, names)
+
+
+def _claim(imported: Imported, names: Names | None) -> Imported:
+    """``imported``, once each node named in ``names`` will have exactly that name in the
+    program: another node whose label would take it first (the program claims names in the
+    graph's order) is relabelled with the first free ``_2``, ``_3``..., as the program itself
+    renames a second ``a``. Only engine and micrograd graphs have labels (and both are copies
+    here once ``names`` are given: the values passed in keep theirs)."""
+    from engine import nodes
+    from engine.source import make_usable, usable
+
+    if not names or imported.kind == "torch":
+        return imported
+    named: dict[int, str] = {}
+    for name, source in names.items():
+        try:
+            named.setdefault(id(imported.node(source)), name)
+        except KeyError:
+            continue
+
+    def as_name(text: str) -> str:
+        return text if usable(text) else make_usable(text)
+
+    claimed = {as_name(name) for name in named.values()} - {""}
+    others: list[tuple[Value, str]] = []  # the other nodes with a line and a label
+    for node in nodes(imported.root):
+        if id(node) not in named and node.requires_grad and isinstance(node.label, str):
+            others.append((node, node.label))
+    taken = claimed | {as_name(label) for _, label in others}
+    for node, label in others:
+        if label in claimed and usable(label):
+            count = 2
+            while f"{label}_{count}" in taken:
+                count += 1
+            node.label = f"{label}_{count}"
+            taken.add(node.label)
+            if node is imported.root:
+                imported.title = node.label
     return imported
 
 
@@ -171,19 +221,25 @@ def _check_names(names: object) -> None:
 
 
 def _from_engine(root: Value, names: Names) -> Imported:
-    """An engine graph as it is; relabeled on a copy when ``names`` are given."""
+    """An engine graph as it is; relabeled on a copy when ``names`` are given, or a label is
+    too long or not text (see :func:`label_text`)."""
     from engine import OPS, Value
 
     order = _checked(root)
-    if not names:
-        label = root.label if root.label is None else str(root.label)
-        return Imported(root, "engine", label, {id(n): n for n in order}, [root])
+    as_they_are = all(
+        node.label is None or isinstance(node.label, str) and len(node.label) <= MAX_LABEL
+        for node in order
+    )
+    if not names and as_they_are:
+        return Imported(root, "engine", root.label, {id(n): n for n in order}, [root])
     labels: dict[int, str] = {}
-    for name, node in names.items():
+    for name, node in (names or {}).items():
         labels.setdefault(id(node), name)
     made: dict[int, Value] = {}
     for node in order:
-        label = labels.get(id(node), node.label)
+        label = (
+            labels[id(node)] if id(node) in labels else label_text(node.label, "an engine Value's")
+        )
         if not node.parents:
             copy = Value(node.data, label, requires_grad=node.requires_grad)
         else:

@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine import Value
-from engine.parse import MAX_SOURCE, ProgramError
+from engine.parse import MAX_SOURCE, ProgramError, clip
 
 __all__ = [
     "KINDS",
+    "MAX_LABEL",
     "MAX_NODES",
     "Imported",
     "NotAGraph",
@@ -25,10 +26,12 @@ __all__ = [
     "StaleGraphWarning",
     "shortest",
     "holds",
+    "label_text",
     "too_large",
     "warn",
     "warn_out_of_date",
     "where",
+    "with_article",
 ]
 
 KINDS = "an engine Value (from engine import Value), a micrograd Value or a PyTorch tensor"
@@ -39,6 +42,11 @@ MAX_NODES = MAX_SOURCE
 program stepgrad writes for it (an operator, a digit, a name), so a graph with more nodes than
 :data:`engine.parse.MAX_SOURCE` cannot be shown anyway; stopping the walk there keeps a runaway
 graph (say, a whole training run) from being read to its end first."""
+
+
+MAX_LABEL = 40
+"""The most characters of a label that become a name: a longer label is cut to its first 40
+(``label=str(some_list)`` would otherwise fill the program and every box it is drawn in)."""
 
 
 class SourceError(ProgramError):
@@ -89,6 +97,34 @@ class Imported:
         if key not in self.nodes:
             raise KeyError(f"{source!r} is not a node of this graph")
         return self.nodes[key]
+
+
+def with_article(word: str) -> str:
+    """``word`` after its article: ``an int``, ``a float`` (by its first letter)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def label_text(label: object, whose: str, at: object = None) -> str | None:
+    """A node's ``label`` as the text its name is made from: None for None, the ``str`` of a
+    label that is not text, cut to its first :data:`MAX_LABEL` characters.
+    ``whose`` says whose label it is in the error when ``str`` fails (``a micrograd Value's``),
+    and ``at`` where in the graph it is (its ``str``, see :func:`where`), if known.
+    """
+    if label is None:
+        return None
+    if isinstance(label, str):
+        text = label
+    else:
+        try:
+            text = str(label)
+        except Exception as err:  # a label's own __str__ may raise anything
+            raise SourceError(
+                f"{whose} label cannot be read as text: str() of its "
+                f"{clip(type(label).__name__)} raised {clip(type(err).__name__)}"
+                + (f" ({at})" if at is not None else ""),
+                hint="give it a label that is text, or name the node with names={...}",
+            ) from None
+    return text[:MAX_LABEL]
 
 
 def warn(message: str) -> None:

@@ -378,7 +378,6 @@ class _Painter:
 # --- the step panel ---------------------------------------------------------------------------
 
 
-
 def _n(x: float) -> str:
     return format_number(x)
 

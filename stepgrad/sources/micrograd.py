@@ -10,11 +10,15 @@ own, as micrograd gives them one.
 Which input came first is not in ``_prev`` (a set: ``a*a`` even keeps ``a`` once). It is read
 from the ``_backward`` closure, whose ``self`` and ``other`` are the op's two operands; a
 class without such a closure gets its commutative ops' inputs in a fixed order, and ``-`` and
-``/`` the order that gives the node's own ``data``.
+``/`` the order that gives the node's own ``data`` (the nearer one, if both give it up to
+rounding). A ``-`` over one input is ``-a`` (a class whose ``__neg__`` makes a ``'-'`` node),
+not ``a - a`` as the set left it, when its closure is over ``self`` alone or, without one, when
+its data is minus its input's.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,9 +30,11 @@ from .common import (
     Imported,
     SourceError,
     holds,
+    label_text,
     too_large,
     warn_out_of_date,
     where,
+    with_article,
 )
 
 __all__ = ["KNOWN", "from_micrograd", "is_micrograd"]
@@ -55,8 +61,8 @@ def _kind(value: object) -> str:
     kind = clip(type(value).__name__)
     missing = [name for name in _ATTRIBUTES if not hasattr(value, name)]
     if len(missing) < len(_ATTRIBUTES):
-        return f"a {kind} without {' or '.join(missing)}"
-    return kind
+        return f"{with_article(kind)} without {' or '.join(missing)}"
+    return with_article(kind)
 
 
 class _Node:
@@ -97,7 +103,7 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
     stale: tuple[Any, float] | None = None
     for node in _order(root, parsed, via):
         item = parsed[id(node)]
-        label = names.get(id(node), _label(node))
+        label = names[id(node)] if id(node) in names else _label(node, _At(via, id(node)))
         if not item.op:
             made[id(node)] = _leaf(node, label, _At(via, id(node)))
             continue
@@ -119,7 +125,7 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
     if stale is not None:
         node, now = stale
         warn_out_of_date(_text(node), node.data, now)
-    title = names.get(id(root), _label(root))
+    title = names[id(root)] if id(root) in names else _label(root)
     return Imported(made[id(root)], "micrograd", title, made, keep)
 
 
@@ -127,11 +133,9 @@ def _text(node: Any) -> str:
     return clip(str(node._op))  # an op's text may be anything: errors quote it short
 
 
-def _label(node: Any) -> str | None:
-    label = getattr(node, "label", None)
-    if label is None or label == "":
-        return None
-    return label if isinstance(label, str) else str(label)
+def _label(node: Any, at: _At | None = None) -> str | None:
+    """``node``'s label as text (see :func:`label_text`: a long one is cut), None for none."""
+    return label_text(getattr(node, "label", None), "a micrograd Value's", at) or None
 
 
 class _At:
@@ -159,10 +163,8 @@ def _parse(node: Any, at: _At) -> _Node:
     text = node._op
     inputs = node._prev
     if not isinstance(inputs, (set, frozenset, tuple, list)):  # an iterator may never end
-        raise SourceError(
-            f"a micrograd Value's _prev is {clip(type(inputs).__name__)}, not a set of Values "
-            f"({at})"
-        )
+        what = "None" if inputs is None else with_article(clip(type(inputs).__name__))
+        raise SourceError(f"a micrograd Value's _prev is {what}, not a set of Values ({at})")
     prev = list(inputs)
     for child in prev:
         if not is_micrograd(child):
@@ -183,6 +185,8 @@ def _parse(node: Any, at: _At) -> _Node:
     op = _UNARY.get(text.lower())
     if op is not None and len(prev) == 1:
         return _Node(op, prev)
+    if text == "-" and len(prev) == 1 and _negation(node, prev[0], at):
+        return _Node("neg", prev)
     if text in _BINARY and len(prev) in (1, 2):
         return _Node(text, _operands(node, text, prev, at))
     if text in _BINARY or text.startswith("**") or op is not None or text == "":
@@ -225,6 +229,30 @@ def _closure(node: Any) -> dict[str, Any]:
     return found
 
 
+def _negation(node: Any, operand: Any, at: _At) -> bool:
+    """Whether a ``-`` over one input is ``-a`` (a class whose ``__neg__`` makes a ``'-'`` node of
+    its own), not ``a - a`` (``_prev``, a set, keeps ``a`` once).
+
+    The ``_backward`` closure says which: ``a - a`` closes over ``self`` and ``other``, both
+    ``a``; ``-a`` over ``self`` alone. Without one, the node's own data: ``-a`` holds minus
+    ``a``'s, ``a - a`` holds 0; for ``a`` = 0 both hold 0 (and their grads differ), so stepgrad
+    says it cannot tell."""
+    closure = _closure(node)
+    if closure.get("self") is operand:
+        return closure.get("other") is not operand
+    try:
+        x = float(operand.data)
+    except (TypeError, ValueError, OverflowError):
+        x = math.nan
+    negation, difference = _close(-x, node.data), _close(x - x, node.data)
+    if negation != difference:
+        return negation
+    raise SourceError(
+        f"stepgrad cannot tell whether micrograd's '-' over one input is -a or a - a ({at})",
+        hint="make -a an op of its own, _op='neg', or give _backward a closure over self",
+    )
+
+
 def _operands(node: Any, op: str, prev: list[Any], at: _At) -> list[Any]:
     """A binary op's two inputs in the order micrograd applied them."""
     if len(prev) == 1:  # a*a: the set kept one
@@ -235,18 +263,18 @@ def _operands(node: Any, op: str, prev: list[Any], at: _At) -> list[Any]:
     forward = OPS[op].forward
     if first is not None and second is not None and {id(first), id(second)} == ids:
         # self and other are the operands; an __rsub__ or __rtruediv__ applies them the other
-        # way round (other - self): the node's own data says which
-        if op in ("+", "*") or _gives(forward, (first, second), node.data):
+        # way round (other - self): the node's own data says which, where it can
+        if op in ("+", "*"):
             return [first, second]
-        if _gives(forward, (second, first), node.data):
-            return [second, first]
-        return [first, second]
+        return list(
+            _by_data(forward, [(first, second), (second, first)], node.data) or (first, second)
+        )
     if op in ("+", "*"):  # the order does not change a number: keep one that does not vary
         return sorted(prev, key=_order_key)
     a, b = prev
-    fits = [pair for pair in ((a, b), (b, a)) if _gives(forward, pair, node.data)]
-    if len(fits) == 1:
-        return list(fits[0])
+    pair = _by_data(forward, [(a, b), (b, a)], node.data)
+    if pair is not None:
+        return list(pair)
     raise SourceError(f"stepgrad cannot tell which input of micrograd's {op!r} comes first ({at})")
 
 
@@ -258,10 +286,32 @@ def _order_key(node: Any) -> tuple[str, float]:
     return (_label(node) or "\uffff", data)
 
 
-def _gives(forward: Any, pair: tuple[Any, Any], data: Any) -> bool:
+def _by_data(forward: Any, pairs: list[tuple[Any, Any]], data: Any) -> tuple[Any, Any] | None:
+    """Of the two orders of an op's inputs, the one whose result is the node's ``data``: the only
+    one that gives it up to rounding, else the nearer; None if neither gives it or both are as
+    near (``a - b`` with ``a`` = ``b``: 0 either way)."""
+    misses = [_miss(forward, pair, data) for pair in pairs]
+    fits = [miss for miss in misses if miss is not None]
+    if not fits or (len(fits) == 2 and misses[0] == misses[1]):
+        return None
+    return pairs[misses.index(min(fits))]
+
+
+def _miss(forward: Any, pair: tuple[Any, Any], data: Any) -> float | None:
+    """How far ``forward`` over ``pair`` is from ``data``, if it gives it up to rounding."""
     try:
-        return holds(forward(float(pair[0].data), float(pair[1].data)), data)
+        x = forward(float(pair[0].data), float(pair[1].data))
     except (TypeError, ValueError, ArithmeticError):
+        return None
+    return abs(x - float(data)) if _close(x, data) else None
+
+
+def _close(x: float, data: Any) -> bool:
+    """Whether ``data`` is ``x`` up to rounding, relative to their size only: 5.6e-17 is not
+    -5.6e-17 (``0.3 - 0.30000000000000004`` and the other way round)."""
+    try:
+        return math.isclose(x, float(data), rel_tol=1e-9, abs_tol=0.0)
+    except (TypeError, ValueError, OverflowError):
         return False
 
 

@@ -20,9 +20,13 @@ PyTorch does not keep the number in ``x + 2``, ``x - 2`` or ``2 - x`` (their der
 need it). stepgrad works it out from values PyTorch does keep: the output tensor itself, the
 inputs a consumer saved (``_saved_self`` of ``(x + 2)**2``), or a consumer's result
 (``_saved_result`` of ``tanh(x + 2)``, undone with atanh). Of the numbers that give back exactly
-PyTorch's own value, it takes the one with the fewest digits (the ``2`` that was typed). Where
-nothing pins the number down (``(x + 1) + 2`` under a tanh: only the sum is known) stepgrad says
-so rather than guess.
+PyTorch's own value, it takes the one with the fewest digits (the ``2`` that was typed; see
+:func:`_pin`). 0 has the fewest of all: Python's ``sum()`` starts from the integer 0, so
+``sum([a, b])`` is PyTorch's ``(a + 0) + b``, and an ``x + 0`` (or ``x - 0``) worked out so is
+shown as ``x``: ``a + b``, the sum as typed. The value kept may lie many ops below the number
+(the output of a sum over hundreds of samples, whose partial sums PyTorch does not keep): every
+op on the way is replayed with PyTorch to check a candidate. Where nothing pins the number down
+(``(x + 1) + 2`` under a tanh: only the sum is known) stepgrad says so rather than guess.
 
 ``backward()`` frees what the nodes saved (unless ``retain_graph=True``): after it, a graph whose
 constants only the saved values knew cannot be read, and stepgrad says so.
@@ -38,8 +42,9 @@ those of the same graph built in float64.
 from __future__ import annotations
 
 import math
+import struct
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +58,7 @@ from .common import (
     too_large,
     warn,
     where,
+    with_article,
 )
 
 __all__ = ["KNOWN", "SPECS", "from_torch", "is_tensor"]
@@ -89,8 +95,10 @@ class Slot:
     saved: str | None = None
 
 
-Estimate = tuple[float, Callable[[Any], bool]]
-"""An estimate of a node's value, and a check that a value of it gives what PyTorch kept."""
+Downstream = tuple[float, Callable[[Any], float], float]
+"""Where a node's value shows in a value PyTorch kept: an estimate of the node's value (worked
+back from the kept value in float64, so without the roundings PyTorch made on the way), PyTorch's
+own forward from a value of the node to that kept value, and the kept value."""
 
 Invert = Callable[[float, int, list[float], float], "float | None"]
 """``(out, position, values of every input (the one at position unused), alpha)`` -> the input
@@ -224,6 +232,7 @@ class _Const:
 
     value: Any
     number: float | None = None  # the number stepgrad writes (shortest at its precision)
+    worked_out: bool = False  # whether stepgrad worked it out (PyTorch did not keep it)
 
 
 @dataclass(eq=False)
@@ -458,50 +467,94 @@ class _Numbers:
     def solve(self, node: _Node, position: int) -> bool:
         """Work out ``node``'s constant at ``position`` from a value PyTorch kept downstream."""
         assert node.spec is not None and node.spec.invert is not None
-        found = self.estimate(node, {}, 0)
+        found = self.downstream(node)
         if found is None:
             return False
-        target, check = found
+        value, reach, target = found
         values = [0.0 if p == position else _float(i.value) for p, i in enumerate(node.inputs)]
-        guess = node.spec.invert(target, position, values, node.alpha)
+        guess = node.spec.invert(value, position, values, node.alpha)
         if guess is None or not math.isfinite(guess):
             return False
         dtype = node.dtype or self.graph.root.dtype
 
-        def gives(candidate: float) -> bool:
+        def gives(candidate: float) -> float:
             number = self.torch.tensor(candidate, dtype=dtype)
-            return check(self.replay(node, {position: number}))
+            return reach(self.replay(node, {position: number}))
 
-        number = shortest(guess, gives)
-        if not gives(number):
-            for step in range(1, 9):  # the estimate may be a few units in the last place off
-                for candidate in (_ulps(guess, step), _ulps(guess, -step)):
-                    if gives(candidate):
-                        number = candidate
-                        break
-                else:
-                    continue
-                break
-            else:
-                return False
+        number = _pin(gives, target, guess)
+        if number is None:
+            return False
         const = node.inputs[position]
         assert isinstance(const, _Const)
         const.value = self.torch.tensor(number, dtype=dtype)
         const.number = number
+        const.worked_out = True
         return True
 
-    def estimate(self, node: _Node, memo: dict[int, Any], depth: int) -> Estimate | None:
-        """An estimate of ``node``'s value, and a check that a value of it gives exactly what
-        PyTorch kept: its own kept value, else one further down, through consumers whose other
-        inputs are known (consumers lead to the output: no cycles; ``memo`` keeps it linear)."""
-        if node.kept is not None:
-            kept = node.kept
-            return _float(kept), lambda value: _same(value, kept)
-        if id(node) in memo:
-            return memo[id(node)]  # type: ignore[no-any-return]
-        memo[id(node)] = None
-        if depth > 200:
-            return None
+    def downstream(self, node: _Node) -> Downstream | None:
+        """Where ``node``'s value shows in a value PyTorch kept: its own kept value, else one
+        further down, through consumers whose other inputs are known (see :data:`Downstream`).
+
+        Iterative, and linear in the graph: a sum of thousands of terms is a chain of thousands
+        of consumers (consumers lead to the output: there are no cycles). A way down through an
+        op that cannot be undone at the value kept (atanh of a tanh that rounded to 1) is left
+        for another."""
+        banned: set[tuple[int, int]] = set()
+        while (path := self.route(node, banned)) is not None:
+            kept = _float((path[-1][0] if path else node).kept)
+            guess = kept
+            for consumer, position in reversed(path):  # back up the path, in float64
+                assert consumer.spec is not None and consumer.spec.invert is not None
+                values = [
+                    0.0 if p == position else _float(i.value) for p, i in enumerate(consumer.inputs)
+                ]
+                above = consumer.spec.invert(guess, position, values, consumer.alpha)
+                if above is None or not math.isfinite(above):
+                    banned.add((id(consumer), position))
+                    break
+                guess = above
+            else:
+                return guess, self.replayer(path), kept
+        return None
+
+    def replayer(self, path: list[tuple[_Node, int]]) -> Callable[[Any], float]:
+        """PyTorch's forward down ``path``, from a value of its first node's input."""
+
+        def reach(value: Any) -> float:
+            for consumer, position in path:
+                value = self.replay(consumer, {position: value})
+            return _float(value)
+
+        return reach
+
+    def route(self, start: _Node, banned: set[tuple[int, int]]) -> list[tuple[_Node, int]] | None:
+        """The consumers (and the position ``start``'s value takes in each) from ``start`` down
+        to a node whose value PyTorch kept, or None; depth first, each node tried once, and no
+        step in ``banned`` (a consumer's id and the position) taken."""
+        if start.kept is not None:
+            return []
+        dead: set[int] = set()
+        stack = [self.hops(start)]
+        taken: list[tuple[_Node, int]] = []  # the hop into each node on the stack but the first
+        while stack:
+            hop = next(stack[-1], None)
+            if hop is None:
+                stack.pop()
+                if taken:
+                    dead.add(id(taken.pop()[0]))
+                continue
+            consumer = hop[0]
+            if id(consumer) in dead or (id(consumer), hop[1]) in banned:
+                continue
+            taken.append(hop)
+            if consumer.kept is not None:
+                return taken
+            stack.append(self.hops(consumer))
+        return None
+
+    def hops(self, node: _Node) -> Iterator[tuple[_Node, int]]:
+        """The consumers ``node``'s value can be worked back from: an op with an inverse whose
+        other inputs are known."""
         for consumer, position in node.consumers:
             spec = consumer.spec
             if spec is None or spec.invert is None or _unknown(consumer) is not None:
@@ -509,28 +562,7 @@ class _Numbers:
             others = [i for p, i in enumerate(consumer.inputs) if p != position]
             if any(i is node or (isinstance(i, _Node) and i.value is None) for i in others):
                 continue
-            below = self.estimate(consumer, memo, depth + 1)
-            if below is None:
-                continue
-            target, check_below = below
-            values = [
-                0.0 if p == position else _float(i.value) for p, i in enumerate(consumer.inputs)
-            ]
-            guess = spec.invert(target, position, values, consumer.alpha)
-            if guess is None or not math.isfinite(guess):
-                continue
-
-            def check(
-                value: Any,
-                consumer: _Node = consumer,
-                position: int = position,
-                below: Callable[[Any], bool] = check_below,
-            ) -> bool:
-                return below(self.replay(consumer, {position: value}))
-
-            memo[id(node)] = (guess, check)
-            return guess, check
-        return None
+            yield consumer, position
 
     def check_kept(self) -> None:
         """Warn once if a value PyTorch kept is not what the leaves give now."""
@@ -589,15 +621,148 @@ def _float(value: Any) -> float:
     return float(value.item()) if hasattr(value, "item") else float(value)
 
 
-def _same(value: Any, kept: Any) -> bool:
-    return _float(value) == _float(kept)
+def _pin(gives: Callable[[float], float], target: float, guess: float) -> float | None:
+    """The number with the fewest digits for which PyTorch's forward ``gives`` exactly the
+    value it kept, ``target``; None if no number does. ``guess`` is where to look.
+
+    First 0 (Python's ``sum()`` starts from it, and PyTorch does not keep it), then the short
+    numbers nearest the guess: the number typed is one of those as a rule. A guess worked back
+    through a long chain of additions whose results PyTorch did not keep (a sum over many
+    samples) can be off by much more than its last digits, since the roundings PyTorch made on
+    the way are lost. Then every number that gives the target is found by bisection, and the one
+    with the fewest digits among them is taken: the ops a number is worked back through (``+ -
+    * /`` by known numbers, tanh, exp, sigmoid, relu, sqrt, reciprocal, log) never turn back, so
+    the numbers that give the target lie side by side.
+    """
+    tried: dict[float, bool] = {}
+
+    def fits(candidate: float) -> bool:
+        if candidate not in tried:
+            tried[candidate] = gives(candidate) == target
+        return tried[candidate]
+
+    if fits(0.0):
+        return 0.0
+    for digits in range(1, 18):
+        for candidate in _near(guess, digits):
+            if fits(candidate):
+                return candidate
+    span = _span(lambda candidate: _side(gives(candidate), target), guess)
+    if span is None:
+        return None
+    return _fewest_digits(*span, fits)
 
 
-def _ulps(x: float, steps: int) -> float:
-    direction = math.inf if steps > 0 else -math.inf
-    for _ in range(abs(steps)):
-        x = math.nextafter(x, direction)
-    return x
+def _near(x: float, digits: int) -> list[float]:
+    """The numbers of ``digits`` significant digits nearest ``x``: the nearest, then the ones
+    either side of it, nearer first."""
+    text = f"{x:.{digits - 1}e}"
+    nearest = float(text)
+    unit = 10.0 ** (int(text.partition("e")[2]) - digits + 1)
+    around = [float(f"{c:.{digits - 1}e}") for c in (nearest - unit, nearest + unit)]
+    return [nearest, *sorted(around, key=lambda c: abs(c - x))]
+
+
+def _side(value: float, target: float) -> int | None:
+    """-1, 0 or 1 as ``value`` is below, at or above ``target``; None for NaN."""
+    if math.isnan(value):
+        return None
+    return (value > target) - (value < target)
+
+
+_LAST = 0x7FEF_FFFF_FFFF_FFFF
+"""The key (see :func:`_key`) of the largest finite float."""
+
+
+def _key(x: float) -> int:
+    """``x``'s place among the floats: neighbouring floats have neighbouring keys, so a
+    bisection over keys ends within 64 halvings whatever the numbers' sizes."""
+    bits: int = struct.unpack("<q", struct.pack("<d", x))[0]
+    return bits if bits >= 0 else -(bits & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def _unkey(key: int) -> float:
+    bits = key if key >= 0 else -key | 1 << 63
+    number: float = struct.unpack("<d", struct.pack("<Q", bits))[0]
+    return number
+
+
+def _span(side: Callable[[float], int | None], guess: float) -> tuple[float, float] | None:
+    """The least and the greatest number whose ``side`` is 0, found from ``guess`` outwards,
+    given that ``side`` never turns back; None if no number has it (the target falls between
+    the values two neighbouring numbers give)."""
+
+    def at(key: int) -> int | None:
+        return side(_unkey(key))
+
+    start = _key(guess)
+    first = at(start)
+    if first is None:
+        return None
+    if first != 0:  # step out both ways, twice as far each time, to the target or past it
+        found: tuple[int, int] | None = None
+        step = 1
+        while found is None and step <= 2 * _LAST:
+            for key in (start + step, start - step):
+                here = at(key) if abs(key) <= _LAST else None
+                if here is not None and here != first:
+                    found = (key, here)
+                    break
+            step *= 2
+        if found is None:
+            return None
+        near, (far, there) = start, found
+        while there != 0:  # the target is between near and far
+            if abs(far - near) <= 1:
+                return None
+            middle = (near + far) // 2
+            here = at(middle)
+            if here is None:
+                return None
+            if here == first:
+                near = middle
+            else:
+                far, there = middle, here
+        start = far
+    return _unkey(_edge(at, start, -1)), _unkey(_edge(at, start, 1))
+
+
+def _edge(at: Callable[[int], int | None], start: int, direction: int) -> int:
+    """The key furthest from ``start`` in ``direction`` up to which ``at`` stays 0."""
+    good, step = start, 1
+    while True:
+        key = start + direction * step
+        if abs(key) >= _LAST:
+            key = direction * _LAST
+            if at(key) == 0:
+                return key
+            bad = key
+            break
+        if at(key) != 0:
+            bad = key
+            break
+        good, step = key, step * 2
+    while abs(bad - good) > 1:
+        middle = (good + bad) // 2
+        if at(middle) == 0:
+            good = middle
+        else:
+            bad = middle
+    return good
+
+
+def _fewest_digits(low: float, high: float, fits: Callable[[float], bool]) -> float | None:
+    """The number with the fewest significant digits between ``low`` and ``high`` that
+    ``fits``."""
+    if low <= 0 <= high and fits(0.0):
+        return 0.0
+    middle = low / 2 + high / 2
+    for digits in range(1, 18):
+        for x in (middle, low, high):
+            candidate = float(f"{x:.{digits - 1}e}")
+            if low <= candidate <= high and fits(candidate):
+                return candidate
+    return None
 
 
 # --- the engine graph -----------------------------------------------------------------------
@@ -644,16 +809,33 @@ def _build(graph: _Graph, order: list[_Node], labels: Mapping[int, str]) -> dict
                         f"({graph.where(node)})"
                     )
                 args.append(Value.constant(number))
+        op = node.spec.op
+        through = _adds_nothing(node)
+        if through is not None:  # 0 + x is x: the 0 sum() starts from is no step to take
+            op, args = "pass", [args[through]]
         try:
-            copy = _op(node.spec.op, args, node.alpha)
+            copy = _op(op, args, node.alpha)
         except DomainError as err:
             raise SourceError(
                 f"stepgrad cannot compute {node.name}: {err.reason} ({graph.where(node)})"
             ) from None
-        if label is not None and (node.spec.op != "pass" or copy.label is None):
+        if label is not None and (op != "pass" or copy.label is None):
             copy.label = label
         made[id(node.fn)] = copy
     return made
+
+
+def _adds_nothing(node: _Node) -> int | None:
+    """The position of the input ``node`` passes on unchanged, when it adds (or subtracts) a
+    number stepgrad worked out as 0; else None. Python's ``sum()`` starts from the integer 0,
+    which PyTorch does not keep: ``sum([a, b])`` is ``(0 + a) + b``, shown as ``a + b``."""
+    assert node.spec is not None
+    op = node.spec.op
+    for position, item in enumerate(node.inputs):
+        if isinstance(item, _Const) and item.worked_out and item.number == 0:
+            if op == "+" or (op == "-" and position == 1) or (op == "rsub" and position == 0):
+                return 1 - position  # rsub is b - alpha*a: a = 0 leaves b
+    return None
 
 
 def _op(op: str, args: list[Value], alpha: float) -> Value:
@@ -719,7 +901,9 @@ def from_torch(root: Any, names: Mapping[str, Any] | None = None) -> Imported:
     labels: dict[int, str] = {}
     for name, tensor in (names or {}).items():
         if not isinstance(tensor, torch.Tensor):
-            raise SourceError(f"names: {name!r} is a {type(tensor).__name__}, not a tensor")
+            raise SourceError(
+                f"names: {name!r} is {with_article(type(tensor).__name__)}, not a tensor"
+            )
         if tensor.grad_fn is not None:
             key = id(tensor.grad_fn)
         elif id(tensor) in leaves:
