@@ -513,40 +513,27 @@ def _print_comparison(comparison: Any, args: argparse.Namespace, out: TextIO) ->
 def _loop_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--lr``, ``--steps`` and ``--params`` checked: one clear line for a bad one."""
     loop: dict[str, Any] = {}
-    if args.lr is not None:
-        try:
-            if not args.lr.isascii():  # as for name=number: ٣ and ３ are not numbers
-                raise ValueError(args.lr)
-            lr = float(args.lr)
-        except ValueError:
-            raise _UsageError(f"--lr must be a number, not {args.lr!r} (e.g. --lr 0.1)") from None
-        if lr == float("inf"):
-            raise _UsageError(
-                f"--lr must be a finite number, not {args.lr!r} (it reads as infinity)"
-            )
-        if lr == 0 and any(c in "123456789" for c in args.lr.partition("e")[0].partition("E")[0]):
-            raise _UsageError(
-                f"--lr {args.lr} is too small for a float: it reads as 0 (e.g. --lr 0.1)"
-            )
-        if not lr > 0:
-            raise _UsageError(
-                f"--lr must be a positive number, not {args.lr!r} "
-                "(p.data -= lr * p.grad goes downhill only for lr > 0; e.g. --lr 0.1)"
-            )
-        loop["lr"] = lr
-    if args.steps is not None:
-        from .training import MAX_STEPS, whole_number
+    try:  # the same words as the training window's fields, with the option's name
+        if args.lr is not None:
+            from .training import read_lr
 
-        steps = whole_number(args.steps)
-        if steps is None or not 1 <= steps <= MAX_STEPS:
-            raise _UsageError(
-                f"--steps must be a whole number from 1 to {MAX_STEPS:,}, not {args.steps!r}"
-            )
-        loop["steps"] = steps
+            loop["lr"] = read_lr(args.lr, "--lr")
+        if args.steps is not None:
+            from .training import read_steps
+
+            loop["steps"] = read_steps(args.steps, "--steps")
+    except ProgramError as err:
+        raise _UsageError(err.headline()) from None
     if args.params is not None:
+        from .training import distinct_params
+
         names = [name.strip() for name in args.params.split(",") if name.strip()]
         if not names:
             raise _UsageError("--params needs at least one input's name (e.g. --params w,b)")
+        try:  # w,w: a typo, refused (two spellings of one input, x and ｘ, once it is read)
+            distinct_params(names)
+        except ProgramError as err:
+            raise _UsageError(f"--params: {err.headline()}") from None
         loop["params"] = names
     outputs = args.json or args.print or args.graph or args.html is not None
     if args.steps is not None and not args.train and outputs:

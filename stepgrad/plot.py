@@ -75,9 +75,17 @@ def _nice(step: float) -> float:
 
 
 def _y_ticks(losses: list[float], scale: str) -> tuple[list[float], list[str]]:
+    """The y ticks and their labels. plotext writes a tick's label on its row even outside the
+    plot (a tick below the data landed on the x axis's title): a log scale's ticks are the
+    powers of 10 inside the data's range (more than 2 decades: at least two of them), a linear
+    scale's may reach past it, and :func:`draw_losses` then widens the axis to them."""
     low, high = min(losses), max(losses)
     if scale == "log":
-        first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+        # the decades inside [low, high]; a rounding of log10 must not push one out
+        first = math.ceil(math.log10(low))
+        first += 10.0**first < low
+        last = math.floor(math.log10(high))
+        last -= 10.0**last > high
         every = max(1, math.ceil((last - first) / 6))
         ticks = [10.0**k for k in range(first, last + 1, every)]
     elif high == low:
@@ -141,6 +149,13 @@ def draw_losses(plt: Any, comparison: Comparison, *, ascii: bool = False) -> Non
         )
     ticks, labels = _y_ticks(everything, scale)
     plt.yticks([y(t) for t in ticks], labels)
+    # the axis spans the data and every tick (a linear axis starts at 0 below a falling loss);
+    # set every time: plotext keeps a limit through clear_data, and the widget draws again
+    low, high = min([*everything, *ticks]), max([*everything, *ticks])
+    if high > low:
+        plt.ylim(y(low), y(high))
+    else:  # one value: plotext centres it
+        plt.ylim(None, None)
     plt.xticks(_x_ticks(comparison.spec.steps))
     plt.xlabel("steps done" + (" (loss: log scale)" if scale == "log" else ""))
 

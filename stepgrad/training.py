@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import textwrap
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from engine import Value
@@ -55,10 +55,13 @@ __all__ = [
     "comparison_json",
     "compare",
     "default_params",
+    "distinct_params",
     "format_comparison",
     "gradient_step",
     "heading",
     "most_steps",
+    "read_lr",
+    "read_steps",
     "run_training",
     "training_for",
 ]
@@ -172,18 +175,28 @@ class Comparison(NamedTuple):
         return (self.with_zero_grad, self.without_zero_grad)
 
     def lesson(self) -> str:
-        """One sentence on what happened in the two runs, from their numbers."""
-        text = (
-            f"With zero_grad {_summary(self.with_zero_grad)}; "
-            f"without it {_summary(self.without_zero_grad)}."
-        )
-        kept, reset = self.without_zero_grad.losses[-1], self.with_zero_grad.losses[-1]
-        if kept < reset:  # it happens: the summed gradients can act like momentum
+        """What happened in the two runs, from their numbers: each run's summary, then, when
+        the run without ``zero_grad`` descended further, why (the summed gradients act like
+        momentum), and when even the run with it ended higher than it started, that this lr is
+        too large for the program."""
+        reset, kept = self.with_zero_grad, self.without_zero_grad
+        text = f"With zero_grad {_summary(reset)}; without it {_summary(kept)}."
+        if reset.losses[-1] > reset.losses[0]:  # plain gradient descent went uphill: lr too large
+            text += (
+                " Even the run with zero_grad ended above its start: this lr is too large for "
+                "this program, its steps overshoot (try a smaller lr)."
+            )
+        descended = kept.losses[-1] < kept.losses[0]
+        if descended and kept.losses[-1] < reset.losses[-1]:  # the sums can act like momentum
             text += (
                 " Here the run without zero_grad ended lower: adding up old gradients can speed "
                 "the descent at this lr, as momentum does, but its steps no longer follow this "
-                "iteration's gradient, and at a larger lr they can overshoot (try it)."
+                "iteration's gradient"
             )
+            if any(kept.went_up()):  # it overshot already, at this lr
+                text += ", and at this lr they already overshoot: its loss went up."
+            else:
+                text += ", and at a larger lr they can overshoot (try it)."
         return text
 
 
@@ -313,6 +326,8 @@ def run_training(
         own = {name: trace.grads.get(param, 0.0) for name, param in params.items()}
         grad = {name: param.grad for name, param in params.items()}
         after = {name: data[name] - spec.lr * grad[name] for name in spec.params}
+        if number == 1:
+            _check_moves(spec.lr, data, grad, after)
         iterations.append(Iteration(number, program.output.data, data, own, grad, after))
         _update(program, params, after, order, f"step {number}", f"{run_name}: ")
     final = {name: param.data for name, param in params.items()}
@@ -320,6 +335,7 @@ def run_training(
 
 
 def _params(program: Program, names: tuple[str, ...]) -> dict[str, Value]:
+    distinct_params(names, program)
     params = {}
     for name in names:
         if name not in program.inputs:
@@ -329,6 +345,45 @@ def _params(program: Program, names: tuple[str, ...]) -> dict[str, Value]:
             )
         params[name] = program.inputs[name]
     return params
+
+
+def distinct_params(names: Sequence[str], program: Program | None = None) -> None:
+    """Raise one clear :class:`ProgramError` if two of ``names`` are one parameter: the same
+    name twice (``--params w,w``) or, given the ``program``, two spellings of one input as
+    :meth:`~engine.parse.Program.input_named` reads them (``x`` and ``ｘ``). Trained twice, it
+    would be updated twice per step and counted twice in ``Σ p.grad²``."""
+    seen: dict[str, str] = {}
+    for name in names:
+        key = (program.input_named(name) or name) if program is not None else name
+        if key not in seen:
+            seen[key] = name
+            continue
+        first = seen[key]
+        if first == name:
+            message = f"{clip(name)} is given twice as a parameter"
+        else:
+            message = f"{clip(first)} and {clip(name)} are one input ({clip(key)}), given twice"
+        raise ProgramError(message, hint="give each parameter once")
+
+
+def _check_moves(
+    lr: float, before: Mapping[str, float], grad: Mapping[str, float], after: Mapping[str, float]
+) -> None:
+    """Refuse an lr too small to move any parameter (``p.data - lr * p.grad == p.data`` in
+    floating point for every one, though some grad is not 0), in one line: the loop would run
+    and show nothing changing. As the nudge refuses an h too small to move ``x``."""
+    if all(g == 0 for g in grad.values()) or any(after[n] != before[n] for n in before):
+        return
+    if len(before) == 1:
+        ((name, value),) = before.items()
+        what = f"{clip(name)} = {format_number(value)}"
+        same = f"{clip(name)} - lr * {clip(name)}.grad is {clip(name)} itself"
+    else:
+        what, same = "any parameter", "p.data - lr * p.grad is p.data itself for each of them"
+    raise ProgramError(
+        f"lr = {lr!r} is too small to move {what}: in floating point {same}, so nothing would "
+        "change (try lr = 0.1)"
+    )
 
 
 def _update(
@@ -476,6 +531,7 @@ def gradient_step(
     nodes = _params(program, names)
     before = {name: node.data for name, node in nodes.items()}
     after = {name: before[name] - lr * grad[name] for name in names}
+    _check_moves(lr, before, {name: grad[name] for name in names}, after)
     loss_before = program.output.data
     _update(program, nodes, after, program.nodes(), f"gradient step {number}")
     predicted = sum(-lr * grad[name] * own[name] for name in names)
@@ -496,12 +552,68 @@ def gradient_step(
 def whole_number(text: str) -> int | None:
     """``text`` (spaces around it allowed) as a whole number written with the ASCII digits 0-9,
     else None: ``３`` and ``²`` are digits to ``str.isdigit`` (and ``int`` reads ``３`` as 3),
-    ``1_000`` and ``+3`` are numbers to ``int``; none of them is one here, as in the values
-    ``name=number``."""
+    ``1_000`` and ``+3`` are numbers to ``int``; none of them is one here."""
     text = text.strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
     return int(text)
+
+
+def _without_underscores(text: str, read: Callable[[str], object]) -> str | None:
+    """For ``1_0``: the hint ``write it without underscores: 10`` if ``read`` takes the text
+    without them (the engine's own literals allow ``1_000``; these fields, as ``--passes``, do
+    not), else None."""
+    if "_" not in text:
+        return None
+    plain = text.replace("_", "")
+    try:
+        read(plain)
+    except (ProgramError, ValueError):
+        return None
+    return f"write it without underscores: {plain}"
+
+
+def read_steps(text: str, name: str = "steps") -> int:
+    """``text`` as a number of training steps: a whole number from 1 to :data:`MAX_STEPS`
+    written with the digits 0-9 (as :func:`whole_number`); else one :class:`ProgramError` line
+    naming the field (``name``: ``steps`` in the window, ``--steps`` on the command line)."""
+    steps = whole_number(text)
+    if steps is None or not 1 <= steps <= MAX_STEPS:
+        hint = _without_underscores(text.strip(), read_steps)
+        raise ProgramError(
+            f"{name} must be a whole number from 1 to {MAX_STEPS:,}, not {text.strip()!r}"
+            + (f" ({hint})" if hint else "")
+        )
+    return steps
+
+
+def read_lr(text: str, name: str = "lr") -> float:
+    """``text`` as a learning rate: a positive finite number written with ASCII characters and
+    no underscores (``３`` and ``1_0`` are refused, as :func:`read_steps` refuses them); else one
+    :class:`ProgramError` line naming the field (``name``: ``lr`` in the window, ``--lr`` on
+    the command line). The window and the command line both read the lr here, so each problem
+    has one wording. An lr too small to move any parameter is refused by the loop itself, at
+    its first step (that depends on the grads)."""
+    text = text.strip()
+    try:
+        if not text.isascii() or "_" in text:  # as for name=number: ３ is not a number
+            raise ValueError(text)
+        lr = float(text)
+    except ValueError:
+        hint = _without_underscores(text, read_lr)
+        raise ProgramError(
+            f"{name} must be a number, not {text!r} ({hint or 'e.g. 0.1'})"
+        ) from None
+    if lr == math.inf:
+        raise ProgramError(f"{name} must be a finite number, not {text!r} (it reads as infinity)")
+    if lr == 0 and any(c in "123456789" for c in text.partition("e")[0].partition("E")[0]):
+        raise ProgramError(f"{name} {text} is too small for a float: it reads as 0 (e.g. 0.1)")
+    if not lr > 0:
+        raise ProgramError(
+            f"{name} must be a positive number, not {text!r} "
+            "(p.data -= lr * p.grad goes downhill only for lr > 0; e.g. 0.1)"
+        )
+    return lr
 
 
 def _check_spec(spec: Training) -> None:
@@ -510,6 +622,7 @@ def _check_spec(spec: Training) -> None:
             "nothing to train: no parameter is chosen",
             hint="choose one, or mark one in the program: w = param(0.5)",
         )
+    distinct_params(spec.params)
     if isinstance(spec.steps, bool) or not 1 <= spec.steps <= MAX_STEPS:
         raise ProgramError(
             f"the number of steps must be a whole number from 1 to {MAX_STEPS:,} "

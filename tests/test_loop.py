@@ -595,7 +595,7 @@ async def test_the_mlp_trains_in_the_window() -> None:
         text = text_of(app)
         assert "(82 statements) … loss =" in text and "steps done" in text
         table = str(screen.query_one("#training-table").content)  # type: ignore[attr-defined]
-        assert "one step in" in table and "the 37 parameters" in table
+        assert "one iteration in" in table and "the 37 parameters" in table
         params = screen.query_one("#training-params")
         params.deselect_all()  # type: ignore[attr-defined]
         await pilot.pause()

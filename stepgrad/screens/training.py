@@ -43,10 +43,10 @@ from engine.numbers import format_number
 from engine.parse import ProgramError, parse
 from engine.text import visible
 from stepgrad.examples import Example
+from stepgrad.state import editable_source
 from stepgrad.training import (
     DETAILED,
     EXPLANATION,
-    MAX_STEPS,
     WENT_UP,
     Cancelled,
     Comparison,
@@ -56,8 +56,9 @@ from stepgrad.training import (
     check_work,
     compare,
     heading,
+    read_lr,
+    read_steps,
     training_for,
-    whole_number,
 )
 
 __all__ = ["TrainingScreen", "compact_lines", "training_lines"]
@@ -225,7 +226,7 @@ def compact_lines(comparison: Comparison, width: int) -> list[Content]:
     count = comparison.spec.steps + 1
     rows = _rows_shown(count)
     losses = [[_n(loss) for loss in run.losses] for run in runs]
-    head = ("step", "with zero_grad", "without zero_grad")
+    head = ("iteration", "with zero_grad", "without zero_grad")  # numbered as the lesson
     widths = [max(len("after"), len(head[0]))]
     widths += [max(len(head[r + 1]), *(len(x) for x in losses[r])) for r in range(2)]
     mark = len(WENT_UP)
@@ -238,10 +239,12 @@ def compact_lines(comparison: Comparison, width: int) -> list[Content]:
     ]
     if len(rows) < count:
         every = rows[1] - rows[0]
-        out.append(Content.styled(f"(one step in {every} shown; the plot has every step)", "dim"))
+        out.append(
+            Content.styled(f"(one iteration in {every} shown; the plot has every step)", "dim")
+        )
     went_up = [run.went_up() for run in runs]
     for i in rows:
-        label = "after" if i == count - 1 else str(i)
+        label = _left(i, count)  # iteration i + 1 starts from the loss after i steps
         parts: list[tuple[str, str] | str] = [(label.rjust(widths[0]), "bold")]
         for r in range(len(runs)):
             up = went_up[r][i]
@@ -253,10 +256,10 @@ def compact_lines(comparison: Comparison, width: int) -> list[Content]:
     spec = comparison.spec
     first = comparison.with_zero_grad.iterations[0].data
     out.append(Content(""))
+    which = "the parameter" if len(spec.params) == 1 else f"the {len(spec.params)} parameters"
     out.append(
         Content.styled(
-            f"the {len(spec.params)} parameters: start → after the last step, with | without "
-            "zero_grad",
+            f"{which}: start → after the last step, with | without zero_grad",
             "bold",
         )
     )
@@ -398,12 +401,16 @@ class TrainingScreen(ModalScreen[Training | None]):
             self.source = program.program
         else:
             self.source = program
+        self.shown_source = self.source
+        """The program as the window's head shows it: the values it starts from written in."""
         try:
             parsed = parse(self.source, self.values)
         except ProgramError as err:
             self.error = err
             self.spec = spec or Training((), 0.0, 0)
             return
+        # as the main screen's header: w = -0.5 reads w = -0.2369 after a gradient step
+        self.shown_source = editable_source(parsed, self.values, free=False, number=format_number)
         self.inputs = list(parsed.inputs)
         self.size_of_graph = len(parsed.nodes())
         self.spec = spec if spec is not None else training_for(parsed, example)
@@ -511,11 +518,11 @@ class TrainingScreen(ModalScreen[Training | None]):
                 yield Static(EXPLANATION, id="training-explanation")
 
     def _program_text(self) -> str:
-        """The program on one line; past 6 statements, their count and the last one (which
-        says what the loss is)."""
+        """The program on one line, at the values the loop starts from; past 6 statements,
+        their count and the last one (which says what the loss is)."""
         statements = [
             visible(code.strip())
-            for line in self.source.split("\n")
+            for line in self.shown_source.split("\n")
             for code in line.partition("#")[0].split(";")
             if code.strip()
         ]
@@ -589,19 +596,11 @@ class TrainingScreen(ModalScreen[Training | None]):
         lr_text = self.query_one("#training-lr", Input).value.strip()
         steps_text = self.query_one("#training-steps", Input).value.strip()
         params = tuple(self.query_one("#training-params", ParamList).selected)
-        try:
-            if not lr_text.isascii():  # as for name=number: ３ is not a number
-                raise ValueError(lr_text)
-            lr = float(lr_text)
-        except ValueError:
-            return ProgramError(f"lr must be a number, not {lr_text!r} (e.g. 0.1)")
-        if not lr > 0 or lr == float("inf"):
-            return ProgramError(f"lr must be a positive number, not {lr_text!r} (e.g. 0.1)")
-        steps = whole_number(steps_text)
-        if steps is None or not 1 <= steps <= MAX_STEPS:
-            return ProgramError(
-                f"steps must be a whole number from 1 to {MAX_STEPS:,}, not {steps_text!r}"
-            )
+        try:  # the same words as --lr and --steps, with the field's name
+            lr = read_lr(lr_text, "lr")
+            steps = read_steps(steps_text, "steps")
+        except ProgramError as err:
+            return err
         if not params:
             return ProgramError("nothing to train: check at least one parameter")
         order = [name for name in self.inputs if name in params]
@@ -610,7 +609,7 @@ class TrainingScreen(ModalScreen[Training | None]):
     def _apply(self) -> None:
         settings = self.settings()
         if isinstance(settings, ProgramError):
-            self._note(settings.message)
+            self._note(settings.headline())
             return
         if settings != self.spec or self.comparison is None:
             self.run(settings)
