@@ -410,6 +410,12 @@ def _run(
         for warning in program.warnings:
             _tell(err, f"stepgrad: warning: {warning}")
         if "params" in loop:  # a name as shown (x₁), else as the program reads it (ｘ is x)
+            from .training import distinct_params
+
+            try:
+                distinct_params(loop["params"], program)  # x and ｘ are one input, given twice
+            except ProgramError as twice:  # (err is the error stream here)
+                raise ProgramError(f"--params: {twice.message}", hint=twice.hint) from None
             loop["params"] = [program.input_named(name) or name for name in loop["params"]]
         for name in loop.get("params", ()):
             if name not in program.inputs:
