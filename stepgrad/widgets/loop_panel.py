@@ -239,7 +239,8 @@ def update_lines(step: GradientStep, program: Program) -> list[Content]:
         Content.assemble(
             (f"gradient step {step.number}", "bold $accent"),
             f": p.data -= {lr} * p.grad on {len(step.params)} parameter"
-            f"{'s' if len(step.params) != 1 else ''}, then the forward pass again",
+            f"{'s' if len(step.params) != 1 else ''}, then zero_grad and the forward pass "
+            "again (t also runs the loop without zero_grad)",
         )
     ]
     shown = step.params[:_PARAMS_SHOWN]
