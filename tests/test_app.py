@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from engine.parse import ProgramError
 from stepgrad.app import StepgradApp, create_app
@@ -34,7 +35,7 @@ def panel_text(app: StepgradApp) -> str:
 
 def values_text(app: StepgradApp) -> str:
     table = app.screen.query_one(ValuesTable)
-    return "\n".join(table.line(y).plain for y in range(len(table._rows) + 1))
+    return "\n".join(table.line(y).plain for y in range(table.line_count))
 
 
 def grad_of(app: StepgradApp, name: str) -> float | None:
@@ -502,8 +503,6 @@ async def test_the_values_table_aligns_wide_names_in_terminal_columns() -> None:
     """A CJK character takes two terminal columns: names are padded and cut in columns, so
     every row's data and grad end where the header's do (they were one column per character
     off). The long name is cut to the name column, never through a character."""
-    from rich.cells import cell_len
-
     long_name = "非常长的变量名字"  # 16 columns: more than the name column holds
     app = create_app(f"变量 = 2; 权 = 3; {long_name} = 1; 结果 = 变量*权 + 变量*{long_name}", {})
     async with app.run_test(size=SIZE) as pilot:
@@ -525,18 +524,30 @@ async def test_the_values_table_aligns_wide_names_in_terminal_columns() -> None:
         assert "…" in cut and cell_len(cut[: cut.index("…") + 1]) <= 12
 
 
-async def test_a_cut_history_of_contributions_says_there_is_more() -> None:
-    """At 120x36 y's two contributions of the last step (y*y sends -3.04688 twice: 2y ×
-    -0.507813, by hand) do not both fit: the row shows the first and `` …``, not a bare
-    ``+=``; at 200x60 both."""
-    for size, end in (((120, 36), "+= -3.04688 …"), ((200, 60), "+= -3.04688 += -3.04688")):
+async def test_contributions_that_do_not_fit_beside_the_grad_go_whole_under_it() -> None:
+    """y's two contributions of the last step (y*y sends 3 × -1.015625 = -3.04688 twice: the
+    other factor times the upstream, by hand). At 200x60 they fit beside the grad; at 120x36
+    they do not, and were cut to ``+= -3.04688 …``: they now stand whole on the line under
+    y's row, where nothing is cut."""
+    both = "+= -3.04688 += -3.04688"
+    for size, beside in (((120, 36), False), ((200, 60), True)):
         app = toy_app()
         async with app.run_test(size=size) as pilot:
             await pilot.press("end")
             await pilot.pause()
             table = app.screen.query_one(ValuesTable)
-            row = table.line(2, table.scrollable_content_region.width).plain
-            assert row.startswith("y") and row.endswith(end), row
+            width = table.scrollable_content_region.width
+            line = table.row_of(app.walk.program.names["y"])
+            assert line is not None
+            row = table.line(line, width).plain
+            under = table.line(line + 1, width).plain
+            assert row.split()[0] == "y" and "…" not in row + under, (row, under)
+            if beside:
+                assert row.endswith(both) and not under.startswith(" "), (row, under)
+            else:
+                assert "+=" not in row and under.strip() == f"grad {both}", (row, under)
+                assert cell_len(under) <= width
+            assert line in table.visible_rows() and (beside or line + 1 in table.visible_rows())
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,25 @@ width (:meth:`Header.fit`), so no width can hide the output value or ``pass N ·
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
+from rich.color import Color as RichColor
+from rich.color import ColorType
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from textual.color import Color
 from textual.content import Content
 
+from .graph_view import _readable
 from .lines import LineWidget
 
-__all__ = ["MIN_PROGRAM", "Extra", "Header", "TopBar"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from textual.strip import Strip
+
+__all__ = ["MIN_PROGRAM", "Extra", "Header", "TopBar", "legible"]
 
 MIN_PROGRAM = 16
 """A program cut shorter than this (in cells, with its ``…``) says too little: use the name."""
@@ -128,6 +140,42 @@ def _program(programs: tuple[str, ...], space: int) -> str | None:
     return None
 
 
+def legible(segments: Iterable[Segment], background: Color) -> list[Segment]:
+    """``segments`` with every text colour that is too faint on its background (a light
+    theme's orange ``$warning`` is 1.5:1 on its grey) moved just far enough to be read, as the
+    graph's colours are (:func:`~stepgrad.widgets.graph_view._readable`: at least 3:1).
+    ``background`` is under the segments that do not set their own. Colours the terminal picks
+    (an ANSI theme's) are left to it."""
+    out = []
+    for segment in segments:
+        style = segment.style
+        if style is not None and style.color is not None and segment.text.strip():
+            fixed = _fixed(style.color, style.bgcolor, background)
+            if fixed is not None:
+                segment = Segment(segment.text, style + RichStyle(color=fixed))
+        out.append(segment)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _fixed(color: RichColor, under: RichColor | None, background: Color) -> RichColor | None:
+    """``color`` made readable on ``under`` (else ``background``), or None if it already is
+    (or either is a colour the terminal chooses)."""
+    if color.type is not ColorType.TRUECOLOR:
+        return None
+    if under is not None:
+        if under.type is not ColorType.TRUECOLOR:
+            return None
+        back = Color.from_rich_color(under)
+    elif background.ansi is None:
+        back = background
+    else:
+        return None
+    text = Color.from_rich_color(color)
+    readable = _readable(text, back)
+    return None if readable == text else readable.rich_color
+
+
 class TopBar(LineWidget):
     """One line (two at most, see :class:`Header`); re-rendered each step without a relayout
     unless the number of lines changes."""
@@ -140,6 +188,24 @@ class TopBar(LineWidget):
         super().__init__(id=id, classes=classes)
         self.header: Header | None = None
         self._fitted: tuple[Header | None, int, list[Content]] = (None, -1, [])
+        self._legible: dict[tuple[Content, int], Strip] = {}
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._legible.clear()
+
+    def _strip(self, content: Content, width: int) -> Strip:
+        """A line drawn with its colours readable on the bar (see :func:`legible`)."""
+        key = (content, width)
+        strip = self._legible.get(key)
+        if strip is None:
+            drawn = super()._strip(content, width)
+            segments = legible(drawn, self.background_colors[1])
+            strip = type(drawn)(segments, drawn.cell_length)
+            if len(self._legible) > 256:
+                self._legible.clear()
+            self._legible[key] = strip
+        return strip
 
     def show(self, header: Header) -> None:
         if header != self.header:

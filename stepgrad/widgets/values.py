@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 from textual.content import Content
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
@@ -20,6 +20,7 @@ from stepgrad.lesson.bugs import wrong
 from stepgrad.state import Walkthrough
 
 from .step_panel import NOT_COMPUTED, node_status
+from .topbar import legible
 
 __all__ = ["Inspector", "ValuesTable", "named_values"]
 
@@ -48,26 +49,14 @@ def grad_text(walk: Walkthrough, node: Value) -> str:
     return NOT_COMPUTED if grad is None else format_number(grad)
 
 
-def _received(received: dict[Value, list[str]], value: Value, room: int) -> str:
-    """What ``value`` received in this step, in ``room`` columns: as many contributions as fit
-    and `` …`` for the rest (`` += -3.04688 …``), else `` += …``, else `` +=``."""
-    parts = received.get(value, [])
-    text = ""
-    for i, part in enumerate(parts):
-        piece = f" += {part}"
-        more = 2 if i + 1 < len(parts) else 0  # room for " …" if any are left
-        if len(text) + len(piece) + more > room:
-            break
-        text += piece
-    else:
-        return text
-    if text:
-        return text + " …"
-    return " += …" if room >= 5 else " +="
-
-
 class ValuesTable(ScrollView, can_focus=False):
     """One line per named value: ``name  data  grad  what happened now``.
+
+    What happened now (``◀ fired``, ``+= 0.125``, a bug mode's ``✗ correct 2``) stands beside
+    the grad when it fits there, else whole on the lines under the row (a number a learner
+    must read is never cut). The rows that change now (the node firing, the values it sends
+    to) stay in view: when the pane changes size, they are brought back into view, and those
+    that do not fit the window are pinned at its bottom, under "also receiving now".
 
     A line-API widget: only the visible lines are rendered, so a step on a graph with many
     names costs no more than on a small one.
@@ -82,14 +71,18 @@ class ValuesTable(ScrollView, can_focus=False):
         self.walk: Walkthrough | None = None
         self.selected: Value | None = None
         self._rows: list[tuple[str, Value]] = []
+        self._index: dict[Value, int] = {}  # a value's row, from 1
         self._program: object = None
         self._widths = (4, 4, 4)
         self._received: dict[Value, list[str]] = {}
         self._fired: Value | None = None
         self._wrong: dict[Value, float] = {}  # a bug mode: grads that differ, and the correct
-        self._shown: dict[int, Content] = {}  # the line last drawn at each row
+        self._under: dict[int, list[tuple[int, str]]] = {}  # row: marker lines (indent, text)
+        self._extra: list[tuple[int, int]] = []  # (row, lines under it), in row order
+        self._shown: dict[int, Content] = {}  # the line last drawn at each table line
         self._widths_for: tuple[object, tuple[int, int, int]] = (None, (4, 4, 4))
-        self._pinned: list[int] = []  # lines receiving now that do not fit the scrolled window
+        self._pinned: list[tuple[int, int]] = []  # (first line, lines) receiving now, not in view
+        self._follow: list[Value] = []  # the values whose rows are kept in view
         self.hidden: frozenset[Value] = frozenset()
         """Values not computed yet (forward mode): their data shows ``—``."""
 
@@ -97,7 +90,8 @@ class ValuesTable(ScrollView, can_focus=False):
         if walk.program is not self._program:
             self._program = walk.program
             self._rows = named_values(walk)
-            self.virtual_size = Size(1, len(self._rows) + 1)
+            self._index = {value: row for row, (_, value) in enumerate(self._rows, 1)}
+            self._pinned = []
             self._shown.clear()
         self.walk = walk
         self.selected = selected
@@ -109,8 +103,10 @@ class ValuesTable(ScrollView, can_focus=False):
             for edge in step.edges:
                 self._received.setdefault(edge.parent, []).append(format_number(edge.contribution))
         widths = self._column_widths(walk)
-        if widths != self._widths or not self._shown:
-            self._widths = widths
+        resized = widths != self._widths
+        self._widths = widths
+        moved = self._lay_out()
+        if resized or moved or not self._shown:
             self._shown.clear()
             self.refresh()
             return
@@ -120,6 +116,17 @@ class ValuesTable(ScrollView, can_focus=False):
             shown = self._shown.get(y)
             if shown is None or shown != self.line(y, self.scrollable_content_region.width):
                 self.refresh_line(y)
+
+    def on_resize(self) -> None:
+        """The pane changed size (the graph above grew, the side pane was shown again): the
+        markers are fitted to the new width, and the rows that change now come back into
+        view (they were placed for the old size)."""
+        if self.walk is None:
+            return
+        self._lay_out()
+        self._shown.clear()
+        self.show_rows(self._follow)
+        self.refresh()
 
     def _column_widths(self, walk: Walkthrough) -> tuple[int, int, int]:
         """Name, data and grad widths, fixed for a whole pass: the grad column fits every grad
@@ -143,12 +150,114 @@ class ValuesTable(ScrollView, can_focus=False):
         self._widths_for = (key, widths)
         return widths
 
-    def row_of(self, node: Value) -> int | None:
-        """The line (after the header) showing ``node``, if it has a name."""
-        for i, (_, value) in enumerate(self._rows):
-            if value is node:
-                return i + 1
+    # --- what happened now, and where it is shown -------------------------------------------
+
+    def _marker(self, value: Value) -> tuple[str, str] | None:
+        """What happened to ``value`` now, and its style: ``◀ fired``, ``+= 0.5 += 0.25``, or
+        in a bug mode ``✗ correct 2`` beside a grad that differs from the correct pass's."""
+        if value in self._wrong:
+            return (f"✗ correct {format_number(self._wrong[value])}", "bold $text-error")
+        if value is self._fired:
+            return ("◀ fired", "bold $warning")
+        parts = self._received.get(value)
+        if parts:
+            return ("+= " + " += ".join(parts), "bold $warning")
         return None
+
+    def _layout_width(self) -> int:
+        """The columns the lines are fitted to: the pane's, less its scrollbar's (whether it
+        shows or not, so a scrollbar that comes and goes never moves a marker)."""
+        return max(0, self.size.width - self.styles.scrollbar_size_vertical)
+
+    def _lines_under(self, value: Value, width: int) -> list[tuple[int, str]]:
+        """``value``'s marker as lines under its row, (indent, text), or [] if it fits beside
+        the grad: under the data column (``grad += 0.247805``), else further left, else one
+        contribution a line."""
+        marker = self._marker(value)
+        if marker is None:
+            return []
+        text = marker[0]
+        name_w, data_w, grad_w = self._widths
+        if name_w + data_w + grad_w + 4 + 1 + cell_len(text) <= width:
+            return []
+        if text.startswith("+="):  # away from the grad it adds to: say so
+            text = f"grad {text}"
+        for indent in (name_w + 2, 2):
+            if indent + cell_len(text) <= width:
+                return [(indent, text)]
+        pieces = [f"+= {part}" for part in self._received.get(value, [])]
+        if value in self._wrong or value is self._fired or not pieces:
+            pieces = [text]
+        return [(min(2, max(0, width - cell_len(piece))), piece) for piece in pieces]
+
+    def _lay_out(self) -> bool:
+        """Work out which markers go under their rows at the pane's width; True if that moved
+        any line (then the whole table is drawn again)."""
+        width = self._layout_width()
+        under: dict[int, list[tuple[int, str]]] = {}
+        if width > 0:
+            marked = {*self._wrong, *self._received}
+            if self._fired is not None:
+                marked.add(self._fired)
+            for value in marked:
+                row = self._index.get(value)
+                if row is not None:
+                    lines = self._lines_under(value, width)
+                    if lines:
+                        under[row] = lines
+        extra = sorted((row, len(lines)) for row, lines in under.items())
+        moved = extra != self._extra
+        self._under, self._extra = under, extra
+        self._size_to_lines()
+        return moved
+
+    def _size_to_lines(self) -> None:
+        """The scrollable height: every line, and room to scroll the last ones above the
+        lines pinned at the bottom."""
+        pinned = sum(lines for _, lines in self._pinned)
+        height = self.line_count + (pinned + 1 if pinned else 0)
+        if self.virtual_size.height != height:
+            self.virtual_size = Size(1, height)
+
+    @property
+    def line_count(self) -> int:
+        """The table's lines: the header, a line per row, and the markers under their rows."""
+        return 1 + len(self._rows) + sum(lines for _, lines in self._extra)
+
+    def _line_of(self, row: int) -> int:
+        line = row
+        for above, lines in self._extra:
+            if above >= row:
+                break
+            line += lines
+        return line
+
+    def _at(self, y: int) -> tuple[int, int]:
+        """(row, part) on table line ``y`` (from 1): part 0 is the row, k its k-th line under."""
+        offset = 0
+        for row, lines in self._extra:
+            first = row + offset
+            if y <= first:
+                break
+            if y <= first + lines:
+                return row, y - first
+            offset += lines
+        return y - offset, 0
+
+    # --- keeping rows in view -----------------------------------------------------------------
+
+    def row_of(self, node: Value) -> int | None:
+        """The table line (after the header) showing ``node``'s row, if it has a name."""
+        row = self._index.get(node)
+        return None if row is None else self._line_of(row)
+
+    def _block(self, node: Value) -> tuple[int, int] | None:
+        """(first line, lines) of ``node``'s row and the marker lines under it."""
+        row = self._index.get(node)
+        if row is None:
+            return None
+        under = dict(self._extra).get(row, 0)
+        return self._line_of(row), 1 + under
 
     def show_row(self, node: Value) -> None:
         """Scroll so that ``node``'s line is visible."""
@@ -157,43 +266,70 @@ class ValuesTable(ScrollView, can_focus=False):
     def show_rows(self, nodes: list[Value]) -> None:
         """Keep the lines of ``nodes`` in view: scroll to show as many as fit, from the first
         (the node firing now, then the values it sends to), and pin the others at the bottom
-        of the pane, under a line that says so."""
-        rows = list(
-            dict.fromkeys(r for r in (self.row_of(node) for node in nodes) if r is not None)
-        )
-        if not rows:
+        of the pane, under a line that says so. Done again whenever the pane changes size."""
+        self._follow = list(nodes)
+        blocks = list(dict.fromkeys(b for b in map(self._block, nodes) if b is not None))
+        if not blocks:
             if self._pinned:  # lines pinned for a step no longer shown
                 self._pinned = []
+                self._size_to_lines()
                 self.refresh()
             return
-        self._pinned = []
         height = max(1, self.scrollable_content_region.height)
-        for _ in range(2):  # pinned lines take room: fit again with what is left
-            room = height - (len(self._pinned) + 1 if self._pinned else 0)
-            region = Region(0, rows[0], 1, 1)
-            pinned = []
-            for row in rows[1:]:
-                grown = region.union(Region(0, row, 1, 1))
-                if grown.height <= max(1, room):
-                    region = grown
+        pinned: list[tuple[int, int]] = []
+        while True:  # pinned lines take room: fit again with what is left, until it holds
+            lines = sum(n for _, n in pinned)
+            room = height - (lines + 1) if pinned and lines + 1 < height else height
+            top, bottom = blocks[0][0], blocks[0][0] + blocks[0][1]
+            left = []
+            for first, n in blocks[1:]:
+                low, high = min(top, first), max(bottom, first + n)
+                if high - low <= room:
+                    top, bottom = low, high
                 else:
-                    pinned.append(row)
-            if len(pinned) == len(self._pinned):
+                    left.append((first, n))
+            if len(left) <= len(pinned):
                 break
-            self._pinned = pinned
-        self._pinned = pinned
-        self.scroll_to_region(region, animate=False, immediate=True)
+            pinned = left
+        self._pinned = left
+        lines = sum(n for _, n in left)
+        room = height - (lines + 1) if left and lines + 1 < height else height
+        y = round(self.scroll_y)
+        if top < y or bottom - top > room:
+            y = top
+        elif bottom > y + room:
+            y = bottom - room
+        self._size_to_lines()
+        self.scroll_to(y=y, animate=False, immediate=True)
         self.refresh()
+
+    def _pins(self) -> tuple[list[int], int]:
+        """The pinned lines shown now (those not already in the scrolled window), and the
+        height of that window (the pane, less the pinned lines and the line above them)."""
+        height = self.scrollable_content_region.height
+        top = round(self.scroll_y)
+        pinned = self._pinned
+        while pinned:
+            lines = sum(n for _, n in pinned)
+            if lines + 1 >= height:
+                break
+            shown = height - lines - 1
+            left = [(f, n) for f, n in pinned if not (top <= f and f + n <= top + shown)]
+            if len(left) == len(pinned):
+                return [f + k for f, n in pinned for k in range(n)], shown
+            pinned = left
+        return [], height
 
     def visible_rows(self) -> set[int]:
         """The table lines on screen now: the scrolled window and the pinned lines."""
-        height = self.scrollable_content_region.height
+        pinned, shown = self._pins()
         top = round(self.scroll_y)
-        shown = height - (len(self._pinned) + 1 if self._pinned else 0)
-        return set(range(top, top + max(0, shown))) | set(self._pinned)
+        return set(range(top, top + max(0, shown))) | set(pinned)
+
+    # --- drawing ------------------------------------------------------------------------------
 
     def line(self, y: int, width: int | None = None) -> Content:
-        """Line ``y`` of the table (0 is the header); markers are shortened to fit ``width``."""
+        """Line ``y`` of the table (0 is the header)."""
         walk = self.walk
         name_w, data_w, grad_w = self._widths
         if walk is None:
@@ -202,9 +338,17 @@ class ValuesTable(ScrollView, can_focus=False):
             return Content.styled(
                 f"{'name'.ljust(name_w)}  {'data'.rjust(data_w)}  {'grad'.rjust(grad_w)}", "dim"
             )
-        if y > len(self._rows):
+        row, part = self._at(y)
+        if row > len(self._rows):
             return Content("")
-        name, value = self._rows[y - 1]
+        name, value = self._rows[row - 1]
+        marker = self._marker(value)
+        if part:  # a line under the row: (the rest of) its marker
+            under = self._under.get(row, [])
+            if marker is None or part > len(under):
+                return Content("")
+            indent, text = under[part - 1]
+            return Content.assemble(" " * indent, (text, marker[1]))
         g = grad_text(walk, value)
         # cut and padded in terminal columns (set_cell_size leaves no half of a wide character)
         columns = cell_len(name)
@@ -214,22 +358,11 @@ class ValuesTable(ScrollView, can_focus=False):
             shown = name + " " * (name_w - columns)
         name_style = "bold reverse" if value is self.selected else "bold"
         grad_style = "$text-muted" if g in (NOT_COMPUTED, "·") else ""
-        marker: tuple[str, str] = ("", "")
-        if value is self._fired:
-            marker, grad_style = (" ◀ fired", "bold $warning"), "bold"
-        elif value in self._received:
-            marker = (" += " + " += ".join(self._received[value]), "bold $warning")
-            grad_style = "bold"
-        if value in self._wrong:  # a bug mode: the correct value beside a grad that differs
-            grad_style = "bold $text-error"
-            marker = (f" ✗ correct {format_number(self._wrong[value])}", "bold $text-error")
-        if width is not None and marker[0]:
-            room = width - (name_w + data_w + grad_w + 4)
-            if len(marker[0]) > room:  # keep a text marker (not colour alone) when narrow
-                short = " ◀" if value is self._fired else _received(self._received, value, room)
-                if value in self._wrong:
-                    short = f" ✗ {format_number(self._wrong[value])}"
-                marker = (short if room >= len(short) else marker[0], marker[1])
+        beside: tuple[str, str] = ("", "")
+        if marker is not None:
+            grad_style = "bold $text-error" if value in self._wrong else "bold"
+            if row not in self._under:
+                beside = (" " + marker[0], marker[1])
         data = NOT_COMPUTED if value in self.hidden else format_number(value.data)
         return Content.assemble(
             (shown, name_style),
@@ -237,28 +370,28 @@ class ValuesTable(ScrollView, can_focus=False):
             data.rjust(data_w),
             "  ",
             (g.rjust(grad_w), grad_style),
-            marker,
+            beside,
         )
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        height = self.scrollable_content_region.height
-        pinned = self._pinned if len(self._pinned) + 1 < height else []
-        first = height - len(pinned) - 1  # the line above the pinned ones
-        if pinned and y >= first:
-            if y == first:
+        pinned, shown = self._pins()
+        top = round(self.scroll_y)
+        if pinned and y >= shown:
+            if y == shown:
                 content = Content.styled("▼ also receiving now".ljust(width, "─")[:width], "dim")
             else:
-                content = self.line(pinned[y - first - 1], width)
-            self._shown.pop(y + round(self.scroll_y), None)  # not the scrolled line: redraw
+                at = y - shown - 1
+                content = self.line(pinned[at], width) if at < len(pinned) else Content("")
+            self._shown.pop(y + top, None)  # not the scrolled line: redraw
         else:
-            row = y + round(self.scroll_y)
-            content = self.line(row, width)
-            self._shown[row] = content
+            content = self.line(y + top, width)
+            self._shown[y + top] = content
         if content.cell_length > width:
             content = content.truncate(width, ellipsis=True)
         segments = content.render_segments(self.visual_style)
-        return Strip(segments, content.cell_length).extend_cell_length(width, self.rich_style)
+        strip = Strip(legible(segments, self.background_colors[1]), content.cell_length)
+        return strip.extend_cell_length(width, self.rich_style)
 
 
 class Inspector(Widget, can_focus=False):
