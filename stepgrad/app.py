@@ -314,6 +314,29 @@ class StepgradApp(App[None]):
         finally:
             self._key = outer
 
+    async def on_event(self, event: events.Event) -> None:
+        """Each key is sent to the screen on top when it arrives, and its bindings run when it
+        comes back up unused: so in ``/ y 2 enter`` typed in one burst (a lecturer typing
+        fast, tmux send-keys), ``y 2 enter`` had reached the main screen before ``/`` opened
+        the find box, and were lost. A key remembers the screen it was sent to (see
+        :meth:`_on_key`)."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            event._stepgrad_screen = self.screen  # type: ignore[attr-defined]
+        await super().on_event(event)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """A key that came back unused from a screen no longer on top (a box opened by an
+        earlier key of the same burst) goes to the screen now on top, as if typed there.
+        Textual runs every class's ``_on_key`` in turn: this one must not call super (each key
+        would act twice); ``prevent_default`` stops App's own bindings for it."""
+        routed = getattr(event, "_stepgrad_screen", None)
+        screen = self.screen
+        if routed is not None and routed is not screen and routed in self.screen_stack:
+            event.prevent_default()
+            again = events.Key(event.key, event.character)
+            again._stepgrad_screen = screen  # type: ignore[attr-defined]
+            (self.focused or screen)._forward_event(again)
+
     def _handle_exception(self, error: Exception) -> None:
         """Textual calls this for an exception nothing else caught, and then exits the app.
 

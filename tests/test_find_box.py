@@ -64,11 +64,6 @@ async def test_keys_typed_while_the_box_opens_reach_it() -> None:
         assert app.main.selected is app.walk.program.output  # y, the output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs StepgradApp to send a key typed ahead to the screen now on top (app.py, "
-    "not in this change): / y 2 enter in one burst all reach the main screen before / acts",
-)
 async def test_a_burst_that_opens_the_box_and_types_into_it() -> None:
     """``/ x 2 enter`` as one terminal read (tmux send-keys, a lecturer typing fast): the x2 is
     found and Enter goes there."""
