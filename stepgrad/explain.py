@@ -27,7 +27,7 @@ __all__ = [
     "gradient_check",
     "narrate",
     "partial",
-    "placeholder",
+    "placeholders",
     "plural",
 ]
 
@@ -457,11 +457,6 @@ def placeholders(program: Program) -> tuple[str, str]:
     x = "x" if "x" not in others else next((c for c in ("v", "u", "s") if c not in taken), "ξ")
     h = next((c for c in ("h", "δ", "ε") if c not in taken), "Δ")
     return x, h
-
-
-def placeholder(program: Program) -> str:
-    """The name for "an input" of :func:`placeholders`."""
-    return placeholders(program)[0]
 
 
 def check_numbers(check: Check) -> tuple[str, str]:

@@ -562,3 +562,131 @@ def test_overwrite_says_how_many_values_it_does_not_name() -> None:
     walk = BugWalkthrough(parse("\n".join(lines), {"x": 1.01}), "overwrite")
     text = " ".join(narrate_bug(walk))
     assert "and 2 more each get more than one contribution" in text, text
+
+
+# --- micrograd's graph and its rule, against micrograd 0.1.0 itself --------------------------
+
+
+def _mg_graph(root: M) -> list[M]:
+    """micrograd's nodes, each once, inputs before the node they feed."""
+    seen: set[M] = set()
+    order: list[M] = []
+    stack: list[tuple[M, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack += [(child, False) for child in node._prev]
+    return order
+
+
+def _shared(a: M, y: M) -> M:
+    b = a / y - 3 / a
+    return b * b - (2 * 3) * a
+
+
+_NUMBERS = [
+    # the programs of the findings, and numbers on either side of -, / and a function
+    ("x/3 - 1 + 2/x", {"x": 2.0}, lambda v: v["x"] / 3 - 1 + 2 / v["x"]),
+    ("(x*x + 1)/(y*y - 1)", {"x": 8.0, "y": 3.0},
+     lambda v: (v["x"] * v["x"] + 1) / (v["y"] * v["y"] - 1)),
+    ("5 - x*y - -x + relu(y - 0.5)/4", {"x": 1.5, "y": -0.25},
+     lambda v: 5 - v["x"] * v["y"] - -v["x"] + (v["y"] - 0.5).relu() / 4),
+    ("a = x - y; b = a/y - 3/a; b*b - (2*3)*a", {"x": 0.7, "y": 1.9},
+     lambda v: _shared(v["x"] - v["y"], v["y"])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("calls", [2, 3])
+@pytest.mark.parametrize("case", range(len(_NUMBERS)))
+def test_micrograd_mode_builds_the_graph_micrograd_builds(case: int, calls: int) -> None:
+    """Where an operand is a number, Python does micrograd's part itself: ``v - 1`` is
+    ``v + (-1)`` and ``v / 3`` is ``v * 3**-1``, each with one number, and no node multiplies 1
+    by -1 or raises 3 to -1. The same ops, as many times, as micrograd 0.1.0's own graph (a
+    power's exponent is a number there, an input of its node here).
+
+    And after 2 and 3 calls without zero_grad, every input's grad as micrograd leaves it.
+    micrograd adds the terms of a grad in the order its set of children gives, which may not
+    be ours, so the last bit may differ: 1e-15 relative is a few bits of float rounding."""
+    source, values, build = _NUMBERS[case]
+    env = {name: M(value) for name, value in values.items()}
+    theirs = build(env)
+    program = micrograd_program(parse(source, values))
+    names = {"+": "+", "*": "*", "relu": "ReLU"}
+    ours: list[str] = []
+    leaves = 0
+    for node in program.nodes():
+        if node.op == "**":
+            ours.append(f"**{node.parents[1].data:g}")
+        elif node.op:
+            ours.append(names[node.op])
+        elif not any(c.op == "**" and c.parents[1] is node for c in program.nodes()):
+            leaves += 1
+    mg = _mg_graph(theirs)
+    assert sorted(ours) == sorted(str(v._op).replace("-1.0", "-1") for v in mg if v._op)
+    assert leaves == sum(1 for v in mg if not v._op)
+    assert program.output.data == theirs.data  # the same float operations
+    for _ in range(calls):
+        theirs.backward()
+    walk = BugWalkthrough(program, "micrograd")
+    walk.end()
+    for _ in range(calls - 1):
+        walk.backward_again()
+        walk.end()
+    for name, value in env.items():
+        ours_grad = walk.grad(walk.program.inputs[name])
+        assert ours_grad == pytest.approx(value.grad, rel=1e-15, abs=1e-300), (name, calls)
+
+
+@pytest.mark.parametrize(
+    ("source", "values", "calls"),
+    [
+        ("x*w", {"x": 2.0, "w": 5.0}, 2),  # the output alone keeps an old grad: exactly 2x
+        ("-x", {"x": 3.0}, 3),  # x*-1: exactly 3x
+        ("(x*x + 1)/(y*y - 1)", {"x": 8.0, "y": 3.0}, 2),  # the toy: not 2x
+        ("(x*x + 1)/(y*y - 1)", {"x": 8.0, "y": 3.0}, 3),
+    ],
+)
+def test_the_micrograd_rule_is_true_for_the_graph(
+    source: str, values: dict[str, float], calls: int
+) -> None:
+    """The rule said a second call "gives neither 1x nor 2x the grads", which is false for
+    ``x*w`` (micrograd gives x 10 and w 4 after two calls: 2x). Which grads are not ``calls`` x
+    one call's comes from micrograd itself here."""
+    env = {name: M(value) for name, value in values.items()}
+    root = eval(source, {}, dict(env))  # a fixed expression over micrograd Values
+    root.backward()
+    one = {name: v.grad for name, v in env.items()}
+    for _ in range(calls - 1):
+        root.backward()
+    off = [name for name, v in env.items() if v.grad != pytest.approx(calls * one[name])]
+    code, out, _ = run_cli(source, *(f"{k}={v}" for k, v in values.items()), "--json", "--bug",
+                           "micrograd", "--passes", str(calls))  # fmt: skip
+    rule = json.loads(out)["bug"]["rule"]
+    assert code == 0 and "neither" not in rule
+    if not off:
+        assert f"every grad but out's is exactly {calls}x one call's" in rule
+    for name in off:
+        grad = format_number(env[name].grad)
+        assert f"{name}.grad is {grad}, not {calls} × {format_number(one[name])}" in rule
+
+
+def test_early_boxes_read_ready_where_waiting_or_done_would_be_false() -> None:
+    """On merge, by hand: OUT's first edge makes B + 1 fire (step 2), which makes B fire at once
+    (step 3) though B + 2's part is still to come; OUT goes on at step 4. So after step 2 B is
+    about to fire (not "waits 1"), and after steps 2 and 3 OUT has an edge left (not done)."""
+    from stepgrad.lesson.bugs import early_ready
+
+    program = parse(MERGE)
+    walk = BugWalkthrough(program, "early")
+    name = program.name
+    seen = []
+    for step in range(walk.total + 1):
+        walk.go(step)
+        seen.append(sorted(name(v) for v in early_ready(walk)))
+    assert seen[2] == ["B", "OUT"] and seen[3] == ["OUT"]
+    assert seen[0] == [] and seen[5] == []
+    assert early_ready(BugWalkthrough(parse(MERGE), "overwrite")) == set()

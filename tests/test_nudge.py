@@ -137,7 +137,7 @@ def test_cli_nudge_after_passes_compares_with_one_pass() -> None:
     # two passes without zero_grad: x.grad = 4, but r still moves by about 2·h
     code, out, _ = run_cli(TOY, "x=8", "y=3", "--json", "--passes", "2", "--nudge", "x")
     nudged = json.loads(out)["nudge"]
-    assert nudged["grad"] == 4 and nudged["correct_grad"] == 2
+    assert nudged["grad"] == 4 and nudged["one_pass_grad"] == 2
     assert nudged["ratio"] == pytest.approx(0.5, rel=1e-3)
 
 
@@ -329,7 +329,7 @@ def test_the_prediction_says_where_its_grad_comes_from() -> None:
 
 async def test_after_two_passes_the_nudge_tests_the_grad_on_screen() -> None:
     """After ``b`` without zero_grad the screen shows x.grad = 4 (two passes of 2x/8 at x = 8,
-    by hand): the nudge must test that grad, say it sums two passes, and give the correct one."""
+    by hand): the nudge must test that grad, say it sums two passes, and give one pass's."""
     app = create_app(TOY, VALUES, steady=True)
     async with app.run_test(size=SIZE) as pilot:
         screen: MainScreen = app.main
@@ -342,10 +342,10 @@ async def test_after_two_passes_the_nudge_tests_the_grad_on_screen() -> None:
         await pilot.pause()
         result = screen.nudged
         assert result is not None
-        assert (result.grad, result.correct, result.passes) == (4.0, 2.0, 2)
+        assert (result.grad, result.one_pass, result.passes) == (4.0, 2.0, 2)
         note = screen.query_one(LessonNote).text()
         assert "4 × 0.001" in note and "after 2 backward passes without zero_grad" in note
-        assert "the correct grad 2 predicts" in note
+        assert "The sensitivity is one pass's grad, 2: it predicts 0.002" in note
         assert app.contained == []
 
 
@@ -360,7 +360,7 @@ async def test_after_zero_grad_the_nudge_tests_one_pass() -> None:
         await pilot.pause()
         result = screen.nudged
         assert result is not None
-        assert (result.grad, result.correct, result.passes) == (2.0, None, 1)
+        assert (result.grad, result.one_pass, result.passes) == (2.0, None, 1)
 
 
 def test_cli_nudge_after_passes_says_how_many() -> None:
@@ -368,3 +368,136 @@ def test_cli_nudge_after_passes_says_how_many() -> None:
     assert code == 0
     assert "x.grad × h = 6 × 0.001" in out  # three passes of 2 (2x/8 at x = 8, by hand)
     assert "after 3 backward passes without zero_grad, at x = 8, before the nudge" in out
+
+
+# --- what the verdict may claim -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "h", "slope"),
+    [
+        # by hand: relu(x)**3 + 2*x is 2x on the left and x**3 + 2x on the right: slope 2 at 0
+        ("relu(x)**3 + 2*x", 0.1, 2.0),
+        # relu(x)**2 is 0 on the left and x**2 on the right: slope 0 at 0 from both sides
+        ("relu(x)**2", 1e-6, 0.0),
+        # x*relu(x) is 0 on the left and x**2 on the right: slope 0
+        ("x*relu(x)", 0.1, 0.0),
+    ],
+)
+def test_a_kink_the_output_smooths_over_is_no_convention(
+    source: str, h: float, slope: float
+) -> None:
+    """relu at 0 on x's way, but the output is smooth there: the two slopes measured with one h
+    differ (2.01 and 2 for the first, with h = 0.1) only by the curve, and meet as h shrinks.
+    The grad is then the slope, not a convention."""
+    program = parse(source, {"x": 0})
+    program.backward()
+    grad = program.inputs["x"].grad
+    assert grad == slope  # backprop's relu'(0) = 0 happens to give the slope, by hand above
+    result = nudge(program, "x", h, grad)
+    verdict = result.verdict()
+    assert "convention" not in verdict and "smooth" in verdict, verdict
+    assert "the one-sided slopes meet" in verdict
+    assert result.to_json()["kink"]["slopes_stay_apart"] is False  # type: ignore[index]
+
+
+def test_a_smooth_output_whose_grad_is_not_its_slope_says_so() -> None:
+    """relu(x) - relu(-x) is x itself: slope 1 on both sides (by hand); backprop takes
+    relu'(0) = 0 at both relus, so its grad is 0, which is no slope of this output."""
+    program = parse("relu(x) - relu(-x)", {"x": 0})
+    program.backward()
+    assert program.inputs["x"].grad == 0
+    verdict = nudge(program, "x", 0.1, 0.0).verdict()
+    assert "slopes meet, at 1, which the grad 0 is not" in verdict
+    assert "convention there" not in verdict and "not a straight line" not in verdict
+
+
+def test_a_true_kink_keeps_its_two_slopes() -> None:
+    # relu(x) + 2*abs(x) at 0: slopes 3 on the right and -2 on the left, by hand, however small h
+    program = parse("relu(x) + 2*abs(x)", {"x": 0})
+    program.backward()
+    result = nudge(program, "x", 0.1, 0.0)
+    assert "stay apart (3 and -2)" in result.verdict()
+    assert "is a convention there, not a slope" in result.verdict()
+    assert result.to_json()["kink"]["slopes_stay_apart"] is True  # type: ignore[index]
+
+
+def test_each_kink_is_named_once() -> None:
+    program = parse("relu(x)*relu(x) + abs(x)", {"x": 0})
+    program.backward()
+    result = nudge(program, "x", 0.1, 0.0)
+    assert result.kinks == ("relu(x)", "abs(x)")
+    assert "relu(x) and relu(x)" not in result.verdict()
+
+
+def test_a_nudge_across_a_kink_names_it_instead_of_curvature() -> None:
+    """y = 3x + |x - 0.55| is a straight line on each side of 0.55 (slope 2 left, 4 right, by
+    hand). From x = 0.5 a step of 0.1 crosses 0.55: Δy = 1.85 - 1.55 = 0.3 against 2 × 0.1."""
+    program = parse("3*x + abs(x - 0.55)", {"x": 0.5})
+    program.backward()
+    assert program.inputs["x"].grad == 2
+    result = nudge(program, "x", 0.1, 2.0)
+    assert result.delta_out == pytest.approx(0.3, rel=1e-12)
+    verdict = result.verdict()
+    assert "crossed a kink" in verdict and "abs(x - 0.55)" in verdict
+    assert "not a straight line" not in verdict
+    assert result.to_json()["crossed_kink"] == ["abs(x - 0.55)"]
+    # a step that stays on this side: 3h - h = 2h exactly as predicted, up to rounding
+    small = nudge(program, "x", 0.01, 2.0)
+    assert small.crossed == () and "crossed" not in small.verdict()
+
+
+def test_one_pass_grad_is_never_called_the_correct_grad() -> None:
+    """Three overwrite passes leave x.grad = 1 where three correct passes give 6 (3 × 2, 2x/8 at
+    x = 8 by hand); two correct passes leave 4 = 2 × 2. What the output's change follows is one
+    pass's 2: the nudge must call it that, not "the correct grad"."""
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--print", "--bug", "overwrite", "--passes", "3",
+                           "--nudge", "x")  # fmt: skip
+    nudged = out.split("\nnudge:")[1]
+    assert code == 0 and "correct" not in nudged
+    assert "The sensitivity is one pass's grad without the bug, 2: it predicts 0.002" in nudged
+    code, out, _ = run_cli(TOY, "x=8", "y=3", "--print", "--passes", "2", "--nudge", "x")
+    nudged = out.split("\nnudge:")[1]
+    assert "correct" not in nudged
+    assert "it adds up 2 passes (2 × 2). The sensitivity is one pass's grad, 2" in nudged
+
+
+def test_operands_that_round_alike_are_shown_with_the_digits_that_differ() -> None:
+    """3 × (1e12 + 0.001) is 3000000000000.0029296875 in floats (computed here): with 10
+    digits both outputs read 3e12, and 3e12 − 3e12 = 0.0029296875 cannot be read."""
+    code, out, _ = run_cli("x = 1e12; y = 3*x", "--print", "--nudge", "x")
+    measured = next(line for line in out.splitlines() if "measured" in line)
+    operands = measured.split(" = ")[2].split(" − ")
+    moved = 3 * (1e12 + 0.001)
+    assert operands[0] != operands[1], measured
+    assert float(operands[0]) == moved and float(operands[1]) == 3e12
+    assert f" = {moved - 3e12:.10g} " in measured
+
+
+async def test_a_bug_mode_nudge_tests_the_grad_on_screen() -> None:
+    """micrograd mode, two calls of backward(): the screen shows x.grad as micrograd 0.1.0
+    leaves it (computed here by micrograd itself); the nudge must test that number, as
+    ``--passes 2 --nudge x`` does, beside one pass's 2 (2x/8 at x = 8, by hand)."""
+    from micrograd.engine import Value as M
+
+    mx, my = M(8.0), M(3.0)
+    r = (mx * mx + 1) / (my * my - 1)
+    r.backward()
+    r.backward()
+    app = create_app(TOY, VALUES, steady=True, bug="micrograd")
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main
+        await pilot.press("end", "b", "end")
+        await pilot.pause()
+        x = app.walk.program.inputs["x"]
+        assert app.walk.grad(x) == pytest.approx(mx.grad, rel=1e-12)
+        screen.select(x)
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        result = screen.nudged
+        assert result is not None
+        assert result.grad == pytest.approx(mx.grad, rel=1e-12)
+        assert (result.one_pass, result.passes, result.bug) == (2.0, 2, "micrograd")
+        note = screen.query_one(LessonNote).text()
+        assert f"x.grad × h = {format_number(mx.grad)} × 0.001" in note
+        assert app.contained == []

@@ -282,3 +282,77 @@ def test_cli_paths_on_thousands_of_inputs_stops_listing_and_keeps_the_sums() -> 
     code, out, _ = run_cli(program, *values, "--paths", "--print")
     assert code == 0 and "The listing stopped after 200,000 search steps" in out
     assert f"a{n - 1}: 1 path, not listed (the listing stopped: see above)" in out
+
+
+def test_the_print_header_names_the_programs_own_input() -> None:
+    """merge has no x, and a chain of reassigned x starts at x₁: the header's ∂OUT/∂x read as a
+    name the program does not have."""
+    code, out, _ = run_cli("--example", "merge", "--print", "--paths")
+    header = next(line for line in out.splitlines() if line.startswith("paths:"))
+    assert code == 0 and "∂OUT/∂A is the sum, over every path from A to OUT" in header
+    assert "∂x" not in header and "from x " not in header
+    code, out, _ = run_cli("x = 2; x = x*x; x = x*x", "--print", "--paths")
+    header = next(line for line in out.splitlines() if line.startswith("paths:"))
+    assert "∂x₃/∂x₁ is the sum, over every path from x₁ to x₃" in header
+
+
+def test_products_below_the_smallest_float_are_not_shown_as_0() -> None:
+    """1,100 stages of x = (x + x)*0.5: 2**1100 paths, each a product of 1,100 factors 0.5 and
+    1,100 factors 1, 2**-1100 = 7.4e-332 (Fraction below: exact), below the smallest float
+    (about 4.9e-324). Listed as 0 they read 0 + 0 + … = 1; the size is shown instead."""
+    from fractions import Fraction
+
+    from engine.numbers import format_number
+    from stepgrad.lesson.paths import product_number, product_text
+
+    exact = Fraction(1, 2**1100)
+    digits = len(str(exact.denominator))  # 10**(digits - 1) <= 2**1100 < 10**digits
+    lead = exact * 10**digits  # in [1, 10)
+    expected = f"{float(round(lead, 1)):g}e-{digits}"
+    assert expected == "7.4e-332"  # by hand: 1100 log10(2) = 331.13, 10**0.87 = 7.4
+    source = "x = 1\n" + "x = (x + x)*0.5\n" * 1100
+    program = parse(source)
+    found = paths(program.output, program.inputs["x₁"])
+    assert found.count == 2**1100 and found.total == 1.0  # one pass's grad: (2 × 0.5)**1100
+    for path in found.shown:
+        assert path.product == 0  # the float product does underflow
+        assert product_number(path, format_number) == f"≈ {expected} (below what a float holds)"
+        assert product_text(path, format_number).endswith(
+            f"≈ {expected} (below what a float holds)"
+        )
+    code, out, _ = run_cli(source, "--print", "--paths")
+    listed = [line for line in out.splitlines() if line.startswith("  x₁ → ")]
+    assert code == 0 and len(listed) == SHOWN
+    assert not any(line.endswith("= 0") for line in listed)
+    code, out, _ = run_cli(source, "--json", "--paths")
+    shown = json.loads(out)["paths"]["x₁"]["shown"]
+    assert shown[0]["log10_abs_product"] == pytest.approx(-1100 * math.log10(2), rel=1e-12)
+
+
+def test_tiny_products_are_still_listed_largest_first() -> None:
+    """Two ways from x to the output: through 600 factors of 0.5 (2**-600, a float) and through
+    1,200 (2**-1200, below any float). Each product as a float would be 2**-600 and 0; sized
+    exactly, the first is the larger by 2**600, and a path of 1,100 factors (2**-1100) lies
+    between them: ranked by size, not by a product that underflowed to 0."""
+    a = "a = x" + "*0.5" * 600
+    b = "b = x" + "*0.5" * 1200
+    c = "c = x" + "*0.5" * 1100
+    program = parse(f"x = 1\n{a}\n{b}\n{c}\nb + c + a")
+    found = paths(program.output, program.inputs["x"], shown=3)
+    edges = [len(p.locals) for p in found.shown]
+    # (b + c) + a, by hand: a's 600 factors and one sum, c's 1,100 and two sums, b's 1,200 and two
+    assert edges == [601, 1102, 1202]
+
+
+@pytest.mark.parametrize("factor", ["0.3", "1.1", "1e-10"])
+def test_a_plateau_of_equal_products_is_followed_path_by_path(factor: str) -> None:
+    """40 stages of x = (x + x)*factor: 2**40 paths whose products are all factor**40 in exact
+    arithmetic, but a partial path's priority rounds differently at each node. Ranked to the
+    last bit, the search fanned out along that noise (49,286 steps for 0.3; for 1.1 the budget
+    ran out with no path listed). Ties within rounding are followed to the end, one by one: a
+    path takes 81 steps (40 × 2 edges and the output), 10 paths about as many again."""
+    program = parse("x = 1\n" + f"x = (x + x)*{factor}\n" * 40)
+    found = paths(program.output, program.inputs["x₁"])
+    assert len(found.shown) == SHOWN and found.steps < 1_000
+    for path in found.shown:  # factor**40: 1e-400 is below any float, its log is not
+        assert path.log10 == pytest.approx(40 * math.log10(float(factor)), rel=1e-12)

@@ -19,7 +19,10 @@ one. Each buggy pass is its own plain loop here; the engine's backward pass is n
   adds ``local * its accumulated grad`` to its inputs. From zero grads that is one correct pass;
   a second call without ``zero_grad`` sends every old grad down again. micrograd builds ``a - b``
   as ``a + b*-1`` and ``a / b`` as ``a * b**-1``, and those hidden nodes keep old grads too, so
-  this mode runs on the graph as micrograd builds it (:func:`micrograd_program`).
+  this mode runs on the graph as micrograd builds it (:func:`micrograd_program`), numbers
+  included: Python turns ``a - 1`` into ``a + -1`` and ``a / 4`` into ``a * 0.25`` before
+  micrograd sees them. Its numbers are micrograd's up to the last bit or two: micrograd keeps a
+  node's inputs in a ``set``, so the order in which it adds a grad's terms varies.
 
 :class:`BugWalkthrough` is a :class:`~stepgrad.state.Walkthrough` whose passes are buggy; it
 also keeps, for every pass, the grads the correct pass would have at its end, so every display
@@ -43,11 +46,14 @@ __all__ = [
     "BUGS",
     "Bug",
     "BugWalkthrough",
+    "bug_for",
     "buggy_pass",
     "differs",
+    "early_ready",
     "edge_note",
     "grad_text",
     "micrograd_program",
+    "micrograd_rule",
     "narrate_bug",
     "passes",
     "reshaped",
@@ -96,7 +102,7 @@ BUGS: dict[str, Bug] = {
             "Rule broken: each pass must propagate only its own gradient and add it (as "
             "PyTorch does); micrograd 0.1.0's backward() sets only the output's grad to 1 and "
             "sends every other node's accumulated grad down again, so a second call without "
-            "zero_grad gives neither 1x nor 2x the grads.",
+            "zero_grad can give grads that are not 2x one call's.",
         ),
     )
 }
@@ -306,30 +312,137 @@ def _ends(trace: Trace, base: Mapping[Value, float], bug: str) -> dict[Value, fl
 
 # --- micrograd's graph --------------------------------------------------------------------------
 
-_RESHAPED = {"-": "a - b as a + b*-1", "neg": "-a as a*-1", "/": "a / b as a * b**-1"}
+
+def _number(node: Value) -> bool:
+    """Whether ``node`` is a number in the program (a constant, or an op on constants only):
+    Python computes it before micrograd sees it, so micrograd's graph has it as one number."""
+    return not node.requires_grad
+
+
+def _form(node: Value) -> str | None:
+    """How micrograd builds ``node`` where that is not stepgrad's graph, in words (None: the
+    same node)."""
+    if _number(node):
+        return None
+    if node.op == "neg":
+        return "-a as a*-1"
+    if node.op == "-":
+        a, b = node.parents
+        if _number(b):  # Value.__sub__: a + (-2), and -2 is a number
+            return "a - 2 as a + -2"
+        return "2 - b as 2 + b*-1" if _number(a) else "a - b as a + b*-1"
+    if node.op == "/":
+        a, b = node.parents
+        if _number(b):  # Value.__truediv__: a * 4**-1, and 4**-1 is a number
+            return "a / 4 as a * 0.25"
+        return "a / b as a * b**-1"
+    if any(_number(p) and p.parents for p in node.parents):
+        return "2*3 as 6 (numbers computed from numbers are numbers)"
+    return None
+
+
+HIDDEN = frozenset({"2 - b as 2 + b*-1", "a - b as a + b*-1", "a / b as a * b**-1"})
+"""The forms of :func:`reshaped` that add a node stepgrad's graph does not have (``b*-1``,
+``b**-1``): such hidden nodes keep old grads too."""
 
 
 def reshaped(program: Program) -> list[str]:
     """How micrograd builds the ops of ``program`` it has no op for (``a - b as a + b*-1``...),
-    for the ops the program uses; empty when micrograd builds the same graph."""
-    used = {node.op for node in nodes(program.output) if node.requires_grad}
-    return [text for op, text in _RESHAPED.items() if op in used]
+    and numbers it never sees as ops, for the forms the program uses; empty when micrograd
+    builds the same graph."""
+    used = {_form(node) for node in nodes(program.output)}
+    return [form for form in _FORMS if form in used]
+
+
+_FORMS = (
+    "a - b as a + b*-1",
+    "a - 2 as a + -2",
+    "2 - b as 2 + b*-1",
+    "-a as a*-1",
+    "a / b as a * b**-1",
+    "a / 4 as a * 0.25",
+    "2*3 as 6 (numbers computed from numbers are numbers)",
+)
 
 
 def micrograd_program(program: Program) -> Program:
-    """``program`` as micrograd builds its graph (see :func:`reshaped`), parsed again: the
-    same names, inputs and data, with micrograd's nodes for ``-``, ``neg`` and ``/``. The program
-    itself when micrograd builds the same graph."""
+    """``program`` as micrograd 0.1.0 builds its graph (see :func:`reshaped`), parsed again: the
+    same names, inputs and data, with micrograd's nodes. micrograd has no op for ``-``, ``neg``
+    and ``/``: ``a - b`` is ``a + b*-1``, ``-a`` is ``a*-1``, ``a / b`` is ``a * b**-1``; where an
+    operand is a number Python does that part itself (``a - 1`` is ``a + -1``, ``a / 4`` is
+    ``a * 0.25``: no node for ``1*-1`` or ``4**-1``). The program itself when micrograd builds
+    the same graph."""
     if not reshaped(program):
         return program
-    from engine.micrograd import micrograd_shape
     from engine.source import to_source
 
-    root, made = micrograd_shape(program.output)
-    for node, copy in made.items():
-        if node.parents and node.label is not None:
-            copy.label = node.label  # the composite's last node carries the name
-    return parse(to_source(root))
+    made: dict[Value, Value] = {}
+    for node in nodes(program.output):
+        if _number(node):
+            copy = Value.constant(node.data, None if node.parents else node.label)
+        elif not node.parents:
+            copy = Value(node.data, node.label)
+        else:
+            args = [made[p] for p in node.parents]
+            if node.op == "neg":
+                copy = args[0] * Value.constant(-1.0)
+            elif node.op == "-" and _number(node.parents[1]):
+                copy = args[0] + Value.constant(-node.parents[1].data)
+            elif node.op == "-":
+                copy = args[0] + args[1] * Value.constant(-1.0)
+            elif node.op == "/" and _number(node.parents[1]):
+                copy = args[0] * Value.constant(node.parents[1].data ** -1)
+            elif node.op == "/":
+                copy = args[0] * args[1] ** Value.constant(-1.0)
+            else:
+                copy = args[0]._apply(OPS[node.op], *args)
+            if node.label is not None:
+                copy.label = node.label  # the composite's last node carries the name
+        made[node] = copy
+    return parse(to_source(made[program.output]))
+
+
+def micrograd_rule(program: Program, calls: int = 2) -> str:
+    """The ``micrograd`` rule, made true for ``program`` (in micrograd's shape): whether
+    ``calls`` calls without ``zero_grad`` leave ``calls`` x one call's grads here, and where not,
+    which (micrograd's output grad is set to 1 by every call: it is left out)."""
+    root = program.output
+    head = BUGS["micrograd"].rule.removesuffix(".")
+    grads: dict[Value, float] = {}
+    try:
+        one = _ends(buggy_pass(root, "micrograd"), {}, "micrograd")  # from zeros: correct
+        for _ in range(calls):
+            grads = _ends(buggy_pass(root, "micrograd", grads), grads, "micrograd")
+    except ProgramError:  # a grad past what a float holds: the pass itself will say so
+        return f"{head}: here, after {calls} calls, the grads grow past what a float holds."
+    name = program.name
+    inner = [v for v in program.nodes() if v.parents and v is not root and v.requires_grad]
+    inner.sort(key=lambda v: v.label is None)  # named values first, then the rest
+    off = [
+        v
+        for v in [*program.inputs.values(), *inner]
+        if v in one and differs(grads.get(v, 0.0), calls * one[v])
+    ]
+    if not off:
+        return (
+            f"{head}. Not here, as it happens: after {calls} calls every grad but "
+            f"{name(root)}'s is exactly {calls}x one call's."
+        )
+    parts = [
+        f"{wrapped(program, v)}.grad is {n(grads.get(v, 0.0))}, not {calls} × {n(one[v])}"
+        for v in off[:2]
+    ]
+    more = f", and {len(off) - 2:,} more" if len(off) > 2 else ""
+    return f"{head}: here, after {calls} calls, {'; '.join(parts)}{more}."
+
+
+def bug_for(name: str, program: Program, calls: int = 2) -> Bug:
+    """The bug ``name`` with its rule made true for ``program`` (see :func:`micrograd_rule`;
+    ``calls``: the passes run, at least 2 are told)."""
+    bug = BUGS[name]
+    if name == "micrograd":
+        bug = bug._replace(rule=micrograd_rule(program, max(2, calls)))
+    return bug
 
 
 # --- the walkthrough of buggy passes -----------------------------------------------------------
@@ -347,7 +460,7 @@ class BugWalkthrough(Walkthrough):
     exact_multiples = False  # a broken rule: a second pass need not double the grads
 
     def __init__(self, program: Program, bug: str) -> None:
-        self.bug = BUGS[bug]
+        self.bug = bug_for(bug, program)
         self._correct: dict[int, dict[Value, float]] = {}
         self._own: dict[int, Mapping[Value, float]] = {}
         super().__init__(program)
@@ -382,6 +495,16 @@ class BugWalkthrough(Walkthrough):
         if self.cleared:
             return {node: 0.0 for node in self.nodes}
         return self._correct[self.pass_.serial]
+
+    def ends(self) -> dict[Value, float]:
+        """Every grad as the buggy code leaves it at the end of the current pass: what the
+        screen shows once the pass is done (a nudge tests it at any step, as ``--nudge`` after
+        ``--passes`` does)."""
+        return _ends(self.trace, self.pass_.base, self.bug.name)
+
+    def fresh_grads(self) -> dict[Value, float]:
+        """The grads one buggy pass leaves from zero grads (the next pass after ``zero_grad``)."""
+        return _ends(buggy_pass(self.trace.root, self.bug.name), {}, self.bug.name)
 
     def correct_own(self) -> Mapping[Value, float]:
         """The correct pass's own gradient of every node (one pass, what a nudge measures)."""
@@ -467,6 +590,27 @@ def _first_firing(walk: Walkthrough) -> dict[Value, int]:
 def resumed(walk: Walkthrough, k: int) -> bool:
     """Whether step ``k`` (0-based) is a node going on with its edges after an earlier step."""
     return _first_firing(walk).get(walk.trace.steps[k].node, k) < k
+
+
+def early_ready(walk: Walkthrough) -> set[Value]:
+    """In bug mode ``early``, the boxes that must read ``ready`` after the current step where the
+    correct pass's marks would be false: a node that has its first contribution fires at once
+    (not ``waits N``: the panel says "fires at once, N more to come"), and a node whose firing
+    was interrupted goes on later (not ``✓``: its remaining edges are still to come). Empty
+    outside bug mode ``early`` and at step 0."""
+    if not isinstance(walk, BugWalkthrough) or walk.bug.name != "early" or walk.current is None:
+        return set()
+    steps = walk.trace.steps
+    now = walk.step  # steps[:now] have fired; steps[now] is next
+    first = _first_firing(walk)
+    ready = {s.node for s in steps[:now] if s.node is not walk.current.node}
+    ready &= {s.node for s in steps[now:]}  # fired, and goes on in a later step
+    for step in steps[:now]:
+        for edge in step.edges:
+            parent = edge.parent
+            if parent.parents and first.get(parent, -1) >= now:  # has a part, fires later
+                ready.add(parent)
+    return ready
 
 
 def edge_note(walk: Walkthrough, k: int, e: int) -> str | None:

@@ -11,6 +11,12 @@ dynamic programming over the graph, and lists the few with the largest ``|produc
 best-first search whose bound (the largest ``|product|`` from each node on) is exact, so it
 finds them in order without exploring the rest. Edges are counted one by one: ``x*x`` reaches
 its consumer along two edges, so it makes two paths.
+
+A product of a thousand factors of 0.5 is 2**-1000, below the smallest float: multiplied as
+floats it would read 0, and the products listed would add up to 0 + 0 + … instead of the grad.
+So the search ranks paths by their exact size, a float mantissa and an integer exponent
+(:data:`Size`: the float's own arithmetic, without its exponent's limits), and a product too
+small (or too large) for a float is shown by that size (``≈ 7.4e-332``).
 """
 
 from __future__ import annotations
@@ -24,7 +30,16 @@ from typing import Any, cast
 
 from engine import OPS, Value, nodes
 
-__all__ = ["SHOWN", "Path", "Paths", "describe_path", "paths", "prepare", "product_text"]
+__all__ = [
+    "SHOWN",
+    "Path",
+    "Paths",
+    "describe_path",
+    "paths",
+    "prepare",
+    "product_number",
+    "product_text",
+]
 
 SHOWN = 10
 """Paths listed at most, the largest ``|product|`` first; the rest are counted."""
@@ -33,6 +48,28 @@ BUDGET = 200_000
 
 Link = tuple[Value, int]
 """An edge as seen from its parent: (the consumer, which of its inputs the parent is)."""
+
+Size = tuple[int, float]
+"""A magnitude as (exponent, mantissa): ``mantissa * 2**exponent``, the mantissa in [0.5, 1)
+(:func:`math.frexp`), 0 as (:data:`_NONE`, 0.0). Tuples compare as the sizes do, and a product
+of sizes rounds as the product of floats does, but never underflows or overflows."""
+_NONE = -(1 << 62)
+_ZERO: Size = (_NONE, 0.0)
+_ONE: Size = (1, 0.5)
+
+
+def _size(x: float) -> Size:
+    """The size of ``|x|``."""
+    mantissa, exponent = math.frexp(abs(x))
+    return _ZERO if mantissa == 0 or not math.isfinite(mantissa) else (exponent, mantissa)
+
+
+def _times(a: Size, b: Size) -> Size:
+    """The size of a product (one rounding, as a float product in range has)."""
+    if a[1] == 0 or b[1] == 0:
+        return _ZERO
+    mantissa, exponent = math.frexp(a[1] * b[1])
+    return (a[0] + b[0] + exponent, mantissa)
 
 
 @dataclass(frozen=True)
@@ -44,13 +81,30 @@ class Path:
         indices: for each edge, which input of the next node the previous one is (``x*x``'s
             two edges are 0 and 1).
         locals: each edge's local derivative, d next / d previous.
-        product: their product, multiplied from the start to the output.
+        product: their product, multiplied from the start to the output (0 where it is too
+            small for a float: see ``size``).
+        size: the product's magnitude as :data:`Size` (exact where ``product`` underflows).
     """
 
     nodes: tuple[Value, ...]
     indices: tuple[int, ...]
     locals: tuple[float, ...]
     product: float
+    size: Size = _ONE
+
+    @property
+    def beyond(self) -> bool:
+        """Whether the product is too small (or too large) for a float: ``product`` reads 0
+        (or inf) though no factor is 0."""
+        return self.size[1] != 0 and (self.product == 0 or not math.isfinite(self.product))
+
+    @property
+    def log10(self) -> float:
+        """log10 of ``|product|``, from its exact size (-inf for a product of 0)."""
+        exponent, mantissa = self.size
+        if mantissa == 0:
+            return -math.inf
+        return math.log10(mantissa) + exponent * math.log10(2)
 
 
 @dataclass(frozen=True)
@@ -96,8 +150,9 @@ class _Graph:
     root: Value
     consumers: dict[Value, list[Link]]
     locals: dict[tuple[Value, int], float]  # (consumer, index) -> local derivative
+    sizes: dict[tuple[Value, int], Size]  # (consumer, index) -> the local derivative's size
     count: dict[Value, int]  # how many paths lead from the node to the output
-    best: dict[Value, float]  # the largest |product| of those paths
+    best: dict[Value, Size]  # the largest |product| of those paths
     total: dict[Value, float]  # the sum of their products: one pass's grad
 
 
@@ -111,16 +166,19 @@ def _graph(root: Value) -> _Graph:
                 consumers[parent].append((node, index))
                 locals[(node, index)] = _local(node, index)
     count: dict[Value, int] = {root: 1}
-    best: dict[Value, float] = {root: 1.0}
+    best: dict[Value, Size] = {root: _ONE}
     total: dict[Value, float] = {root: 1.0}
     for node in reversed(order):  # children before parents: from the output down
         if node is root:
             continue
         links = consumers[node]
         count[node] = sum(count[c] for c, _ in links)
-        best[node] = max((abs(locals[link]) * best[link[0]] for link in links), default=0.0)
+        best[node] = max(
+            (_times(_size(locals[link]), best[link[0]]) for link in links), default=_ZERO
+        )
         total[node] = sum(total[c] * locals[(c, i)] for c, i in links)
-    return _Graph(root, consumers, locals, count, best, total)
+    sizes = {link: _size(local) for link, local in locals.items()}
+    return _Graph(root, consumers, locals, sizes, count, best, total)
 
 
 def paths(
@@ -150,55 +208,87 @@ def search(graph: object, start: Value, shown: int, budget: int) -> tuple[tuple[
     which is exactly the largest product it can still reach, so complete paths come out in
     order; among equal priorities the longest goes first, so ties (products of 0) are followed
     to the end one at a time instead of all at once. A partial path is its last edge and a link
-    to the partial path before it: extending one costs the same however long it is."""
+    to the partial path before it: extending one costs the same however long it is. Sizes are
+    :data:`Size` pairs, so products below the smallest float are still ranked.
+
+    Priorities are compared to within :data:`QUANTUM` (relative), not to the last bit: a path's
+    priority is the same number at every node along it only in exact arithmetic, and a graph of
+    many equal products (``x = (x + x)*0.3``, repeated) would otherwise fan out along its
+    rounding noise, tens of thousands of steps, instead of following one path to the end. The
+    paths found are then listed by their exact products."""
     g = cast("_Graph", graph)
-    best = g.best
+    best, sizes, frexp = g.best, g.sizes, math.frexp
     found: list[Path] = []
     tie = itertools.count()
-    # a partial path: (node, product so far, the edge into it (index, local), the one before)
-    Partial = tuple[Value, float, int, float, Any]
-    heap: list[tuple[float, int, int, Partial]] = [
-        (-best[start], 0, next(tie), (start, 1.0, -1, 1.0, None))
+    # a partial path: (node, product so far, its size, the edge into it (index, local), the
+    # partial path before it)
+    Partial = tuple[Value, float, Size, int, float, Any]
+    top = best[start]
+    heap: list[tuple[int, float, int, int, Partial]] = [
+        (-top[0], -round(top[1] * _STEPS), 0, next(tie), (start, 1.0, _ONE, -1, 1.0, None))
     ]
     steps = 0
     while heap and len(found) < shown and steps < budget:
         steps += 1
-        _, length, _, partial = heapq.heappop(heap)
-        node, product = partial[0], partial[1]
+        _, _, length, _, partial = heapq.heappop(heap)
+        node, product, size = partial[0], partial[1], partial[2]
         if node is g.root:
             found.append(_unwind(partial))
             continue
+        exponent, mantissa = size
         for consumer, i in g.consumers[node]:
-            local = g.locals[(consumer, i)]
-            value = product * local
+            link = (consumer, i)
+            local = g.locals[link]
+            # _times, written out: this loop is the search's hot path
+            factor_exponent, factor = sizes[link]
+            m, e = frexp(mantissa * factor)
+            reached = (exponent + factor_exponent + e, m) if m else _ZERO
+            best_exponent, best_mantissa = best[consumer]
+            pm, pe = frexp(m * best_mantissa)
+            # the priority to within rounding (see the docstring): QUANTUM is 2**-36 of it
+            level = round(pm * _STEPS)
+            power = reached[0] + best_exponent + pe
+            if level == _STEPS:  # 0.99999… rounded up to 1: the same as 0.5 one power up
+                level, power = _STEPS >> 1, power + 1
             heapq.heappush(
                 heap,
                 (
-                    -abs(value) * best[consumer],
+                    -power if pm else -_NONE,
+                    -level,
                     length - 1,
                     next(tie),
-                    (consumer, value, i, local, partial),
+                    (consumer, product * local, reached, i, local, partial),
                 ),
             )
     # the search's priorities multiply in another order than the products do, so two paths
     # within a rounding of each other may come out swapped: list them by the products shown
-    return tuple(sorted(found, key=lambda path: -abs(path.product))), steps
+    return tuple(sorted(found, key=lambda path: _negated(path.size))), steps
+
+
+QUANTUM = 2.0**-36
+"""Priorities closer than this (relative) are ties in the search: far above the rounding of a
+product of thousands of factors (about 2**-53 each), far below any difference shown."""
+_STEPS = 2**37  # a mantissa in [0.5, 1) in steps of QUANTUM: 2**36 .. 2**37
+
+
+def _negated(size: Size) -> tuple[int, float]:
+    return (-size[0], -size[1])
 
 
 def _unwind(partial: Any) -> Path:
     """The :class:`Path` a chain of partial paths ends in, from its start to the output."""
-    product = partial[1]
+    product, size = partial[1], partial[2]
     nodes_: list[Value] = []
     indices: list[int] = []
     factors: list[float] = []
     while partial is not None:
-        node, _, index, local, partial = partial
+        node, _, _, index, local, partial = partial
         nodes_.append(node)
         if partial is not None:
             indices.append(index)
             factors.append(local)
     return Path(
-        tuple(reversed(nodes_)), tuple(reversed(indices)), tuple(reversed(factors)), product
+        tuple(reversed(nodes_)), tuple(reversed(indices)), tuple(reversed(factors)), product, size
     )
 
 
@@ -230,6 +320,22 @@ def describe_path(path: Path, name: Callable[[Value], str]) -> str:
 _ORDINALS = {0: "1st input", 1: "2nd input"}
 
 
+def product_number(path: Path, number: Callable[[float], str], *, why: bool = True) -> str:
+    """The path's product as ``number`` shows it, or where it is too small (or too large) for a
+    float, its size: ``≈ 7.4e-332 (below what a float holds)``, never a false 0 (``why=False``:
+    without the words in brackets, for a box on the graph)."""
+    if not path.beyond:
+        return number(path.product)
+    log = path.log10
+    power = math.floor(log)
+    lead = round(10 ** (log - power), 1)
+    if lead >= 10:  # 9.96 rounds up to the next power
+        lead, power = 1.0, power + 1
+    sign = "-" if path.product < 0 or math.copysign(1, path.product) < 0 else ""
+    where = "below" if path.product == 0 else "above"
+    return f"≈ {sign}{lead:g}e{power}" + (f" ({where} what a float holds)" if why else "")
+
+
 def product_text(path: Path, number: Callable[[float], str]) -> str:
     """``8 × 1 × 0.125 = 1`` (just ``1`` for the empty path of the output itself); a long
     path's first and last :data:`ENDS` factors around ``… 2,590 more …``."""
@@ -241,7 +347,8 @@ def product_text(path: Path, number: Callable[[float], str]) -> str:
         factors += (number(x) for x in path.locals[-ENDS:])
     else:
         factors = [number(x) for x in path.locals]
-    return " × ".join(factors) + f" = {number(path.product)}"
+    shown = product_number(path, number)
+    return " × ".join(factors) + (f" {shown}" if path.beyond else f" = {shown}")
 
 
 def is_close(a: float, b: float) -> bool:

@@ -18,7 +18,7 @@ from engine.check import estimate_all, judge
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError
 
-from ..explain import edge_note, local_formula, placeholder, plural
+from ..explain import edge_note, local_formula, placeholders, plural
 from ..report import (
     _check_row,
     _fits,
@@ -30,7 +30,7 @@ from ..report import (
     wants_ascii,
 )
 from ..training import most_within, over_budget
-from .bugs import BUGS, Bug, differs, micrograd_program, passes, reshaped, upstream
+from .bugs import HIDDEN, Bug, bug_for, differs, micrograd_program, passes, reshaped, upstream
 from .nudge import Nudge, find_input, nudge
 from .paths import SHOWN, Paths, describe_path, paths, prepare, product_text
 
@@ -140,13 +140,14 @@ def run(
     if bug is not None:
         correct = {node: node.grad for node in program.nodes()}
         traces = passes(program, bug, count)  # sets every .grad to the buggy one
-    result = Run(program, traces, BUGS[bug] if bug else None, correct, own, reshaped=shape)
+    broken = bug_for(bug, program, count) if bug else None
+    result = Run(program, traces, broken, correct, own, reshaped=shape)
     if nudge_input is not None:
         name, h = nudge_input
         display, leaf = find_input(program, name)
         one = own.get(leaf, 0.0) if program.reaches_output(leaf) else 0.0
         right = one if bug is not None or count > 1 else None
-        result.nudged = nudge(program, display, h, leaf.grad, right, count)
+        result.nudged = nudge(program, display, h, leaf.grad, right, count, bug)
     if with_paths:
         graph = prepare(program.output)
         result.paths = {}
@@ -207,6 +208,8 @@ def document(result: Run) -> dict[str, Any]:
                         "indices": list(path.indices),
                         "locals": list(path.locals),
                         "product": path.product,
+                        # a product below (above) what a float holds: its size, never a false 0
+                        **({"log10_abs_product": path.log10} if path.beyond else {}),
                     }
                     for path in found.shown
                 ],
@@ -239,10 +242,12 @@ def print_run(result: Run, out: TextIO) -> None:
     if bug is not None:
         w.line(w.seg(f"bug mode {bug.name}", "bold reverse"), ("  ", ""), w.seg(bug.rule))
         if result.reshaped:
+            hidden = any(form in HIDDEN for form in result.reshaped)
             w.line(
                 w.seg(
                     f"micrograd builds {', '.join(result.reshaped)}: this is the graph as "
-                    "micrograd builds it (its hidden nodes keep old grads too)."
+                    "micrograd builds it"
+                    + (" (its hidden nodes keep old grads too)." if hidden else ".")
                 )
             )
         w.blank()
@@ -375,7 +380,7 @@ def _print_grads(result: Run, w: _Writer) -> None:
         )
     rows = []
     for node in shown_nodes(program):
-        row = [w.seg(program.name(node), "bold"), w.seg(n(node.data)), w.seg(n(node.grad))]
+        row = [w.seg(program.title(node), "bold"), w.seg(n(node.data)), w.seg(n(node.grad))]
         if result.bug is not None:
             right = result.correct.get(node, 0.0)
             bad = differs(node.grad, right)
@@ -405,14 +410,14 @@ def _print_check(result: Run, w: _Writer) -> None:
         for name, est in estimates.items()
     ]
     out = program.name(program.output)
-    x = placeholder(program)
+    x, h = placeholders(program)
     times = f"{stack} × " if stack > 1 else ""
     w.blank()
     w.line(
         ("gradient check", "bold"),
         w.seg(
-            f": each input's grad against {times}({out}({x}+h) - {out}({x}-h)) / 2h as h "
-            "shrinks (Ridders' method)"
+            f": each input's grad against {times}({out}({x}+{h}) - {out}({x}-{h})) / 2{h} as "
+            f"{h} shrinks (Ridders' method)"
             + (
                 f"; after {stack} passes a correct grad is {stack} × one pass's"
                 if stack > 1
@@ -452,12 +457,15 @@ def _print_paths(result: Run, w: _Writer) -> None:
     program = result.program
     out = program.name(program.output)
     w.blank()
+    names = list(result.paths or {})
+    x = names[0] if names else "an input"  # the inputs' own names: a program may have no x
+    others = ", and so for every input" if len(names) > 1 else ""
     w.line(
         ("paths", "bold"),
         w.seg(
-            f": the chain rule as a sum over paths. ∂{out}/∂x is the sum, over every path from x "
-            f"to {out}, of the product of the local derivatives along it (at most {SHOWN} "
-            "listed per input, the largest |product| first)"
+            f": the chain rule as a sum over paths. ∂{out}/∂{x} is the sum, over every path from "
+            f"{x} to {out}, of the product of the local derivatives along it{others} (at most "
+            f"{SHOWN} listed per input, the largest |product| first)"
         ),
     )
     if result.paths_cut:

@@ -14,7 +14,7 @@ from textual.content import Content
 from engine import Value
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
-from stepgrad.lesson.bugs import BUGS, BugWalkthrough, buggy_pass, micrograd_program
+from stepgrad.lesson.bugs import BUGS, BugWalkthrough, micrograd_program
 from stepgrad.lesson.nudge import find_input, next_size, nudge
 from stepgrad.state import Walkthrough
 from stepgrad.widgets.topbar import Extra
@@ -85,21 +85,19 @@ def change_h(screen: MainScreen) -> None:
 
 
 def _grad_to_test(walk: Walkthrough, leaf: Value) -> tuple[float, float | None, int]:
-    """The grad of ``leaf`` that a nudge tests, the correct one-pass grad when that is another
+    """The grad of ``leaf`` that a nudge tests, one correct pass's grad when that is another
     number, and how many passes the first one sums.
 
-    In a bug mode: the grad one buggy pass gives from zero grads. Otherwise: ``leaf``'s grad
-    at the end of the current pass, which after ``b`` without ``zero_grad`` holds several
-    passes (what the screen shows then, twice the slope after two).
+    The grad on screen at the end of the current pass, as ``--nudge`` after ``--passes``
+    tests it: after ``b`` without ``zero_grad`` it holds several passes (twice the slope after
+    two correct ones); in a bug mode it is what the buggy passes left. After ``zero_grad`` the
+    grads are 0 and the next pass starts from them: what that pass gives is tested.
     """
     if isinstance(walk, BugWalkthrough):
-        trace = buggy_pass(walk.program.output, walk.bug.name, {})
-        grad = 0.0
-        for step in trace.steps:
-            for edge in step.edges:
-                if edge.parent is leaf:
-                    grad = edge.grad_after
-        return grad, walk.correct_own().get(leaf, 0.0), 1
+        one = walk.correct_own().get(leaf, 0.0)
+        if walk.cleared:
+            return walk.fresh_grads().get(leaf, 0.0), one, 1
+        return walk.ends().get(leaf, 0.0), one, walk.pass_.stack
     own = walk.trace.grads.get(leaf, 0.0)
     stack = walk.pass_.stack
     if walk.cleared or stack == 1:
@@ -121,9 +119,10 @@ def do_nudge(screen: MainScreen, direction: int) -> None:
     if display is None:
         return
     h = direction * screen.h
-    grad, correct, passes = _grad_to_test(walk, leaf)
+    grad, one_pass, passes = _grad_to_test(walk, leaf)
     try:
-        result = nudge(program, display, h, grad, correct, passes)
+        bug = walk.bug.name if isinstance(walk, BugWalkthrough) else None
+        result = nudge(program, display, h, grad, one_pass, passes, bug)
         mine = parse(screen.source)
         _, own = find_input(mine, display)
         source_name = next((b.name for b in mine.bindings if b.node is own), own.label or display)

@@ -23,7 +23,14 @@ from textual.widgets.option_list import Option
 from engine import Value
 from engine.numbers import format_number
 from stepgrad.lesson.bugs import BugWalkthrough
-from stepgrad.lesson.paths import Path, Paths, describe_path, is_close, paths
+from stepgrad.lesson.paths import (
+    Path,
+    Paths,
+    describe_path,
+    is_close,
+    paths,
+    product_number,
+)
 from stepgrad.widgets import GraphView
 
 if TYPE_CHECKING:
@@ -133,13 +140,12 @@ class PathsScreen(ModalScreen[None]):
     def _options(self) -> list[Option]:
         program = self.main.walk.program
         shown = self.found.shown
-        width = max((len(n(p.product)) for p in shown), default=1)
+        products = [product_number(p, n) for p in shown]
+        width = max((len(text) for text in products), default=1)
         options = []
-        for path in shown:
+        for path, product in zip(shown, products, strict=True):
             factors = " × ".join(n(x) for x in path.locals) or "1"
-            text = (
-                f"{n(path.product).rjust(width)}  = {factors}   {describe_path(path, program.name)}"
-            )
+            text = f"{product.rjust(width)}  = {factors}   {describe_path(path, program.name)}"
             options.append(Option(Content(text)))
         return options
 
@@ -176,7 +182,10 @@ class PathsScreen(ModalScreen[None]):
             view = scene.path_view(walk, [self.start], [], ["start"], self.grads)
             follow = scene.shown_ids([self.start])
         else:
-            labels = [f"× {n(x)}" for x in path.locals] + [f"= {n(path.product)}"]
+            product = product_number(path, n, why=False)
+            labels = [f"× {n(x)}" for x in path.locals] + [
+                product if path.beyond else f"= {product}"
+            ]
             view = scene.path_view(walk, path.nodes, path.indices, labels, self.grads)
             follow = scene.shown_ids(path.nodes)
         selected = scene.shown_ids([self.start])
