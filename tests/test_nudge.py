@@ -501,3 +501,18 @@ async def test_a_bug_mode_nudge_tests_the_grad_on_screen() -> None:
         note = screen.query_one(LessonNote).text()
         assert f"x.grad × h = {format_number(mx.grad)} × 0.001" in note
         assert app.contained == []
+
+
+async def test_in_a_bug_mode_at_60x20_the_nudge_comes_before_the_rule() -> None:
+    """At 60x20 in a bug mode, `>` showed only the bug's 4-line rule: the measured and
+    predicted lines, the answer to the key just pressed, were below the fold."""
+    app = create_app(TOY, VALUES, steady=True, bug="overwrite")
+    async with app.run_test(size=(60, 20)) as pilot:
+        screen: MainScreen = app.main
+        screen.select(app.walk.program.inputs["x"])
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        lines = screen.query_one(LessonNote).text().splitlines()
+        assert lines[0].lstrip().startswith("nudge"), lines[:3]
+        rule = next(line for line in lines if "bug mode: overwrite" in line)
+        assert rule.endswith(app.walk.bug.summary)  # in a few words: shown in full before

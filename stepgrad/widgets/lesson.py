@@ -26,12 +26,15 @@ def note_lines(walk: Walkthrough, nudged: Nudge | None) -> list[Content]:
     """The note's lines before wrapping (empty: nothing to say)."""
     lines: list[Content] = []
     fresh = walk.step == 0 and walk.pass_.number == 1 and not walk.cleared
+    if nudged is not None:  # first: the answer to the key just pressed (at 60x20 it was
+        # below the bug mode's rule, out of view)
+        lines += nudge_text(nudged) if fresh else [nudge_summary(nudged)]
     if isinstance(walk, BugWalkthrough):  # the rule in full at the start, then in a few words
         lines.append(
             Content.assemble(
                 (f" bug mode: {walk.bug.name} ", "bold reverse $error"),
                 " ",
-                walk.bug.rule if fresh else walk.bug.summary,
+                walk.bug.rule if fresh and nudged is None else walk.bug.summary,
             )
         )
         bad = wrong(walk)
@@ -50,8 +53,6 @@ def note_lines(walk: Walkthrough, nudged: Nudge | None) -> list[Content]:
                     ", ".join(parts) + more,
                 )
             )
-    if nudged is not None:
-        lines += nudge_text(nudged) if fresh else [nudge_summary(nudged)]
     return lines
 
 
