@@ -692,3 +692,24 @@ def test_a_long_local_derivative_breaks_only_before_an_equals_sign(width: int) -
     parts = [lines[1]] + [line.removeprefix("= ") for line in lines[2:]]
     assert all(line.startswith("= ") for line in lines[2:])
     assert " = ".join(parts) == formula  # nothing lost, every break at an equals sign
+
+
+async def test_the_inspector_shows_a_value_in_full_and_no_derivative_toward_a_number() -> None:
+    """The inspector showed `data 123457` for an input typed as 123456.789 (nowhere on screen
+    was the value typed), and `∂a/∂2 = x` for the number 2: a derivative toward a number."""
+    from stepgrad.app import create_app
+    from stepgrad.widgets import Inspector
+
+    app = create_app("a = x*2; b = a; b*b + 1", {"x": 123456.789}, steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.main
+        program = app.walk.program
+        screen.select(program.inputs["x"])
+        await pilot.pause()
+        text = str(screen.query_one(Inspector).render())
+        assert "123457" in text and "exactly 123456.789" in text
+        screen.select(program.names["a"])
+        await pilot.pause()
+        text = str(screen.query_one(Inspector).render())
+        assert "∂a/∂2" not in text and "2   a constant: takes no grad" in text
+        assert "exactly 246913.578" in text  # 2 × 123456.789

@@ -438,7 +438,12 @@ class Inspector(Widget, can_focus=False):
             kind = "input" if node.requires_grad else "constant"
             lines.append(Content.assemble(("op     ", "dim"), f"({kind}: a leaf)"))
         data = "— (not computed yet)" if node in self.hidden else format_number(node.data)
-        lines.append(Content.assemble(("data   ", "dim"), (data, "bold")))
+        exact = (
+            f"  (exactly {node.data!r})"
+            if node not in self.hidden and float(data) != node.data
+            else ""
+        )  # the value typed (123456.789), where six digits round it (123457)
+        lines.append(Content.assemble(("data   ", "dim"), (data, "bold"), (exact, "dim")))
         lines.append(Content.assemble(("grad   ", "dim"), (grad_text(walk, node), "bold")))
         correct = wrong(walk).get(node)
         if correct is not None:  # a bug mode: this grad differs from the correct pass's
@@ -453,6 +458,17 @@ class Inspector(Widget, can_focus=False):
             for i, parent in enumerate(node.parents):
                 formula = program.derivative(node, i)
                 value = NOT_COMPUTED if parent in self.hidden else format_number(parent.data)
+                if not parent.requires_grad and not parent.parents:  # ∂a/∂2 means nothing
+                    shown = name(parent)
+                    lines.append(
+                        Content.assemble(
+                            "  ",
+                            (shown, "bold"),
+                            "" if shown == value else f" = {value}",
+                            ("   a constant: takes no grad", "$text-muted"),
+                        )
+                    )
+                    continue
                 lines.append(
                     Content.assemble(
                         "  ",
