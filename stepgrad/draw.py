@@ -45,6 +45,7 @@ from .layout import (
     layout,
     node_form,
     node_label,
+    tiny_bracket,
     to_networkx,
 )
 
@@ -884,8 +885,18 @@ def _tiny_lines(
 ) -> tuple[list[str], list[list[str | None]]]:
     """A node as ``✓ name ∇ grad`` on one line (the op form ``·*·`` under it for a binary
     op, or ``▸ note``: a collapsed group's node firing now): no border, for the smallest zoom
-    level."""
+    level. A node with more operands than lines (a collapsed neuron) has a bracket on its left
+    as tall as its operands (``┌ │ └``, heavy when it fires), so every arrow meets it."""
     base = "node." + state.kind
+    if tiny_bracket(attrs):
+        inner, inner_styles = _tiny_lines(w - 1, h, {**attrs, "arity": 1}, state, grad, note)
+        b = 2 if state.kind == "current" else 1
+        glyphs = [_glyph(0, b, 0, b)] + [_glyph(b, b, 0, 0)] * (h - 2) + [_glyph(b, 0, 0, b)]
+        bracket: list[str | None] = [base]
+        return (
+            [glyph + line for glyph, line in zip(glyphs, inner, strict=True)],
+            [bracket + row for row in inner_styles],
+        )
     mark = _TINY_MARKS.get(state.kind, " ")
     if state.kind == "waiting" and state.pending == 0:
         mark = "○"  # ready: it has every contribution

@@ -34,7 +34,7 @@ from __future__ import annotations
 # dataclass runs generated code through exec (11 of them took 4.4 ms), and the app imports this
 # module on its way to the first graph.
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import repeat
 from typing import Literal, NamedTuple
@@ -64,6 +64,8 @@ __all__ = [
     "node_label",
     "node_name",
     "op_form",
+    "spread",
+    "tiny_bracket",
     "to_networkx",
 ]
 
@@ -139,13 +141,15 @@ METRICS: dict[Mode, Metrics] = {
         words=False,
         name_width=COMPACT_NAME_WIDTH,
         row_gap=0,
-        channel_lead=1,
-        channel_tail=2,
+        channel_lead=0,  # a tiny node ends in a blank column of its own: the gap is there
+        channel_tail=1,  # the arrow head right after the track: ``└▶``
         track_step=1,
         border=False,
     ),
 }
-"""The :class:`Metrics` of each :data:`Mode`."""
+"""The :class:`Metrics` of each :data:`Mode`. The tiny level is packed as tight as it reads (a
+straight edge still takes ``─▶``): a drawing that fits with room to spare gets the room back
+between its columns (see :func:`spread`)."""
 
 
 # --- the graph ------------------------------------------------------------------------------
@@ -337,6 +341,15 @@ def is_constant(attrs: Mapping[str, object]) -> bool:
         return False
 
 
+def tiny_bracket(attrs: Mapping[str, object]) -> bool:
+    """Whether a tiny node takes more operands than it has lines of text (a collapsed neuron
+    reads 5 to 17 values on its two lines ``✓ h1 ∇ 0.5`` / ``tanh(Σ4)``): it is then as tall
+    as its operands, and a bracket ``┌ │ └`` on its left spans them, so that every arrow ends
+    at the node it feeds, none in a blank row under it."""
+    lines = 2 if attrs["label"] and node_form(attrs) else 1
+    return arity_of(attrs) > lines
+
+
 def takes_grad(attrs: Mapping[str, object]) -> bool:
     """Whether a grad can ever reach the node (else its box has no grad row)."""
     return bool(attrs["requires_grad"])
@@ -351,7 +364,8 @@ def box_size(attrs: Mapping[str, object], mode: Mode = "full") -> tuple[int, int
         name = header_text(node_label(attrs, mode), "", mode) or node_form(attrs)
         grad = len(" ∇ ") + TINY_GRAD_WIDTH if takes_grad(attrs) else 0
         op = len(node_form(attrs)) + 2
-        return max(2 + len(name) + grad, op) + 1, max(arity_of(attrs), 1)
+        bracket = 1 if tiny_bracket(attrs) else 0
+        return max(2 + len(name) + grad, op) + 1 + bracket, max(arity_of(attrs), 1)
     data = format_number(float(attrs["data"]))  # type: ignore[arg-type]
     header = header_text(node_label(attrs, mode), str(attrs["op"]), mode, attrs.get("form"))  # type: ignore[arg-type]
     if not takes_grad(attrs):
@@ -719,6 +733,8 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
         attrs = graph.nodes[n]
         w, h = box_size(attrs, mode)
         constant = is_constant(attrs)
+        if not metrics.border and not constant and not graph.out_degree(n):
+            w -= 1  # a tiny node's last column is the gap before its wire: a sink has none
         e = _Elem(n, layer_of[n], w, h, constant=constant, port=0 if constant else margin)
         elem_of[n] = e
         layers[e.layer].append(e)
@@ -760,6 +776,52 @@ def layout(graph: nx.MultiDiGraph, *, mode: Mode = "full", sweeps: int = 4) -> L
     _place_rows(layers, metrics.row_gap)
     # 5. columns, channels and routes
     return _route(graph, mode, layers, elem_of)
+
+
+def spread(lay: Layout, width: int) -> Layout:
+    """``lay`` widened to ``width`` columns when it fits with room to spare: a big terminal
+    gets more space between the columns of boxes, not an empty band on the right.
+
+    The spare columns are shared among the channels (each edge's last run into its arrow head
+    grows), each channel taking at most as many as the widest box is wide, so that a two-box
+    graph does not become one long arrow; what is left over centres the drawing. A layout as
+    wide as ``width`` or wider is returned as it is. Only the columns move: rows, routes and
+    crossings stay as they were.
+    """
+    spare = width - lay.width
+    if spare <= 0 or not lay.boxes:
+        return lay
+    channels = len(lay.column_x) - 1
+    most = max(box.w for box in lay.boxes.values())
+    each = min(spare // channels, most) if channels > 0 else 0
+    offset = (spare - each * channels) // 2
+    if not each and not offset:
+        return lay
+    # each channel's last column (its arrow heads): everything from there on moves right
+    cuts = [x - 1 for x in lay.column_x[1:]]
+
+    def moved(x: int) -> int:
+        return x + offset + each * bisect_right(cuts, x)
+
+    boxes = {node: box._replace(x=moved(box.x)) for node, box in lay.boxes.items()}
+    wires = [
+        wire._replace(
+            spine=tuple((moved(x), y) for x, y in wire.spine),
+            branches=tuple(b._replace(end=moved(b.end)) for b in wire.branches),
+        )
+        for wire in lay.wires
+    ]
+    return Layout(
+        lay.graph,
+        lay.mode,
+        boxes,
+        wires,
+        lay.wire_of,
+        lay.layers,
+        lay.width + offset + each * channels,
+        lay.height,
+        [moved(x) for x in lay.column_x],
+    )
 
 
 # --- ordering -------------------------------------------------------------------------------
@@ -1128,7 +1190,8 @@ def _route(
     for elems in channel_elems[:-1]:
         pieces, tracks = _channel_tracks(elems, rows)
         channel_pieces.append(pieces)
-        channel_width.append(lead + (tracks - 1) * step + 1 + tail if tracks else lead + tail)
+        used = lead + (tracks - 1) * step + 1 + tail if tracks else lead + tail
+        channel_width.append(max(used, 2))  # at least ``─▶``: an edge shows a shaft
     column_w = [max((e.w for e in lay if not e.dummy), default=0) for lay in layers]
     column_x: list[int] = []
     # room left of the first column for "⋯▶" stubs, if a focus view cut some operands off

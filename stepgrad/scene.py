@@ -27,6 +27,7 @@ from .layout import (
     focus,
     lanes,
     layout,
+    spread,
     to_networkx,
 )
 from .state import Walkthrough
@@ -227,7 +228,11 @@ class Scene:
         self._shown: dict[frozenset[int], nx.MultiDiGraph] = {}
         self._layouts: dict[tuple[frozenset[int], Mode], Any] = {}
         self._drawings: dict[tuple[object, ...], Drawing] = {}
+        self._focused: dict[tuple[object, ...], Any] = {}
         self._lanes: dict[frozenset[int], int] = {}
+        self.room: int | None = None
+        """The width the last :meth:`fit` was for: a drawing that fits it with room to spare
+        is spread to it (see :func:`~stepgrad.layout.spread`); None: drawn as laid out."""
 
     # --- the shown graph ------------------------------------------------------------------------
 
@@ -278,7 +283,9 @@ class Scene:
         return made
 
     def fit(self, width: int, height: int, levels: Sequence[Mode] = LEVELS) -> Mode | None:
-        """The largest level at which the whole shown graph fits ``width`` x ``height``."""
+        """The largest level at which the whole shown graph fits ``width`` x ``height``.
+        Drawings made from now on use the room to spare in ``width`` (see :attr:`room`)."""
+        self.room = width
         made = self.layouts()
         chosen = fit(self.shown(), width, height, levels, made)
         for mode, lay in made.items():
@@ -286,21 +293,34 @@ class Scene:
         return chosen
 
     def drawing(self, mode: Mode, center: int | None = None) -> Drawing:
-        """The drawing of the shown graph at ``mode``, or of the neighbourhood of ``center``."""
-        key = (self.collapsed, mode, center)
+        """The drawing of the shown graph at ``mode``, or of the neighbourhood of ``center``,
+        spread to :attr:`room` when it fits with room to spare."""
+        lay = self._laid(mode, center)
+        room = self.room if self.room is not None and self.room > lay.width else None
+        key = (self.collapsed, mode, center, room)  # a new room redraws only what it spreads
         cached = self._drawings.get(key)
         if cached is None:
-            if center is None:
-                lay = self._layouts.get((self.collapsed, mode))
-                if lay is None:
-                    lay = self._layouts[(self.collapsed, mode)] = layout(self.shown(), mode=mode)
-            else:
-                lay = layout(focus(self.shown(), self.rep(center)), mode=mode)
-            cached = draw(lay)
+            cached = draw(lay if room is None else spread(lay, room))
             if len(self._drawings) > 64:
                 self._drawings.clear()
             self._drawings[key] = cached
         return cached
+
+    def _laid(self, mode: Mode, center: int | None) -> Any:
+        """The layout of the shown graph at ``mode``, or of the neighbourhood of ``center``."""
+        if center is None:
+            lay = self._layouts.get((self.collapsed, mode))
+            if lay is None:
+                lay = self._layouts[(self.collapsed, mode)] = layout(self.shown(), mode=mode)
+            return lay
+        key = (self.collapsed, mode, center)
+        lay = self._focused.get(key)
+        if lay is None:
+            lay = layout(focus(self.shown(), self.rep(center)), mode=mode)
+            if len(self._focused) > 64:
+                self._focused.clear()
+            self._focused[key] = lay
+        return lay
 
     # --- views ----------------------------------------------------------------------------------
 

@@ -571,7 +571,7 @@ def test_a_one_line_box_shows_a_wrong_grad_whole() -> None:
     assert "y ∇ 8" in text and "✗ y" not in text  # y has no note: its mark stays
     box = drawing.boxes[product]
     under = lines[box.y + 1][box.x : box.x + box.w].strip()
-    assert under.startswith("▸ ✗ -2.03"), under
+    assert under.startswith("└▸ ✗ -2.03"), under  # └: an unnamed op's two ports, bracketed
     assert float(under.split()[-1]) == pytest.approx(-2.03125456, rel=1e-3)
 
 

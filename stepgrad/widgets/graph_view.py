@@ -25,6 +25,7 @@ from textual.strip import Strip
 
 if TYPE_CHECKING:
     from stepgrad.draw import Drawing, Rendered, View
+    from stepgrad.layout import Box
 
 _WIDE_FILL = "\u200b"
 """``stepgrad.layout._WIDE_FILL``, the drawing grid's column after a wide character (not imported
@@ -87,15 +88,22 @@ Tokens that look alike share a class: Textual styles every component class of a 
 time the widget is styled (twice before the first frame), so each one costs the start."""
 
 
-def _follow_axis(at: float, start: int, end: int, size: int, margin: int = 2) -> float:
+def _follow_axis(
+    at: float, start: int, end: int, size: int, margin: int = 2, toward: int | None = None
+) -> float:
     """A scroll position that shows ``start..end`` (with a margin if it fits): ``at`` if it
     already does, else one that centres it, so the next few steps nearby need no scroll (a
-    view that jumps once is easier to follow than one that creeps every step)."""
+    view that jumps once is easier to follow than one that creeps every step). ``toward``: a
+    position that cannot be shown with it (a node receiving a grad, too far away): the view
+    then goes as far toward it as still shows ``start..end``, so the edge that leads there is
+    in view, and the rest of the way is the shortest pan."""
     for pad in (margin, 0):
         low, high = end + pad - size, start - pad  # the range of positions that show it
         if low <= high:
             if low <= at <= high:
                 return max(0.0, at)
+            if toward is not None:
+                return max(0.0, float(low if toward < start else high))
             return max(0.0, float((low + high) // 2))
     return max(0.0, start)
 
@@ -183,7 +191,8 @@ class GraphView(ScrollView, can_focus=False):
             at = end + 1
 
     def follow(self, nodes: list[int]) -> None:
-        """Scroll so that the first node's box, and as many of the others as fit, are visible."""
+        """Scroll so that the first node's box, and as many of the others as fit, are visible
+        (see :meth:`_follow_target`)."""
         target = self._follow_target(nodes)
         if target is not None:
             self.scroll_to(
@@ -194,7 +203,13 @@ class GraphView(ScrollView, can_focus=False):
             )
 
     def _follow_target(self, nodes: list[int]) -> tuple[int, int] | None:
-        """Where :meth:`follow` would scroll to, without scrolling."""
+        """Where :meth:`follow` would scroll to, without scrolling.
+
+        The first node (the one firing, or the selection) is always shown; then every other
+        node whose box fits in view with it and those before. A node that does not fit still
+        counts on each axis on its own: its columns (or rows) are shown if they fit with the
+        others', and otherwise the view leans toward it on that axis (see
+        :func:`_follow_axis`)."""
         drawing = self.drawing
         if drawing is None:
             return None
@@ -204,12 +219,28 @@ class GraphView(ScrollView, can_focus=False):
         first = boxes[0]
         region = Region(first.x, first.y, first.w, first.h)
         viewport = self.scrollable_content_region.size
+        apart: list[Box] = []
         for box in boxes[1:]:
             grown = region.union(Region(box.x, box.y, box.w, box.h))
             if grown.width <= viewport.width and grown.height <= viewport.height:
                 region = grown
-        x = _follow_axis(self.scroll_x, region.x, region.right, viewport.width)
-        y = _follow_axis(self.scroll_y, region.y, region.bottom, viewport.height)
+            else:
+                apart.append(box)
+        spans = [[region.x, region.right], [region.y, region.bottom]]
+        toward: list[int | None] = [None, None]
+        for box in apart:
+            for axis, (start, length, size) in enumerate(
+                ((box.x, box.w, viewport.width), (box.y, box.h, viewport.height))
+            ):
+                span = spans[axis]
+                low, high = min(span[0], start), max(span[1], start + length)
+                if high - low <= size:
+                    span[:] = [low, high]
+                elif toward[axis] is None:
+                    toward[axis] = start
+        (x0, x1), (y0, y1) = spans
+        x = _follow_axis(self.scroll_x, x0, x1, viewport.width, toward=toward[0])
+        y = _follow_axis(self.scroll_y, y0, y1, viewport.height, toward=toward[1])
         return (round(min(x, self.max_scroll_x)), round(min(y, self.max_scroll_y)))
 
     def prefetch(self, view: View, follow: list[int], state: object) -> None:
