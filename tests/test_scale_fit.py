@@ -215,3 +215,25 @@ def test_the_neuron_firing_has_a_heavy_bracket_as_tall_as_its_ports() -> None:
         ["┏"] + ["┃"] * (box.h - 2) + ["┗"]
     )
     assert all(lines[y][box.x - 1] == "▶" for y in box.in_ports)
+
+
+@pytest.mark.parametrize(
+    ("example", "size", "says"),
+    [
+        ("toy", (120, 36), "boxes: the largest at which the whole graph fits"),
+        ("mlp", (200, 60), "no level fits the whole graph on this screen"),
+    ],
+)
+async def test_0_says_whether_the_whole_graph_fits(
+    example: str, size: tuple[int, int], says: str
+) -> None:
+    """`0` on the MLP at 200x60 said "tiny boxes: the largest at which the graph fits" beside
+    the `more ◀ ▲ ▼` marker: nothing fit."""
+    app = create_app(EXAMPLES[example].program, steady=True)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.clear_notifications()
+        await pilot.press("0")
+        await pilot.pause()
+        said = [str(n.message) for n in app._notifications]
+        assert len(said) == 1 and says in said[0], said

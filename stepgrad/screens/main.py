@@ -302,6 +302,7 @@ class MainScreen(Screen[None]):
         self.order: list[int] = []  # node keys in reading order (columns, then rows)
         self._fitted: tuple[object, ...] = ()  # (scene, collapsed, width, height) -> mode
         self._fit_mode: str | None = None
+        self._fits = True  # whether some level fits the whole graph (see _mode)
         self._share: float | None = None  # the graph's share of the rows, when it needs more
         self._layout_serial = 0
         self._lazy = lazy
@@ -372,6 +373,7 @@ class MainScreen(Screen[None]):
     def on_resize(self, event: Any) -> None:
         self._arrange(event.size.width, event.size.height)
         if self.scene is not None:  # the zoom level that fits may be another one now
+            self.scene.room = self._graph_room()[0]  # spread to the new width (after [ or ])
             self.sync()
         else:
             self._fit_graph(self.query_one(GraphView), self.drawing())
@@ -588,12 +590,14 @@ class MainScreen(Screen[None]):
             self._share = None
             if scene.too_large() is not None:
                 self._fit_mode = self._fallback(scene)
+                self._fits = False
             else:
                 mode = scene.fit(*self._graph_room(), levels)
                 if mode in (None, "tiny"):  # boxes with data, given a little more of the screen?
                     roomier = scene.fit(*self._graph_room(ROOMIER), levels[:-1])
                     if roomier is not None:
                         mode, self._share = roomier, ROOMIER
+                self._fits = mode is not None
                 self._fit_mode = mode or self._fallback(scene)
             self._fitted = key
         return self._fit_mode or "full"
@@ -1381,8 +1385,15 @@ class MainScreen(Screen[None]):
     def action_fit(self) -> None:
         self.mode = None
         self._fitted = ()
-        self.tell(f"{self._mode()} boxes: the largest at which the graph fits, when one does")
+        mode = self._mode()
         self.sync()
+        if self._fits:
+            self.tell(f"{mode} boxes: the largest at which the whole graph fits")
+        else:  # said "the largest at which the graph fits" beside "more ◀ ▲ ▼"
+            self.tell(
+                f"no level fits the whole graph on this screen: {mode} boxes around the node "
+                "firing now (the arrows in the corner say where more lies)"
+            )
 
     def action_collapse(self) -> None:
         scene = self.scene
