@@ -353,6 +353,11 @@ class Scene:
         base = {ids[v]: g for v, g in walk.pass_.base.items() if v in ids}
         styled = step_view(self.graph, walk.trace, walk.step - 1, base)
         nodes = {**_counted(walk, ids), **styled.nodes, **dead}  # not reached yet: waits for all
+        from .lesson.bugs import early_ready
+
+        for value in early_ready(walk):  # bug mode early: fires at once, or goes on later
+            if value in ids:
+                nodes[ids[value]] = NodeState("waiting", 0)  # drawn "ready"
         return View(grads, nodes, {**styled.edges, **dead_edges}, notes)  # type: ignore[arg-type]
 
     def path_view(

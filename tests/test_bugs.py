@@ -690,3 +690,19 @@ def test_early_boxes_read_ready_where_waiting_or_done_would_be_false() -> None:
     assert seen[2] == ["B", "OUT"] and seen[3] == ["OUT"]
     assert seen[0] == [] and seen[5] == []
     assert early_ready(BugWalkthrough(parse(MERGE), "overwrite")) == set()
+
+
+async def test_early_boxes_on_screen_read_ready() -> None:
+    """Bug mode early on merge, step 2: the panel said "B fires at once, 1 more to come" while
+    B's box read `waits 1`, and OUT's box read ✓ though its B + 2 edge was still to come."""
+    from stepgrad.draw import NodeState
+
+    app = create_app(EXAMPLES["merge"].program, steady=True, bug="early")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("right", "right")
+        await pilot.pause()
+        scene, walk = app.main.scene, app.walk
+        view = scene.whole_view(walk)
+        for name in ("B", "OUT"):
+            node = walk.program.names[name]
+            assert view.nodes[scene.ids[node]] == NodeState("waiting", 0), name  # "ready"
