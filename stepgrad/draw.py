@@ -113,11 +113,13 @@ class View:
             its nodes fires).
         hidden: nodes whose data is not computed yet (the forward pass has not reached them):
             their box shows ``—`` for the data, as for a grad not computed yet.
+        forward: the forward pass is shown: a one-line (tiny) box shows its data, the
+            number being computed, where it would show its grad.
     """
 
     # a plain class, not a dataclass: making a dataclass runs generated code through exec, and
     # the app imports this module on its way to the first graph
-    __slots__ = ("edges", "grads", "hidden", "nodes", "notes")
+    __slots__ = ("edges", "forward", "grads", "hidden", "nodes", "notes")
 
     def __init__(
         self,
@@ -126,8 +128,10 @@ class View:
         edges: Mapping[EdgeKey, EdgeKind] | None = None,
         notes: Mapping[int, str] | None = None,
         hidden: frozenset[int] = frozenset(),
+        forward: bool = False,
     ) -> None:
         self.grads = grads
+        self.forward = forward
         self.nodes: Mapping[int, NodeState | NodeKind] = {} if nodes is None else nodes
         self.edges: Mapping[EdgeKey, EdgeKind] = {} if edges is None else edges
         self.notes: Mapping[int, str] = {} if notes is None else notes
@@ -807,7 +811,7 @@ class Drawing:
             ports = (bool(lit) and max(lit or [0]) == 3,) if box.out_ports else ()
             note = view.notes.get(node)
             hidden = node in view.hidden
-            key = (node, state, grad, ports, note, hidden)
+            key = (node, state, grad, ports, note, hidden, view.forward)
         if not styled:
             key += (False,)
         cached = self._box_cache.get(key)
@@ -820,7 +824,8 @@ class Drawing:
             styles: list[list[str | None]] = [first]
             styles += [[None] * box.w for _ in range(box.h - 1)]
         elif not METRICS[self.layout.mode].border:
-            lines, styles = _tiny_lines(box.w, box.h, attrs, state, grad, note)
+            shown = (NOT_COMPUTED if hidden else float(attrs["data"])) if view.forward else None  # type: ignore[arg-type]
+            lines, styles = _tiny_lines(box.w, box.h, attrs, state, grad, note, shown)
         else:
             lines, styles = _box_lines(
                 box.w,
@@ -882,14 +887,17 @@ def _tiny_lines(
     state: NodeState,
     grad: float | None,
     note: str | None = None,
+    data: float | str | None = None,
 ) -> tuple[list[str], list[list[str | None]]]:
     """A node as ``✓ name ∇ grad`` on one line (the op form ``·*·`` under it for a binary
     op, or ``▸ note``: a collapsed group's node firing now): no border, for the smallest zoom
     level. A node with more operands than lines (a collapsed neuron) has a bracket on its left
-    as tall as its operands (``┌ │ └``, heavy when it fires), so every arrow meets it."""
+    as tall as its operands (``┌ │ └``, heavy when it fires), so every arrow meets it. In the
+    forward pass ``data`` (a number, or ``—`` not computed yet) is shown instead of the grad:
+    ``✓ w*x = -0.75``."""
     base = "node." + state.kind
     if tiny_bracket(attrs):
-        inner, inner_styles = _tiny_lines(w - 1, h, {**attrs, "arity": 1}, state, grad, note)
+        inner, inner_styles = _tiny_lines(w - 1, h, {**attrs, "arity": 1}, state, grad, note, data)
         b = 2 if state.kind == "current" else 1
         glyphs = [_glyph(0, b, 0, b)] + [_glyph(b, b, 0, 0)] * (h - 2) + [_glyph(b, 0, 0, b)]
         bracket: list[str | None] = [base]
@@ -906,7 +914,11 @@ def _tiny_lines(
     name = header_text(node_label(attrs, "tiny"), "", "tiny") or op
     first = f"{mark} {name}"
     styles_first: list[str | None] = [base + " mark"] + [base] + [base + " label"] * len(name)
-    if attrs["requires_grad"]:
+    if data is not None:
+        value = data if isinstance(data, str) else fit_number(data, TINY_GRAD_WIDTH)
+        first += " = " + value
+        styles_first += [base] * 3 + [base] * len(value)
+    elif attrs["requires_grad"]:
         value = NOT_COMPUTED if grad is None else fit_number(grad, TINY_GRAD_WIDTH)
         first += " ∇ " + value
         styles_first += [base] * 3 + [base + " grad"] * len(value)

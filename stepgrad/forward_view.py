@@ -41,7 +41,7 @@ def forward_view(scene: Scene, walk: ForwardWalk) -> View:
         node = ids.get(value)
         if node is not None and node not in hidden and value is not current:
             nodes[node] = NodeState("dead")
-    whole = View({}, nodes, edges, {}, frozenset(hidden))
+    whole = View({}, nodes, edges, {}, frozenset(hidden), forward=True)
     groups = scene.active_groups
     if not groups:
         return whole
@@ -54,4 +54,4 @@ def forward_view(scene: Scene, walk: ForwardWalk) -> View:
         n: (NodeState("idle") if view.node_state(n).kind == "partial" else s)
         for n, s in view.nodes.items()
     }
-    return View(view.grads, states, view.edges, view.notes, view.hidden)
+    return View(view.grads, states, view.edges, view.notes, view.hidden, forward=True)

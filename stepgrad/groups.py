@@ -218,4 +218,4 @@ def collapse_view(
     if grads is not None:
         grads = {n: g for n, g in grads.items() if n not in member_of or n == member_of[n].root}
     hidden = frozenset(n for n in view.hidden if n not in member_of or n == member_of[n].root)
-    return View(grads, nodes, edges, notes, hidden)  # type: ignore[arg-type]
+    return View(grads, nodes, edges, notes, hidden, view.forward)  # type: ignore[arg-type]

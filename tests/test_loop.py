@@ -408,6 +408,23 @@ async def test_forward_mode_on_the_collapsed_mlp() -> None:
         assert not app.contained
 
 
+async def test_forward_mode_one_line_boxes_show_the_values_computed() -> None:
+    """With one-line boxes the forward pass showed `✓ w*x ∇ —` (the grad, not computed) and
+    never the value just computed; boxes with borders showed it."""
+    from stepgrad.widgets import GraphView
+
+    app = create_app(EXAMPLES["zero_grad"].program, steady=True, forward=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("right", "right")
+        await pilot.pause()
+        assert app.main._mode() == "tiny"
+        graph = app.main.query_one(GraphView)
+        text = graph.drawing.render(graph.view).text
+        assert "w*x = -0.75" in text  # -0.5 * 1.5, by hand
+        assert "w*x + b = -0.75" in text  # + 0
+        assert re.search(r"\bo = —", text) and "∇" not in text
+
+
 # --- training any program ----------------------------------------------------------------------
 
 
