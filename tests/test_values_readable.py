@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from rich.color import ColorType
 from rich.segment import Segment
+from test_app import _wcag_contrast
 from textual.color import Color
 
 from stepgrad.app import StepgradApp, create_app
@@ -25,18 +26,9 @@ LEAST = 3.0
 
 
 def wcag(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    """WCAG 2's contrast ratio of two sRGB colours."""
-
-    def luminance(rgb: tuple[int, int, int]) -> float:
-        def linear(v: int) -> float:
-            c = v / 255
-            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-        r, g, b_ = (linear(v) for v in rgb)
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b_
-
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
+    """WCAG 2's contrast ratio of two sRGB colours (written out from its definition once, in
+    test_app, for the graph view's test of the same promise)."""
+    return _wcag_contrast(a, b)
 
 
 def drawn(app: StepgradApp) -> list[tuple[Segment, Color]]:
