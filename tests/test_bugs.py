@@ -17,7 +17,7 @@ from micrograd.engine import Value as M
 from test_app import TOY, VALUES, panel_text, values_text
 
 from engine.numbers import format_number
-from engine.parse import parse
+from engine.parse import Program, parse
 from stepgrad.app import create_app
 from stepgrad.cli import BUG_NAMES, main
 from stepgrad.examples import EXAMPLES
@@ -35,6 +35,16 @@ from stepgrad.widgets.lesson import LessonNote
 
 SIZE = (120, 36)
 MERGE = EXAMPLES["merge"].program
+
+
+def called(program: Program, calls: int) -> BugWalkthrough:
+    """micrograd mode after ``calls`` calls of backward(), each pass run to its end."""
+    walk = BugWalkthrough(program, "micrograd")
+    walk.end()
+    for _ in range(calls - 1):
+        walk.backward_again()
+        walk.end()
+    return walk
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
@@ -195,11 +205,7 @@ def test_micrograd_mode_matches_micrograd(case: int, calls: int) -> None:
     root = build(theirs)  # type: ignore[operator]
     for _ in range(calls):
         root.backward()
-    walk = BugWalkthrough(micrograd_program(parse(source, values)), "micrograd")
-    walk.end()
-    for _ in range(calls - 1):
-        walk.backward_again()
-        walk.end()
+    walk = called(micrograd_program(parse(source, values)), calls)
     for name, value in theirs.items():
         ours = walk.grad(walk.program.inputs[name])
         assert ours == pytest.approx(value.grad, rel=1e-12, abs=1e-12), (name, calls)
@@ -631,11 +637,7 @@ def test_micrograd_mode_builds_the_graph_micrograd_builds(case: int, calls: int)
     assert program.output.data == theirs.data  # the same float operations
     for _ in range(calls):
         theirs.backward()
-    walk = BugWalkthrough(program, "micrograd")
-    walk.end()
-    for _ in range(calls - 1):
-        walk.backward_again()
-        walk.end()
+    walk = called(program, calls)
     for name, value in env.items():
         ours_grad = walk.grad(walk.program.inputs[name])
         assert ours_grad == pytest.approx(value.grad, rel=1e-15, abs=1e-300), (name, calls)
