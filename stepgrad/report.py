@@ -20,7 +20,7 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from engine import Step, Trace, Value
@@ -377,9 +377,10 @@ def _print(program: Program, trace: Trace, w: _Writer) -> None:
         )
     fresh = {node for node in program.nodes() if node.grad == trace.grads.get(node, 0.0)}
     fresh.discard(output)
-    totals = Counter(edge.parent for step in steps for edge in step.edges)
-    counted: Counter[Value] = Counter()
-    rows = [_edge_rows(program, step, fresh, w, totals, counted) for step in steps]
+    names = edge_names(program, steps)
+    rows = [
+        _edge_rows(program, step, fresh, w, who) for step, who in zip(steps, names, strict=True)
+    ]
     stacked = w.width is not None and not all(_fits(w, row) for row in rows)
     for number, (step, step_rows) in enumerate(zip(steps, rows, strict=True), start=1):
         _print_step(
@@ -412,29 +413,37 @@ _EDGE_HEADERS = (
 )
 
 
+def edge_names(program: Program, steps: Sequence[Step]) -> list[list[str]]:
+    """Per step, the name its table gives each edge's input: a value reached along several
+    edges in the pass is named with which contribution this is (``x (1st of 2)``, as the app
+    does): ``∂out/∂x = 1`` then ``∂out/∂x = -1`` for ``x - x`` read as two values of one
+    partial derivative, whose value is their sum."""
+    totals = Counter(edge.parent for step in steps for edge in step.edges)
+    counted: Counter[Value] = Counter()
+    names = []
+    for step in steps:
+        row = []
+        for edge in step.edges:
+            name = program.name(edge.parent)
+            counted[edge.parent] += 1
+            if totals[edge.parent] > 1:
+                name = f"{name} ({ordinal(counted[edge.parent])} of {totals[edge.parent]})"
+            row.append(name)
+        names.append(row)
+    return names
+
+
 def _edge_rows(
-    program: Program,
-    step: Step,
-    fresh: set[Value],
-    w: _Writer,
-    totals: Mapping[Value, int],
-    counted: Counter[Value],
+    program: Program, step: Step, fresh: set[Value], w: _Writer, names: list[str]
 ) -> list[list[Segment]]:
-    """Each edge of ``step`` as the cells of a table row (already fixed for the output). An
-    input reached along several edges is named with which contribution this is (``x (1st of
-    2)``, as the app does): ``∂out/∂x = 1`` then ``∂out/∂x = -1`` for ``x - x`` read as two
-    values of one partial derivative, whose value is their sum."""
+    """Each edge of ``step`` as the cells of a table row (already fixed for the output), its
+    input named as :func:`edge_names` says."""
     rows = []
-    for edge in step.edges:
+    for edge, name in zip(step.edges, names, strict=True):
         before = "—" if edge.parent in fresh else format_number(edge.grad_before)
         fresh.discard(edge.parent)
         formula = local_formula(program, step, edge)
         local = format_number(edge.local)
-        name = program.name(edge.parent)
-        counted[edge.parent] += 1
-        total = totals[edge.parent]
-        if total > 1:
-            name = f"{name} ({ordinal(counted[edge.parent])} of {total})"
         rows.append(
             [
                 w.seg(name, "bold"),

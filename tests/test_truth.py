@@ -713,3 +713,12 @@ async def test_the_inspector_shows_a_value_in_full_and_no_derivative_toward_a_nu
         text = str(screen.query_one(Inspector).render())
         assert "∂a/∂2" not in text and "2   a constant: takes no grad" in text
         assert "exactly 246913.578" in text  # 2 × 123456.789
+
+
+@pytest.mark.parametrize("extra", [["--passes", "2"], ["--bug", "overwrite"], ["--bug", "early"]])
+def test_print_names_contributions_with_passes_and_bug_modes_too(extra: list[str]) -> None:
+    """`--passes` and `--bug` printed the three edges into x of x*x + x all as plain `x`."""
+    code, out, _ = run_cli("x = 2; z = x*x + x", "--print", *extra)
+    assert code == 0
+    named = [line.split("  ")[0] for line in out.splitlines() if line.startswith("x (")]
+    assert named[:3] == ["x (1st of 3)", "x (2nd of 3)", "x (3rd of 3)"], out

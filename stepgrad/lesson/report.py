@@ -25,6 +25,7 @@ from ..report import (
     _print_header,
     _print_step,
     _Writer,
+    edge_names,
     shown_nodes,
     terminal_width,
     wants_ascii,
@@ -319,8 +320,8 @@ def _print_steps(
     seen = set(base)
     fired: set[Value] = set()
     rows = []
-    for step in steps:
-        rows.append(_edge_rows(program, step, seen, fired, w, bug))
+    for step, names in zip(steps, edge_names(program, steps), strict=True):
+        rows.append(_edge_rows(program, step, seen, fired, w, bug, names))
         fired.add(step.node)
     stacked = w.width is not None and not all(_fits(w, row) for row in rows)
     fired = set()
@@ -333,13 +334,20 @@ def _print_steps(
 
 
 def _edge_rows(
-    program: Program, step: Step, seen: set[Value], fired: set[Value], w: _Writer, bug: Bug | None
+    program: Program,
+    step: Step,
+    seen: set[Value],
+    fired: set[Value],
+    w: _Writer,
+    bug: Bug | None,
+    names: list[str],
 ) -> list[list[tuple[str, str]]]:
-    """Each edge of ``step`` as table cells: as :mod:`stepgrad.report` shows them, with what
-    the bug does instead where it differs (``=`` for ``+=``, firing at once)."""
+    """Each edge of ``step`` as table cells: as :mod:`stepgrad.report` shows them (the inputs
+    named by ``names``: ``x (1st of 2)``), with what the bug does instead where it differs
+    (``=`` for ``+=``, firing at once)."""
     n = format_number
     rows = []
-    for edge in step.edges:
+    for edge, name in zip(step.edges, names, strict=True):
         parent = edge.parent
         before = n(edge.grad_before) if parent in seen else "—"
         formula = local_formula(program, step, edge)
@@ -355,7 +363,7 @@ def _edge_rows(
         local = n(edge.local)
         rows.append(
             [
-                w.seg(program.name(parent), "bold"),
+                w.seg(name, "bold"),
                 w.seg(formula),
                 w.seg(local),
                 w.seg(f"{n(step.upstream)} × {local} = {n(edge.contribution)}"),
