@@ -444,7 +444,7 @@ class Program:
         if node.label is not None:
             return node.label
         if node is self.output and node.parents:
-            return "output" if "out" in self.names else "out"
+            return self._output_name()
         if not node.parents and not node.requires_grad:
             return self.texts.get(node) or format_number(node.data)
         if node not in self.spans:
@@ -461,6 +461,19 @@ class Program:
                 short = _shorten(*self.texts.ends(node))
             self._short[(node, limit)] = short
         return short
+
+    def _output_name(self) -> str:
+        """The name of an unnamed output: ``out``, else the first of ``output``, ``out_2``,
+        ``out_3``... that the program does not use (``out = 2; output = 3; out*output`` called
+        its output ``output``, and wrote ``∂output/∂output = out``)."""
+        taken = set(self.names) | set(self.inputs)
+        for name in ("out", "output"):
+            if name not in taken:
+                return name
+        k = 2
+        while f"out_{k}" in taken:
+            k += 1
+        return f"out_{k}"
 
     def expression(self, node: Value) -> str:
         """``node``'s op written over its inputs' names: ``a / b``, ``tanh(n)``, ``-x``."""

@@ -7,7 +7,7 @@ the trace; nothing imports Textual or rich, so the app can use it before its fir
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 from engine import OPS, Edge, Step, Value
@@ -454,9 +454,20 @@ def placeholders(program: Program) -> tuple[str, str]:
     taken = set(program.names) | set(program.inputs) | {program.name(program.output)}
     others = {name for name, node in program.names.items() if node not in leaves}
     others.add(program.name(program.output))
-    x = "x" if "x" not in others else next((c for c in ("v", "u", "s") if c not in taken), "ξ")
-    h = next((c for c in ("h", "δ", "ε") if c not in taken), "Δ")
+    x = "x" if "x" not in others else _unused(("v", "u", "s", "ξ"), taken, "x")
+    h = _unused(("h", "δ", "ε", "Δ"), taken, "h")
     return x, h
+
+
+def _unused(names: Sequence[str], taken: set[str], stem: str) -> str:
+    """The first of ``names`` not in ``taken``, else ``stem_2``, ``stem_3``..."""
+    for name in names:
+        if name not in taken:
+            return name
+    k = 2
+    while f"{stem}_{k}" in taken:
+        k += 1
+    return f"{stem}_{k}"
 
 
 def check_numbers(check: Check) -> tuple[str, str]:

@@ -566,6 +566,12 @@ def test_a_local_derivative_ends_with_its_number(
         (["x*h", "x=2", "h=3"], {"x", "h", "out"}),  # an input is called h
         (["x = 2; x = x*3; x*x"], {"x", "x₁", "x₂", "out"}),  # x is also an intermediate
         (["a = x*2; h = tanh(a); δ = h + 1; δ*x", "x=1"], {"a", "h", "δ", "x", "out"}),
+        # every spare name taken as well: the fallbacks must not be names of the program
+        (
+            ["x=1; u = x*x; v=u*x; w=v+u; δ=w*2; Δ = δ+1; ε = Δ*x; h = ε + u"],
+            {"x", "u", "v", "w", "δ", "Δ", "ε", "h"},
+        ),
+        (["a=1; x=a*2; v=x*2; u=v*2; s=u*2; ξ=s*2; ξ+a"], {"a", "x", "v", "u", "s", "ξ", "out"}),
     ],
 )
 def test_the_gradient_checks_formula_uses_no_name_of_the_program(
@@ -722,3 +728,13 @@ def test_print_names_contributions_with_passes_and_bug_modes_too(extra: list[str
     assert code == 0
     named = [line.split("  ")[0] for line in out.splitlines() if line.startswith("x (")]
     assert named[:3] == ["x (1st of 3)", "x (2nd of 3)", "x (3rd of 3)"], out
+
+
+def test_an_unnamed_output_takes_a_name_the_program_does_not_use() -> None:
+    """`out = 2; output = 3; out*output` called its output `output`, an input's name, and
+    wrote `∂output/∂output = out = 2` (which reads as 1)."""
+    program = parse("out = 2; output = 3; out*output")
+    name = program.name(program.output)
+    assert name not in {"out", "output"}
+    code, out, _ = run_cli("out = 2; output = 3; out*output", "--print")
+    assert code == 0 and f"∂{name}/∂output = out = 2" in out
