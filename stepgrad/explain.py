@@ -454,12 +454,12 @@ def placeholders(program: Program) -> tuple[str, str]:
     taken = set(program.names) | set(program.inputs) | {program.name(program.output)}
     others = {name for name, node in program.names.items() if node not in leaves}
     others.add(program.name(program.output))
-    x = "x" if "x" not in others else _unused(("v", "u", "s", "ξ"), taken, "x")
-    h = _unused(("h", "δ", "ε", "Δ"), taken, "h")
+    x = "x" if "x" not in others else _spare_name(("v", "u", "s", "ξ"), taken, "x")
+    h = _spare_name(("h", "δ", "ε", "Δ"), taken, "h")
     return x, h
 
 
-def _unused(names: Sequence[str], taken: set[str], stem: str) -> str:
+def _spare_name(names: Sequence[str], taken: set[str], stem: str) -> str:
     """The first of ``names`` not in ``taken``, else ``stem_2``, ``stem_3``..."""
     for name in names:
         if name not in taken:

@@ -356,3 +356,23 @@ def test_a_plateau_of_equal_products_is_followed_path_by_path(factor: str) -> No
     assert len(found.shown) == SHOWN and found.steps < 1_000
     for path in found.shown:  # factor**40: 1e-400 is below any float, its log is not
         assert path.log10 == pytest.approx(40 * math.log10(float(factor)), rel=1e-12)
+
+
+def test_a_single_path_below_a_float_is_not_said_to_be_0() -> None:
+    """`its product is 0` sat above the path's `≈ 7.4e-332`: 1e-170 × 7.4e-162 is 7.4e-332
+    (by hand), which only rounds to 0 as a float."""
+    out = io.StringIO()
+    assert main(["x = 2; a = 1e-170; b = 7.4e-162; (x*a)*b", "--print", "--paths"], out=out) == 0
+    head = next(line for line in out.getvalue().splitlines() if line.startswith("x: "))
+    assert "its product is ≈ 7.4e-332, below what a float holds" in head
+    assert "its product is 0" not in head
+
+
+def test_in_a_bug_mode_the_paths_add_up_to_the_correct_grad_and_say_so() -> None:
+    """--bug overwrite: the paths of x in x*x + x add up to 5 (2x + 1 at 2, by hand), but one
+    overwrite pass leaves x.grad 2; "(one pass's grad)" read as the buggy one."""
+    out = io.StringIO()
+    args = ["x = 2; z = x*x + x", "--print", "--paths", "--bug", "overwrite"]
+    assert main(args, out=out) == 0
+    head = next(line for line in out.getvalue().splitlines() if line.startswith("x: "))
+    assert head.endswith("add up to 5 (one correct pass's grad)")

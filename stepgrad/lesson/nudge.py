@@ -220,6 +220,8 @@ class Nudge(NamedTuple):
         grad = (
             f"the grad {n(self.grad)}"
             if self.one_pass is None
+            else f"one pass's grad without the bug, {n(self.one_pass)},"
+            if self.bug is not None
             else f"one pass's grad {n(self.one_pass)}"
         )
         measured = (

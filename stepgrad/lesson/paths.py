@@ -336,6 +336,16 @@ def product_number(path: Path, number: Callable[[float], str], *, why: bool = Tr
     return f"≈ {sign}{lead:g}e{power}" + (f" ({where} what a float holds)" if why else "")
 
 
+def path_total(found: Paths, number: Callable[[float], str]) -> str:
+    """What the paths' products add up to, as ``number`` shows it; where that is 0 only
+    because the one path's product is below what a float holds, its size and that the grad is
+    0 in floats (``its product is 0`` sat above ``≈ 7.4e-332``)."""
+    if found.total == 0 and found.count == 1 and found.shown and found.shown[0].beyond:
+        size = product_number(found.shown[0], number, why=False)
+        return f"{size}, below what a float holds, so 0 in floats"
+    return number(found.total)
+
+
 def product_text(path: Path, number: Callable[[float], str]) -> str:
     """``8 × 1 × 0.125 = 1`` (just ``1`` for the empty path of the output itself); a long
     path's first and last :data:`ENDS` factors around ``… 2,590 more …``."""

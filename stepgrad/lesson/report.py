@@ -33,7 +33,7 @@ from ..report import (
 from ..training import most_within, over_budget
 from .bugs import HIDDEN, Bug, bug_for, differs, micrograd_program, passes, reshaped, upstream
 from .nudge import Nudge, find_input, nudge
-from .paths import SHOWN, Paths, describe_path, paths, prepare, product_text
+from .paths import SHOWN, Paths, describe_path, path_total, paths, prepare, product_text
 
 __all__ = ["MAX_NODE_PASSES", "MAX_PASSES", "Run", "document", "most_passes", "print_run", "run"]
 
@@ -485,21 +485,22 @@ def _print_paths(result: Run, w: _Writer) -> None:
         if count == 0:
             w.line(w.seg(name, "bold"), w.seg(f": no path leads to {out}; its grad is 0"))
             continue
-        total = format_number(found.total)
+        total = path_total(found, format_number)
+        whose = "one correct pass's grad" if result.bug is not None else "one pass's grad"
         if found.truncated and not listed:
             head = (
                 f": {plural(count, 'path')}, not listed (the listing stopped: see above); "
                 f"{'its product is' if count == 1 else 'their products add up to'} {total} "
-                "(one pass's grad)"
+                f"({whose})"
             )
         elif found.truncated:
             head = (
                 f": {count:,} paths; the {listed} largest listed, {count - listed:,} not; all "
-                f"{count:,} products add up to {total} (one pass's grad)"
+                f"{count:,} products add up to {total} ({whose})"
             )
         else:
             adds = "its product is" if count == 1 else "their products add up to"
-            head = f": {plural(count, 'path')}; {adds} {total} (one pass's grad)"
+            head = f": {plural(count, 'path')}; {adds} {total} ({whose})"
         w.line(w.seg(name, "bold"), w.seg(head))
         for path in found.shown:
             w.line(

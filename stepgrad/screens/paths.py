@@ -28,6 +28,7 @@ from stepgrad.lesson.paths import (
     Paths,
     describe_path,
     is_close,
+    path_total,
     paths,
     product_number,
 )
@@ -56,7 +57,7 @@ def summary(found: Paths, name: str, out: str, grad: float | None) -> str:
     count left out when some are not listed. One pass's: after ``b`` without ``zero_grad`` the
     screen shows a multiple of it."""
     count = found.count
-    total = n(found.total)
+    total = path_total(found, n)
     if count == 0:
         return f"no path leads from {name} to {out}"
     if count == 1 and not found.shown[0].locals:
