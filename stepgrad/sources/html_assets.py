@@ -116,7 +116,12 @@ SCRIPT = r"""
       early.push(["act", b.getAttribute("data-act")]);
     } else {
       if (event.ctrlKey || event.metaKey || event.altKey || !KEYS[event.key]) return;
-      early.push(["key", event.key]);
+      var on = event.target.closest ? event.target.closest("button[data-act]") : null;
+      if (event.key === " " && on && root.contains(on)) {
+        early.push(["act", on.getAttribute("data-act")]);  // Space presses a focused button
+      } else {
+        early.push(["key", event.key]);
+      }
     }
     event.preventDefault();
   }
@@ -434,7 +439,9 @@ function start(data) {
     buttons[name].addEventListener("click", function (event) {
       event.preventDefault();
       run(name);
-      root.focus({ preventScroll: true });
+      // a mouse click gives the keys back to the stepper; Space or Enter on a button reached
+      // with Tab leaves it there, so a second Space presses it again
+      if (event.detail !== 0) root.focus({ preventScroll: true });
     });
   });
   function key(event) {
