@@ -81,6 +81,11 @@ THEMES: dict[str, Theme] = {
 """Our own themes, beside Textual's: a high-contrast black and white one for projectors."""
 
 
+_TEXT_FIELDS = frozenset({"Input", "TextArea"})
+"""Widgets that take typed keys as text: a key of a burst that reached the screen before one
+of them took the focus goes to it (see :meth:`StepgradApp._on_key`)."""
+
+
 class StepgradApp(App[None]):
     """The stepgrad TUI; see :class:`~stepgrad.screens.main.MainScreen` for the keys."""
 
@@ -322,20 +327,32 @@ class StepgradApp(App[None]):
         :meth:`_on_key`)."""
         if isinstance(event, events.Key) and not event.is_forwarded:
             event._stepgrad_screen = self.screen  # type: ignore[attr-defined]
+            event._stepgrad_focus = self.focused  # type: ignore[attr-defined]
         await super().on_event(event)
 
     async def _on_key(self, event: events.Key) -> None:
         """A key that came back unused from a screen no longer on top (a box opened by an
-        earlier key of the same burst) goes to the screen now on top, as if typed there.
-        Textual runs every class's ``_on_key`` in turn: this one must not call super (each key
-        would act twice); ``prevent_default`` stops App's own bindings for it."""
+        earlier key of the same burst), or from before a text field took the focus (``e``
+        opens the editor in the main screen: ``e q`` in one burst quit the app), goes to what
+        has the focus now, as if typed there. Textual runs every class's ``_on_key`` in turn:
+        this one must not call super (each key would act twice); ``prevent_default`` stops
+        App's own bindings for it."""
         routed = getattr(event, "_stepgrad_screen", None)
-        screen = self.screen
-        if routed is not None and routed is not screen and routed in self.screen_stack:
+        if routed is None:
+            return
+        screen, focus = self.screen, self.focused
+        moved = routed is not screen and routed in self.screen_stack
+        typing = (
+            focus is not None
+            and focus is not getattr(event, "_stepgrad_focus", None)
+            and any(c.__name__ in _TEXT_FIELDS for c in type(focus).__mro__)
+        )
+        if moved or typing:
             event.prevent_default()
             again = events.Key(event.key, event.character)
             again._stepgrad_screen = screen  # type: ignore[attr-defined]
-            (self.focused or screen)._forward_event(again)
+            again._stepgrad_focus = focus  # type: ignore[attr-defined]
+            (focus or screen)._forward_event(again)
 
     def _handle_exception(self, error: Exception) -> None:
         """Textual calls this for an exception nothing else caught, and then exits the app.

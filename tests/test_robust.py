@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from test_app import SIZE, text_of, toy_app
+from test_app import SIZE, TOY, VALUES, text_of, toy_app
 from textual import events
 from textual.app import App, ComposeResult
 from textual.command import CommandList, CommandPalette
@@ -21,7 +21,7 @@ from textual.css.query import NoMatches
 from textual.widgets import TextArea
 from textual.worker import WorkerFailed
 
-from stepgrad.app import StepgradApp
+from stepgrad.app import StepgradApp, create_app
 from stepgrad.examples import EXAMPLES
 from stepgrad.screens.help import HelpScreen
 from stepgrad.screens.main import MainScreen
@@ -583,3 +583,16 @@ async def test_a_paste_with_windows_line_breaks_is_lines(breaks: str) -> None:
         await pilot.press("ctrl+s")  # applied: 2 * 3
         await settle(pilot)
         assert app.walk.program.output.data == 6
+
+
+async def test_keys_typed_with_e_go_to_the_editor_not_the_main_screen() -> None:
+    """`e q` in one burst (a lecturer typing fast) quit the app: the q reached the main screen
+    before the editor had the focus. The keys typed with e are the editor's text."""
+    app = create_app(TOY, VALUES, steady=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        burst(app, "e", "q", "a", "b")
+        await settle(pilot, 6)
+        alive(app)
+        assert app.main.editing
+        assert app.main.editor is not None and app.main.editor.text.endswith("qab")

@@ -128,7 +128,10 @@ class ProgramEditor(Vertical):
         last = text.split("\n")
         area.move_cursor((len(last) - 1, len(last[-1])))
         self.show_error(None)
-        area.focus()
+        # focus now, not later as focus() does: keys typed in the burst that opened the
+        # editor (e q) come back up to the app before a later focus, and acted as the main
+        # screen's keys (q quit); with the focus here they are sent on to the editor
+        self.screen.set_focus(area)
 
     def close(self) -> None:
         if self.query("#editor-input"):
