@@ -863,8 +863,9 @@ _MARKS = {"current": (" now ", "now"), "done": (" ✓ ", "✓"), "dead": (" unus
 output does not use the value, so no grad ever reaches it."""
 
 
-_TINY_MARKS = {"current": "●", "done": "✓", "dead": "∅", "waiting": "…", "partial": "◐"}
-"""A tiny node's state, in the cell before its name: never by colour alone."""
+_TINY_MARKS = {"current": "●", "done": "✓", "dead": "∅", "waiting": "◌", "partial": "◐"}
+"""A tiny node's state, in the cell before its name: never by colour alone (waiting is not
+``…``, which reads as part of a cut name: ``… hidden_value``)."""
 
 
 def _tiny_note(note: str, room: int) -> str:

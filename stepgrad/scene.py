@@ -190,6 +190,9 @@ def _whole_terms(title: str, width: int) -> str:
             if i and terms[i - 1] in _OPERATORS:
                 continue  # a head does not end on an operator
             head = " ".join(terms[:i])
+            if not head and terms[j - 1] in _OPERATORS:
+                continue  # alone, a tail starts at its operator: "… hidden_value" read as
+                # the node hidden_value, not as hidden_value * hidden_value
             forms = (f"{head} … {tail}", f"{head}…{tail}") if head else (f"… {tail}", f"…{tail}")
             fits = [text for text in forms if len(text) <= width]
             if fits:

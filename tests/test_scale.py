@@ -289,3 +289,18 @@ def test_titles_cut_between_whole_terms(width: int) -> None:
     squares = {program.title(v): shown[v] for v in walk.nodes if "**2" in program.title(v)}
     cut = squares["(y1 + 1)**2 … + (y3 + 1)**2"]
     assert cut == {24: "(y1 + 1)**2…(y3 + 1)**2", 14: "…+ (y3 + 1)**2"}[width]
+
+
+def test_a_cut_title_never_reads_as_another_nodes_name() -> None:
+    """`hidden_value * hidden_value` in a one-line box read `… hidden_value`, beside the box of
+    hidden_value itself (with another value): the "*" was left out with the first factor."""
+    program = parse(
+        "weight_alpha = 123456.789; bias_term = -0.000012345\n"
+        "hidden_value = weight_alpha * bias_term\n"
+        "out = hidden_value * hidden_value + weight_alpha / 7"
+    )
+    walk = Walkthrough(program)
+    shown = titles(program, walk.nodes, 14)
+    square = next(v for v in walk.nodes if program.title(v) == "hidden_value * hidden_value")
+    names = set(program.names)
+    assert shown[square].lstrip("… ") not in names, shown[square]

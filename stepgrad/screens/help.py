@@ -27,6 +27,7 @@ LEGEND = [
     ("─ ✓ ─┘", "done: fired (or an input that has all its contributions)"),
     ("─ waits 1 ┘", "waiting: N more contributions to come before it fires"),
     ("─ ready ┘", "has every contribution: fires when its turn comes"),
+    ("◌ ○ ● ✓ ◐", "one-line boxes: waiting, ready, firing now, done; a neuron partly fired"),
     ("grad —", "not computed yet (never confused with 0)"),
     ("+=", "a contribution adds to a grad that is already there"),
 ]

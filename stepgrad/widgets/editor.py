@@ -90,7 +90,7 @@ class ProgramEditor(Vertical):
                 ("ctrl+s", "bold"),
                 " apply · ",
                 ("esc", "bold"),
-                " cancel · one statement a line, # comments",
+                " cancel · # comments",
             ),
             id="editor-help",
         )
