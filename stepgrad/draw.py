@@ -327,6 +327,13 @@ def _mark_cuts(line: str) -> str:
         end = start
         while end < len(line) - 1 and _is_text(line[end]):
             end += 1
+        # and the count in a box's bottom border: ``waits 1 ─┘`` cut inside "waits" read
+        # ``…   1 ─┘``, as a constant 1 drawn before its edge
+        after = end + 1
+        while after < len(line) - 1 and line[after].isdigit():
+            after += 1
+        if after > end + 1 and line[end] == " " and line[after : after + 2] in (" ─", " ━"):
+            end = after
         line = line[:start] + "…" + " " * (end - start - 1) + line[end:]
     if _is_text(line[-1]) and _is_text(line[-2]):
         start = len(line) - 2

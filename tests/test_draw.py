@@ -611,3 +611,25 @@ def test_cut_words_are_marked(line: str, shown: str) -> None:
     from stepgrad.draw import _mark_cuts
 
     assert _mark_cuts(line)[1:-1] == shown
+
+
+def test_a_cut_waits_count_does_not_read_as_a_constant() -> None:
+    """The MLP at 140x40 cut `waits 1 ─┘` inside "waits": the window showed `…   1 ─┘`, just
+    as a constant 1 is drawn before its edge a few rows lower. The count goes with its word;
+    a data row's number is kept."""
+    from engine.parse import parse
+    from stepgrad.scene import Scene
+    from stepgrad.state import Walkthrough
+
+    walk = Walkthrough(parse("x = 2; y = x*3; y*y"))
+    scene = Scene(walk)
+    drawing, view = scene.drawing("full"), scene.whole_view(walk)
+    whole = drawing.render(view).text.splitlines()
+    y = next(i for i, line in enumerate(whole) if "waits 1" in line)
+    x = whole[y].index("waits 1")
+    shown = drawing.view_window(x + 3, 0, 30, drawing.height, view).lines[y]
+    assert shown.startswith("…") and "1" not in shown.split("─")[0], shown
+    row = next(i for i, line in enumerate(whole) if "data 2" in line)
+    at = whole[row].index("data 2") + 2
+    kept = drawing.view_window(at, 0, 30, drawing.height, view).lines[row]
+    assert kept.startswith("…") and "2" in kept, kept  # the data, not a count: shown
