@@ -19,7 +19,7 @@ import re
 import sys
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from typing import NamedTuple
 
 from .backward import Edge, Step, Trace, nodes
@@ -466,14 +466,7 @@ class Program:
         """The name of an unnamed output: ``out``, else the first of ``output``, ``out_2``,
         ``out_3``... that the program does not use (``out = 2; output = 3; out*output`` called
         its output ``output``, and wrote ``∂output/∂output = out``)."""
-        taken = set(self.names) | set(self.inputs)
-        for name in ("out", "output"):
-            if name not in taken:
-                return name
-        k = 2
-        while f"out_{k}" in taken:
-            k += 1
-        return f"out_{k}"
+        return spare_name(("out", "output"), set(self.names) | set(self.inputs), "out")
 
     def expression(self, node: Value) -> str:
         """``node``'s op written over its inputs' names: ``a / b``, ``tanh(n)``, ``-x``."""
@@ -661,6 +654,18 @@ def read_name(text: str) -> str | None:
     a name (an identifier, in any script)."""
     name = unicodedata.normalize("NFKC", text)
     return name if name.isidentifier() else None
+
+
+def spare_name(names: Sequence[str], taken: Set[str], stem: str) -> str:
+    """The first of ``names`` not in ``taken``, else the first free ``stem_2``, ``stem_3``...
+    (a name for something the program did not name: it must not read as one of its own)."""
+    for name in names:
+        if name not in taken:
+            return name
+    k = 2
+    while f"{stem}_{k}" in taken:
+        k += 1
+    return f"{stem}_{k}"
 
 
 def parse_assignment(text: str) -> tuple[str, float]:

@@ -7,13 +7,13 @@ the trace; nothing imports Textual or rich, so the app can use it before its fir
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 from engine import OPS, Edge, Step, Value
 from engine.numbers import format_number
 from engine.ops import is_name
-from engine.parse import CONSTANTS
+from engine.parse import CONSTANTS, spare_name
 
 if TYPE_CHECKING:
     from engine.check import Check
@@ -454,20 +454,9 @@ def placeholders(program: Program) -> tuple[str, str]:
     taken = set(program.names) | set(program.inputs) | {program.name(program.output)}
     others = {name for name, node in program.names.items() if node not in leaves}
     others.add(program.name(program.output))
-    x = "x" if "x" not in others else _spare_name(("v", "u", "s", "ξ"), taken, "x")
-    h = _spare_name(("h", "δ", "ε", "Δ"), taken, "h")
+    x = "x" if "x" not in others else spare_name(("v", "u", "s", "ξ"), taken, "x")
+    h = spare_name(("h", "δ", "ε", "Δ"), taken, "h")
     return x, h
-
-
-def _spare_name(names: Sequence[str], taken: set[str], stem: str) -> str:
-    """The first of ``names`` not in ``taken``, else ``stem_2``, ``stem_3``..."""
-    for name in names:
-        if name not in taken:
-            return name
-    k = 2
-    while f"{stem}_{k}" in taken:
-        k += 1
-    return f"{stem}_{k}"
 
 
 def check_numbers(check: Check) -> tuple[str, str]:
