@@ -516,3 +516,17 @@ async def test_in_a_bug_mode_at_60x20_the_nudge_comes_before_the_rule() -> None:
         assert lines[0].lstrip().startswith("nudge"), lines[:3]
         rule = next(line for line in lines if "bug mode: overwrite" in line)
         assert rule.endswith(app.walk.bug.summary)  # in a few words: shown in full before
+
+
+def test_far_apart_the_ratio_is_said_not_a_percentage_and_h_0_is_echoed_as_typed() -> None:
+    """`(1.33e3% off)` read badly: z = x**3 at x = 2 nudged by 10 moves by 1728 - 8 = 1720
+    against 12 × 10 = 120 predicted (by hand): 14.3 times. `--nudge x=0` said "not 0.0"."""
+    out = io.StringIO()
+    assert main(["x=2; z=x*x*x", "--print", "--nudge", "x=10"], out=out) == 0
+    assert "(measured / predicted = 14.3)" in out.getvalue() and "e3%" not in out.getvalue()
+    out = io.StringIO()
+    assert main(["x=2; z=x*x", "--print", "--nudge", "x=1"], out=out) == 0
+    assert "(25% off)" in out.getvalue()  # (9 - 4) / (4 × 1) = 1.25, by hand
+    err = io.StringIO()
+    assert main(["x=2; z=x*x", "--print", "--nudge", "x=0"], out=io.StringIO(), err=err) == 2
+    assert err.getvalue().rstrip().endswith("other than 0, not 0")

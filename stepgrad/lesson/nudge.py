@@ -310,6 +310,8 @@ class Nudge(NamedTuple):
                 f"larger h{hint} shows it."
             )
         off = abs(ratio - 1)
+        # "1.33e3% off" read badly: far apart, the ratio itself says it
+        apart = f"{n(off * 100, 3)}% off" if off < 10 else f"measured / predicted = {n(ratio, 3)}"
         if off < 1e-3:
             if crossed:
                 return (
@@ -321,12 +323,12 @@ class Nudge(NamedTuple):
             )
         if crossed:
             return (
-                f"The two drift apart ({n(off * 100, 3)}% off): {crossed}. The grad is the "
+                f"The two drift apart ({apart}): {crossed}. The grad is the "
                 f"slope at {x} only: it predicts well for an h that stays on this side of the "
                 "kink."
             )
         return (
-            f"The two drift apart ({n(off * 100, 3)}% off): {out} is not a straight line in "
+            f"The two drift apart ({apart}): {out} is not a straight line in "
             f"{x}, and the grad is its slope at {x} only, so it predicts well only for a "
             "small h."
         )
@@ -457,7 +459,9 @@ def nudge(
     ``x + h``.
     """
     if not math.isfinite(h) or h == 0:
-        raise ProgramError(f"a nudge h must be a finite number other than 0, not {h!r}")
+        raise ProgramError(
+            f"a nudge h must be a finite number other than 0, not {format_number(h)}"
+        )
     display, leaf = find_input(program, name)
     if not leaf.requires_grad:  # pragma: no cover - an input always takes a grad
         raise ProgramError(f"{display} is a constant: it has no grad to test")
