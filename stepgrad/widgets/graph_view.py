@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.color import Color
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from .contrast import readable
 
 if TYPE_CHECKING:
     from stepgrad.draw import Drawing, Rendered, View
@@ -32,38 +33,6 @@ _WIDE_FILL = "\u200b"
 from there: that module brings networkx, which the first frame does without)."""
 
 __all__ = ["GraphView"]
-
-READABLE = 3.0
-"""The least contrast (WCAG's ratio) a state's colour keeps against the background: a light
-theme's own success green is 1.4 on its white, unreadable on a projector."""
-
-
-def _luminance(color: Color) -> float:
-    def channel(value: int) -> float:
-        v = value / 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * channel(color.r) + 0.7152 * channel(color.g) + 0.0722 * channel(color.b)
-
-
-def contrast(a: Color, b: Color) -> float:
-    """WCAG's contrast ratio of two colours, 1 (none) to 21."""
-    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
-
-
-def _readable(color: Color, background: Color) -> Color:
-    """``color``, moved toward the background's contrasting text colour just as far as it
-    takes to reach :data:`READABLE` (unchanged where it already does: every dark theme)."""
-    if contrast(color, background) >= READABLE:
-        return color
-    target = background.get_contrast_text(1.0)
-    for step in range(1, 11):
-        moved = color.blend(target, step / 10)
-        if contrast(moved, background) >= READABLE:
-            return moved
-    return target
-
 
 _TOKEN_CLASSES = {
     "node.current": "graph--active",
@@ -302,7 +271,7 @@ class GraphView(ScrollView, can_focus=False):
                 color = background.get_contrast_text(color.a)
             if color.a < 1:
                 color = background + color
-            style += Style(color=_readable(color, background).rich_color)
+            style += Style(color=readable(color, background).rich_color)
         return style
 
     def _window(self) -> Rendered | None:

@@ -15,25 +15,17 @@ width (:meth:`Header.fit`), so no width can hide the output value or ``pass N ·
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from rich.color import Color as RichColor
-from rich.color import ColorType
-from rich.segment import Segment
-from rich.style import Style as RichStyle
-from textual.color import Color
 from textual.content import Content
 
-from .graph_view import _readable
+from .contrast import legible
 from .lines import LineWidget
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from textual.strip import Strip
 
-__all__ = ["MIN_PROGRAM", "Extra", "Header", "TopBar", "legible"]
+__all__ = ["MIN_PROGRAM", "Extra", "Header", "TopBar"]
 
 MIN_PROGRAM = 16
 """A program cut shorter than this (in cells, with its ``…``) says too little: use the name."""
@@ -138,42 +130,6 @@ def _program(programs: tuple[str, ...], space: int) -> str | None:
     if space >= MIN_PROGRAM:  # cut between characters, no space left before the …
         return Content(programs[-1]).truncate(space - 1).plain.rstrip() + "…"
     return None
-
-
-def legible(segments: Iterable[Segment], background: Color) -> list[Segment]:
-    """``segments`` with every text colour that is too faint on its background (a light
-    theme's orange ``$warning`` is 1.5:1 on its grey) moved just far enough to be read, as the
-    graph's colours are (:func:`~stepgrad.widgets.graph_view._readable`: at least 3:1).
-    ``background`` is under the segments that do not set their own. Colours the terminal picks
-    (an ANSI theme's) are left to it."""
-    out = []
-    for segment in segments:
-        style = segment.style
-        if style is not None and style.color is not None and segment.text.strip():
-            fixed = _fixed(style.color, style.bgcolor, background)
-            if fixed is not None:
-                segment = Segment(segment.text, style + RichStyle(color=fixed))
-        out.append(segment)
-    return out
-
-
-@lru_cache(maxsize=256)
-def _fixed(color: RichColor, under: RichColor | None, background: Color) -> RichColor | None:
-    """``color`` made readable on ``under`` (else ``background``), or None if it already is
-    (or either is a colour the terminal chooses)."""
-    if color.type is not ColorType.TRUECOLOR:
-        return None
-    if under is not None:
-        if under.type is not ColorType.TRUECOLOR:
-            return None
-        back = Color.from_rich_color(under)
-    elif background.ansi is None:
-        back = background
-    else:
-        return None
-    text = Color.from_rich_color(color)
-    readable = _readable(text, back)
-    return None if readable == text else readable.rich_color
 
 
 class TopBar(LineWidget):

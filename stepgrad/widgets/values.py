@@ -19,8 +19,8 @@ from stepgrad.explain import partial
 from stepgrad.lesson.bugs import wrong
 from stepgrad.state import Walkthrough
 
+from .contrast import legible
 from .step_panel import NOT_COMPUTED, node_status
-from .topbar import legible
 
 __all__ = ["Inspector", "ValuesTable", "named_values"]
 
