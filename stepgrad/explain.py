@@ -27,6 +27,7 @@ __all__ = [
     "gradient_check",
     "narrate",
     "partial",
+    "difference_quotient",
     "placeholders",
     "plural",
 ]
@@ -457,6 +458,15 @@ def placeholders(program: Program) -> tuple[str, str]:
     x = "x" if "x" not in others else spare_name(("v", "u", "s", "ξ"), taken, "x")
     h = spare_name(("h", "δ", "ε", "Δ"), taken, "h")
     return x, h
+
+
+def difference_quotient(program: Program, out: str | None = None, divide: str = "/") -> str:
+    """``(r(x+h) - r(x-h))/2h as h shrinks``, the gradient check's formula, in the names of
+    :func:`placeholders` (``out``: how to write the output's name, by default its name;
+    ``divide``: `` / `` in the printed reports)."""
+    x, h = placeholders(program)
+    out = program.name(program.output) if out is None else out
+    return f"({out}({x}+{h}) - {out}({x}-{h})){divide}2{h} as {h} shrinks"
 
 
 def check_numbers(check: Check) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from engine.text import to_ascii, visible
 
 from .explain import (
     check_numbers,
+    difference_quotient,
     edge_note,
     local_formula,
     ordinal,
@@ -510,15 +511,14 @@ def _print_gradient_check(program: Program, w: _Writer) -> None:
     checks = check_gradients(program.output, program.inputs, name=program.describe)
     if not checks:
         return
-    out = program.name(program.output)
-    x, h = placeholders(program)
+    x, _ = placeholders(program)
     w.blank()
     w.line(
         ("gradient check", "bold"),
         w.seg(
-            f": each input's grad against ({out}({x}+{h}) - {out}({x}-{h})) / 2{h} as {h} shrinks "
-            f"from 6e-6·max(1, |{x}|), extrapolated (Ridders' method) to tell how far the "
-            "difference itself can be trusted"
+            f": each input's grad against {difference_quotient(program, divide=' / ')} from "
+            f"6e-6·max(1, |{x}|), extrapolated (Ridders' method) to tell how far the difference "
+            "itself can be trusted"
         ),
     )
     checked = [c for c in checks if c.verdict != "unchecked"]

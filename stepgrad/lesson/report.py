@@ -18,7 +18,7 @@ from engine.check import estimate_all, judge
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError
 
-from ..explain import edge_note, local_formula, placeholders, plural
+from ..explain import difference_quotient, edge_note, local_formula, plural
 from ..report import (
     _check_row,
     _fits,
@@ -417,15 +417,13 @@ def _print_check(result: Run, w: _Writer) -> None:
         judge(name, inputs[name].grad, est if stack == 1 else est.scaled(stack))
         for name, est in estimates.items()
     ]
-    out = program.name(program.output)
-    x, h = placeholders(program)
     times = f"{stack} × " if stack > 1 else ""
     w.blank()
     w.line(
         ("gradient check", "bold"),
         w.seg(
-            f": each input's grad against {times}({out}({x}+{h}) - {out}({x}-{h})) / 2{h} as "
-            f"{h} shrinks (Ridders' method)"
+            f": each input's grad against {times}{difference_quotient(program, divide=' / ')} "
+            "(Ridders' method)"
             + (
                 f"; after {stack} passes a correct grad is {stack} × one pass's"
                 if stack > 1

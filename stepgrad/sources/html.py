@@ -56,12 +56,12 @@ from ..explain import (
     UNUSED_AT_START,
     check_numbers,
     contribution_ordinals,
+    difference_quotient,
     edge_note,
     gradient_check,
     local_formula,
     ordinal,
     partial,
-    placeholders,
     plural,
 )
 from ..state import Walkthrough
@@ -544,10 +544,9 @@ def _done_lines(walk: Walkthrough) -> list[Segments]:
     program = walk.program
     scaled = f"{pass_.stack} × " if pass_.stack > 1 else ""
     out = visible(program.name(program.output))
-    x, h = placeholders(program)
     head = [
         ["gradient check", "b"],
-        [f": grad vs {scaled}({out}({x}+{h}) - {out}({x}-{h}))/2{h} as {h} shrinks", ""],
+        [f": grad vs {scaled}{difference_quotient(program, out)}", ""],
     ]
     agreeing = [c for c in checks if c.verdict == "agree"]
     unchecked = [c for c in checks if c.verdict == "unchecked"]

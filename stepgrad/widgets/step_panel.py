@@ -15,11 +15,11 @@ from stepgrad.explain import (
     UNUSED_AT_START,
     check_numbers,
     contribution_ordinals,
+    difference_quotient,
     edge_note,
     gradient_check,
     local_formula,
     ordinal,
-    placeholders,
     plural,
 )
 from stepgrad.lesson import bugs
@@ -248,11 +248,8 @@ class StepPanel(LineWidget):
             return []
         stack = walk.pass_.stack
         scaled = f"{stack} × " if stack > 1 else ""
-        out = walk.program.name(walk.program.output)
-        x, h = placeholders(walk.program)
         head = Content.assemble(
-            ("gradient check", "bold"),
-            f": grad vs {scaled}({out}({x}+{h}) - {out}({x}-{h}))/2{h} as {h} shrinks",
+            ("gradient check", "bold"), f": grad vs {scaled}{difference_quotient(walk.program)}"
         )
         agreeing = [c for c in checks if c.verdict == "agree"]
         unchecked = [c for c in checks if c.verdict == "unchecked"]
