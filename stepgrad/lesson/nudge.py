@@ -228,6 +228,10 @@ class Nudge(NamedTuple):
             f"Measured with h = {n(abs(self.h))}, {out} changes at slope {n(right)} to the right "
             f"of {x} and {n(left)} to the left"
         )
+        kink = (
+            f"{x} sits at a kink: {where} {'is' if one else 'are'} at 0, where backprop takes "
+            f"{rules}."
+        )
         if self.check == "kink":
             limits = ""
             if self.limits is not None:
@@ -235,11 +239,7 @@ class Nudge(NamedTuple):
                     f", and as h shrinks they stay apart ({n(self.limits[0])} and "
                     f"{n(self.limits[1])})"
                 )
-            return (
-                f"{x} sits at a kink: {where} {'is' if one else 'are'} at 0, where backprop "
-                f"takes {rules}. {measured}{limits}: {grad} is a convention there, not a slope.",
-                True,
-            )
+            return f"{kink} {measured}{limits}: {grad} is a convention there, not a slope.", True
         if self.check in ("agree", "differ") and self.slope is not None:
             head = (
                 f"{where} {'is' if one else 'are'} at 0 here, at "
@@ -254,15 +254,10 @@ class Nudge(NamedTuple):
                 True,
             )
         if abs(right - left) <= 1e-9 * max(1.0, abs(right), abs(left)):
-            return (
-                f"{x} sits at a kink: {where} {'is' if one else 'are'} at 0, where backprop "
-                f"takes {rules}. Here both sides measure the same slope, {n(right)}.",
-                True,
-            )
+            return f"{kink} Here both sides measure the same slope, {n(right)}.", True
         return (
-            f"{x} sits at a kink: {where} {'is' if one else 'are'} at 0, where backprop takes "
-            f"{rules}. {measured}; finite differences cannot tell here whether the two meet as "
-            "h shrinks.",
+            f"{kink} {measured}; finite differences cannot tell here whether the two meet as h "
+            "shrinks.",
             True,
         )
 
