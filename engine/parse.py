@@ -316,7 +316,9 @@ class Binding(NamedTuple):
     display: str
 
 
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
+"""The digits of the subscripts that tell a reassigned name's nodes apart (``x₁``, ``x₂``)."""
+_SUBSCRIPTS = str.maketrans("0123456789", SUBSCRIPT_DIGITS)
 
 
 def _tell_apart(bindings: list[tuple[str, Value, int]]) -> list[Binding]:

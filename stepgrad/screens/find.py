@@ -26,6 +26,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine import Value
+from engine.parse import SUBSCRIPT_DIGITS
 
 if TYPE_CHECKING:
     from stepgrad.scene import Scene
@@ -35,7 +36,7 @@ __all__ = ["FindScreen", "MAX_SHOWN", "fold"]
 MAX_SHOWN = 50
 """Matches listed at once; the rest are counted."""
 
-_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_DIGITS = str.maketrans(SUBSCRIPT_DIGITS, "0123456789")  # the names' subscripts, typed
 _UNDERSCORE_DIGIT = re.compile(r"_(?=\d)")
 
 
