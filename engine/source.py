@@ -37,7 +37,7 @@ import unicodedata
 
 from .backward import nodes
 from .ops import FUNCTIONS, OPS
-from .parse import _PRECEDENCE, CONSTANTS, MAX_SOURCE, ProgramError
+from .parse import _PRECEDENCE, CONSTANTS, MAX_SOURCE, ProgramError, spare_name
 from .value import Value
 
 __all__ = ["MAX_DEPTH", "names", "to_source"]
@@ -269,9 +269,6 @@ def _write(op: str, operands: list[tuple[str, int]]) -> tuple[str, int]:
 
 def _unique(base: str, taken: set[str]) -> str:
     """``base``, or ``base_2``, ``base_3``... whichever is free first; now taken."""
-    name, count = base, 1
-    while name in taken:
-        count += 1
-        name = f"{base}_{count}"
+    name = spare_name((base,), taken, base)
     taken.add(name)
     return name

@@ -176,6 +176,7 @@ def _claim(imported: Imported, names: Names | None) -> Imported:
     renames a second ``a``. Only engine and micrograd graphs have labels (and both are copies
     here once ``names`` are given: the values passed in keep theirs)."""
     from engine import nodes
+    from engine.parse import spare_name
     from engine.source import make_usable, usable
 
     if not names or imported.kind == "torch":
@@ -198,10 +199,7 @@ def _claim(imported: Imported, names: Names | None) -> Imported:
     taken = claimed | {as_name(label) for _, label in others}
     for node, label in others:
         if label in claimed and usable(label):
-            count = 2
-            while f"{label}_{count}" in taken:
-                count += 1
-            node.label = f"{label}_{count}"
+            node.label = spare_name((), taken, label)  # label_2, label_3...
             taken.add(node.label)
             if node is imported.root:
                 imported.title = node.label
