@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from engine import OPS, Value, nodes
-from engine.check import estimate, judge
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, clip, name_list, read_name
 
@@ -453,6 +452,9 @@ def nudge(
     name that is no input, an ``h`` that is 0 or not finite, or a forward pass that fails at
     ``x + h``.
     """
+    # the gradient check is imported here, not at the top: the app starts without it
+    from engine.check import estimate, judge
+
     if not math.isfinite(h) or h == 0:
         raise ProgramError(
             f"a nudge h must be a finite number other than 0, not {format_number(h)}"
