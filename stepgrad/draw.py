@@ -79,13 +79,21 @@ NOT_COMPUTED = "—"
 ARROW = "▶"
 LEGEND = (
     "e = ·*· : e is made by * from the values whose arrows enter its box, the first operand at "
-    "the top.  grad — : not computed yet."
+    "the top.  grad — : not computed yet.  A wire branches at ◆ ├ ┬ ┴ ┤; at ┼ two wires cross."
 )
 """One line explaining the drawing, for ``render_text(..., legend=True)``."""
 
 # arms of an edge cell, as a bit mask
 _UP, _DOWN, _LEFT, _RIGHT = 1, 2, 4, 8
 _ARROW_BIT = 16
+_ALL_ARMS = _UP | _DOWN | _LEFT | _RIGHT
+
+JUNCTION = "◆"
+"""Where one wire branches four ways (its spine goes on past its track). Two wires that only
+cross are drawn ``┼`` (the layout lets wires meet only square across), so the two must not
+look alike: a reader follows a value to its consumers by its branch points, as the dot on a
+circuit diagram marks a connection (a diamond: the tiny boxes' state marks are circles).
+Three-way branches are tees (``├ ┬ ┴ ┤``), never a crossing."""
 
 
 # --- states ---------------------------------------------------------------------------------
@@ -215,6 +223,9 @@ def _glyph_table() -> dict[tuple[int, int, int, int], str]:
     return table
 
 
+_CROSSING = "┼"  # two wires, one across the other: they do not meet (see JUNCTION)
+
+
 @lru_cache(maxsize=1)
 def _idle_glyphs() -> list[str]:
     """Arm bit mask -> the light glyph (the arrow head when the arrow bit is set)."""
@@ -222,6 +233,8 @@ def _idle_glyphs() -> list[str]:
     for arms in range(32):
         if arms & _ARROW_BIT:
             table.append(ARROW)
+        elif arms == _ALL_ARMS:
+            table.append(JUNCTION)  # one wire's four arms; a crossing is two wires' (see below)
         else:
             table.append(
                 _glyph_table().get(
@@ -256,7 +269,7 @@ def _ascii_glyphs() -> dict[int, str]:
         else:
             table[cp] = "+"
     for char, ascii in {ARROW: ">", "◀": "<", "—": "-", "∇": "g", "·": ".", "…": "~", "⋯": ":",
-                        "✓": "*"}.items():  # fmt: skip
+                        "✓": "*", JUNCTION: "o"}.items():  # fmt: skip
         table[ord(char)] = ascii
     return table
 
@@ -342,6 +355,20 @@ def _mark_cuts(line: str) -> str:
         start = max(start, 1)
         line = line[:start] + " " * (len(line) - 2 - start) + "…" + line[-1]
     return line
+
+
+def _mark_count(before: str, line: str) -> str:
+    """``line`` as :func:`_mark_cuts` left it, where the left edge hides a word and the space
+    after it (``before`` the word's last letter): a count that follows (``waits 1 ─┘`` shown
+    as ``1 ─┘``) would read as a constant 1 drawn before its edge, so it becomes ``…``."""
+    if not (_is_text(before) and line[:1] == " " and line[1:2].isdigit()):
+        return line
+    end = 1
+    while end < len(line) and line[end].isdigit():
+        end += 1
+    if line[end : end + 2] not in (" ─", " ━"):
+        return line
+    return " …" + " " * (end - 2) + line[end:]
 
 
 _BAND = 16  # rows per bucket of the box index
@@ -561,8 +588,7 @@ class Drawing:
             idle = _idle_glyphs()
             crossing = self._crossings.get(y, {})
             for x, (_, arms) in self._cells.get(y, {}).items():
-                other = crossing.get(x)
-                chars[x] = idle[arms | (other[1] if other else 0)]
+                chars[x] = _CROSSING if x in crossing else idle[arms]
                 styles[x] = "edge.idle"
             for x in self._stubs.get(y, ()):
                 chars[x - 1 : x + 1] = ["⋯", ARROW]
@@ -694,9 +720,9 @@ class Drawing:
         """:meth:`window` as a screen shows it: a word or number that the left or right edge
         cuts through shows as ``…``, not as the part that fits (``-0.735149`` cut to
         ``0.735149`` reads as another number)."""
-        wide = self.window(x0 - 1, y0, w + 2, h, view)
-        lines = [_mark_cuts(line)[1:-1] for line in wide.lines]
-        return Rendered(lines, [row[1:-1] for row in wide._styles])
+        wide = self.window(x0 - 2, y0, w + 3, h, view)
+        lines = [_mark_count(line[0], _mark_cuts(line[1:]))[1:-1] for line in wide.lines]
+        return Rendered(lines, [row[2:-1] for row in wide._styles])
 
     def wires_at(self, cells: Iterable[tuple[int, int]]) -> set[int]:
         """The wires that own any of ``cells`` (see :meth:`window`'s ``wires``)."""
@@ -794,6 +820,8 @@ class Drawing:
                     best = max(best, ranks[4])
         if arrow:
             return ARROW, _RANK_STYLE[best]
+        if cross is None and owners[0][1] & _ALL_ARMS == _ALL_ARMS:
+            return JUNCTION, _RANK_STYLE[best]
         return _glyph(*weights), _RANK_STYLE[best]
 
     def _box_image(

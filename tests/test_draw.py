@@ -20,6 +20,7 @@ from test_layout import random_graph, toy
 
 from engine import Value, nodes
 from stepgrad.draw import (
+    JUNCTION,
     LEGEND,
     NOT_COMPUTED,
     Drawing,
@@ -315,6 +316,8 @@ def wire_arms(char: str) -> tuple[bool, bool, bool, bool]:
     """Which sides (up, down, left, right) a box-drawing character reaches; ``▶`` reaches left."""
     if char == "▶":
         return False, False, True, False
+    if char == JUNCTION:  # one wire branching four ways
+        return True, True, True, True
     name = unicodedata.name(char, "")
     if not name.startswith("BOX DRAWINGS"):
         return False, False, False, False
@@ -402,6 +405,89 @@ def test_wires_have_no_stray_pieces(root: Value, mode: Mode, data: st.DataObject
     if trace.steps:
         view = step_view(graph, trace, data.draw(st.integers(0, len(trace.steps) - 1)))
     check_wires_connect(drawing, drawing.render(view).lines)
+
+
+def trace_sources(drawing: Drawing, lines: list[str], x: int, y: int) -> set[int]:
+    """The boxes a reader reaches by following the wire back from the arrow head at ``(x, y)``
+    with nothing but the characters: a ``┼`` (``╂`` where one wire is lit) is a crossing (go
+    straight on), a tee, corner or ``◆`` a branch (try every arm). A source is a box entered
+    going left."""
+    steps = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
+    back = {"up": "down", "down": "up", "left": "right", "right": "left"}
+    sources: set[int] = set()
+    todo = [(x - 1, y, "left")]  # the arrow's own cell reaches left only
+    seen: set[tuple[int, int, str]] = set()
+    while todo:
+        cx, cy, going = todo.pop()
+        if (cx, cy, going) in seen or not (0 <= cy < len(lines) and 0 <= cx < len(lines[cy])):
+            continue
+        seen.add((cx, cy, going))
+        owners = drawing.owners(cx, cy)
+        if owners and isinstance(owners[0], int):  # a box
+            if going == "left":
+                sources.add(owners[0])
+            continue
+        char = lines[cy][cx]
+        if char == "▶":
+            continue  # another consumer's arrow: not the way back to a source
+        if char != JUNCTION and all(wire_arms(char)):  # ┼, or ╂ ┿ ╋ where one is lit
+            ways = [going]
+        else:
+            arms = dict(zip(("up", "down", "left", "right"), wire_arms(char), strict=True))
+            came = back[going]
+            if not arms[came]:
+                continue  # this character does not join the cell we came from
+            ways = [way for way, has in arms.items() if has and way != came]
+        for way in ways:
+            dx, dy = steps[way]
+            todo.append((cx + dx, cy + dy, way))
+    return sources
+
+
+def check_traceable(drawing: Drawing, lines: list[str]) -> int:
+    """Every arrow head leads a reader back to its own source box and to no other; returns
+    how many arrows were followed."""
+    arrows = 0
+    for y, line in enumerate(lines):
+        for x, char in enumerate(line):
+            if char != "▶" or drawing.owners(x, y)[:1] and isinstance(drawing.owners(x, y)[0], int):
+                continue
+            edges = drawing.owners(x, y)
+            if not edges:
+                continue  # a focus view's stub
+            arrows += 1
+            assert trace_sources(drawing, lines, x, y) == {edges[0][0]}, (x, y, edges)  # type: ignore[index]
+    return arrows
+
+
+@pytest.mark.parametrize("mode", ["full", "tiny"])
+def test_a_reader_can_follow_every_wire_of_the_mlp(mode: Mode) -> None:
+    """Where a value fans out its wire branches; where two wires cross they do not meet. The
+    MLP has over a thousand crossings: a branch point drawn like a crossing (``┼``) left
+    16 of its wire groups with no source a reader could find."""
+    from engine.parse import parse
+    from stepgrad.examples import EXAMPLES
+
+    program = parse(EXAMPLES["mlp"].program)
+    graph = to_networkx(program.output)
+    drawing = draw(layout(graph, mode=mode))
+    lines = drawing.render().lines
+    assert sum(line.count("┼") for line in lines) > 1000
+    assert any(JUNCTION in line for line in lines)  # spines that go on past their tracks
+    assert check_traceable(drawing, lines) == graph.number_of_edges()  # an arrow per edge
+
+
+@settings(max_examples=40, deadline=None)
+@given(graphs, modes, st.data())
+def test_a_reader_can_follow_every_wire(root: Value, mode: Mode, data: st.DataObject) -> None:
+    graph = to_networkx(root)
+    drawing = draw(layout(graph, mode=mode))
+    trace = root.backward(trace=True)
+    assert trace is not None
+    view = None
+    if trace.steps:
+        view = step_view(graph, trace, data.draw(st.integers(0, len(trace.steps) - 1)))
+    check_traceable(drawing, drawing.render(view).lines)
 
 
 def test_focus_view_draws_the_neighbourhood() -> None:
@@ -629,6 +715,9 @@ def test_a_cut_waits_count_does_not_read_as_a_constant() -> None:
     x = whole[y].index("waits 1")
     shown = drawing.view_window(x + 3, 0, 30, drawing.height, view).lines[y]
     assert shown.startswith("…") and "1" not in shown.split("─")[0], shown
+    # cut on the space after the word: the count alone showed as `1 ─┘`
+    alone = drawing.view_window(x + 6, 0, 30, drawing.height, view).lines[y]
+    assert alone.startswith("… ─") and "1" not in alone.split("─")[0], alone
     row = next(i for i, line in enumerate(whole) if "data 2" in line)
     at = whole[row].index("data 2") + 2
     kept = drawing.view_window(at, 0, 30, drawing.height, view).lines[row]

@@ -28,6 +28,7 @@ LEGEND = [
     ("─ waits 1 ┘", "waiting: N more contributions to come before it fires"),
     ("─ ready ┘", "has every contribution: fires when its turn comes"),
     ("◌ ○ ● ✓ ◐", "one-line boxes: waiting, ready, firing now, done; a neuron partly fired"),
+    ("─◆─  ─┼─", "a value's wire branches at ◆ (and at ├ ┬ ┴ ┤); at ┼ two wires only cross"),
     ("grad —", "not computed yet (never confused with 0)"),
     ("+=", "a contribution adds to a grad that is already there"),
 ]
