@@ -15,12 +15,13 @@ The kinks follow PyTorch: relu'(0) = 0 and abs'(0) = 0.
 
 from __future__ import annotations
 
+import ast
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-__all__ = ["OPS", "Op", "is_name", "render_formula", "sign"]
+__all__ = ["OPS", "Op", "evaluate_formula", "is_name", "render_formula", "sign"]
 
 Forward = Callable[..., float]
 Derivative = Callable[..., float]
@@ -274,6 +275,8 @@ def render_formula(formula: str, operands: dict[str, str]) -> str:
 
     def sub(match: re.Match[str]) -> str:
         text = operands.get(match.group(1), match.group(1))
+        if match.group(0) == formula:  # the formula is the operand alone (``b``): as it is
+            return text
         simple = is_name(text) or re.fullmatch(r"[0-9.]+(e[+-]?[0-9]+)?", text)  # x, 2.5
         enclosed = formula[match.start() - 1 : match.start()] == "(" and (
             formula[match.end() : match.end() + 1] == ")"
@@ -281,3 +284,52 @@ def render_formula(formula: str, operands: dict[str, str]) -> str:
         return text if simple or enclosed else f"({text})"
 
     return _OPERAND.sub(sub, formula)
+
+
+_FORMULA_OPS: dict[type, Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_FORMULA_CALLS: dict[str, Callable[[float], float]] = {
+    "log": math.log,
+    "cos": math.cos,
+    "sin": math.sin,
+    "sign": sign,
+}
+
+
+def evaluate_formula(formula: str, operands: Mapping[str, float]) -> float:
+    """A formula of the table (never user text) worked out as a reader would, over the given
+    numbers for ``a``, ``b`` and ``out``: ``evaluate_formula("-a/b**2", {"a": 65, "b": 8})``.
+
+    The app writes a formula over numbers rounded for display; this says what those rounded
+    numbers give, which the function in the table (``-out/b`` for ``-a/b**2``) need not.
+    """
+
+    def walk(node: ast.AST) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id in operands:
+            return operands[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _FORMULA_OPS:
+            return _FORMULA_OPS[type(node.op)](walk(node.left), walk(node.right))
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _FORMULA_CALLS
+            and len(node.args) == 1
+        ):
+            return _FORMULA_CALLS[node.func.id](walk(node.args[0]))
+        if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Compare):
+            (op,), (right,) = node.test.ops, node.test.comparators
+            if isinstance(op, ast.Gt):
+                test = walk(node.test.left) > walk(right)
+                return walk(node.body) if test else walk(node.orelse)
+        raise ValueError(f"not a formula of the op table: {formula!r}")
+
+    return walk(ast.parse(formula, mode="eval").body)

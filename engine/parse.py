@@ -25,7 +25,7 @@ from typing import NamedTuple
 from .backward import Edge, Step, Trace, nodes
 from .errors import DomainError, GradientError
 from .numbers import format_number
-from .ops import FUNCTIONS, OPS, render_formula
+from .ops import FUNCTIONS, OPS, Op, evaluate_formula, render_formula
 from .value import Value
 
 __all__ = [
@@ -521,19 +521,21 @@ class Program:
     ) -> str:
         """d node / d (its input ``index``), from the op table, over names or over values
         (names cut to an error message's length with ``short``)."""
-        show = (lambda v: format_number(v.data)) if numbers else self.name
-        if short and not numbers:
-            show = lambda v: clip(self.name(v))  # noqa: E731
+        op = OPS[node.op]
+        show: Callable[[Value], str]
+        if numbers:
+            convention = op.conventions[index]
+            why = None if convention is None else convention(*(p.data for p in node.parents))
+            if why is not None:  # the formula does not hold here: say so
+                local = op.derivatives[index](*(p.data for p in node.parents), node.data)
+                return f"{format_number(local)} ({why})"
+            digits = _formula_digits(op, index, node)
+            show = lambda v: format_number(v.data, digits)  # noqa: E731
+        else:
+            show = (lambda v: clip(self.name(v))) if short else self.name
         operands = {"out": show(node)}
         for letter, parent in zip("ab", node.parents, strict=False):
             operands[letter] = show(parent)
-        op = OPS[node.op]
-        convention = op.conventions[index]
-        if numbers and convention is not None:  # the formula does not hold here: say so
-            why = convention(*(parent.data for parent in node.parents))
-            if why is not None:
-                local = op.derivatives[index](*(p.data for p in node.parents), node.data)
-                return f"{format_number(local)} ({why})"
         return render_formula(op.formulas[index], operands)
 
     def backward(self, *, trace: bool = True) -> Trace | None:
@@ -574,6 +576,28 @@ class Program:
         else:
             hint = "the numbers are too large or too small for a finite gradient"
         return ProgramError(message, self.spans.get(node), hint, self.source)
+
+
+def _formula_digits(op: Op, index: int, node: Value) -> int:
+    """How many digits the numbers put into a local derivative's formula need for the formula
+    to give the value written after it: 6 as everywhere, more where rounding them would
+    change the result. ``1 - out**2`` at ``out = tanh(10) = 0.99999999588`` written with six
+    digits reads ``1 - 1**2 = 8.24461e-9``: false as written."""
+    data = dict(zip("ab", (p.data for p in node.parents), strict=False), out=node.data)
+    formula = op.formulas[index]
+    try:
+        want = format_number(op.derivatives[index](*data.values()))
+    except (ArithmeticError, ValueError):  # no finite derivative here (an error names it)
+        return 6
+    for digits in (6, 8, 10, 12, 14, 16):
+        shown = {k: float(format_number(x, digits)) for k, x in data.items()}
+        try:
+            got = evaluate_formula(formula, shown)
+        except (ArithmeticError, ValueError):
+            continue
+        if format_number(got) == want:
+            return digits
+    return 17  # every number as the float it is: the formula gives the value itself
 
 
 LONG_NAME = 32

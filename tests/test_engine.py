@@ -61,6 +61,26 @@ def test_op_table_declares_a_formula_for_every_derivative() -> None:
         assert all(formula.strip() for formula in op.formulas)
 
 
+def test_every_formula_reads_as_its_derivative() -> None:
+    """The formulas the app writes out, worked out as text over the numbers, give what the
+    engine's derivative functions give (``-a/b**2`` against ``-out/b``)."""
+    from engine.ops import evaluate_formula
+
+    rng = random.Random(7)
+    for op in OPS.values():
+        for _ in range(50):
+            args = [rng.uniform(0.1, 3.0) for _ in range(op.arity)]
+            out = op.forward(*args)
+            for index, formula in enumerate(op.formulas):
+                want = op.derivatives[index](*args, out)
+                got = evaluate_formula(formula, {**dict(zip("ab", args, strict=False)), "out": out})
+                assert math.isclose(got, want, rel_tol=1e-12), (op.name, formula, args)
+    assert evaluate_formula("-a/b**2", {"a": 65.0, "b": 8.0}) == -65 / 64
+    assert evaluate_formula("1 if a > 0 else 0", {"a": -2.0}) == 0
+    with pytest.raises(ValueError, match="not a formula"):
+        evaluate_formula("__import__('os')", {})
+
+
 def test_mul_formulas_name_the_other_operand() -> None:
     assert OPS["*"].formulas == ("b", "a")
 
