@@ -133,7 +133,8 @@ def html(
     doubles) and ``zero_grad``, with buttons and the arrow keys; it loads nothing from
     anywhere (no script, font or style), so it opens with a double-click, from an e-mail or a
     course page. ``value``, ``names`` and ``title`` are as for :func:`show`; the numbers are
-    those of :func:`to_json`. It is what ``stepgrad PROGRAM --html FILE`` writes.
+    those of :func:`to_json`. It is what ``stepgrad PROGRAM --html FILE`` writes; a path that
+    cannot be written is a :class:`stepgrad.sources.SourceError` (one line).
     """
     from .sources.html import document
 
@@ -144,8 +145,15 @@ def html(
         raise SourceError(f"path must be a file name, not {type(path).__name__}")
     text = document(_model(value, names, title, "stepgrad.html"))
     if path is not None:
-        with open(path, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
+        try:
+            with open(path, "w", encoding="utf-8", newline="\n") as file:
+                file.write(text)
+        except OSError as err:  # a folder, a missing folder, no permission: one line
+            from .sources import SourceError
+
+            raise SourceError(
+                f"cannot write the HTML file {os.fspath(path)!r}: {err.strerror or err}"
+            ) from None
     return text
 
 

@@ -886,6 +886,11 @@ def test_html_takes_a_file_name_only(tmp_path: Any) -> None:
             stepgrad.html(Value(2.0, "x") * 2, path)  # type: ignore[arg-type]
     stepgrad.html(Value(2.0, "x") * 2, tmp_path / "ok.html")
     assert (tmp_path / "ok.html").read_text().startswith("<!DOCTYPE html>")
+    # a folder, or a file in a folder that does not exist: one line, as --html FILE says it
+    for bad, why in ((tmp_path, "Is a directory"), (tmp_path / "no" / "x.html", "No such file")):
+        with pytest.raises(SourceError, match=f"cannot write the HTML file '.*': {why}") as info:
+            stepgrad.html(Value(2.0, "x") * 2, bad)
+        assert "\n" not in str(info.value)
 
 
 def test_show_without_a_terminal_says_a_gradient_error_in_one_line(
