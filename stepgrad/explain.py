@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 from engine import OPS, Edge, Step, Value
-from engine.numbers import format_number
+from engine.numbers import format_number, worked
 from engine.ops import is_name
 from engine.parse import CONSTANTS, spare_name
 
@@ -60,6 +60,13 @@ def local_formula(program: Program, step: Step, edge: Edge) -> str:
     if numeric != value and not numeric.startswith(f"{value} ("):  # a convention says it
         text += f" = {value}"
     return text
+
+
+def worked_product(upstream: float, local: float, contribution: float) -> str:
+    """``upstream × local = contribution`` with numbers that work out: ``-1.015625 × 3 =
+    -3.04688``, where ``-1.01562 × 3`` would give ``-3.04686`` (see
+    :func:`engine.numbers.worked`)."""
+    return "{} × {} = {}".format(*worked(upstream, "×", local, contribution))
 
 
 def edge_note(edge: Edge) -> str:
@@ -327,7 +334,7 @@ def _sends(program: Program, step: Step, positions: list[int], walk: Walkthrough
     """What the firing node sends one parent: ``x gets 1 × 8 = 8`` (per edge, once if alike)."""
     node = step.node
     formulas = OPS[node.op].formulas
-    name, up = program.name(node), n(step.upstream)
+    name = program.name(node)
     edges = [step.edges[i] for i in positions]
     parent = program.name(edges[0].parent)
     parts = []
@@ -339,7 +346,8 @@ def _sends(program: Program, step: Step, positions: list[int], walk: Walkthrough
             grad = "grad from this pass" if _on_top(step, walk) else "grad"
             parts.append(f"{parent} gets minus {name}'s {grad}: {n(edge.contribution)}")
         else:
-            parts.append(f"{parent} gets {up} × {n(edge.local)} = {n(edge.contribution)}")
+            product = worked_product(step.upstream, edge.local, edge.contribution)
+            parts.append(f"{parent} gets {product}")
     if len(parts) == 1:
         return parts[0]
     if len({(e.local, e.contribution) for e in edges}) == 1:

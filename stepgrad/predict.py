@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engine import Step, Value
-from engine.numbers import format_number
+from engine.numbers import format_number, worked
 from stepgrad.explain import partial
 from stepgrad.state import Walkthrough
 
@@ -310,10 +310,13 @@ class EdgeWork:
         if self.before is None:
             grad = f"grad — → {n(self.after)} (its first contribution)"
         else:
-            grad = f"grad {n(self.before)} + {n(self.contribution)} = {n(self.after)}"
+            before, contribution, after = worked(self.before, "+", self.contribution, self.after, n)
+            grad = f"grad {before} + {contribution} = {after}"
         return [
             self.local_text,
-            f"upstream × local = {n(self.upstream)} × {n(self.local)} = {n(self.contribution)}",
+            "upstream × local = {} × {} = {}".format(
+                *worked(self.upstream, "×", self.local, self.contribution, n)
+            ),
             grad,
         ]
 

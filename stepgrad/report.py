@@ -38,6 +38,7 @@ from .explain import (
     partial,
     placeholders,
     plural,
+    worked_product,
 )
 
 __all__ = ["edge_note", "partial", "print_trace", "terminal_width", "wants_ascii"]
@@ -450,9 +451,7 @@ def _edge_rows(
                 w.seg(name, "bold"),
                 w.seg(formula),
                 w.seg(local),
-                w.seg(
-                    f"{format_number(step.upstream)} × {local} = {format_number(edge.contribution)}"
-                ),
+                w.seg(worked_product(step.upstream, edge.local, edge.contribution)),
                 w.seg(f"{before} → {format_number(edge.grad_after)}"),
                 w.seg(edge_note(edge), "dim"),
             ]

@@ -257,9 +257,11 @@ def test_the_numbers_are_those_of_json_and_of_the_hand() -> None:
             assert written.endswith(f"= {their['formula_values']}") or written.endswith(
                 f"= {their['formula']}"
             )
-            before, after = fresh["grads"][k][e]
+            before, after, *added = fresh["grads"][k][e]
             assert after == format_number(their["grad_after"])
-            assert before is None or before == format_number(their["grad_before"])
+            if before is not None:  # written with the digits it takes to add up: same number
+                assert format_number(float(before)) == format_number(their["grad_before"])
+                assert format_number(float(before) + float(added[0])) == after
     # by hand: ∂r/∂a = 1/b = 1/8, ∂r/∂b = -a/b² = -65/64; x.grad = 2x/b = 2, y.grad = -6.09375
     first = model["steps"][0]
     assert first[1] == "r = a / b" and first[3] == "1"
@@ -270,9 +272,10 @@ def test_the_numbers_are_those_of_json_and_of_the_hand() -> None:
     for k, theirs in enumerate(doc["steps"]):
         for e, their in enumerate(theirs["edges"]):
             left = doc["nodes"][their["parent"]]["grad"]
-            before, after = again["grads"][k][e]
-            assert before == format_number(left + their["grad_before"])
+            before, after, added = again["grads"][k][e]
+            assert format_number(float(before)) == format_number(left + their["grad_before"])
             assert after == format_number(left + their["grad_after"])
+            assert format_number(float(before) + float(added)) == after  # the sum adds up
     assert again["notes"][0], "pass 2 says why its first += adds to a grad already there"
 
 

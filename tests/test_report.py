@@ -40,7 +40,7 @@ TOY_FIELDS = [  # every field of every edge, by hand
     "0.125 × 8 = 1",
     "1 → 2",
     "∂(y*y)/∂y = y = 3",
-    "-1.01562 × 3 = -3.04688",
+    "-1.015625 × 3 = -3.04688",  # -65/64 × 3 = -3.046875: the rounded -1.01562 gives -3.04686
     "-3.04688 → -6.09375",
     "complete: will fire",
     "waits for 1 more",

@@ -794,3 +794,36 @@ def test_a_formula_over_numbers_gives_the_number_after_it(program: str, values: 
         if "(" in text and text.endswith(")") and not re.fullmatch(r"[-+*/.\w ()e]+", text):
             continue  # a convention, said in words: 0 (relu'(0) = 0)
         assert format_number(evaluate(text)) == format_number(edge["local"]), edge
+
+
+# --- upstream × local = contribution, and before + contribution = after, add up as written ---
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_the_written_products_and_sums_work_out(example: str) -> None:
+    """The toy's ``-1.01562 × 3 = -3.04688`` did not (-1.01562 × 3 = -3.04686): a student who
+    checks the arithmetic on screen must get the number written after ``=``. Every product
+    and sum in ``--print`` (two passes, so grads add to earlier ones) and in the HTML page's
+    notes is worked out here from the written numbers."""
+    code, out, err = run_cli("--example", example, "--print", "--passes", "2")
+    assert code == 0, err
+    number = r"-?\d+(?:\.\d+)?(?:e-?\d+)?"
+    products = re.findall(rf"({number}) × ({number}) = ({number})", out)
+    assert products
+    for a, b, c in products:
+        assert format_number(float(a) * float(b)) == c, (a, b, c)
+    from stepgrad.sources.html import walkthrough
+
+    page = json.dumps(walkthrough(parse(EXAMPLES[example].program), title="t"))
+    sums = re.findall(rf"({number}) \+ ({number}) = ({number})", page)
+    for a, b, c in sums:
+        assert format_number(float(a) + float(b)) == c, (a, b, c)
+
+
+def test_the_toys_product_is_written_with_the_digits_it_takes() -> None:
+    from engine.numbers import worked
+
+    # by hand: ∂r/∂b = -65/64 = -1.015625 exactly; × 3 = -3.046875, which rounds to -3.04688
+    assert worked(-65 / 64, "×", 3.0, -65 / 64 * 3) == ("-1.015625", "3", "-3.04688")
+    assert worked(0.125, "×", 8.0, 1.0) == ("0.125", "8", "1")  # nothing to add
+    assert worked(-3.046875, "+", -3.046875, -6.09375) == ("-3.046875", "-3.046875", "-6.09375")

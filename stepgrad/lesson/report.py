@@ -18,7 +18,7 @@ from engine.check import estimate_all, judge
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError
 
-from ..explain import difference_quotient, edge_note, local_formula, plural
+from ..explain import difference_quotient, edge_note, local_formula, plural, worked_product
 from ..report import (
     _check_row,
     _fits,
@@ -366,7 +366,7 @@ def _edge_rows(
                 w.seg(name, "bold"),
                 w.seg(formula),
                 w.seg(local),
-                w.seg(f"{n(step.upstream)} × {local} = {n(edge.contribution)}"),
+                w.seg(worked_product(step.upstream, edge.local, edge.contribution)),
                 w.seg(f"{before} → {n(edge.grad_after)}"),
                 w.seg(note, "dim"),
             ]

@@ -49,7 +49,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from engine import Value
-from engine.numbers import format_number
+from engine.numbers import format_number, worked
 from engine.text import visible
 
 from ..explain import (
@@ -63,6 +63,7 @@ from ..explain import (
     ordinal,
     partial,
     plural,
+    worked_product,
 )
 from ..state import Walkthrough
 from .html_assets import CSS, SCRIPT
@@ -385,7 +386,8 @@ def _n(x: float) -> str:
 def _steps(walk: Walkthrough, ids: Mapping[Value, int]) -> list[list[Any]]:
     """What every step of a pass is, the same in every pass: ``[node id, describe, ∂out/∂node,
     upstream, [edge, ...], [parent id, ...]]``, each edge ``[who, formula, local, contribution,
-    then]``."""
+    then]`` and, where the rounded upstream × local would not give the rounded contribution,
+    ``upstream × local = contribution`` with the digits that do."""
     program = walk.program
     ordinals = contribution_ordinals(walk)
     steps = []
@@ -396,15 +398,12 @@ def _steps(walk: Walkthrough, ids: Mapping[Value, int]) -> list[list[Any]]:
             name = program.name(edge.parent)
             formula = local_formula(program, step, edge)
             who = name if total == 1 else f"{name} ({ordinal(k)} of {total})"
-            edges.append(
-                [
-                    visible(who),
-                    visible(formula),
-                    _n(edge.local),
-                    _n(edge.contribution),
-                    edge_note(edge),
-                ]
-            )
+            fields = [visible(who), visible(formula), _n(edge.local), _n(edge.contribution)]
+            fields.append(edge_note(edge))
+            product = worked_product(step.upstream, edge.local, edge.contribution)
+            if product != f"{_n(step.upstream)} × {fields[2]} = {fields[3]}":  # more digits
+                fields.append(product)
+            edges.append(fields)
         steps.append(
             [
                 ids.get(step.node, -1),
@@ -447,7 +446,13 @@ def _panel(walk: Walkthrough) -> dict[str, Any]:
         for e, edge in enumerate(step.edges):
             k, _total = ordinals[(index, e)]
             fresh = k == 1 and edge.parent not in pass_.base
-            row.append([None if fresh else _n(edge.grad_before), _n(edge.grad_after)])
+            if fresh:
+                row.append([None, _n(edge.grad_after)])
+            else:  # before + contribution, with numbers that add up to after
+                before, contribution, after = worked(
+                    edge.grad_before, "+", edge.contribution, edge.grad_after
+                )
+                row.append([before, after, contribution])
             if not fresh:
                 said.append(_accumulation_note(walk, edge.parent, edge, k))
         grads.append(row)
@@ -462,7 +467,7 @@ def _panel(walk: Walkthrough) -> dict[str, Any]:
 
 def _accumulation_note(walk: Walkthrough, parent: Value, edge: Any, k: int) -> Segments:
     name = visible(walk.program.name(parent))
-    before, after = _n(edge.grad_before), _n(edge.grad_after)
+    before, contribution, after = worked(edge.grad_before, "+", edge.contribution, edge.grad_after)
     if k > 1:
         why = f"{name} is shared: this {ordinal(k)} contribution adds to the {before} it has"
     elif walk.pass_.accumulates:
@@ -473,7 +478,7 @@ def _accumulation_note(walk: Walkthrough, parent: Value, edge: Any, k: int) -> S
         ["+= ", "warn"],
         [why, ""],
         [": ", ""],
-        [f"{before} + {_n(edge.contribution)} = {after}", "b"],
+        [f"{before} + {contribution} = {after}", "b"],
     ]
 
 

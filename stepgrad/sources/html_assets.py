@@ -362,9 +362,9 @@ function start(data) {
         tr.appendChild(cell("td", [[e[0], "b"]]));
         tr.appendChild(cell("td", [e[1]]));
         tr.appendChild(cell("td", [e[2]], "sg-num"));
-        tr.appendChild(cell("td", [s[3] + " × " + e[2] + " = " + e[3]]));
+        tr.appendChild(cell("td", [e[5] || s[3] + " × " + e[2] + " = " + e[3]]));
         tr.appendChild(cell("td", g[0] === null ? ["— → ", [g[1], "b"]] :
-          [g[0] + " + " + e[3] + " → ", [g[1], "b"], ["  +=", "warn"]]));
+          [g[0] + " + " + g[2] + " → ", [g[1], "b"], ["  +=", "warn"]]));
         tr.appendChild(cell("td", [[e[4], "dim"]]));
         for (var c = 1; c < labels.length; c++) {  // the labels a narrow panel shows
           tr.children[c].setAttribute("data-label", labels[c]);

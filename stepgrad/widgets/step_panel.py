@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.content import Content
 
 from engine import Edge, Step, Value
-from engine.numbers import format_number
+from engine.numbers import format_number, worked
 from stepgrad.explain import (
     UNUSED_AT_START,
     check_numbers,
@@ -21,6 +21,7 @@ from stepgrad.explain import (
     local_formula,
     ordinal,
     plural,
+    worked_product,
 )
 from stepgrad.lesson import bugs
 from stepgrad.state import Walkthrough
@@ -382,7 +383,7 @@ class StepPanel(LineWidget):
                     Content.styled(who, "bold"),
                     Content(formula),
                     Content(n(edge.local)),
-                    Content(f"{n(step.upstream)} × {n(edge.local)} = {n(edge.contribution)}"),
+                    Content(worked_product(step.upstream, edge.local, edge.contribution)),
                     grad,
                     Content.styled(note, "dim"),
                 ]
@@ -418,7 +419,9 @@ class StepPanel(LineWidget):
         )
 
     def _accumulation_note(self, walk: Walkthrough, edge: Edge, name: str, k: int) -> Content:
-        before, after = n(edge.grad_before), n(edge.grad_after)
+        before, contribution, after = worked(
+            edge.grad_before, "+", edge.contribution, edge.grad_after
+        )
         if k > 1:
             why = f"{name} is shared: this {ordinal(k)} contribution adds to the {before} it has"
         elif walk.pass_.accumulates:
@@ -432,7 +435,7 @@ class StepPanel(LineWidget):
             ("+= ", "bold $warning"),
             why,
             ": ",
-            (f"{before} + {n(edge.contribution)} = {after}", "bold"),
+            (f"{before} + {contribution} = {after}", "bold"),
         )
 
 
