@@ -242,6 +242,24 @@ async def test_paths_on_the_collapsed_mlp() -> None:
         assert app.contained == []
 
 
+async def test_the_paths_window_shortens_a_long_path_as_print_does() -> None:
+    """A 400-term sum: each option listed all 399 factors (``1 × 1 × …``, 40 kB for the
+    10,000-term sum the limits allow), with the path's description out of reach after them."""
+    program = "+".join(f"a{i}" for i in range(400))
+    app = create_app(program, {f"a{i}": 1 for i in range(400)}, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        app.main.select(app.walk.program.inputs["a0"])
+        await pilot.press("P")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PathsScreen)
+        (option,) = [str(o.prompt) for o in screen.query_one("#paths-list")._options]
+        # by hand: a0's one path runs through 399 partial sums, each local derivative 1
+        assert option.startswith("1  = " + " × ".join(["1"] * 5) + " × … 389 more … × ")
+        assert len(option) < 300, option
+        assert option.endswith("→ out")
+
+
 def test_a_long_path_is_described_by_its_ends() -> None:
     """A sum of 30 terms: a3's one path passes 26 partial sums (28 nodes, 27 edges, each local
     derivative 1, by hand). It shows its first and last nodes around the count left out."""

@@ -35,6 +35,7 @@ __all__ = [
     "Path",
     "Paths",
     "describe_path",
+    "factors_text",
     "paths",
     "prepare",
     "product_number",
@@ -346,19 +347,25 @@ def path_total(found: Paths, number: Callable[[float], str]) -> str:
     return number(found.total)
 
 
-def product_text(path: Path, number: Callable[[float], str]) -> str:
-    """``8 × 1 × 0.125 = 1`` (just ``1`` for the empty path of the output itself); a long
-    path's first and last :data:`ENDS` factors around ``… 2,590 more …``."""
-    if not path.locals:
-        return "1 (the output itself)"
-    factors = [number(x) for x in path.locals[:ENDS]] if len(path.locals) > LONG else []
-    if factors:
+def factors_text(path: Path, number: Callable[[float], str]) -> str:
+    """``8 × 1 × 0.125``; a long path's first and last :data:`ENDS` factors around
+    ``… 2,590 more …`` (a 10,000-term sum's path would be 40 kB of ``1 × 1 × …``)."""
+    if len(path.locals) > LONG:
+        factors = [number(x) for x in path.locals[:ENDS]]
         factors.append(f"… {len(path.locals) - 2 * ENDS:,} more …")
         factors += (number(x) for x in path.locals[-ENDS:])
     else:
         factors = [number(x) for x in path.locals]
+    return " × ".join(factors)
+
+
+def product_text(path: Path, number: Callable[[float], str]) -> str:
+    """``8 × 1 × 0.125 = 1`` (just ``1`` for the empty path of the output itself); a long
+    path shortened as :func:`factors_text` says."""
+    if not path.locals:
+        return "1 (the output itself)"
     shown = product_number(path, number)
-    return " × ".join(factors) + (f" {shown}" if path.beyond else f" = {shown}")
+    return factors_text(path, number) + (f" {shown}" if path.beyond else f" = {shown}")
 
 
 def is_close(a: float, b: float) -> bool:

@@ -27,6 +27,7 @@ from stepgrad.lesson.paths import (
     Path,
     Paths,
     describe_path,
+    factors_text,
     is_close,
     path_total,
     paths,
@@ -145,7 +146,7 @@ class PathsScreen(ModalScreen[None]):
         width = max((len(text) for text in products), default=1)
         options = []
         for path, product in zip(shown, products, strict=True):
-            factors = " × ".join(n(x) for x in path.locals) or "1"
+            factors = factors_text(path, n) or "1"
             text = f"{product.rjust(width)}  = {factors}   {describe_path(path, program.name)}"
             options.append(Option(Content(text)))
         return options
