@@ -347,6 +347,22 @@ async def test_the_training_window_sets_what_u_uses() -> None:
         assert app.main.updates[-1].lr == 0.5
 
 
+async def test_the_training_window_shortens_a_long_program() -> None:
+    """A 2,000-character loss took 19 of the window's 36 rows, a 20,000-character one 180:
+    the lr, steps and parameters below it were off the screen."""
+    terms = " + ".join(f"w{i}*{i}" for i in range(300))
+    app = create_app(f"loss = ({terms})**2", {f"w{i}": 0.001 for i in range(300)}, steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen)
+        head = str(screen.query_one("#training-head").render()).split("\n")[0]
+        assert head.startswith("program  loss = (w0*0 + w1*1") and head.endswith("w299*299)**2")
+        assert "…" in head and len(head) <= len("program  ") + 240
+        assert screen.query_one("#training-lr").region.y < 36  # the form is on the screen
+
+
 # --- forward mode in the app ---------------------------------------------------------------------
 
 

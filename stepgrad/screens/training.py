@@ -40,7 +40,7 @@ from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.option_list import OptionDoesNotExist
 
 from engine.numbers import format_number
-from engine.parse import ProgramError, parse
+from engine.parse import ProgramError, clip, parse
 from engine.text import visible
 from stepgrad.examples import Example
 from stepgrad.state import editable_source
@@ -72,6 +72,9 @@ _TITLES = {
 
 Segment = tuple[str, str]
 """A piece of a line: (text, style)."""
+
+PROGRAM_CHARS = 240
+"""The program line's most characters: about three lines of the window at 80 columns."""
 
 
 def _n(x: float) -> str:
@@ -519,7 +522,9 @@ class TrainingScreen(ModalScreen[Training | None]):
 
     def _program_text(self) -> str:
         """The program on one line, at the values the loop starts from; past 6 statements,
-        their count and the last one (which says what the loss is)."""
+        their count and the last one (which says what the loss is); past
+        :data:`PROGRAM_CHARS` characters its start and end (a 20,000-character sum wrapped to
+        180 lines and pushed the form off the screen)."""
         statements = [
             visible(code.strip())
             for line in self.shown_source.split("\n")
@@ -527,8 +532,8 @@ class TrainingScreen(ModalScreen[Training | None]):
             if code.strip()
         ]
         if len(statements) > 6:
-            return f"({len(statements)} statements) … {statements[-1]}"
-        return "; ".join(statements)
+            return clip(f"({len(statements)} statements) … {statements[-1]}", PROGRAM_CHARS)
+        return clip("; ".join(statements), PROGRAM_CHARS)
 
     def on_mount(self) -> None:
         if self.comparison is None and self.error is None and self.inputs:
