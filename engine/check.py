@@ -339,7 +339,9 @@ class _Tableau:
         best_rank = self._rank(self.best or 0.0, self.error)
         for j in range(1, len(previous) + 1):
             factor = RATIO ** (self.power * j)
-            extrapolated = (row[j - 1] * factor - previous[j - 1]) / (factor - 1.0)
+            # (r*factor - p)/(factor - 1) written as r + (r - p)/(factor - 1): the same
+            # number, without the product that overflows for a derivative near 1e308
+            extrapolated = row[j - 1] + (row[j - 1] - previous[j - 1]) / (factor - 1.0)
             error = max(abs(extrapolated - row[j - 1]), abs(extrapolated - previous[j - 1]), floor)
             if not (math.isfinite(extrapolated) and math.isfinite(error)):
                 row.append(extrapolated)
@@ -406,6 +408,7 @@ def estimate(
     rounding = graph.rounding(cone)
     scale: float | None = None
     central = right = left = _Tableau(2, 0.0)  # made at the first step f can be evaluated
+    overflowed = False  # f could be evaluated, but its differences were not finite
     for level in range(_LEVELS):
         h = h0 / RATIO**level
         xp, xm = x + h, x - h
@@ -419,6 +422,7 @@ def estimate(
             continue
         quotients = ((up - down) / (xp - xm), (up - f0) / (xp - x), (f0 - down) / (x - xm))
         if not all(map(math.isfinite, quotients)):  # f near overflow: inf - inf
+            overflowed = True
             central.restart()
             right.restart()
             left.restart()
@@ -438,11 +442,16 @@ def estimate(
         if _settled(central, right, left, scale, rel):
             break
     if central.best is None or right.best is None or left.best is None:
+        why = (
+            "its differences are too large for a float"
+            if overflowed
+            else "f cannot be evaluated on both sides of {x}"
+        )
+        edge = "" if overflowed else " (a domain edge)"
         return Estimate(
             "undefined",
             kinks=kinks,
-            note=f"f cannot be evaluated on both sides of {{x}} at any step from "
-            f"h = {format_number(h0, 2)} down (a domain edge)",
+            note=f"{why} at any step from h = {format_number(h0, 2)} down{edge}",
         )
     return Estimate(
         "ok",

@@ -243,3 +243,13 @@ def test_past_the_budget_inputs_are_unchecked_with_a_reason() -> None:
     skipped = [c for c in found if c.verdict == "unchecked"]
     assert skipped[0].reason and f"of {len(leaves)} checked" in skipped[0].reason
     assert BUDGET > 200
+
+
+def test_a_grad_near_the_largest_float_is_checked_not_called_a_domain_edge() -> None:
+    """a*b at a = 1e308: d/db = a = 1e308 by hand, and a*b evaluates on both sides of b. The
+    extrapolation multiplied a quotient of 1e308 by 5.8 (inf) and gave up, saying f could not
+    be evaluated there (a domain edge)."""
+    found = checks("a*b", a=1e308, b=1)
+    assert found["b"].verdict == "agree", found["b"]
+    assert found["b"].numeric == pytest.approx(1e308, rel=1e-6)
+    assert found["a"].verdict == "agree" and found["a"].numeric == pytest.approx(1, rel=1e-9)
