@@ -319,9 +319,6 @@ def zero_grad(root: Value) -> None:
                 todo.append(parent)
 
 
-_NAN = float("nan")
-
-
 def backward(root: Value, *, trace: bool = False) -> Trace | None:
     """One backward pass from ``root``; see :meth:`Value.backward`.
 
@@ -363,17 +360,61 @@ def backward(root: Value, *, trace: bool = False) -> Trace | None:
             [node.data for node in everyone],
             [c.data for c in constants],
         )
-    # the pass succeeded: add its gradients to .grad. A grad of 0 (zero_grad, a new graph)
-    # takes the pass's own as it is, which is what the sum gives (``_g`` is never -0.0, see
-    # _fire), without making a float: this loop runs over the whole graph, cold in the cache.
-    for group in (order, leaves) if reached is None else (reached,):
-        for node in group:
-            grad = node.grad
-            node.grad = grad + node._g if grad else node._g
+    # the pass succeeded: add its gradients to .grad (or refuse, changing none, if a sum
+    # overflows)
+    _add_grads((order, leaves) if reached is None else (reached,))
     if not trace:
         return None
     steps = Steps(order, everyone, snapshot, constants)
     return Trace(root, steps, PassGrads(steps))
+
+
+def _add_grads(groups: tuple[list[Value], ...]) -> None:
+    """Add each node's gradient in this pass (``_g``) to its ``.grad``, all or none.
+
+    A grad of 0 (zero_grad, a new graph) takes the pass's own as it is, which is what the sum
+    gives (``_g`` is never -0.0, see _fire), without making a float: this loop runs over the
+    whole graph, cold in the cache, and a pass from zero grads (every training step with
+    zero_grad) pays nothing more. A grad from earlier passes is summed and checked: if the sum
+    is not finite, the grads already summed are put back and a GradientError (kind
+    ``"accumulated"``) names the node. To put them back exactly, a node whose grad was summed
+    keeps its grad from before in ``_g``, which the pass no longer needs.
+    """
+    summed: list[Value] = []  # the nodes whose grad was not 0, in the order they were summed
+    for group in groups:
+        for node in group:
+            grad = node.grad
+            if not grad:
+                node.grad = node._g
+                continue
+            total = grad + node._g
+            if total - total != 0.0:  # inf or nan: the pass would leave a grad not finite
+                error = GradientError(
+                    None,
+                    None,
+                    None,
+                    None,
+                    "the gradient is not finite once added to the grad from earlier passes",
+                    kind="accumulated",
+                    parent=node,
+                    contribution=node._g,
+                    before=grad,
+                )
+                _put_back(groups, node, summed)
+                raise error
+            node.grad, node._g = total, grad
+            summed.append(node)
+
+
+def _put_back(groups: tuple[list[Value], ...], stop: Value, summed: list[Value]) -> None:
+    """Undo :func:`_add_grads` up to the node ``stop``, which it did not change."""
+    for group in groups:
+        for node in group:
+            if node is stop:
+                for back in summed:
+                    back.grad = back._g
+                return
+            node.grad = 0.0  # (a grad that was -0.0 comes back as 0.0, equal to it)
 
 
 _FINE, _MISCOUNTED, _NOT_FINITE = 0, 1, 2
@@ -576,13 +617,15 @@ def _fire_checked(root: Value) -> list[Value]:
 
     The reference pass: Kahn's algorithm over counted edges, every local derivative the op
     table's function (or constant). Raises a GradientError naming the first edge whose local
-    derivative or sum is not finite.
+    derivative, product with the upstream gradient, or sum is not finite (its ``kind`` says
+    which).
     """
     order = [root]
     for node in order:
         op = OPS[node.op]
         parents = node.parents
         args = [p.data for p in parents] + [node.data]
+        upstream = node._g  # finite: every contribution to it was checked
         for index, parent in enumerate(parents):
             if not parent.requires_grad:
                 continue
@@ -590,11 +633,35 @@ def _fire_checked(root: Value) -> list[Value]:
             try:
                 if local is None:
                     local = op.derivatives[index](*args)
-                after = parent._g + node._g * local
             except (ArithmeticError, ValueError):
-                after = _NAN
-            if after - after != 0.0:  # inf or nan, here or in the sum
-                raise GradientError(node, index, local, node._g, "the gradient is not finite")
+                local = None
+            if local is None or local - local != 0.0:  # undefined, inf or nan
+                raise GradientError(
+                    node, index, local, upstream, "the local derivative is not finite"
+                )
+            contribution = upstream * local
+            if contribution - contribution != 0.0:
+                raise GradientError(
+                    node,
+                    index,
+                    local,
+                    upstream,
+                    "upstream * local is not finite",
+                    kind="product",
+                )
+            before = parent._g
+            after = before + contribution
+            if after - after != 0.0:
+                raise GradientError(
+                    node,
+                    index,
+                    local,
+                    upstream,
+                    "the contributions to a gradient add up to a number that is not finite",
+                    kind="sum",
+                    contribution=contribution,
+                    before=before,
+                )
             parent._g = after
             parent._pending -= 1
             if parent._pending == 0 and parent._a is not None:

@@ -91,6 +91,10 @@ _UNSUPPORTED_NODES: dict[type[ast.AST], str] = {
     ast.GeneratorExp: "generator expressions are not supported",
     ast.Slice: "slices are not supported",
 }
+_LINE_OPERATOR = re.compile(r"\*\*=?|//=?|<<=?|>>=?|[<>=!]=|[-+*/%@&|^]=?|[<>~=]")
+"""An operator at the start of a line (the longest one there), as when a line break splits an
+expression: ``loss = (w - 1)**2`` then ``       + (b - 2)**2``."""
+
 _CHARACTER_HINTS: dict[str, str] = {
     "\u2212": "use - for minus",
     "\u00d7": "use * for multiplication",
@@ -398,6 +402,8 @@ class Program:
         self._short: dict[tuple[Value, int], str] = {}  # name() by node and name_limit
         self.name_limit = LONG_NAME
         self.given: dict[Value, str] = {}  # the inputs given on the command line: their names
+        # (name, k) -> the value's name that set the k-th assignment to name (x₁ or x)
+        self.assignment_keys: dict[tuple[str, int], str] = {}
 
     def __repr__(self) -> str:
         return f"Program({self.source!r}, output={self.output!r})"
@@ -560,18 +566,48 @@ class Program:
         return read if read in self.inputs else None
 
     def _gradient_error(self, err: GradientError) -> ProgramError:
-        node, parent = err.node, err.parent
+        """The one-line error for a gradient that is not finite, naming what made it so: the
+        edge's local derivative, upstream × local, the contributions to one grad adding up,
+        or a grad from earlier passes plus this pass's (see :class:`GradientError`)."""
+        parent = err.parent
+        source = clip(self.name(parent))
+        if err.kind == "accumulated":
+            message = (
+                f"this pass would make {source}'s grad not finite: the grad earlier passes left "
+                f"plus this pass's add up past the largest float ("
+                f"{format_number(err.before or 0.0)} + {format_number(err.contribution or 0.0)})"
+            )
+            hint = "call zero_grad between passes"
+            return ProgramError(message, self.spans.get(parent), hint, self.source)
+        if err.kind == "sum":
+            message = (
+                f"{source}'s grad is not finite: its contributions add up past the largest "
+                f"float ({format_number(err.before or 0.0)} + "
+                f"{format_number(err.contribution or 0.0)})"
+            )
+            hint = "the numbers are too large for a finite gradient"
+            return ProgramError(message, self.spans.get(parent), hint, self.source)
+        node, index = err.node, err.index
+        assert node is not None and index is not None  # an edge is at fault
         op = OPS[node.op]
+        child = clip(self.name(node))
         local = "undefined" if err.local is None else format_number(err.local)
-        child, source = clip(self.name(node)), clip(self.name(parent))
+        if err.kind == "product":
+            message = (
+                f"the gradient along the edge {child} -> {source} is not finite: upstream "
+                f"{format_number(err.upstream or 0.0)} × local {local} (d({child})/d({source})"
+                f" = {self.derivative(node, index, short=True)}) is past the largest float"
+            )
+            hint = "the numbers are too large for a finite gradient"
+            return ProgramError(message, self.spans.get(node), hint, self.source)
         message = (
             f"the gradient along the edge {child} -> {source} is not finite: "
-            f"d({child})/d({source}) = {self.derivative(node, err.index, short=True)}"
-            f" = {self.derivative(node, err.index, numbers=True)} = {local}"
+            f"d({child})/d({source}) = {self.derivative(node, index, short=True)}"
+            f" = {self.derivative(node, index, numbers=True)} = {local}"
         )
-        if (op.name == "sqrt" or (op.name == "**" and err.index == 0)) and parent.data == 0:
+        if (op.name == "sqrt" or (op.name == "**" and index == 0)) and parent.data == 0:
             hint = "the slope is vertical there: no finite derivative at 0"
-        elif op.name == "**" and err.index == 1:
+        elif op.name == "**" and index == 1:
             hint = "the exponent's gradient needs log(base), defined only for a positive base"
         else:
             hint = "the numbers are too large or too small for a finite gradient"
@@ -703,6 +739,10 @@ def parse_assignment(text: str) -> tuple[str, float]:
             f"unexpected argument {_quote(text)}", hint="give values as name=number, e.g. x=1.5"
         )
     name = read_name(typed)  # as the program reads it: ｘ there is x here too
+    stem = typed.rstrip(SUBSCRIPT_DIGITS)
+    if name is not None and stem != typed and read_name(stem) is not None:
+        # x₁ as the program shows it (Python reads it as x1: parse() decides which is meant)
+        name = f"{read_name(stem)}{typed[len(stem) :]}"
     if name is None or name.startswith("__"):
         raise ProgramError(
             f"{_quote(typed)} in {_quote(text)} is not a valid name", hint="e.g. x=1.5"
@@ -766,6 +806,10 @@ class _Parser:
         self.marks: dict[Value, str] = {}  # inputs written name = param(...) / fixed(...)
         self.free: dict[str, ast.Name] = {}
         self.used: set[str] = set()
+        self.assigned: set[str] = set()  # every name the program assigns, anywhere
+        # the values given for inputs the program assigns (x = 1), by statement index
+        self.statement_values: dict[int, float] = {}
+        self.statement_keys: dict[int, str] = {}  # ... and the name each was given by
 
     # --- errors and locations ------------------------------------------------------------------
 
@@ -806,8 +850,44 @@ class _Parser:
 
     def run(self) -> Program:
         module = self.syntax()
+        self._continued_lines(module)
         self.validate(module)
         return self.evaluate(module)
+
+    def _continued_lines(self, module: ast.Module) -> None:
+        """Refuse a statement that reads as the rest of the line before it: a line indented
+        more than the statement line before it that starts with an operator (``loss = a`` then
+        ``    + b``: Python reads ``+ b`` as a statement of its own, and it would silently be
+        the output), or any line after the first that starts with ``*`` or ``**``.
+        Leading indentation alone is forgiven; a bracketed expression continues as in Python.
+        """
+        previous: int | None = None  # the line the statement before starts on
+        for stmt in module.body:
+            line = stmt.lineno
+            if line == previous:  # a second statement on the line, after a ;
+                continue
+            if previous is not None and isinstance(stmt, ast.Expr) and stmt.col_offset == 0:
+                body = self.bodies[line - 1]
+                operator = _LINE_OPERATOR.match(body)
+                if operator is not None and (
+                    self.indent[line - 1] > self.indent[previous - 1]
+                    or operator.group() not in ("+", "-", "~")
+                ):
+                    raise self._continued(line, operator.group(), valid=True)
+            previous = line
+
+    def _continued(self, line: int, operator: str, *, valid: bool) -> ProgramError:
+        """The error for a line that starts with ``operator`` as if it continued the line
+        before (``valid``: Python reads the line as a statement of its own)."""
+        col = self.indent[line - 1] + 1
+        what = "is a new statement" if valid else "a new statement cannot start with it"
+        return ProgramError(
+            f"this line starts with {operator} but {what}: Python does not continue a line "
+            "after a line break",
+            Span(line, col, line, col + len(operator)),
+            "put the whole expression in brackets to continue it over lines",
+            self.source,
+        )
 
     def syntax(self) -> ast.Module:
         if len(self.source) > MAX_SOURCE:
@@ -893,6 +973,14 @@ class _Parser:
         line = err.lineno or 1
         line = min(max(line, 1), len(self.lines))
         body = self.lines[line - 1].lstrip(" \t")
+        operator = _LINE_OPERATOR.match(body)
+        if (
+            operator is not None
+            and (err.offset or 1) == 1  # the parser stops at the line's first character
+            and err.lineno == line
+            and any(b.strip() and not b.startswith("#") for b in self.bodies[: line - 1])
+        ):
+            return self._continued(line, operator.group(), valid=False)
         col = min(max((err.offset or 1), 1), len(body) + 1) + self.indent[line - 1]
         end_col = col + 1
         if err.end_lineno == err.lineno and err.end_offset and err.end_offset > (err.offset or 0):
@@ -1165,7 +1253,15 @@ class _Parser:
                     computed.setdefault(target.id, stmt)
                 assigned.add(target.id)
 
-        missing = [name for name in free if name not in self.values and name not in CONSTANTS]
+        # pi and e are the constants only in a program that does not assign them: one that
+        # does reads them before the assignment as any name used before it is assigned
+        self.assigned = set(later)
+        self._resolve_values(module, free, later)
+        missing = [
+            name
+            for name in free
+            if name not in self.values and (name not in CONSTANTS or name in later)
+        ]
         if missing:
             self._missing(missing, free, assigned, later)
         for name in self.values:
@@ -1178,6 +1274,138 @@ class _Parser:
                 )
         self.free = free
         self.used = set(free) | constant_inputs
+
+    def _resolve_values(
+        self, module: ast.Module, free: dict[str, ast.Name], later: dict[str, ast.stmt]
+    ) -> None:
+        """Decide which input each given value sets, by the names the program shows.
+
+        A name assigned a number several times makes an input per assignment, shown with a
+        subscript (``x = 1; y = x*2; x = 5``: ``x₁`` and ``x₂``). A value given as ``x₁=9``
+        (or ``x_1=9`` when the program has no name ``x_1``) sets exactly that input; a plain
+        ``x=9`` sets x's one input, and is refused when x names several. A plain name the
+        program reads before assigning it (a free name, as ``q`` in ``y = x + q; q = 3``) is
+        given its value where it is read first: its later ``q = 3`` keeps its number (``q₂``).
+
+        Leaves the free names' values in :attr:`values` (with any other name, which the
+        program does not use) and puts the assignments' values in :attr:`statement_values`,
+        by statement index.
+        """
+        given = dict(self.values)
+        if not given:
+            return
+        # which node each binding makes, as evaluate() will make them: a token per node
+        env: dict[str, tuple[str, object]] = {}
+        nodes_of: dict[str, list[tuple[str, object]]] = {}
+        made_by: dict[tuple[str, object], tuple[str, int, bool]] = {}  # name, stmt, input?
+        for name in free:  # bound before every assignment (see evaluate: given first)
+            if name not in CONSTANTS or name in later or name in given:
+                nodes_of[name] = [("given", name)]
+        for index, stmt in enumerate(module.body):
+            bound = set(env)  # what evaluate() sees before it reads this statement
+            for sub in ast.walk(stmt):  # a free name is bound where it is first read
+                if isinstance(sub, ast.Name) and sub.id in nodes_of and sub.id not in env:
+                    env[sub.id] = ("given", sub.id)
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                name, value = stmt.targets[0].id, stmt.value
+            elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+                name, value = stmt.target.id, stmt.value
+            else:
+                continue
+            alias = value
+            while isinstance(alias, ast.UnaryOp) and isinstance(alias.op, ast.UAdd):
+                alias = alias.operand
+            token: tuple[str, object] = ("stmt", index)
+            if isinstance(stmt, ast.AugAssign):
+                made_by[token] = (name, index, False)
+            elif _mark_call(value) is not None or _is_constant_expression(value, bound):
+                made_by[token] = (name, index, True)
+            elif isinstance(alias, ast.Name) and alias.id in env:
+                token = env[alias.id]  # b = a binds a second name to a's node
+            else:
+                made_by[token] = (name, index, False)
+            env[name] = token
+            seen = nodes_of.setdefault(name, [])
+            if token not in seen:
+                seen.append(token)
+        # the names the program shows: x₁, x₂ for a name bound to several nodes
+        shown: dict[str, tuple[str, tuple[str, object]]] = {}
+        for name, tokens in nodes_of.items():
+            if len(tokens) > 1:
+                for k, token in enumerate(tokens, 1):
+                    if token[0] == "given" or made_by[token][0] == name:
+                        shown[name + str(k).translate(_SUBSCRIPTS)] = (name, token)
+        names = set(later) | set(free)
+        for name, token in list(shown.values()):  # x_1 for x₁, unless x_1 is a name
+            k = nodes_of[name].index(token) + 1
+            ascii_name = f"{name}_{k}"
+            if ascii_name not in names and ascii_name not in shown:
+                shown[ascii_name] = (name, token)
+        self.values = {}
+        targets: dict[tuple[str, object], str] = {}  # each input set, by the key that set it
+        for key, number in given.items():
+            if key not in free and key not in later and key not in shown:
+                key = read_name(key) or key  # x₁ for a name assigned once: Python's x1
+            if key in free:
+                token = ("given", key)
+            elif key in shown:
+                name, token = shown[key]
+                if token[0] != "given" and not made_by[token][2]:
+                    stmt = module.body[made_by[token][1]]
+                    raise self.error(
+                        f"{clip(key)} is computed by the program, so it cannot be given a value",
+                        stmt,
+                        "only inputs (name = number) and names the program uses freely can be set",
+                    )
+            elif key in later:
+                own = [t for t in nodes_of.get(key, []) if t[0] != "given" and made_by[t][2]]
+                own = [t for t in own if made_by[t][0] == key]
+                if not own:
+                    self.values[key] = number  # computed: validate() says so
+                    continue
+                if len(own) > 1:
+                    raise self._several_inputs(key, own, nodes_of[key], module, made_by)
+                token = own[0]
+            else:
+                self.values[key] = number  # not used: evaluate() warns
+                continue
+            if token in targets:
+                raise ProgramError(
+                    f"{clip(targets[token])} and {clip(key)} are one input: give it once",
+                    hint="give each input once",
+                )
+            targets[token] = key
+            if token[0] == "given":
+                self.values[str(token[1])] = number
+            else:
+                self.statement_values[made_by[token][1]] = number
+                self.statement_keys[made_by[token][1]] = key
+
+    def _several_inputs(
+        self,
+        name: str,
+        own: list[tuple[str, object]],
+        tokens: list[tuple[str, object]],
+        module: ast.Module,
+        made_by: dict[tuple[str, object], tuple[str, int, bool]],
+    ) -> ProgramError:
+        """``x names 2 inputs here (x₁ = 1 and x₂ = 5): give x₁=… or x₂=…``."""
+        shown, written = [], []
+        for token in own:
+            display = name + str(tokens.index(token) + 1).translate(_SUBSCRIPTS)
+            stmt = module.body[made_by[token][1]]
+            assert isinstance(stmt, ast.Assign)
+            shown.append(display)
+            written.append(f"{display} = {clip(self.text(stmt.value))}")
+        given = [f"{d}=…" for d in shown]
+        return ProgramError(
+            f"{clip(name)} names {len(own)} inputs here ({' and '.join(written)}): "
+            f"give {' or '.join(given)}"
+            if len(own) == 2
+            else f"{clip(name)} names {len(own):,} inputs here ({', '.join(written[:-1])} and "
+            f"{written[-1]}): give {', '.join(given[:-1])} or {given[-1]}",
+            hint=None,
+        )
 
     def _missing(
         self,
@@ -1413,7 +1641,7 @@ class _Parser:
                 name = target.id
                 mark = _mark_call(stmt.value)
                 if mark is not None or _is_constant_expression(stmt.value, set(env)):
-                    value = self.values.get(name)
+                    value = self.statement_values.get(index)
                     if value is None:
                         written = stmt.value
                         if mark is not None and isinstance(written, ast.Call):
@@ -1467,6 +1695,13 @@ class _Parser:
         program = Program(self.source, output, inputs, env, self.spans, self.warnings)
         program.bindings = told
         program.given = {node: name for name, node, _line in self.given}
+        counts: dict[str, int] = {}  # the k-th assignment to each name, as a reader counts
+        for index, stmt in enumerate(module.body):
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                name = stmt.targets[0].id
+                k = counts[name] = counts.get(name, -1) + 1
+                if index in self.statement_keys:
+                    program.assignment_keys[(name, k)] = self.statement_keys[index]
         program.constants_used = list(dict.fromkeys(self.constants))
         program.marks = dict(self.marks)
         return program
@@ -1476,7 +1711,8 @@ class _Parser:
         if name in env:
             return env[name]
         if name in self.values:  # a free name given on the command line: one shared input
-            if name in CONSTANTS:  # pi=3: said, as a program that assigns pi is
+            if name in CONSTANTS and name not in self.assigned:  # pi=3: said, unless the
+                # program assigns pi: then pi is no constant anywhere in it (as q=3 is read)
                 self.warnings.append(
                     f"{name}={format_number(self.values[name])} replaces the constant {name} "
                     f"({format_number(CONSTANTS[name])}): here {name} is an input"

@@ -173,7 +173,8 @@ class Value:
 
         With ``trace=True`` also return the pass as a :class:`engine.backward.Trace`, one
         :class:`engine.backward.Step` per node that fires. Raises
-        :class:`engine.errors.GradientError` (changing no grad) if a gradient is not finite.
+        :class:`engine.errors.GradientError` (changing no grad) if a gradient is not finite:
+        in this pass, or once added to the grads earlier passes left (``.grad`` overflows).
         """
         from .backward import backward
 

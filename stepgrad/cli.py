@@ -823,7 +823,12 @@ def _graph(program: Program, backward: bool, out: TextIO, err: TextIO, passes: i
     from .report import terminal_width, wants_ascii
 
     if backward:
-        program.backward(trace=False)  # a non-finite gradient is reported like any error
+        # the passes asked for, as --print and --json run them: a gradient that is not finite,
+        # in a pass or once the passes add up, is reported like any error. The drawing then
+        # takes its own pass from zero grads (render_text leaves .grad as it finds it).
+        for _ in range(passes):
+            program.backward(trace=False)
+        program.zero_grad()
     width = terminal_width(out)
     color = width is not None and not os.environ.get("NO_COLOR")
     order = program.nodes()
@@ -899,7 +904,9 @@ def to_json(program: Program, trace: Trace) -> dict[str, Any]:
         "nodes": [
             {
                 "id": ids[node],
-                "label": (program.names_of(node) or [node.label])[0],
+                # an input given on the command line is called by its own name first, as
+                # one the program assigns (x = 1; b = x: "x"), whatever names bind it later
+                "label": program.given.get(node) or (program.names_of(node) or [node.label])[0],
                 "name": program.name(node),
                 "span": _span(program, node),
                 "names": program.names_of(node),
