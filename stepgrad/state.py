@@ -346,10 +346,14 @@ def editable_source(
                 continue
             k = seen[key] = seen.get(key, -1) + 1
             bound = displays.get(key, [])
-            if k < len(bound) and bound[k] != key and bound[k] in remaining:
-                key = bound[k]
-            if key not in remaining:
-                continue
+            display = bound[k] if k < len(bound) else key
+            set_by = program.assignment_keys.get((key, k))
+            if display in remaining:  # x₁, x₂: a value by the name shown (after u, a nudge)
+                key = display
+            elif set_by in remaining:  # the value the parser gave this statement (x=5)
+                key = set_by
+            elif display != key or key not in remaining:
+                continue  # q = 3 after a q the program reads first: q=1.5 set that one
             written = statement[match.end() :]
             marked = _MARKED.match(written)  # w = param(0.5) keeps its mark: w = param(0.7)
             if not _constant(marked.group(2) if marked else written):

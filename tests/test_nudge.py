@@ -530,3 +530,33 @@ def test_far_apart_the_ratio_is_said_not_a_percentage_and_h_0_is_echoed_as_typed
     err = io.StringIO()
     assert main(["x=2; z=x*x", "--print", "--nudge", "x=0"], out=io.StringIO(), err=err) == 2
     assert err.getvalue().rstrip().endswith("other than 0, not 0")
+
+
+async def test_a_nudge_moves_only_the_input_it_names() -> None:
+    """``x = 1; y = x*2; x = 5; y + x``: x₁ and x₂ are two inputs. Nudging x₁ set both (the
+    value went by the source's name x), so the output moved by 3h, not by the 2h its grad
+    says; by hand, out = 2*x₁ + x₂ = 2*1.001 + 5 = 7.002."""
+    app = create_app("x = 1; y = x*2; x = 5; y + x", steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.main.select(app.walk.program.inputs["x₁"])
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        program = app.walk.program
+        assert program.inputs["x₁"].data == 1.001 and program.inputs["x₂"].data == 5.0
+        assert program.output.data == pytest.approx(7.002, abs=1e-12)
+
+
+def test_a_value_read_before_its_name_is_assigned_keeps_the_assignment() -> None:
+    """``y = x + q; q = 3; y*q`` with q=1.5: the value sets the q read first (q₁); q = 3 stays
+    (q₂). The editor's text and the header wrote q = 1.5 over q = 3. By hand: (1 + 1.5)*3."""
+    from stepgrad.state import editable_source
+
+    program = parse("y = x + q; q = 3; y*q", {"x": 1, "q": 1.5})
+    assert program.output.data == 7.5
+    values = {"x": 1.0, "q": 1.5}
+    assert editable_source(program, values, free=False) == "y = x + q; q = 3; y*q"
+    text = editable_source(program, values)
+    assert text == "x = 1\nq = 1.5\ny = x + q; q = 3; y*q"
+    again = parse(text)
+    assert {k: v.data for k, v in again.inputs.items()} == {"x": 1.0, "q₁": 1.5, "q₂": 3.0}
+    assert again.output.data == 7.5

@@ -123,10 +123,9 @@ def do_nudge(screen: MainScreen, direction: int) -> None:
     try:
         bug = walk.bug.name if isinstance(walk, BugWalkthrough) else None
         result = nudge(program, display, h, grad, one_pass, passes, bug)
-        mine = parse(screen.source)
-        _, own = find_input(mine, display)
-        source_name = next((b.name for b in mine.bindings if b.node is own), own.label or display)
-        values = {**screen.values, source_name: leaf.data + h}
+        # the source holds every value already (editable_source writes them in); the nudged
+        # input goes by the name the program shows (x₁ sets only the first of two x's)
+        values = {display: leaf.data + h}
         fresh = parse(screen.source, values)
         if find_input(fresh, display)[1].data != leaf.data + h:
             raise ProgramError(f"{display} cannot be set by name here: edit the program (e)")
@@ -157,7 +156,7 @@ def apply_bug(screen: MainScreen, bug: str | None) -> None:
     screen.bug = bug
     screen.predicting = False if bug is not None else screen.predicting
     example = screen.example
-    screen.load(screen.source, dict(screen.values))
+    screen.load(screen.source)  # it holds every value (a value given again could be ambiguous)
     screen.example = example
     if bug is None:
         screen.notify("bug mode off: the correct pass", timeout=3)
