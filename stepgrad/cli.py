@@ -733,11 +733,16 @@ def _app_screen() -> Iterator[None]:
     - Python told a narrower encoding (``PYTHONIOENCODING=ascii``): every box character
       arrived as a ``\\u2501`` escape. Terminals speak UTF-8 (Python itself picks it for a C or
       POSIX locale), so the screen is written in UTF-8.
+
+    The terminal's size is the terminal's: an exported ``COLUMNS``/``LINES`` (which
+    ``--print`` reads) fixed the app at that size, and resizing the window changed nothing.
     """
     original = sys.__stderr__
     screen = original
     opened = None
+    sizes: dict[str, str] = {}
     if not os.environ.get("TEXTUAL_DRIVER"):  # --serve's children draw through their driver
+        sizes = {k: os.environ.pop(k) for k in ("COLUMNS", "LINES") if k in os.environ}
         try:
             if original is None or not original.isatty():
                 opened = open(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", errors="replace")
@@ -751,6 +756,7 @@ def _app_screen() -> Iterator[None]:
     try:
         yield
     finally:
+        os.environ.update(sizes)
         sys.__stderr__ = original  # type: ignore[misc]
         if opened is not None:
             try:

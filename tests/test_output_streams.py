@@ -133,7 +133,11 @@ def test_a_name_the_encoding_cannot_show_is_escaped_not_an_error() -> None:
 
 
 def app_in_a_terminal(
-    args: list[str], stderr: str | None = None, stdin: str | None = None, **extra: str
+    args: list[str],
+    stderr: str | None = None,
+    stdin: str | None = None,
+    size: tuple[int, int] | None = None,
+    **extra: str,
 ) -> tuple[bytes, int | None]:
     """Run the app in a pseudo-terminal until its first step line shows, press q; return what
     the terminal received and the exit code (None if it never ended). ``stderr``: a file to
@@ -145,8 +149,14 @@ def app_in_a_terminal(
 
     pid, master = pty.fork()
     if pid == 0:  # the child: its terminal is the pty
+        if size is not None:  # the terminal's own size (columns, rows)
+            import fcntl
+            import struct
+            import termios
+
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         os.environ.clear()
-        os.environ.update(env(TERM="xterm-256color", COLUMNS="100", LINES="30", **extra))
+        os.environ.update(env(TERM="xterm-256color", COLUMNS="100", LINES="30") | extra)
         os.chdir(ROOT)
         if stderr is not None:
             os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
@@ -212,6 +222,15 @@ def test_a_long_output_arrives_whole_through_a_pipe_or_into_a_file(to: str, tmp_
     result = shell(f"$STEPGRAD --example mlp --print {to} {printed}; exit ${{PIPESTATUS[0]}}")
     assert result.returncode == 0, result.stderr
     assert printed.read_text(encoding="utf-8").rstrip().endswith("agree")
+
+
+def test_the_app_takes_the_terminals_size_not_an_exported_one() -> None:
+    """``COLUMNS=5 LINES=3`` exported in a 120x36 terminal drew a 5x3 app in its corner, and
+    resizing the window changed nothing (``--print`` reads them; the app must not)."""
+    seen, code = app_in_a_terminal(["x*x + 1", "x=3"], size=(120, 36), COLUMNS="5", LINES="3")
+    assert code == 0, seen[-2000:]
+    assert b"step 0 of" in seen  # a 5x3 app has no room for its status
+    assert b"\x1b[36;1H" in seen  # the 36th row was drawn
 
 
 def test_quitting_the_app_gives_the_terminal_back() -> None:
