@@ -827,3 +827,29 @@ def test_the_toys_product_is_written_with_the_digits_it_takes() -> None:
     assert worked(-65 / 64, "×", 3.0, -65 / 64 * 3) == ("-1.015625", "3", "-3.04688")
     assert worked(0.125, "×", 8.0, 1.0) == ("0.125", "8", "1")  # nothing to add
     assert worked(-3.046875, "+", -3.046875, -6.09375) == ("-3.046875", "-3.046875", "-6.09375")
+
+
+async def test_the_step_panels_sums_add_up_in_a_second_pass() -> None:
+    """Pass 2 of the toy, step 5: ``grad -6.09375 + -3.04688 → -9.14062`` (they add up to
+    -9.14063); every ``before + contribution`` and ``upstream × local`` in the step panel
+    works out from the written numbers."""
+    from test_app import panel_text
+
+    from stepgrad.app import create_app
+
+    app = create_app(EXAMPLES["toy"].program, steady=True)
+    number = r"-?\d+(?:\.\d+)?(?:e-?\d+)?"
+    checked = 0
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("end", "b")
+        for _ in range(len(app.walk.trace.steps)):
+            await pilot.press("right")
+            await pilot.pause()
+            text = " ".join(panel_text(app).split())
+            for a, b, c in re.findall(rf"({number}) \+ ({number}) (?:→|=) ({number})", text):
+                assert format_number(float(a) + float(b)) == c, (a, b, c)
+                checked += 1
+            for a, b, c in re.findall(rf"({number}) × ({number}) = ({number})", text):
+                assert format_number(float(a) * float(b)) == c, (a, b, c)
+                checked += 1
+    assert checked >= 10

@@ -409,13 +409,12 @@ class StepPanel(LineWidget):
         after = (n(edge.grad_after), "bold")
         if fresh:
             return Content.assemble(NOT_COMPUTED, " → ", after)
+        # numbers that add up as written (see engine.numbers.worked)
+        before, contribution, total = worked(
+            edge.grad_before, "+", edge.contribution, edge.grad_after
+        )
         return Content.assemble(
-            n(edge.grad_before),
-            " + ",
-            n(edge.contribution),
-            " → ",
-            after,
-            ("  +=", "bold $warning"),
+            before, " + ", contribution, " → ", (total, "bold"), ("  +=", "bold $warning")
         )
 
     def _accumulation_note(self, walk: Walkthrough, edge: Edge, name: str, k: int) -> Content:
