@@ -21,12 +21,25 @@ come back every frame behind a frozen screen), or anywhere else Textual does not
 Then the terminal gets one line naming a crash report with the traceback and the user's work.
 Known upstream bugs are worked around where they start: :mod:`.widgets.safe_text_area` (undo
 and redo), :mod:`.widgets.safe_palette` (keys that arrive together).
+
+In a terminal the app runs on :class:`TerminalDriver` (Textual's own, with three repairs): a
+terminating signal (``kill``, a closed terminal) ends the app as ``q`` does, the terminal
+restored, with the exit code 128 + the signal; a byte that is not UTF-8 is read as ``�``
+instead of killing the thread that reads the keys; and the layout thread of a graph nobody
+will see is not waited for once the app has ended. A screen always lays itself out at the
+terminal's size (:func:`_at_terminal_size`): Textual's stale resize events could chase each
+other forever.
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
 import gc
+import signal
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -34,6 +47,7 @@ from textual._context import active_app
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.message_pump import MessagePump
+from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import WorkerFailed
 
@@ -45,6 +59,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from textual.dom import DOMNode
+    from textual.driver import Driver
     from textual.message import Message
 
     from engine.parse import Program
@@ -141,6 +156,14 @@ class StepgradApp(App[None]):
         )
         if title:
             self.title = title
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this platform; in a terminal on Linux and macOS, ours
+        (:class:`TerminalDriver`: Textual's with the repairs it names)."""
+        driver = super().get_driver_class()
+        if TerminalDriver is not None and driver is TerminalDriver.__bases__[0]:
+            return TerminalDriver
+        return driver
 
     def get_system_commands(self, screen):  # type: ignore[no-untyped-def]
         """The palette (ctrl+p): every built-in example, then Textual's own commands."""
@@ -551,8 +574,11 @@ _on_message = MessagePump._on_message
 async def _contained_on_message(self: MessagePump, message: Message) -> None:
     """Every message and event handler of every widget runs through here (Textual's
     ``MessagePump._on_message``): in a :class:`StepgradApp` an exception is contained, so the
-    widget's message loop goes on (Textual would end it, and the app with it)."""
+    widget's message loop goes on (Textual would end it, and the app with it). A screen's
+    resize is first brought to the terminal's size (:func:`_at_terminal_size`)."""
     app = active_app.get(None)
+    if isinstance(message, events.Resize) and isinstance(self, Screen):
+        _at_terminal_size(message, app)
     if (
         not isinstance(app, StepgradApp)
         or not app.contain_errors
@@ -574,6 +600,113 @@ async def _contained_on_message(self: MessagePump, message: Message) -> None:
 
 
 MessagePump._on_message = _contained_on_message  # type: ignore[method-assign]
+
+
+def _at_terminal_size(event: events.Resize, app: object) -> None:
+    """A screen's resize event says the terminal's size now, not when it was sent.
+
+    A screen is always as large as the terminal. Textual 8.2.8 lays a screen out at the size
+    its resize event carries, and a screen whose size changed sends itself a resize event
+    (its compositor sees it resized); the screen under a dialog is laid out with the dialog's
+    events too. So two resizes sent before the screen handled the first (a terminal resized
+    twice within a few milliseconds, while the predict dialog was opening) became two events
+    that each laid the screens out at their own size, which sent each of them again: the app
+    drew at 120 and 40 columns in turn, forever, used a whole processor and answered no key.
+    (Textual merges resize events that wait next to each other; any message between them
+    keeps them apart: a mouse move, or the callback the predict dialog asks for on every
+    resize.) At the terminal's size a late event changes nothing, sends nothing, and the
+    screens settle.
+    """
+    if isinstance(app, StepgradApp) and not app.is_inline and event.size != app.size:
+        event.size = app.size
+
+
+TERMINATING_SIGNALS = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM")
+"""Signals that end the app as ``q`` does, with the exit code 128 + the signal's number: the
+terminal closed, ``kill -INT`` (ctrl+c itself is a key in the app), ``kill -QUIT``, ``kill``."""
+
+
+class _Unjoined(ThreadPoolExecutor):
+    """The event loop's default executor (where thread workers run) while the app runs in a
+    terminal. When the app has ended, ``asyncio.run`` shuts the executor down and waited for
+    each of its threads: after ``q`` during a large graph's layout the screen was cleared at
+    once and the prompt came back only when the layout was done, seconds later, for a graph
+    nobody would see. Its threads are not waited for: the CLI then leaves at once (os._exit);
+    in a longer-lived process they finish on their own."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
+def _lenient_decoder(encoding: str) -> Callable[..., codecs.IncrementalDecoder]:
+    """An incremental decoder for ``encoding`` that reads a byte it cannot decode as ``�``."""
+    return functools.partial(codecs.getincrementaldecoder(encoding), errors="replace")
+
+
+TerminalDriver: type[Driver] | None = None
+"""Textual's driver for Linux and macOS with our repairs (None elsewhere): see below."""
+
+if sys.platform != "win32":
+    from textual.drivers import linux_driver
+
+    # Textual's thread that reads the keys decodes them with a strict UTF-8 decoder (made by
+    # this name, used nowhere else): one byte that is not UTF-8 (a Latin-1 terminal's é, a
+    # stray \xff) raised UnicodeDecodeError there, the thread died, every key after it was
+    # lost and the app could only be killed. Such a byte is now read as "�".
+    setattr(linux_driver, "getincrementaldecoder", _lenient_decoder)  # noqa: B010
+
+    class _TerminalDriver(linux_driver.LinuxDriver):
+        """Textual's terminal driver; a terminating signal ends the app cleanly.
+
+        Textual restores the terminal (modes, the main screen, mouse reporting off, the
+        cursor shown) only when the app ends by itself: ``kill``, ``kill -HUP`` or
+        ``kill -QUIT`` ended the process at once and left the terminal raw, on the alternate
+        screen, reporting the mouse. From the moment the terminal is set up until it is given
+        back (again after a suspend, SIGTSTP), each of :data:`TERMINATING_SIGNALS` makes the app
+        exit as ``q`` does, with the exit code 128 + the signal; the same signal a second
+        time, when the app has not ended yet, acts as it would without us.
+        """
+
+        _caught: tuple[int, ...] = ()
+        _executor_set = False
+        _terminating = False
+
+        def start_application_mode(self) -> None:
+            loop = self._loop
+            if not self._executor_set:  # once: a resume after ctrl+z comes back here
+                self._executor_set = True
+                loop.set_default_executor(_Unjoined(thread_name_prefix="stepgrad"))
+            caught = []
+            for name in TERMINATING_SIGNALS:
+                number = getattr(signal, name, None)
+                if number is None:
+                    continue
+                try:
+                    loop.add_signal_handler(number, self._terminate, number)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    continue  # not the main thread, or a signal this system cannot catch
+                caught.append(number)
+            self._caught = tuple(caught)
+            super().start_application_mode()  # type: ignore[no-untyped-call]
+
+        def stop_application_mode(self) -> None:
+            super().stop_application_mode()
+            self._release()
+
+        def _release(self) -> None:
+            for number in self._caught:
+                self._loop.remove_signal_handler(number)
+            self._caught = ()
+
+        def _terminate(self, number: int) -> None:
+            if self._terminating:  # asked already: the second one acts as it would without us
+                self._release()
+                signal.raise_signal(number)
+                return
+            self._terminating = True
+            self._app.exit(return_code=128 + number)
+
+    TerminalDriver = _TerminalDriver
 
 
 def create_app(
