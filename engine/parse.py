@@ -417,10 +417,14 @@ class Program:
 
     def names_of(self, node: Value) -> list[str]:
         """Every name the program binds to ``node``, in order (``["a", "b"]`` after ``b = a``);
-        an input given only on the command line has its own name."""
+        an input given on the command line has its own name first (``["x", "y"]`` for
+        ``y = x`` with x=2)."""
         names = list(dict.fromkeys(b.name for b in self._bound(node)))
-        if not names and node.label is not None and node in self.inputs.values():
-            names.append(self.given.get(node, node.label))  # x, not x₁ (x = x*2 with x=1)
+        given = self.given.get(node)  # x, not x₁ (x = x*2 with x=1)
+        if given is not None and given not in names:
+            names.insert(0, given)
+        elif not names and node.label is not None and node in self.inputs.values():
+            names.append(node.label)
         return names
 
     def title(self, node: Value) -> str:

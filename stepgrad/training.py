@@ -82,8 +82,8 @@ and 1.4 GB, and of 1,850 squares over a minute."""
 
 EXPLANATION = (
     "backward() adds each new gradient to p.grad; it never replaces it. With zero_grad each "
-    "update uses only this iteration's gradient, which shrinks as the loss falls, so the steps "
-    "shrink too. Without it, p.grad is the sum of every gradient so far: the steps stay big, and "
+    "update uses only this iteration's gradient: where the loss flattens out near a minimum, "
+    "that gradient shrinks and the steps shrink with it. Without it, p.grad is the sum of every gradient so far: the steps stay big, and "
     "once the gradient changes sign (the parameters have passed the best point) the old "
     "gradients in the sum still push the old way, so the parameters can overshoot and the loss "
     "go up instead of down."

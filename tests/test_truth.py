@@ -327,7 +327,10 @@ def test_reassigned_names_in_graph() -> None:
     ("source", "values", "aliased", "names"),
     [
         ("a = 3; b = a; b*2", {}, "a", ["a", "b"]),
-        ("y = x; y*y", {"x": 2}, "x", ["y"]),  # x given on the command line; y binds it
+        # x given on the command line, y bound to it: both (issue 9, "each node lists all
+        # names bound to it"); it listed ["y"] alone
+        ("y = x; y*y", {"x": 2}, "x", ["x", "y"]),
+        ("b = a; b*2", {"a": 3}, "a", ["a", "b"]),
     ],
 )
 def test_aliases_are_listed_in_json(
