@@ -1070,6 +1070,19 @@ class _Parser:
                     f"e.g. x {symbol} 2",
                     self.source,
                 )
+            stray = _LINE_OPERATOR.match(here)
+            if dangling and stray is not None and stray.group()[0] not in "+-~":
+                # x +* 2, x */ 2, y = = 2: an operator where a value must come
+                symbol, other = dangling.group(1), stray.group()
+                start = col
+                span = Span(line, start, line, start + len(other))
+                what = "a value" if symbol == "=" else "a number or a name"
+                return ProgramError(
+                    f"{other} cannot come right after {symbol}: {symbol} needs {what} after it",
+                    span,
+                    "e.g. y = x*x + 1" if symbol == "=" else f"e.g. x {symbol} 2 or x {other} 2",
+                    self.source,
+                )
             if (
                 before
                 and here

@@ -163,6 +163,11 @@ def test_caret_on_second_line() -> None:
         ("x y", "two values", 3),
         ("(x + 1", "never closed", 1),
         ("x +", "+ needs a number or a name after it", 3),
+        # two operators in a row: a bare "invalid syntax" (issue 9, screenshot 07)
+        ("x +* 2", "* cannot come right after +: + needs a number or a name after it", 4),
+        ("x */ 2", "/ cannot come right after *", 4),
+        ("y = = 2", "= cannot come right after =: = needs a value after it", 5),
+        ("(x*x + 1)/(x*x - 1 +* 2", "* cannot come right after +", 21),
         ("x.real", "attributes", 1),
         ("x[0]", "indexing", 1),
         ("lambda: 1", "lambda", 1),
