@@ -1083,7 +1083,20 @@ class _Parser:
                     "e.g. y = x*x + 1" if symbol == "=" else f"e.g. x {symbol} 2 or x {other} 2",
                     self.source,
                 )
-            if (
+            opening = not before or before[-1] in "(,=;" or dangling is not None
+            if opening and stray is not None and stray.group()[0] not in "+-~":
+                # *x, (/ 2): an operator with nothing before it to work on
+                other = stray.group()
+                span = Span(line, col, line, col + len(other))
+                return ProgramError(
+                    f"{other} cannot start an expression: it goes between two values",
+                    span,
+                    f"e.g. x {other} 2",
+                    self.source,
+                )
+            if here[:1] in ("?", "$", "!", "`", "\\"):
+                message = f"the character {here[0]!r} has no meaning in a program"
+            elif (
                 before
                 and here
                 and (before[-1].isalnum() or before[-1] in "_).")

@@ -168,6 +168,8 @@ def test_caret_on_second_line() -> None:
         ("x */ 2", "/ cannot come right after *", 4),
         ("y = = 2", "= cannot come right after =: = needs a value after it", 5),
         ("(x*x + 1)/(x*x - 1 +* 2", "* cannot come right after +", 21),
+        ("(/ 2)", "/ cannot start an expression", 2),
+        ("x ? 2", "the character '?' has no meaning", 3),
         ("x.real", "attributes", 1),
         ("x[0]", "indexing", 1),
         ("lambda: 1", "lambda", 1),
