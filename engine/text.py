@@ -9,7 +9,7 @@ so the user sees what the text holds and the terminal only ever receives printab
 
 from __future__ import annotations
 
-__all__ = ["to_ascii", "visible"]
+__all__ = ["statements", "to_ascii", "visible"]
 
 
 def _table() -> dict[int, str]:
@@ -81,3 +81,13 @@ def to_ascii(text: str) -> str:
     if text.isascii():
         return text
     return text.translate(_ASCII).encode("ascii", "backslashreplace").decode("ascii")
+
+
+def statements(source: str) -> list[str]:
+    """The program's statements as written, each stripped, comments left out: split at line
+    breaks (``\\n``; a ``\\r\\n`` or ``\\r`` too) and ``;`` only. ``str.splitlines`` also splits
+    at a form feed, U+001C-U+001E and U+0085, which a comment may hold: the rest of that
+    comment would read as a statement. Each is shown with :func:`visible` by the caller."""
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    codes = (code.strip() for line in lines for code in line.partition("#")[0].split(";"))
+    return [code for code in codes if code]

@@ -680,3 +680,13 @@ def test_keys_and_clicks_while_the_page_unpacks_are_not_lost(tmp_path: Path) -> 
         page.wait_for_selector(".stepgrad[data-sg-state]")
         assert state(root) == "fresh:2:1"
         assert getattr(page, "_sg_errors") == []  # noqa: B009
+
+
+def test_the_program_line_splits_at_line_breaks_only() -> None:
+    """A comment holding U+0085 (NEL) or a form feed: ``splitlines`` split there too, and the
+    rest of the comment showed as a statement in the page's one-line program."""
+    from engine.parse import parse
+    from stepgrad.sources.html import _program_line
+
+    program = parse("x = 2  # a\x85b = 1\fc\ny = x*x  # \x1cz\ny")
+    assert _program_line(program) == "x = 2; y = x*x; y"

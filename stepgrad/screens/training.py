@@ -41,7 +41,7 @@ from textual.widgets.option_list import OptionDoesNotExist
 
 from engine.numbers import format_number
 from engine.parse import ProgramError, clip, parse
-from engine.text import visible
+from engine.text import statements, visible
 from stepgrad.examples import Example
 from stepgrad.state import editable_source
 from stepgrad.training import (
@@ -525,15 +525,10 @@ class TrainingScreen(ModalScreen[Training | None]):
         their count and the last one (which says what the loss is); past
         :data:`PROGRAM_CHARS` characters its start and end (a 20,000-character sum wrapped to
         180 lines and pushed the form off the screen)."""
-        statements = [
-            visible(code.strip())
-            for line in self.shown_source.split("\n")
-            for code in line.partition("#")[0].split(";")
-            if code.strip()
-        ]
-        if len(statements) > 6:
-            return clip(f"({len(statements)} statements) … {statements[-1]}", PROGRAM_CHARS)
-        return clip("; ".join(statements), PROGRAM_CHARS)
+        written = [visible(code) for code in statements(self.shown_source)]
+        if len(written) > 6:
+            return clip(f"({len(written)} statements) … {written[-1]}", PROGRAM_CHARS)
+        return clip("; ".join(written), PROGRAM_CHARS)
 
     def on_mount(self) -> None:
         if self.comparison is None and self.error is None and self.inputs:

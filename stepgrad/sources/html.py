@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import Value
 from engine.numbers import format_number, worked
-from engine.text import visible
+from engine.text import statements, visible
 
 from ..explain import (
     UNUSED_AT_START,
@@ -588,15 +588,10 @@ def _done_lines(walk: Walkthrough) -> list[Segments]:
 
 def _program_line(program: Program) -> str:
     """The program on one line, as the app's top bar shows it (comments left out)."""
-    statements = [
-        code.strip()
-        for line in program.source.splitlines()
-        for code in line.partition("#")[0].split(";")
-        if code.strip()
-    ]
-    if len(statements) > 6:
-        return visible(f"({len(statements)} statements) … {statements[-1]}")
-    return visible("; ".join(statements))
+    written = statements(program.source)
+    if len(written) > 6:
+        return visible(f"({len(written)} statements) … {written[-1]}")
+    return visible("; ".join(written))
 
 
 # --- the page ---------------------------------------------------------------------------------
