@@ -397,6 +397,7 @@ def test_constant_wires_have_no_stray_pieces(
 @settings(max_examples=40, deadline=None)
 @given(graphs, modes, st.data())
 def test_wires_have_no_stray_pieces(root: Value, mode: Mode, data: st.DataObject) -> None:
+    """... and a reader can follow every wire (see :func:`check_traceable`)."""
     graph = to_networkx(root)
     drawing = draw(layout(graph, mode=mode))
     trace = root.backward(trace=True)
@@ -404,7 +405,9 @@ def test_wires_have_no_stray_pieces(root: Value, mode: Mode, data: st.DataObject
     view = None
     if trace.steps:
         view = step_view(graph, trace, data.draw(st.integers(0, len(trace.steps) - 1)))
-    check_wires_connect(drawing, drawing.render(view).lines)
+    lines = drawing.render(view).lines
+    check_wires_connect(drawing, lines)
+    check_traceable(drawing, lines)
 
 
 def trace_sources(drawing: Drawing, lines: list[str], x: int, y: int) -> set[int]:
@@ -475,19 +478,6 @@ def test_a_reader_can_follow_every_wire_of_the_mlp(mode: Mode) -> None:
     assert sum(line.count("┼") for line in lines) > 1000
     assert any(JUNCTION in line for line in lines)  # spines that go on past their tracks
     assert check_traceable(drawing, lines) == graph.number_of_edges()  # an arrow per edge
-
-
-@settings(max_examples=40, deadline=None)
-@given(graphs, modes, st.data())
-def test_a_reader_can_follow_every_wire(root: Value, mode: Mode, data: st.DataObject) -> None:
-    graph = to_networkx(root)
-    drawing = draw(layout(graph, mode=mode))
-    trace = root.backward(trace=True)
-    assert trace is not None
-    view = None
-    if trace.steps:
-        view = step_view(graph, trace, data.draw(st.integers(0, len(trace.steps) - 1)))
-    check_traceable(drawing, drawing.render(view).lines)
 
 
 def test_focus_view_draws_the_neighbourhood() -> None:
