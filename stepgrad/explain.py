@@ -7,6 +7,7 @@ the trace; nothing imports Textual or rich, so the app can use it before its fir
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from .state import Walkthrough
 
 __all__ = [
+    "called",
     "contribution_ordinals",
+    "described",
     "edge_note",
     "gradient_check",
     "narrate",
@@ -30,14 +33,80 @@ __all__ = [
     "difference_quotient",
     "placeholders",
     "plural",
+    "titled",
+    "twins",
 ]
 
 _NUMBER = re.compile(r"-?[0-9.]+(e-?[0-9]+)?")
 
 
-def wrapped(program: Program, node: Value) -> str:
-    """``node``'s name, in parentheses if it is compound: ``x``, ``(x*x + 1)``."""
+_TWINS: weakref.WeakKeyDictionary[Program, dict[int, dict[Value, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def twins(program: Program) -> dict[Value, int]:
+    """Each node whose name (:meth:`~engine.parse.Program.name`) another node of the program
+    shares, with its number among them in reading order (the order of
+    :meth:`~engine.parse.Program.nodes`): ``tanh(b) + tanh(b)`` numbers its two ``tanh(b)``
+    1 and 2. Bare numbers may repeat (they are numbers), and so are left out.
+
+    This is the rule the graph's titles number nodes by (:func:`stepgrad.scene.titles`:
+    ``tanh(b) #1``, ``tanh(b) #2``), so that the step panel, the narration and ``--print``
+    call each node what its box is called. Computed once per program and name limit
+    (``--print`` names values by more of their text than the app does).
+    """
+    limit = program.name_limit
+    by_limit = _TWINS.get(program)
+    if by_limit is None:
+        by_limit = _TWINS[program] = {}
+    numbers = by_limit.get(limit)
+    if numbers is None:
+        named: dict[str, list[Value]] = {}
+        for node in program.nodes():
+            if node.parents or node.requires_grad:
+                named.setdefault(program.name(node), []).append(node)
+        numbers = {
+            node: k
+            for same in named.values()
+            if len(same) > 1
+            for k, node in enumerate(same, start=1)
+        }
+        by_limit[limit] = numbers
+    return numbers
+
+
+def called(program: Program, node: Value) -> str:
+    """How the step panel, the narration and ``--print`` call ``node``: its name, and where
+    another node has the same name, its number as the graph shows it (``tanh(b) #2``)."""
     name = program.name(node)
+    k = twins(program).get(node)
+    return name if k is None else f"{name} #{k}"
+
+
+def described(program: Program, node: Value) -> str:
+    """``r = a / b`` for a named node, the expression alone otherwise (as
+    :meth:`~engine.parse.Program.describe`); a node whose name another node shares is called
+    by its numbered name instead (``tanh(b) #1``, ``w #2 = a * b``)."""
+    if node not in twins(program):
+        return program.describe(node)
+    if node.label is not None and node.parents:
+        return f"{called(program, node)} = {program.expression(node)}"
+    return called(program, node)
+
+
+def titled(program: Program, node: Value) -> str:
+    """``node``'s name with every alias (:meth:`~engine.parse.Program.title`: ``a, b`` after
+    ``b = a``), numbered as :func:`called` numbers it where its name is shared."""
+    k = twins(program).get(node)
+    title = program.title(node)
+    return title if k is None else f"{title} #{k}"
+
+
+def wrapped(program: Program, node: Value) -> str:
+    """``node``'s name, in parentheses if it is compound: ``x``, ``(x*x + 1)``,
+    ``(tanh(b) #2)``."""
+    name = called(program, node)
     return name if is_name(name) or _NUMBER.fullmatch(name) else f"({name})"
 
 
@@ -95,7 +164,7 @@ def narrate(walk: Walkthrough, notes: Mapping[str, str] | None = None) -> list[s
     """
     notes = notes or {}
     program = walk.program
-    out = program.name(program.output)
+    out = called(program, program.output)
     if getattr(walk, "bug", None) is not None:  # a bug mode: see stepgrad.lesson.bugs
         from .lesson.bugs import narrate_bug
 
@@ -174,7 +243,7 @@ def _counting(walk: Walkthrough) -> list[str]:
     example = ""
     if shared:
         node = max(shared, key=lambda v: counts[v])
-        example = f" ({walk.program.name(node)} waits for {counts[node]})"
+        example = f" ({called(walk.program, node)} waits for {counts[node]})"
     return [
         "Every node already knows how many contributions it will receive (the engine counted "
         f"each node's consumers as the graph was built): the waits N on each box{example}. A "
@@ -203,11 +272,11 @@ def _unused(walk: Walkthrough) -> list[str]:
     named = [v for v in walk.dead if v.label is not None]
     if not named:
         return []
-    names = [program.name(v) for v in named]
+    names = [called(program, v) for v in named]
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     verb = "is" if len(names) == 1 else "are"
     return [
-        f"{shown} {verb} not used by the output {program.name(program.output)}: no path leads "
+        f"{shown} {verb} not used by the output {called(program, program.output)}: no path leads "
         f"from {'it' if len(names) == 1 else 'them'} to the output, so no gradient ever arrives "
         "and the grad stays 0."
     ]
@@ -245,11 +314,14 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
     """The sentences for one firing: what each parent gets, then what that means for it.
 
     Edges are told per parent, not per edge: ``x*x`` sends x two contributions in one step, and
-    what x does next (wait, fire, finish) depends on where its count stands after both.
+    what x does next (wait, fire, finish) depends on where its count stands after both. What is
+    true of both parents is said once for the two (``c and a each already had 1 contribution
+    in this pass: both reach the output along more than one path, ...``): no clause is said
+    twice in one step.
     """
     node = step.node
     op = OPS[node.op] if node.op else None
-    head = program.describe(node)
+    head = described(program, node)
     if op is None:
         return [f"{head} fires with grad {n(step.upstream)}."]
     if not step.edges:
@@ -259,44 +331,136 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
         groups.setdefault(edge.parent, []).append(position)
     sends = all_sends(program, step, groups, walk)
     for constant in dict.fromkeys(p for p in node.parents if not p.requires_grad):
-        sends.append(f"the constant {program.name(constant)} gets nothing (a number takes no grad)")
+        sends.append(
+            f"the constant {called(program, constant)} gets nothing (a number takes no grad)"
+        )
     lines = [f"{head}: {op.summary}, so " + "; ".join(sends) + "."]
     ordinals = contribution_ordinals(walk)
     at = walk.step - 1
     following = walk.trace.steps[at + 1].node if at + 1 < walk.total else None
+    # each parent's sentences by kind, in the order the parents come: a kind both parents
+    # share becomes one sentence for the two, where the first parent's would stand
+    order: list[str] = []
+    shared: list[tuple[str, int]] = []  # (name, contributions it had before this step)
+    both: list[str] = []
+    held: list[tuple[str, float, float]] = []  # (name, grad from earlier passes, grad after)
+    waits: list[tuple[str, int]] = []  # (name, contributions still to come)
+    final: list[str] = []
+    complete: list[tuple[str, bool]] = []  # (name, whether it fires next)
     for parent, positions in groups.items():
-        name = program.name(parent)
+        name = called(program, parent)
         ordinal, total = ordinals.get((at, positions[0]), (1, 1))
         last = step.edges[positions[-1]]
+        kinds = []
         if ordinal > 1:
-            lines.append(
-                f"{name} already had {plural(ordinal - 1, 'contribution')} in this pass: it "
-                "reaches the output along more than one path, and the chain rule sums over "
-                "every path, which is why backward adds with += instead of overwriting."
-            )
+            shared.append((name, ordinal - 1))
+            kinds.append("shared")
         elif len(positions) > 1:
-            lines.append(
-                f"{name} is both inputs of {program.name(node)}: two edges, two contributions, "
-                "and += adds them up."
-            )
+            both.append(name)
+            kinds.append("both")
         if ordinal == 1 and walk.pass_.accumulates:
-            lines.append(
-                f"{name} already held {n(step.edges[positions[0]].grad_before)} from pass "
-                f"{walk.pass_.number - 1} (no zero_grad), so += makes it {n(last.grad_after)}."
-            )
+            held.append((name, step.edges[positions[0]].grad_before, last.grad_after))
+            kinds.append("held")
         if last.pending > 0:
-            lines.append(
-                f"{name} still waits for {plural(last.pending, 'more contribution')} before its "
-                "grad is complete."
-            )
+            waits.append((name, last.pending))
+            kinds.append("waits")
         elif parent.parents or total > 1:  # an input's one and only contribution: nothing to add
             if not parent.parents:
-                lines.append(f"{name} is an input and has every contribution: its grad is final.")
-            elif following is parent:
-                lines.append(f"{name} now has every contribution: it fires next.")
+                final.append(name)
+                kinds.append("final")
             else:
-                lines.append(f"{name} now has every contribution: it fires when its turn comes.")
-    return lines
+                complete.append((name, following is parent))
+                kinds.append("complete")
+        order += [kind for kind in kinds if kind not in order]
+    inputs = (
+        f"{final[0]} is an input and has every contribution: its grad is final."
+        if len(final) == 1
+        else f"{' and '.join(final)} are inputs and have every contribution: their grads are final."
+    )
+    said = {
+        "shared": _had(shared) if shared else "",
+        "both": f"{both[0]} is both inputs of {called(program, node)}: two edges, two "
+        "contributions, and += adds them up."
+        if both
+        else "",
+        "held": _held(held, walk.pass_.number - 1) if held else "",
+        "waits": _waits(waits) if waits else "",
+        "final": inputs if final else "",
+        "complete": _complete(complete) if complete else "",
+    }
+    return lines + [said[kind] for kind in order]
+
+
+def _had(shared: list[tuple[str, int]]) -> str:
+    """``c already had 1 contribution in this pass: it reaches the output along more than one
+    path, ...``; for two parents, once: ``c and a each already had 1 contribution ...``."""
+    why = (
+        "reach{} the output along more than one path, and the chain rule sums over every path, "
+        "which is why backward adds with += instead of overwriting."
+    )
+    if len(shared) == 1:
+        ((name, had),) = shared
+        return (
+            f"{name} already had {plural(had, 'contribution')} in this pass: it {why.format('es')}"
+        )
+    (a, had_a), (b, had_b) = shared
+    if had_a == had_b:
+        had = f"{a} and {b} each already had {plural(had_a, 'contribution')} in this pass"
+    else:
+        had = f"{a} already had {plural(had_a, 'contribution')} and {b} {had_b} in this pass"
+    return f"{had}: both {why.format('')}"
+
+
+def _held(held: list[tuple[str, float, float]], earlier: int) -> str:
+    """What each parent held from the passes before (no zero_grad), and what += makes it."""
+    source = f"from pass {earlier} (no zero_grad)"
+    if len(held) == 1:
+        ((name, before, after),) = held
+        return f"{name} already held {n(before)} {source}, so += makes it {n(after)}."
+    (a, before_a, after_a), (b, before_b, after_b) = held
+    if (n(before_a), n(after_a)) == (n(before_b), n(after_b)):
+        return (
+            f"{a} and {b} each already held {n(before_a)} {source}, so += makes each {n(after_a)}."
+        )
+    return (
+        f"{a} already held {n(before_a)} and {b} {n(before_b)} {source}, so += makes them "
+        f"{n(after_a)} and {n(after_b)}."
+    )
+
+
+def _waits(waits: list[tuple[str, int]]) -> str:
+    """``x still waits for 1 more contribution before its grad is complete``, once for both."""
+    if len(waits) == 1:
+        ((name, pending),) = waits
+        return (
+            f"{name} still waits for {plural(pending, 'more contribution')} before its grad is "
+            "complete."
+        )
+    (a, pending_a), (b, pending_b) = waits
+    if pending_a == pending_b:
+        return (
+            f"{a} and {b} each still wait for {plural(pending_a, 'more contribution')} before "
+            "their grads are complete."
+        )
+    return (
+        f"{a} still waits for {plural(pending_a, 'more contribution')} and {b} for "
+        f"{pending_b} more before their grads are complete."
+    )
+
+
+def _complete(complete: list[tuple[str, bool]]) -> str:
+    """``t now has every contribution: it fires next`` (or when its turn comes)."""
+    if len(complete) == 1:
+        ((name, next_),) = complete
+        when = "next" if next_ else "when its turn comes"
+        return f"{name} now has every contribution: it fires {when}."
+    (a, next_a), (b, next_b) = complete
+    if next_a or next_b:
+        first, later = (a, b) if next_a else (b, a)
+        when = f"{first} fires next, {later} when its turn comes."
+    else:
+        when = "each fires when its turn comes."
+    return f"{a} and {b} now have every contribution: {when}"
 
 
 def all_sends(
@@ -311,8 +475,8 @@ def all_sends(
     formulas = OPS[step.node.op].formulas
     edges = [step.edges[positions[0]] for positions in groups.values() if len(positions) == 1]
     if len(edges) == 2 and all(formulas[edge.index] == "1" for edge in edges):
-        a, b = (program.name(edge.parent) for edge in edges)  # an op has two inputs at most
-        name, up = program.name(step.node), _its_grad(step, walk)
+        a, b = (called(program, edge.parent) for edge in edges)  # an op has two inputs at most
+        name, up = called(program, step.node), _its_grad(step, walk)
         return [f"{name} passes {up} straight back to both {a} and {b}"]
     return [_sends(program, step, positions, walk) for positions in groups.values()]
 
@@ -334,9 +498,9 @@ def _sends(program: Program, step: Step, positions: list[int], walk: Walkthrough
     """What the firing node sends one parent: ``x gets 1 × 8 = 8`` (per edge, once if alike)."""
     node = step.node
     formulas = OPS[node.op].formulas
-    name = program.name(node)
+    name = called(program, node)
     edges = [step.edges[i] for i in positions]
-    parent = program.name(edges[0].parent)
+    parent = called(program, edges[0].parent)
     parts = []
     for edge in edges:
         formula = formulas[edge.index]  # a constant 1 or -1: say it in words

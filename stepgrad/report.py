@@ -30,7 +30,9 @@ from engine.parse import PRINT_NAME, Program
 from engine.text import to_ascii, visible
 
 from .explain import (
+    called,
     check_numbers,
+    described,
     difference_quotient,
     edge_note,
     local_formula,
@@ -38,6 +40,7 @@ from .explain import (
     partial,
     placeholders,
     plural,
+    titled,
     worked_product,
 )
 
@@ -287,7 +290,7 @@ def _print_step(
     w.line(
         w.seg(title, "bold reverse"),
         ("  ", ""),
-        w.seg(program.describe(step.node), "bold"),
+        w.seg(described(program, step.node), "bold"),
         w.seg(f"{verb}, upstream "),
         w.seg(f"{label} = "),
         w.seg(format_number(step.upstream), "bold"),
@@ -339,7 +342,6 @@ def _print_header(program: Program, w: _Writer) -> None:
     """The program, its inputs and its forward value (also the head of the report of
     :mod:`stepgrad.lesson.report`)."""
     output = program.output
-    name = program.name
     lines = _program_lines(program.source)
     if len(lines) == 1:
         w.line(("program  ", "bold"), w.seg(lines[0]), indent=9)
@@ -355,7 +357,7 @@ def _print_header(program: Program, w: _Writer) -> None:
         w.line(("         ", ""), w.seg(constants), indent=9)
     w.line(
         ("forward  ", "bold"),
-        w.seg(f"{name(output)} = "),
+        w.seg(f"{called(program, output)} = "),
         w.seg(format_number(output.data), "bold"),
         indent=9,
     )
@@ -393,7 +395,7 @@ def _print(program: Program, trace: Trace, w: _Writer) -> None:
     shown = shown_nodes(program)
     grads = [
         [
-            w.seg(program.title(node), "bold"),  # a, b after b = a: as the app's values pane
+            w.seg(titled(program, node), "bold"),  # a, b after b = a: as the app's values pane
             w.seg(format_number(node.data)),
             w.seg(format_number(node.grad)),
         ]
@@ -426,7 +428,7 @@ def edge_names(program: Program, steps: Sequence[Step]) -> list[list[str]]:
     for step in steps:
         row = []
         for edge in step.edges:
-            name = program.name(edge.parent)
+            name = called(program, edge.parent)
             counted[edge.parent] += 1
             if totals[edge.parent] > 1:
                 name = f"{name} ({ordinal(counted[edge.parent])} of {totals[edge.parent]})"

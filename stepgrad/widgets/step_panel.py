@@ -13,8 +13,10 @@ from engine import Edge, Step, Value
 from engine.numbers import format_number, worked
 from stepgrad.explain import (
     UNUSED_AT_START,
+    called,
     check_numbers,
     contribution_ordinals,
+    described,
     difference_quotient,
     edge_note,
     gradient_check,
@@ -176,7 +178,7 @@ class StepPanel(LineWidget):
         own = walk.correct_own() if isinstance(walk, bugs.BugWalkthrough) else None
         label, aside = bugs.upstream(program, step, own)
         return (
-            f"step {walk.step} of {walk.total} · {program.describe(step.node)} fires · upstream "
+            f"step {walk.step} of {walk.total} · {described(program, step.node)} fires · upstream "
             f"{label} = {n(step.upstream)}{aside}"
         )
 
@@ -217,7 +219,7 @@ class StepPanel(LineWidget):
     def _compose_content(self, walk: Walkthrough, width: int) -> Content:
         lines: list[Content] = []
         program = walk.program
-        out = program.name(program.output)
+        out = called(program, program.output)
         if walk.cleared:
             lines.append(
                 Content.assemble(
@@ -369,7 +371,7 @@ class StepPanel(LineWidget):
         notes: list[Content] = []
         for e, edge in enumerate(step.edges):
             k, total = ordinals[(index, e)]
-            name = program.name(edge.parent)
+            name = called(program, edge.parent)
             fresh = k == 1 and edge.parent not in walk.pass_.base
             formula = local_formula(program, step, edge)
             who = name if total == 1 else f"{name} ({ordinal(k)} of {total})"
