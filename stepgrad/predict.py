@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from engine import Step, Value
 from engine.numbers import format_number, worked
-from stepgrad.explain import partial
+from stepgrad.explain import called, partial
 from stepgrad.state import Walkthrough
 
 __all__ = [
@@ -444,7 +444,7 @@ def prediction_for(walk: Walkthrough) -> Prediction | None:
         )
         shown[parent] = edge.grad_after
     questions = tuple(
-        Question(parent, program.name(parent), shown[parent], befores[parent], tuple(work))
+        Question(parent, called(program, parent), shown[parent], befores[parent], tuple(work))
         for parent, work in works.items()
     )
     values: dict[str, float] = {}

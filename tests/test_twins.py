@@ -313,3 +313,22 @@ def test_every_name_the_text_uses_is_one_nodes_and_the_graphs_title(seed: int) -
         assert names.setdefault(name, node) is node, name
         if len(program.title(node)) + 3 <= TITLE_WIDTH:  # the graph shows it whole
             assert graph[node] == titled(program, node)  # its name and aliases: t2, al3
+
+
+async def test_the_inspector_and_predict_call_twins_as_their_boxes() -> None:
+    """``tanh(b) + tanh(b)``: the inspector's title said ``node tanh(b)`` for either box, and
+    predict asked for "tanh(b)'s grad" twice."""
+    from stepgrad.app import create_app
+    from stepgrad.predict import prediction_for
+    from stepgrad.widgets.values import Inspector
+
+    app = create_app("tanh(b) + tanh(b)", {"b": 2}, steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        program = app.walk.program
+        _, second = [v for v in program.nodes() if v.op == "tanh"]
+        app.main.select(second)
+        await pilot.pause()
+        assert app.screen.query_one(Inspector).border_title == "node tanh(b) #2"
+        prediction = prediction_for(app.walk)  # step 1: the sum sends to both
+        assert prediction is not None
+        assert sorted(q.name for q in prediction.questions) == ["tanh(b) #1", "tanh(b) #2"]

@@ -15,7 +15,7 @@ from textual.widget import Widget
 
 from engine import OPS, Value
 from engine.numbers import format_number
-from stepgrad.explain import partial
+from stepgrad.explain import called, partial
 from stepgrad.lesson.bugs import wrong
 from stepgrad.state import Walkthrough
 
@@ -416,7 +416,7 @@ class Inspector(Widget, can_focus=False):
         self.node = node
         self.consumers = consumers
         if node is not None:
-            self.border_title = f"node {walk.program.name(node)}"
+            self.border_title = f"node {called(walk.program, node)}"  # tanh(b) #2, as its box
         self.refresh(layout=True)
 
     def render(self) -> Content:
