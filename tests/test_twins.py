@@ -332,3 +332,27 @@ async def test_the_inspector_and_predict_call_twins_as_their_boxes() -> None:
         prediction = prediction_for(app.walk)  # step 1: the sum sends to both
         assert prediction is not None
         assert sorted(q.name for q in prediction.questions) == ["tanh(b) #1", "tanh(b) #2"]
+
+
+@pytest.mark.parametrize("bug", ["overwrite", "early", "micrograd"])
+def test_bug_modes_say_nothing_twice_in_a_step(bug: str) -> None:
+    """The early bug said "t4 fired already: its grad becomes 0, but this 0 never travels
+    further." twice in one step (once per edge into t4); overwrite said "= kept only the last
+    contribution" once per parent."""
+    from stepgrad.lesson.bugs import BugWalkthrough, step_lines
+
+    rng = random.Random(5)
+    programs = [random_program(rng) for _ in range(150)]
+    programs.append(
+        "x0 = 2\nal1 = x0\nt4 = al1 - 2\nt5 = t4 / (1 + t4*t4)\nt6 = abs(t5)\n"
+        "(relu(t6) + 1)*(relu(t6) + 1)"
+    )
+    programs.append("a = 2; b = 3; (a*b)*(a*b)")
+    for source in programs:
+        walk = BugWalkthrough(parse(source), bug)
+        while walk.step < walk.total:
+            walk.next()
+            lines = step_lines(walk)
+            assert len(lines) == len(set(lines)), (source, walk.step, lines)
+            kept = [line for line in lines if "kept only the last" in line]
+            assert len(kept) <= 1, (source, walk.step, lines)

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, cast
 from engine import OPS, Edge, Step, Trace, Value, nodes
 from engine.numbers import format_number
 from engine.parse import Program, ProgramError, parse
-from stepgrad.explain import partial, wrapped
+from stepgrad.explain import called, partial, wrapped
 from stepgrad.state import Pass, Walkthrough
 
 __all__ = [
@@ -647,23 +647,31 @@ def step_lines(walk: Walkthrough) -> list[str]:
     k = walk.step - 1
     step = walk.trace.steps[k]
     program = walk.program
-    name = program.name
+
+    def name(node: Value) -> str:
+        return called(program, node)  # tanh(b) #2 where two nodes share a name
+
     lines: list[str] = []
     if walk.bug.name == "overwrite":
         seen: dict[Value, list[Edge]] = {}
         for edge in step.edges:
             seen.setdefault(edge.parent, []).append(edge)
         fresh = _fresh(walk, k)
+        kept: list[tuple[Value, float, float]] = []  # (parent, its grad now, += would give)
         for parent, edges in seen.items():
             start = None if parent in fresh else edges[0].grad_before
             total = (start or 0.0) + sum(e.contribution for e in edges)
             if start is None and len(edges) == 1:
                 continue
             if differs(edges[-1].grad_after, total):
-                lines.append(
-                    f"✗ {name(parent)}.grad = {n(edges[-1].grad_after)}: = kept only the last "
-                    f"contribution; += would make it {n(total)}."
-                )
+                kept.append((parent, edges[-1].grad_after, total))
+        if kept:  # said once for every parent it happened to
+            grads = " and ".join(f"{name(p)}.grad = {n(now)}" for p, now, _ in kept)
+            would = " and ".join(n(total) for _, _, total in kept)
+            lines.append(
+                f"✗ {grads}: = kept only the last contribution; += would make "
+                f"{'it' if len(kept) == 1 else 'them'} {would}."
+            )
     elif walk.bug.name == "early":
         if resumed(walk, k):
             lines.append(
@@ -671,12 +679,15 @@ def step_lines(walk: Walkthrough) -> list[str]:
                 "edge started is done (depth first)."
             )
         correct = walk.correct_own()
+        lost: dict[Value, list[Edge]] = {}  # parents that fired already: said once each
         for edge in step.edges:
             parent = edge.parent
             if not parent.parents:
                 continue
             first = _first_firing(walk).get(parent)
-            if first is not None and first > k and edge.pending:
+            if first is not None and first < k:
+                lost.setdefault(parent, []).append(edge)
+            elif first is not None and first > k and edge.pending:
                 right = correct.get(parent, 0.0)
                 now = edge.grad_after - _base(walk, parent)
                 lines.append(
@@ -685,11 +696,17 @@ def step_lines(walk: Walkthrough) -> list[str]:
                     f"{'s are' if edge.pending > 1 else ' is'} still to come: its complete grad "
                     f"in this pass is {n(right)}."
                 )
-            elif first is not None and first < k:
-                lines.append(
-                    f"✗ {name(parent)} fired already: its grad becomes {n(edge.grad_after)}, "
-                    f"but this {n(edge.contribution)} never travels further."
-                )
+        for parent, edges in lost.items():
+            sent = sum(e.contribution for e in edges)
+            what = (
+                f"this {n(sent)} never travels"
+                if len(edges) == 1
+                else f"these {len(edges)} contributions ({n(sent)} in all) never travel"
+            )
+            lines.append(
+                f"✗ {name(parent)} fired already: its grad becomes {n(edges[-1].grad_after)}, "
+                f"but {what} further."
+            )
     else:
         root = walk.trace.root
         if step.node is root and walk.pass_.base.get(root):
