@@ -322,6 +322,34 @@ class Rendered:
         """The plain text, trailing spaces removed."""
         return "\n".join(line.rstrip() for line in self.lines)
 
+    def placed(self, left: int, top: int, width: int, height: int) -> Rendered:
+        """This rectangle at ``(left, top)`` of a blank ``width`` x ``height`` one (a view
+        that leaves out the boxes its edges would cut shows blank cells in their place)."""
+        blank: list[str | None] = [None] * width
+        lines = [" " * width] * top
+        styles = [blank] * top
+        for line, row in zip(self.lines, self._styles, strict=False):
+            right = width - left - len(line)
+            lines.append(" " * left + line + " " * right)
+            styles.append([None] * left + row + [None] * right)
+        lines += [" " * width] * (height - len(lines))
+        styles += [blank] * (height - len(styles))
+        return Rendered(lines, styles)
+
+    def blanked(self, rects: Iterable[tuple[int, int, int, int]]) -> Rendered:
+        """This rectangle with the cells of ``rects`` (``x, y, w, h``, in its own cells) blank."""
+        lines = list(self.lines)
+        styles = list(self._styles)
+        for x, y, w, h in rects:
+            x0, x1 = max(x, 0), max(x + w, 0)
+            for row in range(max(y, 0), min(y + h, len(lines))):
+                line = lines[row]
+                end = min(x1, len(line))
+                if x0 < end:
+                    lines[row] = line[:x0] + " " * (end - x0) + line[end:]
+                    styles[row] = styles[row][:x0] + [None] * (end - x0) + styles[row][end:]
+        return Rendered(lines, styles)
+
 
 def _is_text(c: str) -> bool:
     """A character of a word or number (not a space, a line, a corner or an arrow)."""

@@ -1457,6 +1457,11 @@ class MainScreen(Screen[None]):
             scene.toggle(node)
             self._after_regroup()
         self.select(value)
+        # centred on the node, not led toward the node firing (as following a step is): the
+        # view places it again once its size is settled (see GraphView.centre)
+        shown = scene.shown_ids([value])
+        if shown and self.scene is scene:
+            self.query_one(GraphView).centre(shown[0])
 
     def action_toggle_values(self) -> None:
         side = self.query_one("#side")

@@ -12,6 +12,7 @@ the node that fired.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -77,6 +78,154 @@ def _follow_axis(
     return max(0.0, start)
 
 
+Window = tuple[int, int, int, int]
+"""A rectangle of the drawing, ``(x0, y0, x1, y1)``: columns ``x0..x1 - 1``, rows ``y0..y1 - 1``."""
+
+_CENTRE_SLACK = 2
+"""How far (cells, each way) a centred node may move off the centre so that the view's edges
+cut no box; beyond that the view leaves the boxes its edges would cut out."""
+
+
+def _cuts(box: Box, x0: int, y0: int, x1: int, y1: int) -> bool:
+    """Whether the window ``x0..x1`` x ``y0..y1`` shows part of ``box`` but not all of it."""
+    right, bottom = box.x + box.w, box.y + box.h
+    if box.x >= x1 or right <= x0 or box.y >= y1 or bottom <= y0:
+        return False
+    return box.x < x0 or right > x1 or box.y < y0 or bottom > y1
+
+
+def _uncut_position(
+    boxes: Iterable[Box], at: tuple[int, int], size: tuple[int, int], xs: range, ys: range
+) -> tuple[int, int] | None:
+    """The position in ``xs`` x ``ys`` nearest ``at`` (in steps along both axes) at which a
+    window of ``size`` cuts no box: every box it touches it shows whole. None if there is none.
+
+    For each candidate top row, the columns at which the window would cut a box it reaches
+    are marked off (a box the rows show whole may be whole inside or wholly outside; one the
+    rows cut must be wholly outside), and the nearest unmarked column is taken."""
+    (x, y), (w, h) = at, size
+    reach = [
+        box
+        for box in boxes
+        if box.x < xs.stop - 1 + w
+        and box.x + box.w > xs.start
+        and box.y < ys.stop - 1 + h
+        and box.y + box.h > ys.start
+    ]
+    if x in xs and y in ys and not any(_cuts(box, x, y, x + w, y + h) for box in reach):
+        return (x, y)
+    best: tuple[int, int, int] | None = None
+    for top in sorted(ys, key=lambda row: (abs(row - y), row)):
+        if best is not None and abs(top - y) >= best[0]:
+            break
+        bottom = top + h
+        cut: list[tuple[int, int]] = []  # runs of columns (inclusive) that cut a box
+        for box in reach:
+            if box.y >= bottom or box.y + box.h <= top:
+                continue
+            right = box.x + box.w
+            meets_first, meets_last = box.x - w + 1, right - 1  # windows that reach the box
+            whole_first, whole_last = right - w, box.x  # windows that show it whole
+            if top <= box.y and box.y + box.h <= bottom and whole_first <= whole_last:
+                cut += [(meets_first, whole_first - 1), (whole_last + 1, meets_last)]
+            else:
+                cut.append((meets_first, meets_last))
+        marks = [0] * (len(xs) + 1)  # a difference array over xs
+        for first, last in cut:
+            first, last = max(first, xs.start), min(last, xs.stop - 1)
+            if first <= last:
+                marks[first - xs.start] += 1
+                marks[last + 1 - xs.start] -= 1
+        free: list[int] = []
+        count = 0
+        for i in range(len(xs)):
+            count += marks[i]
+            if count == 0:
+                free.append(xs.start + i)
+        if free:
+            left = min(free, key=lambda column: (abs(column - x), column))
+            cost = abs(top - y) + abs(left - x)
+            if best is None or cost < best[0]:
+                best = (cost, left, top)
+    return None if best is None else (best[1], best[2])
+
+
+def _free(spans: list[tuple[int, int]], at: int, stop: int) -> int | None:
+    """The first line from ``at`` toward ``stop`` (either way, both included) that passes
+    through none of ``spans`` (``start, end``: a line ``start < x < end`` cuts the span)."""
+    low, high = min(at, stop), max(at, stop)
+    cut = [False] * (high - low + 1)
+    for start, end in spans:
+        for line in range(max(start + 1, low), min(end, high + 1)):
+            cut[line - low] = True
+    step = 1 if stop >= at else -1
+    for line in range(at, stop + step, step):
+        if not cut[line - low]:
+            return line
+    return None
+
+
+def _some(positions: range, most: int = 9) -> list[int]:
+    """At most ``most`` of ``positions``, evenly spread, both ends included."""
+    if len(positions) <= most:
+        return list(positions)
+    return [positions[round(i * (len(positions) - 1) / (most - 1))] for i in range(most)]
+
+
+def _leave_out_cut_boxes(
+    boxes: Iterable[Box], window: Window, keep: list[Box], hold: Window
+) -> tuple[Window, list[Box]]:
+    """``window`` with its edges moved in to lines between boxes, so that the boxes they would
+    cut are left out whole, but no further than keeps the boxes of ``keep`` and the rectangle
+    ``hold`` in view (as far as they are); and the boxes its edges cut all the same (an edge
+    with no such line stays where it was).
+
+    The left and right edges go to lines that cut no box in the window's rows, the top and
+    bottom ones to lines that cut no box in its columns; each move narrows what the others
+    must miss, so both orders are tried, and the one that cuts fewer boxes (then leaves out
+    fewer cells) is taken."""
+    x0, y0, x1, y1 = window
+    reach = [
+        box
+        for box in boxes
+        if box.x < x1 and box.x + box.w > x0 and box.y < y1 and box.y + box.h > y0
+    ]
+    kept = [  # the part in view of each rectangle to keep
+        (max(a0, x0), max(b0, y0), min(a1, x1), min(b1, y1))
+        for a0, b0, a1, b1 in [*((b.x, b.y, b.x + b.w, b.y + b.h) for b in keep), hold]
+        if a0 < x1 and a1 > x0 and b0 < y1 and b1 > y0
+    ]
+    left, top = min((k[0] for k in kept), default=x1), min((k[1] for k in kept), default=y1)
+    right = max((k[2] for k in kept), default=x0)
+    bottom = max((k[3] for k in kept), default=y0)
+
+    def snap(rect: Window, axis: int) -> Window:
+        a0, b0, a1, b1 = rect
+        if axis == 0:
+            spans = [(b.x, b.x + b.w) for b in reach if b.y < b1 and b.y + b.h > b0]
+            first, last = _free(spans, a0, left), _free(spans, a1, right)
+            return (a0 if first is None else first, b0, a1 if last is None else last, b1)
+        spans = [(b.y, b.y + b.h) for b in reach if b.x < a1 and b.x + b.w > a0]
+        first, last = _free(spans, b0, top), _free(spans, b1, bottom)
+        return (a0, b0 if first is None else first, a1, b1 if last is None else last)
+
+    best: tuple[int, int, Window, list[Box]] | None = None
+    for order in ((0, 1), (1, 0)):
+        rect = window
+        for _ in range(4):
+            before = rect
+            for axis in order:
+                rect = snap(rect, axis)
+            if rect == before:
+                break
+        cut = [box for box in reach if _cuts(box, *rect)]
+        score = (len(cut), -(rect[2] - rect[0]) * (rect[3] - rect[1]))
+        if best is None or score < best[:2]:
+            best = (*score, rect, cut)
+    assert best is not None
+    return best[2], best[3]
+
+
 class GraphView(ScrollView, can_focus=False):
     """The computation graph: a window onto a :class:`stepgrad.draw.Drawing`."""
 
@@ -105,6 +254,14 @@ class GraphView(ScrollView, can_focus=False):
         self._version = 0
         self._state: object = ("version", 0)
         self._windows: dict[tuple[object, ...], Rendered] = {}
+        self._clip: Window | None = None
+        """The part of the window that is drawn (drawing cells), when the view was placed so as
+        to leave out boxes its edges would cut; None: all of it (after a pan by the user)."""
+        self._left_out: frozenset[int] = frozenset()
+        """Boxes that the view's edges cut all the same (see :func:`_leave_out_cut_boxes`):
+        left blank, whole."""
+        self._placed: tuple[bool, list[int]] | None = None
+        """The last placement the view made itself (centred?, nodes): made again on a resize."""
 
     # --- attributes down ------------------------------------------------------------------------
 
@@ -130,6 +287,10 @@ class GraphView(ScrollView, can_focus=False):
             size = Size(drawing.width + 1, drawing.height) if drawing else Size(0, 0)
             self.virtual_size = size
             self._windows.clear()
+            if not follow:  # the old drawing's placement, made again for this one
+                self._clip, self._left_out = None, frozenset()
+                if self._placed is not None:
+                    self._place(*self._placed)
         old = self._rendered
         self.view = view
         self.selected = selected
@@ -141,7 +302,7 @@ class GraphView(ScrollView, can_focus=False):
             self.refresh()
             return
         new = self._window()
-        if new is None or self._rendered is None or self._rendered[0][:4] != old[0][:4]:
+        if new is None or self._rendered is None or self._rendered[0][:5] != old[0][:5]:
             self.refresh()
             return
         before = old[1]
@@ -161,18 +322,112 @@ class GraphView(ScrollView, can_focus=False):
 
     def follow(self, nodes: list[int]) -> None:
         """Scroll so that the first node's box, and as many of the others as fit, are visible
-        (see :meth:`_follow_target`)."""
-        target = self._follow_target(nodes)
-        if target is not None:
-            self.scroll_to(
-                *target,
-                animate=False,
-                immediate=True,
-                force=True,  # no scrollbars (overflow hidden), but the view does scroll
-            )
+        (see :meth:`_follow_target`), and no box is cut by the view's edges."""
+        self._place(False, nodes)
 
-    def _follow_target(self, nodes: list[int]) -> tuple[int, int] | None:
-        """Where :meth:`follow` would scroll to, without scrolling.
+    def centre(self, node: int) -> None:
+        """Scroll so that ``node``'s box is in the middle of the view, as far as the drawing's
+        edges allow, and no box is cut by the view's edges."""
+        self._place(True, [node])
+
+    def _place(self, centred: bool, nodes: list[int]) -> None:
+        placement = self._placement(centred, nodes)
+        if placement is None:
+            return
+        self._placed = (centred, list(nodes))
+        x, y, clip, left_out = placement
+        self.scroll_to(
+            x,
+            y,
+            animate=False,
+            immediate=True,
+            force=True,  # no scrollbars (overflow hidden), but the view does scroll
+        )
+        if (clip, left_out) != (self._clip, self._left_out):
+            self._clip, self._left_out = clip, left_out
+            self.refresh()
+            self.post_message(self.Scrolled())
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The view's own placement is made again for its new size (a pan by the user is
+        left as it is)."""
+        if self._placed is not None:
+            self._place(*self._placed)
+
+    def _placement(
+        self, centred: bool, nodes: list[int]
+    ) -> tuple[int, int, Window | None, frozenset[int]] | None:
+        """Where :meth:`follow` (or :meth:`centre`) would scroll to, the part of the window to
+        draw (None: all of it) and the boxes to leave blank, without scrolling.
+
+        The position is the one :meth:`_follow_target` picks (or the one that centres the
+        node), moved as little as keeps the nodes in view (a centred node: a cell or two) to
+        where the view's edges cut no box. Where there is no such position, the edges move
+        in past the boxes they would cut: those boxes are left out, whole; and a box that no
+        such move can leave out (it lies between two boxes kept in view) is left blank."""
+        drawing = self.drawing
+        if drawing is None:
+            return None
+        viewport = self.scrollable_content_region.size
+        width, height = viewport
+        max_x, max_y = self.max_scroll_x, self.max_scroll_y
+        if centred:
+            box = drawing.boxes.get(nodes[0]) if nodes else None
+            if box is None:
+                return None
+            ideal = (box.x + (box.w - width) // 2, box.y + (box.h - height) // 2)
+            at = (max(0, min(ideal[0], max_x)), max(0, min(ideal[1], max_y)))
+            keep = [box]
+            hold = (box.x, box.y, box.x + box.w, box.y + box.h)
+            # a view the drawing's edge stops stays there: a step away is a step off centre
+            xs, ys = (
+                range(max(0, c - _CENTRE_SLACK), min(c + _CENTRE_SLACK, top) + 1)
+                if c == clamped
+                else range(clamped, clamped + 1)
+                for c, clamped, top in zip(ideal, at, (max_x, max_y), strict=True)
+            )
+        else:
+            target = self._follow_target(nodes)
+            if target is None:
+                return None
+            x, y, hold, keep = target
+            at = (x, y)
+            xs, ys = (
+                range(max(0, min(end - size, c)), max(c, min(start, top)) + 1)
+                for c, start, end, size, top in (
+                    (x, hold[0], hold[2], width, max_x),
+                    (y, hold[1], hold[3], height, max_y),
+                )
+            )
+        if width <= 0 or height <= 0:
+            return (*at, None, frozenset())
+        boxes = drawing.boxes.values()
+        found = _uncut_position(boxes, at, (width, height), xs, ys)
+        if found is not None:
+            return (*found, None, frozenset())
+        # no position cuts nothing: the one, of a few near, where leaving out whole the
+        # boxes the edges would cut leaves out fewest (the first: where it would have been)
+        best: tuple[tuple[int, int, int], int, int, Window | None, list[Box]] | None = None
+        candidates = dict.fromkeys(
+            [at, *((at[0], row) for row in _some(ys)), *((column, at[1]) for column in _some(xs))]
+        )
+        for x, y in candidates:
+            window = (x, y, x + width, y + height)
+            clip, cut = _leave_out_cut_boxes(boxes, window, keep, hold)
+            left = sum(1 for box in cut if box not in keep)
+            area = (clip[2] - clip[0]) * (clip[3] - clip[1])
+            score = (left, -area, abs(x - at[0]) + abs(y - at[1]))
+            if best is None or score < best[0]:
+                best = (score, x, y, None if clip == window else clip, cut)
+            if left == 0 and clip == window:
+                break
+        assert best is not None
+        _, x, y, shown, cut = best
+        return (x, y, shown, frozenset(box.node for box in cut if box not in keep))
+
+    def _follow_target(self, nodes: list[int]) -> tuple[int, int, Window, list[Box]] | None:
+        """Where :meth:`follow` would scroll to, before it avoids cutting boxes; the rectangle
+        it keeps in view; and the boxes it shows whole in it.
 
         The first node (the one firing, or the selection) is always shown; then every other
         node whose box fits in view with it and those before. A node that does not fit still
@@ -189,10 +444,12 @@ class GraphView(ScrollView, can_focus=False):
         region = Region(first.x, first.y, first.w, first.h)
         viewport = self.scrollable_content_region.size
         apart: list[Box] = []
+        whole = [first]
         for box in boxes[1:]:
             grown = region.union(Region(box.x, box.y, box.w, box.h))
             if grown.width <= viewport.width and grown.height <= viewport.height:
                 region = grown
+                whole.append(box)
             else:
                 apart.append(box)
         spans = [[region.x, region.right], [region.y, region.bottom]]
@@ -210,7 +467,8 @@ class GraphView(ScrollView, can_focus=False):
         (x0, x1), (y0, y1) = spans
         x = _follow_axis(self.scroll_x, x0, x1, viewport.width, toward=toward[0])
         y = _follow_axis(self.scroll_y, y0, y1, viewport.height, toward=toward[1])
-        return (round(min(x, self.max_scroll_x)), round(min(y, self.max_scroll_y)))
+        at = (round(min(x, self.max_scroll_x)), round(min(y, self.max_scroll_y)))
+        return (*at, (x0, y0, x1, y1), whole)
 
     def prefetch(self, view: View, follow: list[int], state: object) -> None:
         """Draw ahead the window that showing ``view`` (named ``state``) would need, and its
@@ -218,13 +476,17 @@ class GraphView(ScrollView, can_focus=False):
         drawing = self.drawing
         if drawing is None or self.selected is not None or not self.is_mounted:
             return
-        target = self._follow_target(follow) if follow else None
-        x, y = target if target is not None else (round(self.scroll_x), round(self.scroll_y))
-        width, height = self.scrollable_content_region.size
-        key = (x, y, width, height, state, id(drawing))
+        placement = self._placement(False, follow) if follow else None
+        if placement is None:
+            x, y = round(self.scroll_x), round(self.scroll_y)
+            clip, left_out = self._clip, self._left_out
+        else:
+            x, y, clip, left_out = placement
+        key = self._key(x, y, clip, left_out, state)
         if key in self._windows:
             return
-        rendered = drawing.view_window(x, y, width, height, view)
+        width = self.scrollable_content_region.width
+        rendered = self._draw(x, y, clip, left_out, view)
         self._remember(key, rendered)
         for line, spans in zip(rendered.lines, rendered.spans, strict=False):
             strip_key = (line, tuple(spans), (), width)
@@ -274,17 +536,56 @@ class GraphView(ScrollView, can_focus=False):
             style += Style(color=readable(color, background).rich_color)
         return style
 
-    def _window(self) -> Rendered | None:
-        drawing = self.drawing
-        if drawing is None:
-            return None
+    def shown(self) -> Window:
+        """The rectangle of the drawing the view shows now (drawing cells): its window, less
+        what is left out so that no box is cut (see :meth:`follow`)."""
         x, y = round(self.scroll_x), round(self.scroll_y)
         width, height = self.scrollable_content_region.size
-        key = (x, y, width, height, self._state, id(drawing))
+        return self._shown(x, y, width, height, self._clip)
+
+    @staticmethod
+    def _shown(x: int, y: int, width: int, height: int, clip: Window | None) -> Window:
+        if clip is None:
+            return (x, y, x + width, y + height)
+        x0, y0 = max(x, clip[0]), max(y, clip[1])
+        return (x0, y0, max(x0, min(x + width, clip[2])), max(y0, min(y + height, clip[3])))
+
+    def _key(
+        self, x: int, y: int, clip: Window | None, left_out: frozenset[int], state: object
+    ) -> tuple[object, ...]:
+        """What a window's rendering depends on (its first five items: what it shows)."""
+        width, height = self.scrollable_content_region.size
+        shown = self._shown(x, y, width, height, clip)
+        return (x, y, width, height, (shown, left_out), state, id(self.drawing))
+
+    def _draw(
+        self, x: int, y: int, clip: Window | None, left_out: frozenset[int], view: View | None
+    ) -> Rendered:
+        """The window at ``(x, y)``, drawn: only its part in ``clip``, if given, and without
+        the boxes ``left_out``."""
+        drawing = self.drawing
+        assert drawing is not None
+        width, height = self.scrollable_content_region.size
+        x0, y0, x1, y1 = self._shown(x, y, width, height, clip)
+        if (x0, y0, x1, y1) == (x, y, x + width, y + height):
+            rendered = drawing.view_window(x, y, width, height, view)
+        else:
+            part = drawing.view_window(x0, y0, x1 - x0, y1 - y0, view)
+            rendered = part.placed(x0 - x, y0 - y, width, height)
+        if left_out:
+            boxes = [drawing.boxes[n] for n in left_out if n in drawing.boxes]
+            rendered = rendered.blanked([(b.x - x, b.y - y, b.w, b.h) for b in boxes])
+        return rendered
+
+    def _window(self) -> Rendered | None:
+        if self.drawing is None:
+            return None
+        x, y = round(self.scroll_x), round(self.scroll_y)
+        key = self._key(x, y, self._clip, self._left_out, self._state)
         if self._rendered is None or self._rendered[0] != key:
             rendered = self._windows.get(key)
             if rendered is None:
-                rendered = drawing.view_window(x, y, width, height, self.view)
+                rendered = self._draw(x, y, self._clip, self._left_out, self.view)
                 self._remember(key, rendered)
             self._rendered = (key, rendered)
         return self._rendered[1]
@@ -324,13 +625,12 @@ class GraphView(ScrollView, can_focus=False):
         drawing = self.drawing
         if drawing is None:
             return ""
-        x, y = round(self.scroll_x), round(self.scroll_y)
-        width, height = self.scrollable_content_region.size
+        x0, y0, x1, y1 = self.shown()
         sides = [
-            ("◀", x > 0),
-            ("▲", y > 0),
-            ("▼", y + height < drawing.height),
-            ("▶", x + width < drawing.width),
+            ("◀", x0 > 0),
+            ("▲", y0 > 0),
+            ("▼", y1 < drawing.height),
+            ("▶", x1 < drawing.width),
         ]
         return " ".join(arrow for arrow, beyond in sides if beyond)
 
@@ -373,8 +673,11 @@ class GraphView(ScrollView, can_focus=False):
             return []
         box = drawing.boxes[self.selected]
         x0, y = round(self.scroll_x), row + round(self.scroll_y)
-        if not box.y <= y < box.y + box.h:
+        left, top, right, bottom = self.shown()
+        if not box.y <= y < box.y + box.h or not top <= y < bottom:
             return []
+        if box.x >= right or box.x + box.w <= left or self.selected in self._left_out:
+            return []  # left out of the view
         if box.constant or y in (box.y, box.y + box.h - 1):
             return [x - x0 for x in range(box.x, box.x + box.w)]
         return [box.x - x0, box.x + box.w - 1 - x0]
@@ -385,7 +688,12 @@ class GraphView(ScrollView, can_focus=False):
         """The node under widget-relative cell ``(x, y)``, if any."""
         if self.drawing is None:
             return None
-        return self.drawing.node_at(x + round(self.scroll_x), y + round(self.scroll_y))
+        x, y = x + round(self.scroll_x), y + round(self.scroll_y)
+        x0, y0, x1, y1 = self.shown()
+        if not (x0 <= x < x1 and y0 <= y < y1):
+            return None  # a cell left blank
+        node = self.drawing.node_at(x, y)
+        return None if node in self._left_out else node
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -413,7 +721,12 @@ class GraphView(ScrollView, can_focus=False):
         self.pan(-6, 0)
 
     def pan(self, dx: int, dy: int) -> None:
-        """Scroll by ``(dx, dy)`` cells."""
+        """Scroll by ``(dx, dy)`` cells: the user's choice, so the whole window is drawn, cut
+        boxes and all, and a resize leaves it where it is."""
+        self._placed = None
+        if self._clip is not None or self._left_out:
+            self._clip, self._left_out = None, frozenset()
+            self.refresh()
         x = max(0.0, min(self.scroll_x + dx, self.max_scroll_x))
         y = max(0.0, min(self.scroll_y + dy, self.max_scroll_y))
         self.scroll_to(x, y, animate=False, immediate=True, force=True)
