@@ -868,6 +868,7 @@ class MainScreen(Screen[None]):
         """The program on one line, longest first: every statement (or, past 6 of them, their
         count), then ``… `` and the last statement, which says what the output is. A number
         the program assigns shows its current value (a nudge, a gradient step change it)."""
+        from engine.text import statements as written
         from engine.text import visible
 
         key = (self.walk.program, tuple(self.values.items()))
@@ -877,12 +878,7 @@ class MainScreen(Screen[None]):
             )
             self._header_source = (key, source)
         source = self._header_source[1]
-        statements = [  # split at line breaks only: splitlines() also splits at \x1c, \x85...
-            visible(code.strip())
-            for line in source.split("\n")
-            for code in line.partition("#")[0].split(";")
-            if code.strip()
-        ]
+        statements = [visible(code) for code in written(source)]
         if not statements:
             return (self.walk.program.name(self.walk.program.output),)
         last = statements[-1]
