@@ -401,6 +401,13 @@ class GraphView(ScrollView, can_focus=False):
             )
         if width <= 0 or height <= 0:
             return (*at, None, frozenset())
+        from stepgrad.layout import METRICS  # loaded with the drawing already
+
+        if not METRICS[drawing.layout.mode].border:
+            # one-line boxes: a title cut by an edge is marked … and a neuron's bracket runs
+            # on past it, as wires do; leaving out every box the edges cross would empty most
+            # of the view (a collapsed neuron's bracket is taller than a small view)
+            return (*at, None, frozenset())
         boxes = drawing.boxes.values()
         found = _uncut_position(boxes, at, (width, height), xs, ys)
         if found is not None:
