@@ -575,21 +575,20 @@ class Program:
         or a grad from earlier passes plus this pass's (see :class:`GradientError`)."""
         parent = err.parent
         source = clip(self.name(parent))
-        if err.kind == "accumulated":
-            message = (
-                f"this pass would make {source}'s grad not finite: the grad earlier passes left "
-                f"plus this pass's add up past the largest float ("
-                f"{format_number(err.before or 0.0)} + {format_number(err.contribution or 0.0)})"
-            )
-            hint = "call zero_grad between passes"
-            return ProgramError(message, self.spans.get(parent), hint, self.source)
-        if err.kind == "sum":
-            message = (
-                f"{source}'s grad is not finite: its contributions add up past the largest "
-                f"float ({format_number(err.before or 0.0)} + "
+        if err.kind in ("accumulated", "sum"):  # a grad plus a contribution overflows
+            added = (
+                f"add up past the largest float ({format_number(err.before or 0.0)} + "
                 f"{format_number(err.contribution or 0.0)})"
             )
-            hint = "the numbers are too large for a finite gradient"
+            if err.kind == "accumulated":
+                message = (
+                    f"this pass would make {source}'s grad not finite: the grad earlier passes "
+                    f"left plus this pass's {added}"
+                )
+                hint = "call zero_grad between passes"
+            else:
+                message = f"{source}'s grad is not finite: its contributions {added}"
+                hint = "the numbers are too large for a finite gradient"
             return ProgramError(message, self.spans.get(parent), hint, self.source)
         node, index = err.node, err.index
         assert node is not None and index is not None  # an edge is at fault
@@ -811,9 +810,9 @@ class _Parser:
         self.free: dict[str, ast.Name] = {}
         self.used: set[str] = set()
         self.assigned: set[str] = set()  # every name the program assigns, anywhere
-        # the values given for inputs the program assigns (x = 1), by statement index
-        self.statement_values: dict[int, float] = {}
-        self.statement_keys: dict[int, str] = {}  # ... and the name each was given by
+        # the values given for inputs the program assigns (x = 1), by statement index, with the
+        # name each was given by (x or x₁)
+        self.statement_values: dict[int, tuple[str, float]] = {}
 
     # --- errors and locations ------------------------------------------------------------------
 
@@ -1071,7 +1070,9 @@ class _Parser:
                     self.source,
                 )
             stray = _LINE_OPERATOR.match(here)
-            if dangling and stray is not None and stray.group()[0] not in "+-~":
+            if stray is not None and stray.group()[0] in "+-~":
+                stray = None  # a sign may begin a value
+            if dangling and stray is not None:
                 # x +* 2, x */ 2, y = = 2: an operator where a value must come
                 symbol, other = dangling.group(1), stray.group()
                 start = col
@@ -1083,8 +1084,7 @@ class _Parser:
                     "e.g. y = x*x + 1" if symbol == "=" else f"e.g. x {symbol} 2 or x {other} 2",
                     self.source,
                 )
-            opening = not before or before[-1] in "(,=;" or dangling is not None
-            if opening and stray is not None and stray.group()[0] not in "+-~":
+            if stray is not None and (not before or before[-1] in "(,=;"):
                 # *x, (/ 2): an operator with nothing before it to work on
                 other = stray.group()
                 span = Span(line, col, line, col + len(other))
@@ -1408,8 +1408,7 @@ class _Parser:
             if token[0] == "given":
                 self.values[str(token[1])] = number
             else:
-                self.statement_values[made_by[token][1]] = number
-                self.statement_keys[made_by[token][1]] = key
+                self.statement_values[made_by[token][1]] = (key, number)
 
     def _several_inputs(
         self,
@@ -1671,7 +1670,8 @@ class _Parser:
                 name = target.id
                 mark = _mark_call(stmt.value)
                 if mark is not None or _is_constant_expression(stmt.value, set(env)):
-                    value = self.statement_values.get(index)
+                    set_by = self.statement_values.get(index)
+                    value = None if set_by is None else set_by[1]
                     if value is None:
                         written = stmt.value
                         if mark is not None and isinstance(written, ast.Call):
@@ -1730,8 +1730,8 @@ class _Parser:
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
                 name = stmt.targets[0].id
                 k = counts[name] = counts.get(name, -1) + 1
-                if index in self.statement_keys:
-                    program.assignment_keys[(name, k)] = self.statement_keys[index]
+                if index in self.statement_values:
+                    program.assignment_keys[(name, k)] = self.statement_values[index][0]
         program.constants_used = list(dict.fromkeys(self.constants))
         program.marks = dict(self.marks)
         return program
