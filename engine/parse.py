@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import keyword
 import math
 import re
@@ -91,6 +92,8 @@ _UNSUPPORTED_NODES: dict[type[ast.AST], str] = {
     ast.GeneratorExp: "generator expressions are not supported",
     ast.Slice: "slices are not supported",
 }
+_BINARY_SYMBOLS = frozenset(("+", "-", "*", "/", "**"))
+"""The binary operators a program may use (a hint offers no other)."""
 _LINE_OPERATOR = re.compile(r"\*\*=?|//=?|<<=?|>>=?|[<>=!]=|[-+*/%@&|^]=?|[<>~=]")
 """An operator at the start of a line (the longest one there), as when a line break splits an
 expression: ``loss = (w - 1)**2`` then ``       + (b - 2)**2``."""
@@ -532,6 +535,8 @@ class Program:
         """d node / d (its input ``index``), from the op table, over names or over values
         (names cut to an error message's length with ``short``)."""
         op = OPS[node.op]
+        if op.constants[index] is not None and (not numbers or op.conventions[index] is None):
+            return op.formulas[index]  # a number (``1``, ``-1``): nothing to put in it
         show: Callable[[Value], str]
         if numbers:
             convention = op.conventions[index]
@@ -647,6 +652,48 @@ bound keeps the output linear in the program: every partial sum of a 20,000-char
 written whole would make it quadratic)."""
 
 
+_LOOKALIKES = str.maketrans(
+    "аеорсхуіјѕԁһԛԝАВЕКМНОРСТХЅІЈοναιΑΒΕΖΗΙΚΜ"
+    "ΝΟΡΤΥΧ",
+    "aeopcxyijsdhqwABEKMHOPCTXSIJovaiABEZHIKM"
+    "NOPTYX",
+)
+"""Cyrillic and Greek letters drawn like Latin ones (``х`` U+0445 looks like ``x``), by the
+Latin letter they pass for."""
+
+_FUNCTION_ALIASES = {"ln": "log", "logistic": "sigmoid"}
+"""Names of a function as other languages and textbooks write them (``ln(x)``), lower-cased."""
+
+
+def _skeleton(name: str) -> str:
+    """``name`` with every look-alike letter (:data:`_LOOKALIKES`) as the Latin one."""
+    return name.translate(_LOOKALIKES)
+
+
+def _meant(name: str, given: Mapping[str, float], assigned: set[str]) -> str | None:
+    """A hint for a name with no value that is another one mistyped in a way a reader cannot
+    see or easily miss: a look-alike letter from another script (``х``, Cyrillic, for ``x``),
+    or another case (``y`` used, ``Y=2`` given; ``PI`` for ``pi``). None if it is neither."""
+    skeleton = _skeleton(name)
+    if skeleton != name:
+        for known in (*given, *sorted(assigned), *CONSTANTS):
+            if _skeleton(known) == skeleton:
+                letters = ", ".join(
+                    f"{c} here is {unicodedata.name(c).lower()}"
+                    for c in dict.fromkeys(name)
+                    if c.translate(_LOOKALIKES) != c
+                )
+                return f"did you mean {clip(known)}? {letters}"
+    folded = name.casefold()
+    for known in given:
+        if known.casefold() == folded:
+            return f"names are case-sensitive: {clip(known)}={format_number(given[known])} was given"
+    for known in (*sorted(assigned), *CONSTANTS):
+        if known.casefold() == folded:
+            return f"did you mean {clip(known)}? names are case-sensitive"
+    return None
+
+
 def _shorten(text: str, tail: str | None = None) -> str:
     """``w2_3_1*h4_1_1 + w2_3_2*h4_1_2 + … + b2_3`` -> ``w2_3_1*h4_1_1 … + b2_3``: cut at
     operators outside parentheses, so what is left still reads as the expression; where there
@@ -660,8 +707,12 @@ def _shorten(text: str, tail: str | None = None) -> str:
         if len(text) <= LONG_NAME:
             return text
         tail = text
-    heads = _top_level(text, backward=False)
-    tails = _top_level(tail, backward=True)
+    heads = _top_level(text, False)
+    loosest = min((kind for _, kind in heads), default=0)
+    # The cut from the end is at most 16 characters back. The rest of the end matters only
+    # for the loosest operator, and a + or - (kind 1) in the start is as loose as any: then
+    # the end is read no further (every partial sum of a long sum has the same start).
+    tails = _top_level(tail, True, 17 if loosest == 1 else None)
     loosest = min((kind for _, kind in heads + tails), default=0)
     head = next((i for i, kind in heads if kind == loosest and i >= 12), None)
     back = next((d for d, kind in tails if kind == loosest and d >= 6), None)
@@ -672,13 +723,21 @@ def _shorten(text: str, tail: str | None = None) -> str:
     return f"{text[:20].rstrip()} … {tail[-8:].lstrip()}"
 
 
-def _top_level(text: str, *, backward: bool) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=512)
+def _top_level(
+    text: str, backward: bool, within: int | None = None
+) -> tuple[tuple[int, int], ...]:
     """The binary operators outside parentheses: ``(position, 1 for + -, 2 for * /)`` from the
-    start, or ``(distance from the end, kind)`` from the end when ``backward``."""
+    start, or ``(distance from the end, kind)`` from the end when ``backward`` (only those at
+    most ``within`` characters from the end, if given). Kept for the last texts asked: the
+    partial sums of a long sum all start alike."""
     found: list[tuple[int, int]] = []
     depth = 0
     opening, closing = (")", "(") if backward else ("(", ")")
-    indices = range(len(text) - 1, -1, -1) if backward else range(len(text))
+    if backward:
+        indices = range(len(text) - 1, -1 if within is None else max(-1, len(text) - within - 1), -1)
+    else:
+        indices = range(len(text))
     for i in indices:
         c = text[i]
         if c == opening:
@@ -687,7 +746,7 @@ def _top_level(text: str, *, backward: bool) -> list[tuple[int, int]]:
             depth -= 1
         elif depth == 0 and c in "+-*/" and _binary_at(text, i, _before(text, i)):
             found.append((len(text) - i if backward else i, 1 if c in "+-" else 2))
-    return found
+    return tuple(found)
 
 
 def _before(text: str, i: int) -> str:
@@ -1035,7 +1094,8 @@ class _Parser:
             hint = "split it into named steps"
         elif "leading zeros" in lowered:
             message = "a number cannot start with 0"
-            hint = "write 9, not 09"
+            zeros = re.match(r"0+([1-9][0-9_]*)", body[at:])
+            hint = f"write {zeros.group(1)}, not {zeros.group()}" if zeros else "write 9, not 09"
         elif re.search(r"invalid (hexadecimal|octal|binary) literal|invalid digit", lowered):
             message = "this number is not written correctly"
             hint = "e.g. 0x1f (hexadecimal), 0o17 (octal), 0b101 (binary)"
@@ -1081,18 +1141,23 @@ class _Parser:
                 return ProgramError(
                     f"{other} cannot come right after {symbol}: {symbol} needs {what} after it",
                     span,
-                    "e.g. y = x*x + 1" if symbol == "=" else f"e.g. x {symbol} 2 or x {other} 2",
+                    "e.g. y = x*x + 1"
+                    if symbol == "="
+                    else f"e.g. x {symbol} 2 or x {other} 2"
+                    if other in _BINARY_SYMBOLS and other != symbol
+                    else f"e.g. x {symbol} 2",
                     self.source,
                 )
             if stray is not None and (not before or before[-1] in "(,=;"):
                 # *x, (/ 2): an operator with nothing before it to work on
                 other = stray.group()
                 span = Span(line, col, line, col + len(other))
+                if other in _BINARY_SYMBOLS:
+                    message, hint = "it goes between two values", f"e.g. x {other} 2"
+                else:
+                    message, hint = "it is not an operator here", "the operators are + - * / **"
                 return ProgramError(
-                    f"{other} cannot start an expression: it goes between two values",
-                    span,
-                    f"e.g. x {other} 2",
-                    self.source,
+                    f"{other} cannot start an expression: {message}", span, hint, self.source
                 )
             if here[:1] in ("?", "$", "!", "`", "\\"):
                 message = f"the character {here[0]!r} has no meaning in a program"
@@ -1454,6 +1519,10 @@ class _Parser:
                 f"move the assignment up, or give it a value: {shown}=1.5",
                 "move the assignment up",
             )
+        if len(missing) == 1:
+            meant = _meant(first, self.values, assigned)
+            if meant is not None:
+                raise self.error(f"{shown} has no value", node, meant, meant)
         known = sorted(assigned | set(FUNCTIONS) | set(CONSTANTS))
         close = difflib.get_close_matches(first, known, n=1, cutoff=0.75)
         if close and len(missing) == 1:
@@ -1587,7 +1656,11 @@ class _Parser:
                 f"e.g. w = {name}(0.5)",
             )
         if name not in FUNCTIONS:
-            close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6)
+            close = [
+                meant
+                for meant in (_FUNCTION_ALIASES.get(name.lower()), _skeleton(name).lower())
+                if meant in FUNCTIONS
+            ] or difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]}?" if close else "functions: " + " ".join(FUNCTIONS)
             raise self.error(f"unknown function {_quote(name)}", func, hint)
         self._check_unpacking(node, f"{name}(x)")

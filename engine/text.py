@@ -43,6 +43,8 @@ def visible(text: str, keep: str = "") -> str:
     Callers pass one line at a time and decide beforehand what a tab or a line break means
     there (``line.expandtabs()``, ``text.split("\\n")``), or name the characters to ``keep``.
     """
+    if text.isprintable():  # holds none of them (each is a control or a separator): as it is
+        return text
     if keep:  # e.g. "\n\t" for a text area, which shows line breaks and tabs itself
         return "".join(c if c in keep else c.translate(_VISIBLE) for c in text)
     return text.translate(_VISIBLE)

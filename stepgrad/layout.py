@@ -301,7 +301,7 @@ def header_text(label: str, op: str, mode: Mode = "full", form: str | None = Non
     terminal column: a wide character is followed by :data:`_WIDE_FILL`, and the name by one
     :data:`_MARK_FILL` for each character in it that takes no column."""
     limit = METRICS[mode].name_width
-    if not label.isascii():
+    if not label.isascii() and not label.replace("…", "").isascii():  # … (a cut name): narrow
         units = _in_columns(label)
         sizes = [len(chars) + marks for chars, marks in units]  # characters with their fills
         if sum(sizes) > limit:

@@ -201,6 +201,24 @@ def test_rejected_syntax(source: str, message: str, col: int) -> None:
     assert err.span is not None and err.span.col == col
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["x + < 2", "x*%2", "x - // 2", "x + @ 2", "x ** ** 2", "x +* 2", "x */ 2", "% x", "(< 2)",
+     "(/ 2)", "x = = 2", "x +", "*x"],
+)
+def test_a_hint_never_suggests_what_is_refused(source: str) -> None:
+    """Each ``e.g.`` a syntax error offers parses, and says no example twice (``x + < 2``
+    once suggested ``x < 2``; ``x ** ** 2``, ``x ** 2 or x ** 2``)."""
+    hint = error(source, x=1).hint or ""
+    examples = [part.strip() for part in hint.removeprefix("e.g. ").split(" or ")]
+    if hint.startswith("e.g. "):
+        assert len(set(examples)) == len(examples), hint
+        for program in examples:
+            parse(program, {"x": 1.0})  # raises if the hint is itself refused
+    else:
+        assert "e.g." not in hint, hint
+
+
 def test_missing_value_says_how_to_give_it() -> None:
     err = error("x*x + 1")
     assert "x has no value" in err.message and "x=1.5" in (err.hint or "")
@@ -404,3 +422,26 @@ def test_long_unnamed_intermediates_are_shortened_for_display_only() -> None:
     assert labelled.name(labelled.output) == "z"
     short = parse("q = (a + b)*(c + d)", dict.fromkeys("abcd", 1.0))
     assert {short.name(n) for n in short.nodes()} >= {"a + b", "c + d"}  # short text is kept
+
+
+@pytest.mark.parametrize(
+    ("source", "values", "hint"),
+    [
+        ("х*2", {"x": 1.0}, "did you mean x? х here is cyrillic small letter ha"),  # U+0445
+        ("ο + 1", {"o": 2.0}, "did you mean o? ο here is greek small letter omicron"),
+        ("x*y", {"x": 1.0, "Y": 2.0}, "names are case-sensitive: Y=2 was given"),
+        ("PI*x", {"x": 1.0}, "did you mean pi?"),
+        ("E*x", {"x": 1.0}, "did you mean e?"),
+        ("y = 2\nY*3", {}, "did you mean y?"),
+        ("TANH(x)", {"x": 1.0}, "did you mean tanh?"),
+        ("ln(x)", {"x": 1.0}, "did you mean log?"),
+        ("x + 007", {"x": 1.0}, "write 7, not 007"),
+    ],
+)
+def test_a_mistyped_name_is_pointed_at_what_was_meant(
+    source: str, values: dict[str, float], hint: str
+) -> None:
+    """A name typed with a look-alike letter from another script, in another case, or as
+    another language writes it (``ln``) is not silently "unknown": the hint names what was
+    meant (written from the tester's cases, issue 2's "a hint where one helps")."""
+    assert hint in (error(source, **values).hint or "")
