@@ -45,34 +45,34 @@ def make(example: str | None) -> StepgradApp:
     return create_app(EXAMPLES[example].program, steady=True, example=EXAMPLES[example])
 
 
-# (example, keys, output value, the status that must stay whole); the neuron fires 5 nodes:
-# x1*w1, x2*w2, their sum, + b, tanh
+# (example, keys, output value, the status that must stay whole, the words about the pass's
+# state (issue 4: not started / in progress / done, and whether grads were zeroed) that must
+# stay from 60 columns on, in a long or a short form: "grads accumulate (no zero_grad)" or
+# "accumulating"); the neuron fires 5 nodes: x1*w1, x2*w2, their sum, + b, tanh
 SCENES = [
-    (None, [], TOY_OUT, "pass 1 · step 0 of 5"),
-    (None, ["end", "b", "right"], TOY_OUT, "pass 2 · step 1 of 5"),
-    (None, ["end", "z"], TOY_OUT, "pass 1 · grads zeroed"),
-    ("neuron", ["right"], NEURON_OUT, "pass 1 · step 1 of 5"),
-    ("zero_grad", [], LOSS_OUT, "pass 1 · step 0 of 5"),
-    ("zero_grad", ["end", "b"], LOSS_OUT, "pass 2 · step 0 of 5"),
-    ("zero_grad", ["right", "z", "b", "g", "p"], LOSS_OUT, "pass 2 · step 0 of 5"),
-    ("zero_grad", ["right", "f", "p"], LOSS_OUT, "pass 1 · step "),
+    (None, [], TOY_OUT, "pass 1 · step 0 of 5", ["not started"]),
+    (None, ["end"], TOY_OUT, "pass 1 · step 5 of 5", ["✓ done"]),
+    (None, ["end", "b", "right"], TOY_OUT, "pass 2 · step 1 of 5", ["accumulat"]),
+    (None, ["end", "b", "end"], TOY_OUT, "pass 2 · step 5 of 5", ["✓ done", "accumulat"]),
+    (None, ["end", "z"], TOY_OUT, "pass 1 · grads zeroed", []),
+    (None, ["end", "z", "b"], TOY_OUT, "pass 2 · step 0 of 5", ["zeroed"]),
+    ("neuron", ["right"], NEURON_OUT, "pass 1 · step 1 of 5", ["in progress"]),
+    ("zero_grad", [], LOSS_OUT, "pass 1 · step 0 of 5", ["not started"]),
+    ("zero_grad", ["end", "b"], LOSS_OUT, "pass 2 · step 0 of 5", ["accumulat"]),
+    ("zero_grad", ["right", "z", "b", "g", "p"], LOSS_OUT, "pass 2 · step 0 of 5", []),
+    ("zero_grad", ["right", "f", "p"], LOSS_OUT, "pass 1 · step ", []),
 ]
-TITLED = 6
-"""The first scenes, with no predict score or play marker to keep: the title stays from 60 on."""
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize(
-    ("example", "keys", "value", "status", "titled"),
-    [(*scene, i < TITLED) for i, scene in enumerate(SCENES)],
-)
+@pytest.mark.parametrize(("example", "keys", "value", "status", "words"), SCENES)
 async def test_the_top_bar_keeps_the_value_and_the_step(
     size: tuple[int, int],
     example: str | None,
     keys: list[str],
     value: str,
     status: str,
-    titled: bool,
+    words: list[str],
 ) -> None:
     app = make(example)
     async with app.run_test(size=size) as pilot:
@@ -82,8 +82,11 @@ async def test_the_top_bar_keeps_the_value_and_the_step(
         assert f"= {value}" in bar and f"= {value}…" not in bar, bar
         assert status in bar, bar
         assert bar.count("\n") == 0  # one line is enough for these
-        if size[0] >= 60 and titled:
-            assert "stepgrad" in bar, bar  # the title stays from 60 columns on
+        if size[0] >= 60:  # the pass's state outlasts the title and the program
+            for word in words:
+                assert re.search(rf" · \S*\s?{re.escape(word)}", bar), (word, bar)
+        if size[0] >= 120:
+            assert "stepgrad" in bar, bar  # the title stays from 120 columns on
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -99,8 +102,8 @@ async def test_an_edited_program_keeps_its_value_in_the_top_bar(size: tuple[int,
         assert "pass 1 · step 0 of 3" in bar, bar
         if size[0] >= 80:
             assert "o = tanh(x*w + 6.88)" in bar, bar  # the program fits whole from 80 on
-        elif size[0] >= 60:
-            assert "o = tanh(x*w" in bar, bar
+        elif size[0] >= 60:  # the pass's state before the program (the graph shows it)
+            assert "not started" in bar and "o = " in bar, bar
 
 
 def header(**kwargs: object) -> Header:
@@ -294,3 +297,22 @@ async def test_a_wrapped_kink_reason_stays_under_its_start() -> None:
         assert indent >= 2 and lines[start].strip().startswith("relu(x) is at its kink")
         after = lines[start + 1]
         assert len(after) - len(after.lstrip()) == indent and after.strip(), after
+
+
+def test_a_narrow_step_title_keeps_the_upstream_number() -> None:
+    """Issue 4: the panel says which node fires *and its upstream grad*. Where the title is too
+    narrow for ``upstream ∂r/∂b = -1.01562`` it keeps ``upstream -1.01562`` before dropping
+    it (∂r/∂b = -a/b**2 = -65/64 by hand); no width breaks it."""
+    from stepgrad.widgets import StepTitle
+
+    upstream = f"{-65 / 64:.6g}"
+    title = StepTitle()
+    title.show(f"step 3 of 5 · b = y*y - 1 fires · upstream ∂r/∂b = {upstream}")
+    for width in range(1, 121):
+        (line,) = title.lines(width)
+        assert line.cell_length == width
+        if width >= 60:
+            assert f"· upstream ∂r/∂b = {upstream} " in line.plain or (
+                f"· upstream {upstream} " in line.plain
+            ), (width, line.plain)
+    assert f"· upstream {upstream} " in title.lines(56)[0].plain

@@ -105,16 +105,19 @@ GIVE_WAY = {
     "focus": 1,  # "focus" (the graph shows it)
     "zeroed wording": 2,  # "grads zeroed before this pass" → "zeroed first"
     "accumulate wording": 3,  # "grads accumulate (no zero_grad)" → "accumulating"
-    "status word": 4,  # "not started", "in progress", "✓ done", "ready"
-    "speed": 5,  # "▶ 2/s" → "▶"
-    "predict wording": 5,  # "predict score 3/4" → "score 3/4"
-    "zeroed first": 6,
-    "accumulating": 7,
-    "title": 8,  # "stepgrad"
-    "program": 9,  # the program (already cut to its last statement) → the output's name
+    "speed": 4,  # "▶ 2/s" → "▶"
+    "predict wording": 4,  # "predict score 3/4" → "score 3/4"
+    "bug wording": 5,  # "bug mode: early" → "bug: early"
+    "title": 6,  # "stepgrad"
+    "program": 7,  # the program (already cut to its last statement) → the output's name
+    # the pass's state (issue 4) outlasts the title and the program: "✓ done" and whether the
+    # grads were zeroed are what a narrow screen must still say ("step 1 of 5" says "in
+    # progress" already, so that word goes first)
+    "status word": 8,  # "not started", "in progress", "✓ done", "ready"
+    "zeroed first": 9,
+    "accumulating": 9,
     "▶": 11,
     "score": 12,
-    "bug wording": 6,  # "bug mode: early" → "bug: early"
     "bug": 13,
 }
 """The top bar's plan when it is narrow: the program text is shortened first, then at stage

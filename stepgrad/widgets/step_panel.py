@@ -96,7 +96,13 @@ class StepTitle(LineWidget):
         room = width - 2 - (more.cell_length + 1 if more is not None else 0)
         text = self.text
         while len(text) + 2 > room and " · " in text:  # drop whole parts from the end
-            text = text.rsplit(" · ", 1)[0]
+            head, last = text.rsplit(" · ", 1)
+            # ... but the upstream grad, the number the panel's products start from, first
+            # loses its name: "upstream ∂r/∂b = -1.01562" -> "upstream -1.01562"
+            if last.startswith("upstream ") and " = " in last:
+                text = f"{head} · upstream {last.rsplit(' = ', 1)[1]}"
+            else:
+                text = head
         title = Content.styled(f" {text} ", "bold $foreground")
         if title.cell_length > room:
             title = title.truncate(max(0, room), ellipsis=True)
