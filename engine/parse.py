@@ -653,10 +653,8 @@ written whole would make it quadratic)."""
 
 
 _LOOKALIKES = str.maketrans(
-    "аеорсхуіјѕԁһԛԝАВЕКМНОРСТХЅІЈοναιΑΒΕΖΗΙΚΜ"
-    "ΝΟΡΤΥΧ",
-    "aeopcxyijsdhqwABEKMHOPCTXSIJovaiABEZHIKM"
-    "NOPTYX",
+    "аеорсхуіјѕԁһԛԝАВЕКМНОРСТХЅІЈοναιΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcxyijsdhqwABEKMHOPCTXSIJovaiABEZHIKMNOPTYX",
 )
 """Cyrillic and Greek letters drawn like Latin ones (``х`` U+0445 looks like ``x``), by the
 Latin letter they pass for."""
@@ -687,7 +685,8 @@ def _meant(name: str, given: Mapping[str, float], assigned: set[str]) -> str | N
     folded = name.casefold()
     for known in given:
         if known.casefold() == folded:
-            return f"names are case-sensitive: {clip(known)}={format_number(given[known])} was given"
+            value = format_number(given[known])
+            return f"names are case-sensitive: {clip(known)}={value} was given"
     for known in (*sorted(assigned), *CONSTANTS):
         if known.casefold() == folded:
             return f"did you mean {clip(known)}? names are case-sensitive"
@@ -724,9 +723,7 @@ def _shorten(text: str, tail: str | None = None) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _top_level(
-    text: str, backward: bool, within: int | None = None
-) -> tuple[tuple[int, int], ...]:
+def _top_level(text: str, backward: bool, within: int | None = None) -> tuple[tuple[int, int], ...]:
     """The binary operators outside parentheses: ``(position, 1 for + -, 2 for * /)`` from the
     start, or ``(distance from the end, kind)`` from the end when ``backward`` (only those at
     most ``within`` characters from the end, if given). Kept for the last texts asked: the
@@ -735,7 +732,8 @@ def _top_level(
     depth = 0
     opening, closing = (")", "(") if backward else ("(", ")")
     if backward:
-        indices = range(len(text) - 1, -1 if within is None else max(-1, len(text) - within - 1), -1)
+        stop = -1 if within is None else max(-1, len(text) - within - 1)
+        indices = range(len(text) - 1, stop, -1)
     else:
         indices = range(len(text))
     for i in indices:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import difflib
 import errno
 import gc
 import io
@@ -64,6 +65,21 @@ a program is one or more statements separated by newlines or ';':
 
 class _UsageError(Exception):
     pass
+
+
+def _usage_hint(message: str, parser: argparse.ArgumentParser) -> str:
+    """What to do about an option argparse refused: for an unknown ``--word``, the option it is
+    a typo of (``--jsn``), or else how to give a program that starts with ``-`` (``--x``)."""
+    unknown = re.search(r"unrecognized arguments: (--\S+)", message)
+    if unknown is not None:
+        word, value = unknown.group(1).partition("=")[::2]
+        options = [o for action in parser._actions for o in action.option_strings]
+        close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+        if close:
+            return f"did you mean {close[0]}?"
+        if not value:
+            return f"a program that starts with - goes after --: stepgrad [options] -- '{word}' ..."
+    return "see stepgrad --help"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -287,7 +303,7 @@ def main(
         split = _split_argv(args_list, parser)
         args = parser.parse_args(split)
     except _UsageError as exc:
-        return _fail(f"{exc} (see stepgrad --help)", err)
+        return _fail(f"{exc} ({_usage_hint(str(exc), parser)})", err)
 
     if args.list_themes:
         if args.program is not None or args.values:

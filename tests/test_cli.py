@@ -171,6 +171,8 @@ def test_unused_value_warns_on_stderr() -> None:
         (["x+1", "x=inf"], "not a finite number"),
         (["x+1", "oops"], "name=number"),
         (["x+1", "--bogus"], "unrecognized arguments: --bogus"),
+        (["x+1", "x=1", "--jsn"], "unrecognized arguments: --jsn (did you mean --json?)"),
+        (["--x", "x=1", "--json"], "goes after --: stepgrad [options] -- '--x' ..."),
         (["--example", "nope"], "unknown example"),
         (["x+1", "x=1", "--json", "--print"], "not allowed with"),
         (["import os"], "only assignments and expressions"),
@@ -396,3 +398,10 @@ def test_the_app_runs_with_the_collector_on(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(Stop):
         main(["x*2", "x=1"], out=io.StringIO())
     assert seen == [True] and gc.isenabled()
+
+
+def test_a_program_starting_with_dashes_goes_after_the_options_and_double_dash() -> None:
+    """The way the error for ``stepgrad --x`` suggests works: --x is -(-x) = x = 1.5."""
+    result = stepgrad("--json", "--", "--x", "x=1.5")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["output"]["data"] == 1.5

@@ -203,8 +203,21 @@ def test_rejected_syntax(source: str, message: str, col: int) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["x + < 2", "x*%2", "x - // 2", "x + @ 2", "x ** ** 2", "x +* 2", "x */ 2", "% x", "(< 2)",
-     "(/ 2)", "x = = 2", "x +", "*x"],
+    [
+        "x + < 2",
+        "x*%2",
+        "x - // 2",
+        "x + @ 2",
+        "x ** ** 2",
+        "x +* 2",
+        "x */ 2",
+        "% x",
+        "(< 2)",
+        "(/ 2)",
+        "x = = 2",
+        "x +",
+        "*x",
+    ],
 )
 def test_a_hint_never_suggests_what_is_refused(source: str) -> None:
     """Each ``e.g.`` a syntax error offers parses, and says no example twice (``x + < 2``
