@@ -953,14 +953,7 @@ def _fit_layer(lay: list[_Elem], desired: list[float], weights: list[float], row
 def _place_rows(layers: list[list[_Elem]], row_gap: int, rounds: int = 4) -> None:
     for lay in layers:
         _fit_layer(lay, [0.0] * len(lay), [1.0] * len(lay), row_gap)
-    for _ in range(rounds):
-        before = [e.top for lay in layers for e in lay]
-        for lay in layers[1:]:
-            _pull(lay, row_gap, up=False)
-        for lay in reversed(layers[:-1]):
-            _pull(lay, row_gap, up=True)
-        if before == [e.top for lay in layers for e in lay]:
-            break  # settled: another round would change nothing
+    _settle(layers, row_gap, rounds)
     low = min((e.top for lay in layers for e in lay), default=0.0)
     for lay in layers:
         for e in lay:
@@ -980,6 +973,22 @@ def _place_rows(layers: list[list[_Elem]], row_gap: int, rounds: int = 4) -> Non
                 if i:
                     top += lay[i - 1].h + _gap(lay[i - 1], e, row_gap)
                 e.top = top
+
+
+def _settle(layers: list[list[_Elem]], row_gap: int, rounds: int) -> None:
+    """Pull every layer towards straight edges, down then up, for at most ``rounds`` rounds."""
+    for _ in range(rounds):
+        before = [e.top for lay in layers for e in lay]
+        for lay in layers[1:]:
+            _pull(lay, row_gap, up=False)
+        for lay in reversed(layers[:-1]):
+            _pull(lay, row_gap, up=True)
+        after = [e.top for lay in layers for e in lay]
+        shift = after[0] - before[0] if after else 0.0
+        if all(b - a == shift for a, b in zip(before, after, strict=True)):
+            # settled: another round would change nothing, or (a long chain) only move every
+            # row by the same number of rows, which the shift to row 0 in _place_rows undoes
+            return
 
 
 STAIRCASE = 3

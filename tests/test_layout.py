@@ -4,6 +4,7 @@ edge is its own path from its source box to its target's arrow head."""
 from __future__ import annotations
 
 import random
+import re
 
 import networkx as nx
 import pytest
@@ -309,3 +310,47 @@ def test_a_long_sum_of_terms_is_packed_not_a_staircase() -> None:
     check_layout(lay)
     tallest = max(sum(lay.boxes[n].h + 1 for n in column) for column in lay.layers)
     assert lay.height <= 3 * tallest + 10
+
+
+def test_a_chain_that_only_drifts_stops_pulling_with_the_same_drawing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long sum's rows drift by one row a round and never settle; the rounds after the first
+    drift are skipped. The drawing is the one every round gives (the shift to row 0 undoes a
+    drift), on chains of both shapes and a graph that does settle."""
+    import stepgrad.layout as layout_module
+    from engine.parse import parse
+    from stepgrad.draw import render_text
+
+    rounds_run = []
+
+    def every_round(layers: list[list[object]], row_gap: int, rounds: int) -> None:
+        for _ in range(rounds):  # as before: stop only when nothing moves
+            rounds_run.append(1)
+            before = [e.top for lay in layers for e in lay]  # type: ignore[attr-defined]
+            for lay in layers[1:]:
+                layout_module._pull(lay, row_gap, up=False)  # type: ignore[arg-type]
+            for lay in reversed(layers[:-1]):
+                layout_module._pull(lay, row_gap, up=True)  # type: ignore[arg-type]
+            if before == [e.top for lay in layers for e in lay]:  # type: ignore[attr-defined]
+                return
+
+    settle, pull = layout_module._settle, layout_module._pull
+    pulls = []
+
+    def counted(*args: object, **kwargs: object) -> None:
+        pulls.append(1)
+        pull(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(layout_module, "_pull", counted)
+    render_text(parse("+".join(["x"] * 120), {"x": 1.0}).output)
+    assert len(pulls) <= 2 * 2 * 119  # two rounds over its 120 layers, not four
+    monkeypatch.setattr(layout_module, "_pull", pull)
+    for source in ("+".join(["x"] * 120), " + ".join(f"a{i}" for i in range(40)), "x*x + x*2"):
+        program = parse(source, dict.fromkeys(re.findall(r"[a-z]\w*", source), 1.0))
+        quick = render_text(program.output, backward=True)
+        monkeypatch.setattr(layout_module, "_settle", every_round)
+        slow = render_text(program.output, backward=True)
+        monkeypatch.setattr(layout_module, "_settle", settle)
+        assert quick == slow, source
+    assert len(rounds_run) > 3  # the drifting chain ran every round in the reference
