@@ -725,8 +725,10 @@ def create_app(
     train: bool = False,
     loop: Mapping[str, Any] | None = None,
     bug: str | None = None,
+    program: Program | None = None,
 ) -> StepgradApp:
-    """Parse ``source`` with ``values`` and build the app on its graph after the forward pass.
+    """Parse ``source`` with ``values`` and build the app on its graph after the forward pass
+    (or on ``program``, that text parsed already: an imported graph holding its stored values).
 
     Raises :class:`engine.parse.ProgramError` for a bad program (or one whose gradient is not
     finite), before anything is drawn. ``lazy_graph=False`` lays the graph out before the first
@@ -742,7 +744,8 @@ def create_app(
     opens the training window; ``loop`` holds the choices for it and for ``u`` (``params``,
     ``lr``, ``steps``).
     """
-    program = parse(source, values)
+    if program is None:
+        program = parse(source, values)
     app = StepgradApp(
         program,
         values,

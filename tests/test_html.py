@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -291,6 +292,53 @@ def test_stepgrad_html_writes_the_page_and_leaves_the_value_alone(tmp_path: Path
     data = packed(text)
     assert data["title"] == "o" and data["total"] == 3  # o, then x*w + b, then x*w fire
     assert data["steps"][0][1] == "o = tanh(x*w + b)"
+
+
+def test_the_page_returned_is_the_text_and_prints_as_one_line(tmp_path: Path) -> None:
+    """``stepgrad.html(o, path)`` returned the page as a plain str, so a notebook cell or a
+    prompt ending with it echoed all of it (30 kB to 540 kB of markup). It is still the text,
+    for every use of a str, and its repr is one line: its size in kB (of the file written) and
+    where it went."""
+    from IPython.lib.pretty import pretty
+
+    x = Value(2.0, label="x")
+    o = (x * x).tanh()
+    o.label = "o"
+    path = tmp_path / "neuron.html"
+    page = stepgrad.html(o, path)
+    text = path.read_text(encoding="utf-8")
+    assert isinstance(page, str) and page == text and text == page and not page != text
+    assert hash(page) == hash(text) and {text: 1}[page] == 1
+    assert "<title>stepgrad · o</title>" in page and page[:15] == "<!DOCTYPE html>"
+    assert page.startswith("<!DOCTYPE") and page.count("<html") == 1 and len(page) == len(text)
+    assert type(page[:5]) is str and type(str(page)) is str and str(page) == text
+    (tmp_path / "copy.html").write_text(page, encoding="utf-8")
+    assert (tmp_path / "copy.html").read_bytes() == path.read_bytes()
+    assert json.loads(json.dumps({"page": page}))["page"] == text
+    kb = round(path.stat().st_size / 1000)
+    assert 20 <= kb <= 60  # the neuron's page: some 30 kB
+    assert repr(page) == f"<stepgrad page: {kb} kB, written to {path}>"
+    assert pretty(page) == repr(page)  # IPython's display of a cell's value
+    assert repr(stepgrad.html(o)) == f"<stepgrad page: {kb} kB>"
+    assert stepgrad.html(o) == text
+
+
+def test_a_graph_changed_after_its_forward_pass_says_so_on_the_page() -> None:
+    """A page is read far from the terminal that printed the warning: it carries the line, and
+    the numbers the graph stores (o = tanh(2*-3 + 6.88) is held, though w changed since)."""
+    from stepgrad.sources import StaleGraphWarning
+
+    x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.88, label="b")
+    o = (x * w + b).tanh()
+    o.label = "o"
+    assert 'class="sg-warning"' not in stepgrad.html(o)
+    o.backward()
+    w.data -= 0.1 * w.grad
+    with pytest.warns(StaleGraphWarning):
+        page = stepgrad.html(o)
+    assert page.count('class="sg-warning"') == 1
+    assert "an input changed after the forward pass" in page
+    assert packed(page)["output"] == format_number(math.tanh(2 * -3 + 6.88))
 
 
 def test_user_text_is_escaped_and_control_characters_shown() -> None:

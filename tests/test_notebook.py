@@ -112,6 +112,39 @@ def test_the_outputs_step_in_chromium(executed: Any) -> None:
         assert left == []
 
 
+def test_a_cell_ending_in_html_shows_one_line(tmp_path: Path) -> None:
+    """A cell ending in ``stepgrad.html(o, "neuron.html")`` echoed the whole page as its
+    result (about 30 kB of markup for the neuron); its result is now one line, as IPython
+    shows the page's repr. A stepgrad error caught in the kernel leaves ``sys.excepthook`` as
+    the kernel has it (the kernel shows stepgrad's errors in one line already)."""
+    setup = (
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nimport stepgrad\n"
+        "from engine import Value\nx = Value(2.0, label='x')\no = (x * x).tanh()\no.label = 'o'"
+    )
+    hook = (
+        "before = sys.excepthook\ntry:\n    stepgrad.to_json(3.0)\nexcept TypeError:\n"
+        "    pass\nprint(sys.excepthook == before)"
+    )
+    cells = [setup, "stepgrad.html(o, 'neuron.html')", "stepgrad.html(o)", hook]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = NotebookClient(
+        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    )
+    client.execute()
+    _, written, returned, hooked = outputs(notebook)
+    kb = round((tmp_path / "neuron.html").stat().st_size / 1000)
+    assert 20 <= kb <= 60
+    for cell, plain in (
+        (written, f"<stepgrad page: {kb} kB, written to neuron.html>"),
+        (returned, f"<stepgrad page: {kb} kB>"),
+    ):
+        (output,) = cell
+        assert output["output_type"] == "execute_result"
+        assert output["data"] == {"text/plain": plain}
+    (printed,) = hooked  # == : IPython sets its bound method anew for each statement it runs
+    assert printed["text"] == "True\n"
+
+
 def test_outside_a_kernel_show_opens_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
     from stepgrad.app import StepgradApp
 

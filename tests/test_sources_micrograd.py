@@ -9,8 +9,11 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -648,14 +651,112 @@ def test_the_values_passed_in_are_never_changed() -> None:
     assert state(v["L"]) == before and v["a"].label == "a"
 
 
-def test_stale_values_are_said_and_recomputed() -> None:
+def shown(root: Any) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """``to_json`` of ``root`` with every Value named, and its node for each Value, by id."""
+    names = {f"n{i}": node for i, node in enumerate(walk(root))}
+    document = stepgrad.to_json(root, names=names)
+    by_name = {node["label"]: node for node in document["nodes"]}
+    return document, {id(node): by_name[name] for name, node in names.items()}
+
+
+def micrograds(root: Any) -> None:
+    """micrograd's own ``backward()`` on ``root``'s graph as it stands, from zero grads."""
+    for node in walk(root):
+        node.grad = 0.0
+    root.backward()
+
+
+def assert_as_stored(root: Any, by_node: dict[int, dict[str, Any]]) -> None:
+    """Every node shows the data the graph stores and the grad micrograd's backward() gives."""
+    micrograds(root)
+    for node in walk(root):
+        assert by_node[id(node)]["data"] == node.data
+        assert by_node[id(node)]["grad"] == pytest.approx(node.grad, rel=1e-12, abs=1e-12)
+
+
+STALE = "an input changed after the forward pass"
+
+
+def test_a_neuron_updated_after_its_backward_pass_is_shown_as_it_stands() -> None:
+    """The notebook's usual step: backward(), ``w.data -= 0.1 * w.grad``, then look. stepgrad
+    showed values computed again from the leaves (o = 0.5924, for a graph that holds 0.7071)
+    without a word in the document, and grads micrograd's backward() does not give."""
+    v = lecture_neuron(LectureValue)
+    o, w1 = v["o"], v["w1"]
+    o.backward()
+    assert w1.grad == pytest.approx(1.0)  # the lecture's: x1 * (1 - o**2) = 2 * 0.5
+    w1.data -= 0.1 * w1.grad  # -3.1: x1*w1 would be -6.2, the graph holds -6
+    with pytest.warns(StaleGraphWarning, match=r"'\*' node holds -6.0 but its inputs give -6.2"):
+        document, by_node = shown(o)
+    assert document["output"]["data"] == o.data == pytest.approx(2**-0.5)
+    (warning,) = document["warnings"]
+    assert STALE in warning and "as the graph stores them" in warning and "\n" not in warning
+    # by hand, on the stored values: o.grad 1, n.grad 1 - o**2 = 0.5, x1.grad = w1 * 0.5 with
+    # the w1 micrograd's * reads now (-3.1), w1.grad = x1 * 0.5 = 1
+    assert by_node[id(v["n"])]["grad"] == pytest.approx(0.5)
+    assert by_node[id(v["x1"])]["grad"] == pytest.approx(-1.55)
+    assert by_node[id(w1)]["grad"] == pytest.approx(1.0)
+    assert_as_stored(o, by_node)
+
+
+def test_an_mlp_after_a_gradient_step_is_shown_as_it_stands() -> None:
+    """micrograd 0.1.0's nn.MLP after ``p.data -= 0.05 * p.grad`` on every parameter, without a
+    new forward pass: the loss and every node are the graph's, the grads micrograd's own."""
+    model, loss = mlp_loss(seed=5)
+    loss.backward()
+    held = loss.data
+    for p in model.parameters():
+        p.data -= 0.05 * p.grad
+    with pytest.warns(StaleGraphWarning, match=STALE):
+        document, by_node = shown(loss)
+    assert document["output"]["data"] == held
+    assert len(document["warnings"]) == 1
+    assert_as_stored(loss, by_node)
+    assert any(abs(p.grad) > 1e-3 for p in model.parameters())  # the check is not all zeros
+
+
+def test_data_set_by_hand_is_shown_as_stored() -> None:
+    """``e = a*b`` holds -6; set to 1 by hand, d = e + c still holds 4 (micrograd computes
+    nothing again): e shows 1, and the grads are micrograd's on the graph as it stands (by
+    hand: a.grad = b * -2 = 6, b.grad = a * -2 = -4, f.grad = d = 4, as for the fresh graph)."""
+    v = lecture_l(LectureValue)
+    v["e"].data = 1.0
+    with pytest.warns(StaleGraphWarning, match=r"'\*' node holds 1.0 but its inputs give -6.0"):
+        document, by_node = shown(v["L"])
+    assert by_node[id(v["e"])]["data"] == 1.0 and document["output"]["data"] == -8.0
+    grads = {name: by_node[id(v[name])]["grad"] for name in "abcf"}
+    assert grads == approx({"a": 6.0, "b": -4.0, "c": -2.0, "f": 4.0})
+    assert_as_stored(v["L"], by_node)
+
+
+def test_an_op_that_does_not_match_its_data_is_said() -> None:
+    """``_op`` set to ``+`` on ``e = a*b``: its data (-6) is not a + b (-1). The value shown is
+    the one stored; the warning says the graph does not hold what its inputs give."""
+    v = lecture_l(LectureValue)
+    v["e"]._op = "+"
+    with pytest.warns(StaleGraphWarning, match=r"'\+' node holds -6.0 but its inputs give -1.0"):
+        document, by_node = shown(v["L"])
+    assert by_node[id(v["e"])]["data"] == -6.0 and document["output"]["data"] == -8.0
+    assert len(document["warnings"]) == 1
+
+
+def test_the_app_shows_a_stale_graph_as_it_stands() -> None:
+    """The app steps through the graph as it stands, as to_json and html show it: ``a.data``
+    set to 5 after the forward pass leaves L holding -8 (by hand: (2*-3 + 10) * -2), not the
+    10 its inputs give now; the grads are micrograd's own on it; a warning says so."""
     v = lecture_l(MicroValue)
-    v["a"].data = 5.0  # an update after the graph was built: e = a*b still holds -6
-    stale = r"'\*' node holds -6.0 but its inputs give -15.0"
-    with pytest.warns(StaleGraphWarning, match=stale) as record:
-        program = to_program(v["L"])
+    v["a"].data = 5.0
+    with pytest.warns(StaleGraphWarning, match="as the graph stores them") as record:
+        app = stepgrad.app_for(v["L"], names={k: v[k] for k in "abf"}, steady=True)
     assert record[0].filename == __file__  # pointed at the caller's line
-    assert program.output.data == 10.0  # (5*-3 + 10) * -2
+    program = app.walk.program
+    assert program.output.data == -8.0
+    program.zero_grad()  # the app ran a pass already
+    program.backward(trace=False)
+    micrograds(v["L"])
+    mine = {name: program.inputs[name].grad for name in "abf"}
+    assert mine == {name: v[name].grad for name in "abf"}
+    assert mine["a"] == 6.0  # by hand: b * f = -3 * -2, as for the fresh graph
 
 
 def test_a_fresh_graph_gives_no_warning() -> None:
@@ -865,15 +966,20 @@ def test_an_engine_value_edited_by_hand_is_one_line() -> None:
 
 def test_an_engine_value_whose_leaf_changed_is_warned_about() -> None:
     """micrograd and PyTorch graphs warn when a leaf changed after the graph was built; the
-    engine's own did not. x*w at x = 5, w = 3 is 15 (by hand), not the 6 it holds."""
+    engine's own did not. x*w at x = 5, w = 3 is 15 (by hand), not the 6 it holds; the graph is
+    shown as it stands, with the engine's own grads on it: x.grad = w = 3, w.grad = x = 5."""
     from engine import Value
 
     x, w = Value(2.0, "x"), Value(3.0, "w")
     out = x * w
     x.data = 5  # an int, set by hand: read as the number it is
-    with pytest.warns(StaleGraphWarning, match="holds 6.0 but its inputs give 15.0"):
-        doc = stepgrad.to_json(out)
-    assert doc["output"]["data"] == 15.0
+    for names in (None, {"x": x, "w": w}):  # the graph as it is, and a relabelled copy
+        with pytest.warns(StaleGraphWarning, match="holds 6.0 but its inputs give 15.0"):
+            doc = stepgrad.to_json(out, names=names)
+        assert doc["output"]["data"] == 6.0 and STALE in doc["warnings"][0]
+        assert {name: v["grad"] for name, v in doc["inputs"].items()} == {"x": 3.0, "w": 5.0}
+    out.backward()
+    assert (x.grad, w.grad) == (3.0, 5.0)
 
 
 def test_html_takes_a_file_name_only(tmp_path: Any) -> None:
@@ -916,3 +1022,54 @@ def test_a_value_missing_an_attribute_is_named_for_what_it_lacks() -> None:
     del leaf._prev
     with pytest.raises(SourceError, match=r"not a Value \(a Value without _prev; met at"):
         stepgrad.to_json(out)
+
+
+# --- an error left uncaught in a script ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def script(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a plain Python, as a learner's script is."""
+    head = "import stepgrad\nfrom micrograd.engine import Value\n"
+    return subprocess.run(
+        [sys.executable, "-c", head + code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("stepgrad.to_json(Value(2.0, (Value(1.0),), 'sinh'))", "'sinh' is not one stepgrad knows"),
+        ("stepgrad.html(3.0)", "takes an engine Value"),
+        ("stepgrad.html(Value(2.0) * 3, 'no/such/folder/x.html')", "cannot write the HTML"),
+        ("stepgrad.show(Value(1e-300) ** -1)", "not finite"),
+        ("stepgrad.app_for(Value(2.0) * 3, names=5)", "names must be a dict"),
+    ],
+)
+def test_an_uncaught_stepgrad_error_is_one_line(code: str, message: str) -> None:
+    """A script ending in a stepgrad error printed an 18-line traceback through stepgrad's own
+    code; it now prints the one line the CLI prints, and the error is raised as before (a
+    script or a test can still catch it)."""
+    done = script(code)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("stepgrad: error: ") and message in line
+
+
+def test_other_errors_keep_their_traceback() -> None:
+    """Once a stepgrad error was raised (and caught), any other error still prints Python's
+    own traceback, and a stepgrad error caught by the script prints nothing."""
+    done = script(
+        "try:\n    stepgrad.to_json(3.0)\nexcept TypeError:\n    pass\n"
+        "def mine():\n    raise ValueError('not stepgrad')\nmine()\n"
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("Traceback (most recent call last):")
+    assert "in mine" in done.stderr
+    assert done.stderr.splitlines()[-1] == "ValueError: not stepgrad"

@@ -371,16 +371,61 @@ def test_a_constant_changed_in_place() -> None:
         stepgrad.to_json(out)
 
 
-def test_stale_values_are_said_and_recomputed() -> None:
+def minus_one(x: Any) -> None:
+    with torch.no_grad():
+        x -= 1.0  # a gradient step's kind of change: in place, after the forward pass
+
+
+def three(x: Any) -> None:
+    x.data.fill_(3.0)  # .data: no version bump, so PyTorch itself cannot tell
+
+
+@pytest.mark.parametrize(
+    ("build", "change"),
+    [
+        (lambda x, y: (x * y).tanh(), three),
+        (lambda x, y: (x + y).tanh(), minus_one),  # Add saves nothing: backward() runs
+        (lambda x, y: ((x + y).tanh() * y).exp(), minus_one),
+        (lambda x, y: ((x + y) * 2).sin() * y, minus_one),
+    ],
+)
+def test_a_leaf_changed_after_the_forward_pass_is_shown_as_pytorch_holds_it(
+    build: Callable[[Any, Any], Any], change: Callable[[Any], None]
+) -> None:
+    """PyTorch's backward() on such a graph reads the values its nodes kept (a tanh's result,
+    a product's inputs), not what the leaves give now. stepgrad recomputed every value from the
+    leaves instead: other numbers and other grads than PyTorch's, on the very same graph."""
+    x = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    out = build(x, y)
+    change(x)
+    with pytest.warns(StaleGraphWarning, match="holds") as record:
+        document = stepgrad.to_json(out, names={"x": x, "y": y})
+    assert record[0].filename == __file__
+    (warning,) = document["warnings"]
+    assert "an input changed after the forward pass" in warning
+    assert "as the graph stores them" in warning
+    out.backward(retain_graph=True)  # PyTorch's own, on the graph as it stands
+    assert document["output"]["data"] == pytest.approx(out.item(), rel=1e-12)
+    grads = {name: node["grad"] for name, node in document["inputs"].items()}
+    assert grads == pytest.approx({"x": x.grad.item(), "y": y.grad.item()}, rel=1e-12)
+
+
+def test_a_stale_tanh_by_hand() -> None:
+    """tanh(x*y) at x = 1.5, y = 0.5 holds tanh(0.75); x then set to 3. PyTorch's backward
+    reads the saved result and the saved x (3 now): by hand, y.grad = x * (1 - tanh(0.75)**2)
+    = 3 * (1 - tanh(0.75)**2), x.grad = y * (1 - tanh(0.75)**2)."""
     x = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
     y = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
     out = (x * y).tanh()
-    with torch.no_grad():
-        x.data.fill_(3.0)  # .data: no version bump, so PyTorch itself cannot tell
-    with pytest.warns(StaleGraphWarning, match="TanhBackward0 holds") as record:
+    three(x)
+    with pytest.warns(StaleGraphWarning, match="PyTorch's TanhBackward0 holds"):
         program = to_program(out)
-    assert record[0].filename == __file__
-    assert program.output.data == pytest.approx(math.tanh(1.5))
+    program.backward(trace=False)
+    slope = 1 - math.tanh(0.75) ** 2
+    assert program.output.data == pytest.approx(math.tanh(0.75))
+    grads = {name: v.grad for name, v in program.inputs.items()}
+    assert grads == pytest.approx({"v1": 0.5 * slope, "v2": 3 * slope}, rel=1e-12)
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """Graphs built in Python, as stepgrad programs: engine Values, micrograd Values, PyTorch tensors.
 
-:func:`import_graph` turns any of them into a graph of engine Values, stepgrad's own copy;
-:func:`to_program` writes that copy as a program (:func:`engine.source.to_source`) and parses it
-again, exactly as ``stepgrad.show()`` opens it in the app; :func:`to_json` is the ``--json``
-document of that program. The values passed in are never changed.
+:func:`import_graph` turns any of them into a graph of engine Values, stepgrad's own copy,
+each node holding the value its source stores; :func:`program_source` writes that copy as a
+program (:func:`engine.source.to_source`), the text ``stepgrad.show()`` opens the app on;
+:func:`to_program` parses it again and gives each node back its stored value (parsing computes
+them from the inputs, which differ for a graph an input of which changed after the forward
+pass); :func:`to_json` is the ``--json`` document of that program. The values passed in are
+never changed.
 
 UI-free: nothing here imports Textual, micrograd or torch (a tensor's ``torch`` module is loaded
 already by whoever made the tensor).
@@ -22,6 +25,8 @@ from .common import (
     SourceError,
     StaleGraphWarning,
     label_text,
+    stale_warning,
+    warn,
     with_article,
 )
 
@@ -35,6 +40,7 @@ __all__ = [
     "SourceError",
     "StaleGraphWarning",
     "import_graph",
+    "parsed",
     "program_source",
     "to_json",
     "to_program",
@@ -89,26 +95,84 @@ def import_graph(
 def program_source(
     value: object, *, names: Names | None = None, caller: str = "program_source"
 ) -> tuple[str, str | None]:
-    """``value``'s graph written as a program, and the output's own name (or None)."""
-    from engine.parse import ProgramError
-    from engine.source import to_source
+    """``value``'s graph written as a program, and the output's own name (or None).
 
+    The program's text computes every value from the inputs again: for a graph whose stored
+    values are out of date (an input changed after the forward pass) that is not the graph as
+    it stands, and a :class:`StaleGraphWarning` says so (the app parses this text;
+    :func:`to_program` keeps the stored values)."""
     imported = import_graph(value, names=names, caller=caller)
-    try:
-        return to_source(imported.root), imported.title
-    except ProgramError as err:
-        raise _one_line(err) from None
+    source = _source(imported)
+    _warn(imported, stored=False)
+    return source, imported.title
 
 
 def to_program(value: object, *, names: Names | None = None, caller: str = "to_program") -> Program:
     """``value``'s graph as the parsed program ``stepgrad.show()`` steps through."""
+    return parsed(value, names=names, caller=caller)[0]
+
+
+def parsed(
+    value: object, *, names: Names | None = None, caller: str = "parsed"
+) -> tuple[Program, str | None]:
+    """``value``'s graph as a parsed program holding the values the graph stores, and the
+    output's own name (or None).
+
+    Parsing computes every value from the inputs; each node then gets back the value its
+    source stores, which the source's own ``backward()`` reads (micrograd's ``*`` its inputs'
+    data, ``tanh`` its output's). They differ only for a graph whose input changed after the
+    forward pass (or a value set by hand): the program's ``warnings`` then say so in one line,
+    as a :class:`StaleGraphWarning` does, and its grads are the source's own on that graph."""
     from engine.parse import ProgramError, parse
 
-    source, _ = program_source(value, names=names, caller=caller)
+    imported = import_graph(value, names=names, caller=caller)
     try:
-        return parse(source)
+        program = parse(_source(imported))
     except ProgramError as err:
         raise _one_line(err) from None
+    _restore(imported.root, program.output)
+    program.warnings.extend(_warn(imported, stored=True))
+    return program, imported.title
+
+
+def _source(imported: Imported) -> str:
+    from engine.parse import ProgramError
+    from engine.source import to_source
+
+    try:
+        return to_source(imported.root)
+    except ProgramError as err:
+        raise _one_line(err) from None
+
+
+def _warn(imported: Imported, *, stored: bool) -> list[str]:
+    """Warn (:class:`StaleGraphWarning`) about what is worth a word in ``imported``; the lines
+    said, without ``stepgrad:``."""
+    lines = list(imported.warnings)
+    if imported.stale is not None:
+        lines.append(stale_warning(imported.stale, stored=stored))
+    for line in lines:
+        warn(f"stepgrad: {line}")
+    return lines
+
+
+def _restore(copy: Value, output: Value) -> None:
+    """Give each node of the parsed program the value its counterpart in the copy holds (the
+    graph's stored value; the program computed its own from the inputs). The program has the
+    copy's shape (:func:`engine.source.to_source`): the same ops over the same inputs in the
+    same order, except that an op over constants only is written as its number (which is the
+    copy's value already)."""
+    stack = [(copy, output)]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        mine, theirs = stack.pop()
+        if (id(mine), id(theirs)) in seen:
+            continue
+        seen.add((id(mine), id(theirs)))
+        if mine.op != theirs.op or len(mine.parents) != len(theirs.parents):
+            continue
+        theirs.data = mine.data
+        stack.extend(zip(mine.parents, theirs.parents, strict=True))
 
 
 def to_json(
@@ -223,13 +287,13 @@ def _from_engine(root: Value, names: Names) -> Imported:
     too long or not text (see :func:`label_text`)."""
     from engine import OPS, Value
 
-    order = _checked(root)
+    order, stale = _checked(root)
     as_they_are = all(
         node.label is None or isinstance(node.label, str) and len(node.label) <= MAX_LABEL
         for node in order
     )
     if not names and as_they_are:
-        return Imported(root, "engine", root.label, {id(n): n for n in order}, [root])
+        return Imported(root, "engine", root.label, {id(n): n for n in order}, [root], stale)
     labels: dict[int, str] = {}
     for name, node in (names or {}).items():
         labels.setdefault(id(node), name)
@@ -244,30 +308,31 @@ def _from_engine(root: Value, names: Names) -> Imported:
             parents = [made[id(p)] for p in node.parents]
             copy = parents[0]._apply(OPS[node.op], *parents)
             copy.label = label
+            copy.data = float(node.data)  # the stored value, as the graph's backward() reads it
         made[id(node)] = copy
     title = made[id(root)].label
-    return Imported(made[id(root)], "engine", title, made, [root])
+    return Imported(made[id(root)], "engine", title, made, [root], stale)
 
 
-def _checked(root: Value) -> list[Value]:
+def _checked(root: Value) -> tuple[list[Value], str | None]:
     """``root``'s nodes, inputs first, once each is known to be what the engine makes: finite
-    data, an op of the table over as many inputs as it takes, no cycle. A graph whose stored
-    data its inputs no longer give (a leaf's data changed after) is warned about, as micrograd
-    and PyTorch graphs are. A Value edited by hand is one :class:`SourceError` line, not an
-    error from deep inside."""
+    data, an op of the table over as many inputs as it takes, no cycle; and what is out of
+    date, if a node's stored data is not what its inputs give now (a leaf's data changed after),
+    as for micrograd and PyTorch graphs. A Value edited by hand is one :class:`SourceError`
+    line, not an error from deep inside."""
     import math
 
     from engine import OPS, Value, nodes
     from engine.parse import clip
 
-    from .common import holds, warn_out_of_date
+    from .common import holds, out_of_date
 
     try:
         order = nodes(root)
     except AttributeError:  # an input (``_a``, ``_b``) set to something else
         raise SourceError("an engine Value has an input that is not a Value") from None
     place = {id(node): i for i, node in enumerate(order)}
-    stale: tuple[Value, float] | None = None
+    stale: str | None = None
     for i, node in enumerate(order):
         data = node.data
         try:
@@ -299,8 +364,5 @@ def _checked(root: Value) -> list[Value]:
             except (ArithmeticError, ValueError):
                 now = math.nan
             if not holds(now, data):
-                stale = (node, now)
-    if stale is not None:
-        node, now = stale
-        warn_out_of_date(node.op, node.data, now)
-    return order
+                stale = out_of_date(f"the graph's {op!r} node", data, now)
+    return order, stale

@@ -27,9 +27,10 @@ __all__ = [
     "shortest",
     "holds",
     "label_text",
+    "out_of_date",
+    "stale_warning",
     "too_large",
     "warn",
-    "warn_out_of_date",
     "where",
     "with_article",
 ]
@@ -63,7 +64,7 @@ class SourceError(ProgramError):
 
 class StaleGraphWarning(UserWarning):
     """A graph's stored values are not what its inputs give now (an input changed after the
-    graph was built); stepgrad steps through the values the inputs give now."""
+    forward pass), or its numbers are not the ones stepgrad computes with (a float32 overflow)."""
 
 
 class NotAGraph(SourceError, TypeError):
@@ -89,6 +90,12 @@ class Imported:
     nodes: dict[int, Value] = field(default_factory=dict)
     keep: list[object] = field(default_factory=list, repr=False)
     """The source nodes, kept alive so that the ids in ``nodes`` stay theirs."""
+    stale: str | None = None
+    """What is out of date (:func:`out_of_date`), when a stored value is not what the node's
+    inputs give now; the copy holds the stored values all the same, as the source's own
+    ``backward()`` uses them."""
+    warnings: list[str] = field(default_factory=list)
+    """Other things worth a warning line (a number PyTorch overflowed), without ``stepgrad:``."""
 
     def node(self, source: object) -> Value:
         """The copy of ``source`` (a Value, a leaf tensor, or a tensor made by an op)."""
@@ -147,14 +154,23 @@ def holds(x: float, data: object) -> bool:
     return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def warn_out_of_date(op: str, held: object, now: float) -> None:
-    """Say that the graph's node ``op`` holds ``held`` while its inputs give ``now`` (an
-    input's data changed after the graph was built): stepgrad steps through ``now``."""
-    warn(
-        f"stepgrad: the graph's stored values are out of date: its {op!r} node holds {held!r} "
-        f"but its inputs give {now!r} now (did an input's data change after the graph was "
-        "built?); stepgrad steps through the values the inputs give now"
+def out_of_date(what: str, held: object, now: float) -> str:
+    """What is out of date in a graph whose node ``what`` holds ``held`` while its inputs give
+    ``now``: the part of the warning :func:`stale_warning` completes."""
+    return f"{what} holds {held!r} but its inputs give {now!r} now"
+
+
+def stale_warning(stale: str, *, stored: bool) -> str:
+    """The one-line warning for a graph whose stored values are not what its inputs give now
+    (``stale``, from :func:`out_of_date`), saying which values stepgrad shows: the ones the graph
+    stores (``stored``: to_json, html, the notebook, print) or the ones its program recomputes
+    from the inputs (the app, which parses the program's text)."""
+    shown = (
+        "stepgrad shows the values as the graph stores them, the ones its own backward() uses"
+        if stored
+        else "the app recomputes every value from the inputs"
     )
+    return f"{stale}: an input changed after the forward pass (or a value was set by hand); {shown}"
 
 
 def too_large(count: int) -> SourceError:

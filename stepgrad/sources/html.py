@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "STYLE_CLASSES",
     "Notebook",
+    "Page",
     "TooLarge",
     "document",
     "fragment",
@@ -221,6 +222,7 @@ def walkthrough(
         "title": visible(title or "stepgrad"),
         "mode": mode,
         "program": _program_line(program),
+        "warnings": [visible(warning) for warning in program.warnings],
         "output": format_number(output.data),
         "out": visible(program.name(output)),
         "total": len(first.trace.steps),
@@ -672,6 +674,10 @@ def fragment(model: Mapping[str, Any], *, uid: str | None = None) -> str:
     total = model["total"]
     title = escape(model["title"])
     program = escape(model["program"], quote=False)
+    warnings = "".join(  # a page is read far from the terminal that printed them
+        f'<div class="sg-warning">warning: {escape(line, quote=False)}</div>'
+        for line in model.get("warnings", ())
+    )
     buttons = "".join(
         f'<button type="button" data-act="{act}" title="{tip}">{label}</button>'
         for act, label, tip in (
@@ -692,6 +698,7 @@ def fragment(model: Mapping[str, Any], *, uid: str | None = None) -> str:
         f'<span class="sg-b">{title}</span> <span class="sg-dim">·</span> '
         f'<span class="sg-program">{program}</span>'
         f' <span class="sg-dim">=</span> <span class="sg-b">{escape(model["output"])}</span></div>'
+        f"{warnings}"
         f'<div class="sg-status" aria-live="polite">pass 1 · step 0 of {total} · not started</div>'
         f'<div class="sg-bar" role="toolbar">{buttons}'
         f'<span class="sg-keys">{keys}: ← → Home End z b</span></div>'
@@ -718,6 +725,29 @@ def document(model: Mapping[str, Any]) -> str:
         "@media (prefers-color-scheme: dark){html{background:#101216}}</style>"
         f"</head><body>{fragment(model, uid='page')}</body></html>\n"
     )
+
+
+class Page(str):
+    """The page :func:`stepgrad.html` returns: the HTML text itself (compare it, search it,
+    slice it, write it), whose ``repr`` is one short line, ``<stepgrad page: 31 kB, written to
+    neuron.html>``. A notebook cell ending in ``stepgrad.html(o, "neuron.html")`` shows that
+    line, not half a megabyte of markup (IPython prints a str subclass by its own ``repr``).
+
+    Attributes:
+        path: the file it was written to, as given, or None.
+    """
+
+    path: str | None
+
+    def __new__(cls, text: str, path: str | None = None) -> Page:
+        page = super().__new__(cls, text)
+        page.path = path
+        return page
+
+    def __repr__(self) -> str:
+        size = f"{len(self.encode()) / 1000:,.0f} kB"
+        where = f", written to {self.path}" if self.path is not None else ""
+        return f"<stepgrad page: {size}{where}>"
 
 
 class Notebook:

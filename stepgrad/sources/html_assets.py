@@ -45,6 +45,7 @@ CSS = (
     ".stepgrad button:hover:not(:disabled){border-color:var(--sg-acc)}"
     ".stepgrad button:disabled{opacity:.45;cursor:default}"
     ".stepgrad .sg-noscript{color:var(--sg-warn);font-size:12px;margin:2px 0 4px}"
+    ".stepgrad .sg-warning{color:var(--sg-warn);font-size:12px;margin:2px 0}"
     ".stepgrad .sg-keys{color:var(--sg-dim);font-size:12px;margin-left:6px}"
     ".stepgrad .sg-graph{overflow:auto;max-height:70vh;border:1px solid var(--sg-line);"
     "border-radius:4px;padding:4px 6px;margin-bottom:6px}"

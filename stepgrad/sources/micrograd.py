@@ -14,6 +14,13 @@ class without such a closure gets its commutative ops' inputs in a fixed order, 
 rounding). A ``-`` over one input is ``-a`` (a class whose ``__neg__`` makes a ``'-'`` node),
 not ``a - a`` as the set left it, when its closure is over ``self`` alone or, without one, when
 its data is minus its input's.
+
+Every node holds the data micrograd stored in it, not a value computed again: that is what
+micrograd's own ``backward()`` reads (``*`` its inputs' data, ``tanh``, ``exp`` and ``relu``
+their output's), so a graph whose input changed after the forward pass (``w.data -= 0.1 *
+w.grad``) is shown as it stands, with micrograd's grads on it, and
+:attr:`~stepgrad.sources.common.Imported.stale` says where a stored value is not what its
+inputs give now.
 """
 
 from __future__ import annotations
@@ -31,8 +38,8 @@ from .common import (
     SourceError,
     holds,
     label_text,
+    out_of_date,
     too_large,
-    warn_out_of_date,
     where,
     with_article,
 )
@@ -77,9 +84,10 @@ class _Node:
 def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Imported:
     """``root``'s graph as engine Values (all leaves take a gradient, as in micrograd).
 
-    ``names`` maps ``id`` of a source Value to its name (it wins over a ``label``). Raises
-    :class:`SourceError` for an op stepgrad does not know, a graph larger than
-    :data:`MAX_NODES`, or data that is not a finite number.
+    ``names`` maps ``id`` of a source Value to its name (it wins over a ``label``). Each copy
+    holds its source's stored ``data`` (see the module doc). Raises :class:`SourceError` for an
+    op stepgrad does not know, a graph larger than :data:`MAX_NODES`, or data that is not a
+    finite number.
     """
     names = names or {}
     parsed: dict[int, _Node] = {}
@@ -100,7 +108,7 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
                 stack.append(child)
 
     made: dict[int, Value] = {}
-    stale: tuple[Any, float] | None = None
+    stale: str | None = None
     for node in _order(root, parsed, via):
         item = parsed[id(node)]
         label = names[id(node)] if id(node) in names else _label(node, _At(via, id(node)))
@@ -121,12 +129,10 @@ def from_micrograd(root: Any, names: Mapping[int, str] | None = None) -> Importe
         copy.label = label
         made[id(node)] = copy
         if stale is None and not holds(copy.data, node.data):
-            stale = (node, copy.data)
-    if stale is not None:
-        node, now = stale
-        warn_out_of_date(_text(node), node.data, now)
+            stale = out_of_date(f"the graph's {_text(node)!r} node", node.data, copy.data)
+        copy.data = _stored(node, _At(via, id(node)))
     title = names[id(root)] if id(root) in names else _label(root)
-    return Imported(made[id(root)], "micrograd", title, made, keep)
+    return Imported(made[id(root)], "micrograd", title, made, keep, stale)
 
 
 def _text(node: Any) -> str:
@@ -316,8 +322,14 @@ def _close(x: float, data: Any) -> bool:
 
 
 def _leaf(node: Any, label: str | None, at: _At) -> Value:
+    return Value(_stored(node, at), label)
+
+
+def _stored(node: Any, at: _At) -> float:
+    """``node.data`` as the engine holds it (an int or a numpy number read as the float it is);
+    one line for data that is not a finite number."""
     try:
-        return Value(node.data, label)
+        return Value(node.data).data
     except DomainError as err:
         raise SourceError(
             f"a micrograd Value's data is not a number stepgrad can use: {err.reason} ({at})"

@@ -28,6 +28,13 @@ shown as ``x``: ``a + b``, the sum as typed. The value kept may lie many ops bel
 op on the way is replayed with PyTorch to check a candidate. Where nothing pins the number down
 (``(x + 1) + 2`` under a tanh: only the sum is known) stepgrad says so rather than guess.
 
+A leaf changed in place after the forward pass (``x -= lr * x.grad`` under ``no_grad``): where a
+node saved that leaf, PyTorch's ``backward()`` refuses the graph, and so does stepgrad. Where none
+did, ``backward()`` runs on the values the nodes kept (a tanh's saved result, the output), which
+the leaves no longer give: each node PyTorch kept a value of holds that value in the copy, the
+nodes in between are computed from it, and :attr:`~stepgrad.sources.common.Imported.stale` says
+so. A number worked out from a kept value (above) is worked out from the leaves as they are now.
+
 ``backward()`` frees what the nodes saved (unless ``retain_graph=True``): after it, a graph whose
 constants only the saved values knew cannot be read, and stepgrad says so.
 
@@ -54,9 +61,9 @@ from .common import (
     MAX_NODES,
     Imported,
     SourceError,
+    out_of_date,
     shortest,
     too_large,
-    warn,
     where,
     with_article,
 )
@@ -246,6 +253,7 @@ class _Node:
     alpha: float = 1.0
     kept: Any = None  # a value PyTorch kept of this node (a tensor), if any
     value: Any = None  # the value recomputed with PyTorch, once known
+    stored: float | None = None  # the kept value, where it is not what the leaves give now
     consumers: list[tuple[_Node, int]] = field(default_factory=list)
 
 
@@ -564,29 +572,34 @@ class _Numbers:
                 continue
             yield consumer, position
 
-    def check_kept(self) -> None:
-        """Warn once if a value PyTorch kept is not what the leaves give now."""
+    def check_kept(self) -> tuple[str | None, list[str]]:
+        """Compare each value PyTorch kept with what the leaves give now. A node whose kept
+        value is out of date (a leaf changed after the forward pass) gets that value as
+        ``stored``: PyTorch's own backward() reads it (a tanh's saved result), so the copy holds
+        it too. Returns what is out of date (the first such node, or None) and a warning for a
+        number that overflowed in the tensor's own type (the copy, in float64, holds it)."""
+        stale: str | None = None
+        warnings: list[str] = []
         for node in self.order:
-            if node.kept is None or node.value is None:
+            if node.kept is None or node.value is None or node.spec is None:
                 continue
             now, kept = _float(node.value), _float(node.kept)
             if not math.isfinite(kept) and (kept == now or math.isnan(kept) and math.isnan(now)):
                 # not out of date: the number overflowed in the tensor's own type, and the
                 # copy (in float64, finite, or it would have been refused) differs from it
-                warn(
-                    f"stepgrad: PyTorch's {node.name} is {kept!r} in {node.value.dtype} (the "
-                    "number overflows there); stepgrad computes in float64, where it is "
-                    "finite, and steps through those values"
-                )
-                return
+                if not warnings:
+                    warnings.append(
+                        f"PyTorch's {node.name} is {kept!r} in {node.value.dtype} (the number "
+                        "overflows there); stepgrad computes in float64, where it is finite, "
+                        "and steps through those values"
+                    )
+                continue
             eps = self.torch.finfo(node.value.dtype).eps
             if not math.isclose(now, kept, rel_tol=64 * eps, abs_tol=1e-300):
-                warn(
-                    f"stepgrad: the graph's stored values are out of date: {node.name} holds "
-                    f"{kept!r} but its inputs give {now!r} now (did a leaf change after the graph "
-                    "was built?); stepgrad steps through the values the leaves give now",
-                )
-                return
+                if math.isfinite(kept):
+                    node.stored = kept
+                stale = stale or out_of_date(f"PyTorch's {node.name}", kept, now)
+        return stale, warnings
 
     def not_kept(self, node: _Node) -> SourceError:
         return SourceError(
@@ -821,6 +834,8 @@ def _build(graph: _Graph, order: list[_Node], labels: Mapping[int, str]) -> dict
             ) from None
         if label is not None and (op != "pass" or copy.label is None):
             copy.label = label
+        if node.stored is not None and copy.parents:  # out of date: what backward() reads
+            copy.data = node.stored  # (a sum of one leaf is the leaf, which holds its own)
         made[id(node.fn)] = copy
     return made
 
@@ -912,10 +927,11 @@ def from_torch(root: Any, names: Mapping[str, Any] | None = None) -> Imported:
             continue
         if key in graph.nodes:
             labels.setdefault(key, name)
+    stale, warnings = numbers.check_kept()
     made = _build(graph, order, labels)
-    numbers.check_kept()  # after _build: a number that is not finite is an error, not a warning
     nodes = dict(made)
     for key, node in leaves.items():  # the user's leaf tensors, beside their AccumulateGrad
         nodes[key] = made[id(node.fn)]
     title = labels.get(id(top.fn))
-    return Imported(made[id(top.fn)], "torch", title, nodes, [*graph.keep, *order])
+    keep = [*graph.keep, *order]
+    return Imported(made[id(top.fn)], "torch", title, nodes, keep, stale, warnings)
