@@ -676,6 +676,10 @@ def fit(
     if not levels:
         return None
     if graph.number_of_nodes() > SMALL_GRAPH:  # lay out the largest levels only if need be
+        if levels[-1] not in made:  # a long chain has too many columns for any level
+            columns = max(layers_of(graph).values(), default=0) + 1
+            if columns * MIN_COLUMN > 1.5 * width:
+                return None
         smallest = get(levels[-1])
         if smallest.width > 1.5 * width or smallest.height > 1.5 * height:
             return None
@@ -688,6 +692,10 @@ def fit(
 
 SMALL_GRAPH = 100
 """Up to this many nodes a layout costs little: :func:`fit` tries the levels largest first."""
+MIN_COLUMN = 4
+"""Cells a column of a layout takes at least, at any level (a box's narrowest form and the gap
+after it: 14 or more at the tiny level on every example): a graph with more columns than the
+room holds this many times over is not laid out to find that it does not fit."""
 MAX_LANES = 30_000
 """The most lanes (a value crossing a column on its way to a later consumer) a layout may
 have: each costs about as much as a box. Beyond it a drawing is refused, not attempted. At

@@ -354,3 +354,33 @@ def test_a_chain_that_only_drifts_stops_pulling_with_the_same_drawing(
         monkeypatch.setattr(layout_module, "_settle", settle)
         assert quick == slow, source
     assert len(rounds_run) > 3  # the drifting chain ran every round in the reference
+
+
+def test_fit_lays_out_nothing_for_a_chain_too_long_for_any_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 600-term sum has 600 columns: no level fits 160 cells, and fit says so without laying
+    out the graph (the app laid out every level of a 20,000-character program to find that
+    out); a graph that does fit is still fitted as before."""
+    import stepgrad.layout as layout_module
+    from engine.parse import parse
+
+    laid: list[str] = []
+    real = layout_module.layout
+
+    def counting(graph: object, mode: Mode = "full", **kwargs: object) -> Layout:
+        laid.append(mode)
+        return real(graph, mode=mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(layout_module, "layout", counting)
+    chain = to_networkx(parse("+".join(["x"] * 600), {"x": 1.0}).output)
+    assert fit(chain, 160, 48) is None
+    assert laid == []
+    for mode in LEVELS:  # the bound is safe: no level could have fitted
+        assert real(chain, mode=mode).width > 1.5 * 160
+    terms = [f"x{i}" for i in range(64)]
+    while len(terms) > 1:  # a balanced sum: 127 nodes in 7 columns
+        terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2], strict=True)]
+    tree = to_networkx(parse(terms[0], {f"x{i}": 1.0 for i in range(64)}).output)
+    assert fit(tree, 300, 400) is not None
+    assert laid
