@@ -61,9 +61,10 @@ EPS = sys.float_info.epsilon
 TINY = sys.float_info.min
 REL = 1e-4
 """Backprop and the finite difference agree when they differ by at most this, relatively."""
-BUDGET = 4_000_000
-"""Node evaluations :func:`check_gradients` may spend in all (about half a second): a program with
-thousands of inputs would otherwise need millions, as each input needs its own evaluations."""
+BUDGET = 1_000_000
+"""Node evaluations :func:`check_gradients` may spend in all (about half a second on a slow
+machine; the 320-node MLP example spends 28,000): a program with thousands of inputs would
+otherwise need millions, as each input needs its own evaluations."""
 RATIO = 1 + math.sqrt(2)
 """Each step is the previous one over this: not a power of two, so the steps never line up with
 the binary grid of floats (whose rounding would then repeat from step to step and look like

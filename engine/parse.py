@@ -401,6 +401,7 @@ class Program:
         self.marks: dict[Value, str] = {} if marks is None else marks
         self.texts = SourceTexts(source.replace("\r\n", "\n").replace("\r", "\n"), self.spans)
         self._live: set[Value] | None = None
+        self._nodes: list[Value] | None = None  # the graph does not change once parsed
         self._by_node: dict[Value, list[Binding]] | None = None
         self._short: dict[tuple[Value, int], str] = {}  # name() by node and name_limit
         self.name_limit = LONG_NAME
@@ -516,14 +517,16 @@ class Program:
     def nodes(self) -> list[Value]:
         """Every node of the output's graph, parents first; then the named values and inputs
         the output does not use (see :meth:`dead`), each after its own parents."""
-        order = nodes(self.output)
-        seen = set(order)
-        for root in self.dead():
-            if root not in seen:
-                extra = [v for v in nodes(root) if v not in seen]
-                seen.update(extra)
-                order += extra
-        return order
+        if self._nodes is None:
+            order = nodes(self.output)
+            seen = set(order)
+            for root in self.dead():
+                if root not in seen:
+                    extra = [v for v in nodes(root) if v not in seen]
+                    seen.update(extra)
+                    order += extra
+            self._nodes = order
+        return list(self._nodes)
 
     def formula(self, step: Step, edge: Edge, *, numbers: bool = False) -> str:
         """``edge``'s local derivative as a formula over names (or, with numbers=True, values)."""
@@ -562,8 +565,9 @@ class Program:
 
     def zero_grad(self) -> None:
         """Set every grad in the program to 0, including inputs the output does not use."""
-        self.output.zero_grad()
-        for value in self.nodes():
+        if self._nodes is None:
+            self.nodes()
+        for value in self._nodes or ():
             value.grad = 0.0
 
     def input_named(self, name: str) -> str | None:

@@ -319,13 +319,10 @@ def run_training(
             program.zero_grad()
         # without zero_grad, .grad still holds what the last iteration left: backward adds to it
         try:
-            trace = program.backward(trace=True)
+            own, grad = _pass(program, params)
         except ProgramError as err:
             raise _located(err, f"{run_name}, step {number}") from None
-        assert trace is not None
         data = {name: param.data for name, param in params.items()}
-        own = {name: trace.grads.get(param, 0.0) for name, param in params.items()}
-        grad = {name: param.grad for name, param in params.items()}
         after = {name: data[name] - spec.lr * grad[name] for name in spec.params}
         if number == 1:
             _check_moves(spec.lr, data, grad, after)
@@ -333,6 +330,50 @@ def run_training(
         _update(program, params, after, order, f"step {number}", f"{run_name}: ")
     final = {name: param.data for name, param in params.items()}
     return Run(zero_grad, tuple(iterations), program.output.data, final)
+
+
+def _pass(
+    program: Program, params: Mapping[str, Value]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """One backward pass: each parameter's gradient in this pass, and its ``.grad`` after it
+    (the same unless ``.grad`` held something from earlier passes, which the pass adds to).
+
+    The pass records no trace (recording every edge of every step cost more than the pass):
+    the parameters' grads are set to 0 for it, so that each then holds this pass's own, and
+    are added to what they held afterwards, as the engine adds them (``before + own``, checked
+    for overflow as it checks it; the other nodes' grads it adds itself)."""
+    from engine import GradientError
+
+    before = {name: param.grad for name, param in params.items()}
+    for param in params.values():
+        param.grad = 0.0
+    try:
+        program.backward(trace=False)
+    except ProgramError:
+        for name, param in params.items():
+            param.grad = before[name]
+        raise
+    own = {name: param.grad for name, param in params.items()}
+    for name, param in params.items():
+        if not before[name]:
+            continue
+        total = before[name] + own[name]
+        if not math.isfinite(total):
+            raise program._gradient_error(  # the engine's own words for it
+                GradientError(
+                    None,
+                    None,
+                    None,
+                    None,
+                    "the gradient is not finite once added to the grad from earlier passes",
+                    kind="accumulated",
+                    parent=param,
+                    contribution=own[name],
+                    before=before[name],
+                )
+            )
+        param.grad = total
+    return own, {name: param.grad for name, param in params.items()}
 
 
 def _params(program: Program, names: tuple[str, ...]) -> dict[str, Value]:

@@ -522,3 +522,20 @@ async def test_the_steps_field_shows_the_most_steps_whole(size: tuple[int, int])
         await pilot.pause()
         assert field.value == "10000"
         assert "10000" in "".join(field.render_line(y).text for y in range(field.size.height))
+
+
+def test_each_grad_is_the_last_plus_this_pass_bit_for_bit_and_an_overflow_is_one_error() -> None:
+    """Without zero_grad, w.grad after a step is the grad before it plus this pass's own, as
+    float addition gives it (the engine's += on a second pass), and the run whose grads add up
+    past the largest float stops with the engine's own words for it (by hand: d exp(x)/dx at
+    709 is 8.2e307; three times that is past 1.8e308, twice is not)."""
+    run = run_training(EXAMPLE.program, None, EXAMPLE.training, zero_grad=False)
+    for earlier, it in zip(run.iterations, run.iterations[1:], strict=False):
+        for name in it.grad:
+            assert it.grad[name] == earlier.grad[name] + it.own[name]
+    spec = Training(params=("x",), lr=1e-318, steps=3)  # x moves by 8e-11 a step
+    with pytest.raises(ProgramError) as caught:
+        run_training("exp(x)", {"x": 709.0}, spec, zero_grad=False)
+    message = caught.value.format()
+    assert "step 3" in message and "earlier passes" in message and "zero_grad" in message
+    assert run_training("exp(x)", {"x": 709.0}, spec, zero_grad=True).iterations[2].own["x"] > 8e307
