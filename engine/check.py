@@ -564,6 +564,15 @@ def judge(name: str, grad: float, est: Estimate, *, rel: float = REL) -> Check:
                 "or too unevenly for a finite difference to be trusted"
             )
         return Check(name, grad, c, "inconclusive", why, left, right, ec)
+    if grad and abs(grad) <= ec and abs(c) <= ec:
+        # nothing was measured: a grad of 0 would agree as well (x*1e-12 + 1 at x = 2: the
+        # change x*1e-12 makes is below what f = 1.000... can hold)
+        why = (
+            f"the slope is too small for a finite difference to see here: it gives {n(c)} "
+            f"± {n(ec, 2)}, and backprop's grad {n(grad)} lies within that (f is accurate "
+            f"only to about ± {n(est.rounding, 2)}, more than the change grad × h would make)"
+        )
+        return Check(name, grad, c, "inconclusive", why, left, right, ec)
     if abs(grad - c) <= max(rel * max(abs(grad), abs(c), est.scale), TINY) + ec:
         return Check(name, grad, c, "agree", None, left, right, ec)
     reason = (
