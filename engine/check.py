@@ -535,8 +535,12 @@ def judge(name: str, grad: float, est: Estimate, *, rel: float = REL) -> Check:
                 slopes += f" ({n(k)} passes: {n(left)}, {n(right)} and {n(c)})"
             if est.kinks:
                 reason = f"{_kink_note(est.kinks)}; {slopes}"
-            else:
-                reason = f"the output has a kink at this value of {name}: {slopes}"
+            else:  # the kink may be anywhere the differences reach (abs(x) at x = 1e-300)
+                h = n(est.h or 0.0, 2)
+                reason = (
+                    f"the output has a kink at this value of {name} or within h = {h} of it: "
+                    f"{slopes}"
+                )
             return Check(name, grad, c, "kink", reason, left, right, ec)
     consistent = not sides_trusted or (
         abs(right - c) <= tolerance + er + ec and abs(left - c) <= tolerance + el + ec

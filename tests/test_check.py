@@ -284,3 +284,14 @@ def test_a_slope_below_what_a_finite_difference_can_see_is_not_called_agreement(
         assert check.reason and "too small for a finite difference to see" in check.reason
     if seen is not None:
         assert found[seen].verdict == "agree", found[seen]
+
+
+def test_a_kink_within_h_is_not_said_to_be_at_the_value() -> None:
+    """abs(x) at x = 1e-300: its kink is at 0, within h of x, not at x (where the slope is 1)."""
+    from engine.parse import parse
+
+    program = parse("abs(x)", {"x": 1e-300})
+    program.backward(trace=False)
+    (check,) = check_gradients(program.output, program.inputs)
+    assert check.verdict == "kink"
+    assert "at this value of x or within h = " in (check.reason or "")
