@@ -1092,7 +1092,7 @@ class _Parser:
         elif "unmatched" in lowered or "does not match" in lowered:
             message = raw
         elif "too many nested parentheses" in lowered:
-            message = "too many nested parentheses"
+            message = "too many nested parentheses: at most 200"
             hint = "split it into named steps"
         elif "leading zeros" in lowered:
             message = "a number cannot start with 0"

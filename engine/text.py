@@ -53,6 +53,9 @@ def visible(text: str, keep: str = "") -> str:
 _ASCII = str.maketrans(
     {
         "∂": "d",
+        "Δ": "d",  # Δout
+        "−": "-",  # the minus sign
+        "–": "-",  # an en dash: iterations 5–7
         "×": "x",
         "→": "->",
         "←": "<-",

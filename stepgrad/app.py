@@ -621,9 +621,14 @@ def _at_terminal_size(event: events.Resize, app: object) -> None:
         event.size = app.size
 
 
-TERMINATING_SIGNALS = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM")
+TERMINATING_SIGNALS = (
+    "SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM",
+    "SIGPROF", "SIGXCPU", "SIGXFSZ",
+)  # fmt: skip
 """Signals that end the app as ``q`` does, with the exit code 128 + the signal's number: the
-terminal closed, ``kill -INT`` (ctrl+c itself is a key in the app), ``kill -QUIT``, ``kill``."""
+terminal closed, ``kill -INT`` (ctrl+c itself is a key in the app), ``kill -QUIT``, ``kill``,
+and every other signal whose default is to end the process (``kill -USR1``, an alarm, a CPU
+or file-size limit): each would otherwise leave the terminal raw, on the alternate screen."""
 
 
 class _Unjoined(ThreadPoolExecutor):

@@ -669,7 +669,13 @@ def _why(
     try:
         if args.nudge is not None:
             if "=" in args.nudge:
-                name, h = parse_assignment(args.nudge)
+                try:
+                    name, h = parse_assignment(args.nudge)
+                except ProgramError as bad:  # the number after = is h, not the input's value
+                    raise ProgramError(
+                        bad.message.replace("the value in", "h in", 1),
+                        hint="e.g. --nudge x=0.01 nudges x by h = 0.01",
+                    ) from None
             else:
                 name, h = args.nudge.strip(), DEFAULT_H
             nudge = (name, h)

@@ -25,7 +25,7 @@ from typing import TextIO
 
 from engine import Step, Trace, Value
 from engine.check import Check, check_gradients
-from engine.numbers import format_number
+from engine.numbers import format_number, worked
 from engine.parse import PRINT_NAME, Program
 from engine.text import to_ascii, visible
 
@@ -444,7 +444,12 @@ def _edge_rows(
     input named as :func:`edge_names` says."""
     rows = []
     for edge, name in zip(step.edges, names, strict=True):
-        before = "—" if edge.parent in fresh else format_number(edge.grad_before)
+        if edge.parent in fresh:
+            grads = f"— → {format_number(edge.grad_after)}"
+        else:  # a sum, as the app writes it, in numbers that add up (engine.numbers.worked)
+            grads = "{} + {} → {}".format(
+                *worked(edge.grad_before, "+", edge.contribution, edge.grad_after)
+            )
         fresh.discard(edge.parent)
         formula = local_formula(program, step, edge)
         local = format_number(edge.local)
@@ -454,7 +459,7 @@ def _edge_rows(
                 w.seg(formula),
                 w.seg(local),
                 w.seg(worked_product(step.upstream, edge.local, edge.contribution)),
-                w.seg(f"{before} → {format_number(edge.grad_after)}"),
+                w.seg(grads),
                 w.seg(edge_note(edge), "dim"),
             ]
         )

@@ -177,7 +177,8 @@ def test_unused_value_warns_on_stderr() -> None:
         (["x+1", "x=1", "--json", "--print"], "not allowed with"),
         (["import os"], "only assignments and expressions"),
         (["x" * 25000], "limit"),
-        (["(" * 300 + "x" + ")" * 300, "x=1"], "nested"),
+        (["(" * 300 + "x" + ")" * 300, "x=1"], "too many nested parentheses: at most 200"),
+        (["x*x", "x=1", "--print", "--nudge", "x=nan"], "--nudge: h in 'x=nan' is not a finite"),
     ],
 )
 def test_bad_input_is_one_clear_error_with_exit_code_2(args: list[str], expected: str) -> None:

@@ -109,9 +109,21 @@ def test_a_narrow_encoding_gets_ascii_symbols_in_print(encoding: str) -> None:
     # dr/db = -a/b**2 = -65/64 = -1.015625 and dr/dy = -6.09375, by hand
     assert "dr/db = -a/b**2 = -65/8**2" in out
     assert "1 x -1.01562 = -1.01562" in out  # × as x
-    assert "-3.04688 -> -6.09375" in out  # → as ->
+    assert "-3.046875 + -3.046875 -> -6.09375" in out  # → as ->; -65/64 * 3 = -3.046875
     assert "- -> 0.125" in out  # — (not computed yet) as -
     assert "ok agree" in out
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+def test_a_narrow_encoding_spells_the_nudge_and_the_training_in_ascii(encoding: str) -> None:
+    """Δout, the minus sign and the dash of a range (iterations 5–7) were backslash-u escapes."""
+    for options in ("--print --nudge x", "--print --train --steps 8"):
+        result = shell(f"$STEPGRAD 'x*x + y' x=3 y=1 {options}", PYTHONIOENCODING=encoding)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout.decode("ascii")
+        assert "\\u" not in out, [line for line in out.splitlines() if "\\u" in line]
+    nudged = shell("$STEPGRAD 'x*x + y' x=3 y=1 --print --nudge x", PYTHONIOENCODING=encoding)
+    assert "dout = out(x+h) - out(x)" in nudged.stdout.decode("ascii")
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])

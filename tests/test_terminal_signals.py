@@ -142,7 +142,7 @@ def restored(terminal: Terminal) -> None:
     assert out.rfind("\x1b[?25h") > out.rfind("\x1b[?25l") >= 0  # the cursor shown
 
 
-@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT"])
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT", "SIGUSR1", "SIGALRM"])
 def test_a_terminating_signal_restores_the_terminal(toy: Terminal, name: str) -> None:
     number = getattr(signal, name)
     toy.child.send_signal(number)

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from engine import Step, Trace, Value
 from engine.check import estimate_all, judge
-from engine.numbers import format_number
+from engine.numbers import format_number, worked
 from engine.parse import Program, ProgramError
 
 from ..explain import difference_quotient, edge_note, local_formula, plural, worked_product
@@ -349,10 +349,18 @@ def _edge_rows(
     rows = []
     for edge, name in zip(step.edges, names, strict=True):
         parent = edge.parent
-        before = n(edge.grad_before) if parent in seen else "—"
+        overwrote = bug is not None and bug.name == "overwrite" and parent in seen
+        if parent not in seen:
+            grads = f"— → {n(edge.grad_after)}"
+        elif overwrote:  # = for +=: no sum, the note says what += gives
+            grads = f"{n(edge.grad_before)} → {n(edge.grad_after)}"
+        else:  # a sum, in numbers that add up as written (engine.numbers.worked)
+            grads = "{} + {} → {}".format(
+                *worked(edge.grad_before, "+", edge.contribution, edge.grad_after)
+            )
         formula = local_formula(program, step, edge)
         note = edge_note(edge)
-        if bug is not None and bug.name == "overwrite" and parent in seen:
+        if overwrote:
             note = f"= overwrote (+= gives {n(edge.grad_before + edge.contribution)}); {note}"
         if bug is not None and bug.name == "early" and parent.parents:
             if parent in fired:
@@ -367,7 +375,7 @@ def _edge_rows(
                 w.seg(formula),
                 w.seg(local),
                 w.seg(worked_product(step.upstream, edge.local, edge.contribution)),
-                w.seg(f"{before} → {n(edge.grad_after)}"),
+                w.seg(grads),
                 w.seg(note, "dim"),
             ]
         )
