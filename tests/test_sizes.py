@@ -85,8 +85,10 @@ async def test_the_top_bar_keeps_the_value_and_the_step(
         if size[0] >= 60:  # the pass's state outlasts the title and the program
             for word in words:
                 assert re.search(rf" · \S*\s?{re.escape(word)}", bar), (word, bar)
-        if size[0] >= 120:
-            assert "stepgrad" in bar, bar  # the title stays from 120 columns on
+        if size[0] >= 200:
+            assert "stepgrad" in bar, bar  # the title stays from 200 columns on
+        if " … " in bar and "stepgrad" in bar:  # the title never stays to cut the program
+            assert bar.split("stepgrad", 1)[1].split(" = ")[0].count("…") <= 1, bar
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -129,8 +131,8 @@ def stage_of(bar: Header, text: str) -> int:
     """The first stage whose status and title are what ``text`` shows."""
     for stage in range(bar.stages):
         right = bar.right(stage).plain
-        titled = stage < bar.title_rank
-        if text.endswith(right) and text.startswith("stepgrad ") == titled:
+        # the title shows only before its rank, and not even then if it would cut the program
+        if text.endswith(right) and (stage < bar.title_rank or not text.startswith("stepgrad ")):
             return stage
     raise AssertionError(f"no stage shows {text!r}")
 
@@ -158,7 +160,7 @@ def test_the_header_gives_way_in_the_planned_order() -> None:
         if stage > 0:  # the program was shortened as far as it goes before anything else
             least = len("stepgrad ") + MIN_PROGRAM + len(" = 0.540444")
             assert least + 2 + bar.right(0).cell_length > width, text
-    assert previous >= bar.title_rank  # at 39 columns the title has given way too
+    assert not bar.fit(39)[0].plain.startswith("stepgrad")  # the title has given way too
     assert len(bar.fit(38)) == 2
 
 
@@ -316,3 +318,16 @@ def test_a_narrow_step_title_keeps_the_upstream_number() -> None:
                 f"· upstream {upstream} " in line.plain
             ), (width, line.plain)
     assert f"· upstream {upstream} " in title.lines(56)[0].plain
+
+
+def test_the_title_gives_way_before_the_program_is_cut() -> None:
+    """``stepgrad … OUT = (B + 1)*(B… = 56`` kept the title and cut the program mid-expression
+    (the merge example at 80 columns, its last step, in a bug mode): the title is the least of
+    it, so the whole last statement is shown without it wherever that fits."""
+    bar = header(extras=(Extra((Content("✓ done"),), (8,)), Extra((Content("bug: early"),), (13,))))
+    value, short = " = 0.540444", "… loss = (o - 0.1)**2"
+    for width in range(30, 120):
+        text = bar.fit(width)[0].plain
+        room = width - len(value) - 2 - len(bar.right(0).plain)
+        if len(short) <= room < len("stepgrad ") + len(short):  # whole only without the title
+            assert text.startswith(short + value), (width, text)

@@ -91,6 +91,10 @@ class Header(NamedTuple):
             return Content.assemble(title, self.programs[0], value)
         space = room - title.cell_length - value.cell_length
         program = _program(self.programs, space)
+        if title and program not in self.programs:  # the title goes before the program is cut
+            whole = _program(self.programs, space + title.cell_length)
+            if whole in self.programs:
+                title, program = Content(""), whole
         if program is None and stage >= self.name_rank:
             program = self.name if len(self.name) <= space else None
         if program is None:
