@@ -7,6 +7,12 @@
   step, on find) cuts no box: a box is in view whole or not at all (the neuron at 80x24 showed
   ``x1w1`` and ``x2w2`` without their left borders, at 60x20 only ``b``'s top border). A pan by
   the user may cut boxes: that is the user's choice.
+- At the tiny level (one-line boxes) the view the app places keeps each box's text whole: the
+  MLP at 120x36 opened with two names cut to ``… ∇ —`` at the left edge, and at 60x20 (resized
+  from 200x60) with ``…   ∇ —`` and `` … —``.
+- The arrows that say more lies off screen are there from the first frame of a graph laid out
+  late: forward mode on a large program opened with none (its view opens where it was, at the
+  top left, and no scroll said it had moved).
 """
 
 from __future__ import annotations
@@ -22,7 +28,12 @@ from stepgrad.examples import EXAMPLES
 from stepgrad.layout import Box
 from stepgrad.screens.find import FindScreen
 from stepgrad.widgets import GraphView, Inspector, StepTitle
-from stepgrad.widgets.graph_view import _cuts, _leave_out_cut_boxes, _uncut_position
+from stepgrad.widgets.graph_view import (
+    _cuts,
+    _leave_out_cut_boxes,
+    _tiny_text,
+    _uncut_position,
+)
 
 SIZES = [(200, 60), (120, 36), (100, 30), (80, 24), (60, 20), (40, 12)]
 
@@ -33,9 +44,9 @@ def example_app(name: str) -> StepgradApp:
 
 
 def check_no_box_is_cut(app: StepgradApp, where: object) -> None:
-    """Every box with a border the view shows part of, it shows whole; a box left out is blank
-    on screen; a box is cut only if it is the node the view must show and larger than the view.
-    The corner's arrows say on which sides the drawing goes on."""
+    """Every box with a border the view shows part of, it shows whole (a one-line box: its
+    text); a box left out is blank on screen; a box is cut only if it is the node the view must
+    show and larger than the view. The corner's arrows say on which sides the drawing goes on."""
     graph = app.main.query_one(GraphView)
     drawing = graph.drawing
     assert drawing is not None, where
@@ -46,10 +57,12 @@ def check_no_box_is_cut(app: StepgradApp, where: object) -> None:
     lines = [graph.render_line(row).text for row in range(height)]
     from stepgrad.layout import METRICS
 
-    # one-line boxes (the tiny level): a title the edge cuts is marked …, a neuron's bracket
-    # runs on past the edge as a wire does; only boxes with borders can be left as stubs
+    # one-line boxes (the tiny level): their text (the name's line and the op form under it)
+    # is in view whole or not at all, but a neuron's bracket runs on past the edge as a wire
+    # does, and so may the blank column before a box's wire
     bordered = METRICS[drawing.layout.mode].border
-    for node, box in drawing.boxes.items() if bordered else ():
+    for node, box in drawing.boxes.items():
+        box = box if bordered else _tiny_text(box)
         right, bottom = box.x + box.w, box.y + box.h
         if box.x >= x1 or right <= x0 or box.y >= y1 or bottom <= y0:
             continue  # wholly outside
@@ -161,6 +174,64 @@ async def test_the_neuron_at_80x24_shows_its_boxes_whole() -> None:
         assert "┌ x1w1 = ·*·" in text and "┌ x2w2 = ·*·" in text, text
         assert "┌ o = tanh" in text
         check_no_box_is_cut(app, "80x24")
+
+
+def _screen(graph: GraphView) -> list[str]:
+    return [graph.render_line(y).text for y in range(graph.size.height)]
+
+
+async def test_the_mlps_tiny_view_keeps_every_name_whole() -> None:
+    """The tester's screens: on opening at 120x36 and after a resize from 200x60 to 60x20, a
+    name cut at the left edge showed as ``…`` before its grad; no row shows one now."""
+    app = example_app("mlp")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        graph = app.main.query_one(GraphView)
+        for size in [(120, 36), (200, 60), (60, 20)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            assert graph.drawing is not None and graph.drawing.layout.mode == "tiny"
+            lines = _screen(graph)
+            assert not [line for line in lines if line.lstrip().startswith("…")], lines
+            assert "○ loss ∇ —" in "\n".join(lines), lines
+            check_no_box_is_cut(app, size)
+
+
+def _sum_of_neurons(count: int) -> str:
+    """``Σ tanh(wᵢ*x + bᵢ)*vᵢ``: every neuron shares ``x``."""
+    names = "\n".join(f"w{i} = 0.1\nb{i} = 0.1\nv{i} = 0.2" for i in range(count))
+    terms = " + ".join(f"tanh(w{i}*x + b{i})*v{i}" for i in range(count))
+    return f"x = 0.3\n{names}\n{terms}"
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)])
+async def test_forward_mode_on_a_large_graph_says_from_step_0_that_more_lies_off_screen(
+    size: tuple[int, int],
+) -> None:
+    """The graph is laid out on a worker (as when the app is run), in forward mode: at step 0
+    the view shows where the pass starts (``w0*x`` and ``w0``), and the arrows say that the
+    rest of the graph lies below and to the right."""
+    import asyncio
+
+    app = create_app(_sum_of_neurons(60), forward=True)
+    async with app.run_test(size=size) as pilot:
+        for _ in range(1000):
+            if app.main.scene is not None:
+                break
+            await asyncio.sleep(0.02)
+            await pilot.pause()
+        await pilot.pause()
+        await pilot.pause()
+        graph = app.main.query_one(GraphView)
+        assert app.main.fwd is not None and app.main.fwd.step == 0
+        assert graph.more() == "▼ ▶"
+        assert app.main.query_one(StepTitle).more == graph.more()
+        text = "\n".join(_screen(graph))
+        assert "w0*x = —" in text and "w0 = 0.1" in text, text
+        await pilot.press("right", "left")  # a step there and back says the same
+        await pilot.pause()
+        assert app.main.query_one(StepTitle).more == graph.more() == "▼ ▶"
 
 
 async def test_panning_is_the_users_choice_and_a_step_places_the_view_again() -> None:

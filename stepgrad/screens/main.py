@@ -668,12 +668,6 @@ class MainScreen(Screen[None]):
             note.show(note_content)
         panel = self.query_one(StepPanel)
         panel.update_from(walk)
-        more = self.query_one(GraphView).more()
-        self.query_one(StepTitle).show(panel.title(), more)
-        if self.fwd is not None:
-            from stepgrad.widgets.loop_panel import forward_title
-
-            self.query_one(StepTitle).show(forward_title(self.fwd), more)
         self.query_one(Narration).update_from(walk, self.notes)
         values = self.query_one(ValuesTable)
         values.update_from(walk, self.selected)
@@ -694,6 +688,15 @@ class MainScreen(Screen[None]):
                 self._targets() if follow else None,
                 state=self._state() if not self.focus_mode else None,
             )
+        # the arrows are read once the view is placed: a drawing that has just come (a large
+        # graph's layout) may open where the view already was, and no scroll says it moved
+        if self.fwd is not None:
+            from stepgrad.widgets.loop_panel import forward_title
+
+            title = forward_title(self.fwd)
+        else:
+            title = panel.title()
+        self.query_one(StepTitle).show(title, graph_view.more())
         self._scroll_values(values)
         if not self._footer_queued:  # once per frame: keys typed ahead recompose it once
             self._footer_queued = True

@@ -150,6 +150,12 @@ def _uncut_position(
     return None if best is None else (best[1], best[2])
 
 
+def _tiny_text(box: Box) -> Box:
+    """The part of a tiny (one-line) box that shows text: its first two rows (the name, and
+    the op form or the note under it), less the blank column before its wire (none on a sink)."""
+    return box._replace(w=box.w - 1 if box.out_ports else box.w, h=min(box.h, 2))
+
+
 def _free(spans: list[tuple[int, int]], at: int, stop: int) -> int | None:
     """The first line from ``at`` toward ``stop`` (either way, both included) that passes
     through none of ``spans`` (``start, end``: a line ``start < x < end`` cuts the span)."""
@@ -403,12 +409,23 @@ class GraphView(ScrollView, can_focus=False):
             return (*at, None, frozenset())
         from stepgrad.layout import METRICS  # loaded with the drawing already
 
+        boxes: Iterable[Box] = drawing.boxes.values()
         if not METRICS[drawing.layout.mode].border:
-            # one-line boxes: a title cut by an edge is marked … and a neuron's bracket runs
-            # on past it, as wires do; leaving out every box the edges cross would empty most
-            # of the view (a collapsed neuron's bracket is taller than a small view)
-            return (*at, None, frozenset())
-        boxes = drawing.boxes.values()
+            # one-line boxes: the edges keep whole the text that names one (its line and the
+            # op form under it; a name cut at an edge is marked … and tells nothing), but a
+            # neuron's bracket below runs on past them, as wires do (a collapsed neuron's
+            # bracket is taller than a small view: leaving out every box the edges cross
+            # would empty most of it), and so may the blank column before a box's wire
+            right, bottom = xs.stop - 1 + width, ys.stop - 1 + height  # what any window reaches
+            boxes = [
+                _tiny_text(box)
+                for box in boxes
+                if box.x < right
+                and box.x + box.w > xs.start
+                and box.y < bottom
+                and box.y + box.h > ys.start
+            ]
+            keep = [_tiny_text(box) for box in keep]
         found = _uncut_position(boxes, at, (width, height), xs, ys)
         if found is not None:
             return (*found, None, frozenset())
