@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import decimal
 import math
-import operator
 from collections.abc import Callable
 
-__all__ = ["format_number", "worked"]
+__all__ = ["format_number", "significant_digits", "worked"]
 
 
 def format_number(x: float, digits: int = 6) -> str:
@@ -28,25 +28,71 @@ def format_number(x: float, digits: int = 6) -> str:
     return text
 
 
+_EXACT = decimal.Context(prec=5000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+"""Arithmetic on written numbers with no rounding: a double has at most 767 significant
+digits, so a sum or product of two written ones never needs 5000."""
+_APPLY = {"×": _EXACT.multiply, "+": _EXACT.add, "−": _EXACT.subtract, "-": _EXACT.subtract}
+
+
+def significant_digits(text: str) -> int:
+    """How many significant digits a written number has: ``-0.0625`` 3, ``3e9`` 1."""
+    return len(text.lstrip("-−").split("e")[0].replace(".", "").lstrip("0"))
+
+
 def worked(
-    a: float, sign: str, b: float, result: float, shown: Callable[[float], str] = format_number
+    a: float,
+    sign: str,
+    b: float,
+    result: float,
+    shown: Callable[[float], str] = format_number,
+    *,
+    factor: str | None = None,
 ) -> tuple[str, str, str]:
-    """``a``, ``b`` and ``result`` written for ``a × b = result`` (``sign`` ``"×"``) or
-    ``a + b = result`` (``"+"``) so that the written numbers work out to the written result.
+    """``a``, ``b`` and ``result`` written for ``a × b = result`` (``sign`` ``"×"``),
+    ``a + b = result`` (``"+"``) or ``a − b = result`` (``"−"``) so that the written numbers,
+    worked out by hand (in decimal, exactly), give the written result.
 
     Each is written by ``shown``; where the rounded ``a`` and ``b`` would give another last
-    digit (``-1.01562 × 3`` is ``-3.04686``, not ``-3.04688``) they get more digits
-    (``-1.015625 × 3 = -3.04688``), up to every digit of the float, which gives the engine's
-    own result exactly.
+    digit (``-1.01562 × 3`` is ``-3.04686``, not ``-3.04688``) they get more digits, one at a
+    time (``-1.015625 × 3 = -3.04688``), up to every digit of the float. Two outputs that differ
+    in their 17th digit may need more than 17 for their difference to read right
+    (``3000000000.0020008087158203 − 3000000000.0019998550415039 = 9.536743164e-7``). Written
+    operands whose result is a half (``-0.353392 + 0.303007`` is ``-0.050385``), which readers
+    round either way, get more digits too; a half that every digit gives (``-6.09375 +
+    -3.046875 = -9.14062``) is rounded to even, as ``shown`` rounds it.
+
+    ``factor``, a number as written elsewhere (the lr of ``p.data -= 0.1 * p.grad``), multiplies
+    ``b`` first and keeps its digits: ``a − factor × b = result``.
     """
     want = shown(result)
-    apply = operator.mul if sign == "×" else operator.add
+    apply = _APPLY[sign]
     x, y = shown(a), shown(b)
-    for digits in (7, 8, 10, 12, 14, 16, 17):
+    rungs = [*range(max(significant_digits(x), significant_digits(y)) + 1, 41), 800]
+    for digits in rungs:  # 800: every digit of any float
         try:
-            if shown(apply(float(x), float(y))) == want:
+            left, right = decimal.Decimal(x), decimal.Decimal(y)
+            scaled = _EXACT.multiply(decimal.Decimal(factor), right) if factor else right
+            exact = apply(left, scaled)
+            if _reads(exact, want, shown):
                 break
-        except ValueError:  # a text ``shown`` wrote that is no number: leave it as it is
-            break
+            if left == decimal.Decimal(a) and right == decimal.Decimal(b):
+                break  # every digit is written: a half stays rounded to even, as Python does
+        except (ValueError, ArithmeticError):  # a text ``shown`` wrote that is no number (or
+            break  # inf - inf): leave it as it is
         x, y = format_number(a, digits), format_number(b, digits)
     return x, y, want
+
+
+def _reads(exact: decimal.Decimal, want: str, shown: Callable[[float], str]) -> bool:
+    """Whether ``exact`` reads as ``want`` when written by ``shown``, whichever way a reader
+    rounds a half. ``shown`` rounds a float that is a half to even (``-9.140625`` to
+    ``-9.14062``), so the next float away from 0 (as rounding halves up gives ``-9.14063``)
+    must read as ``want`` too; a number between two floats (``-1.835045``), as both do."""
+    near = float(exact)
+    if not exact:
+        return shown(near) == want
+    if decimal.Decimal(near) == exact:
+        other = math.nextafter(near, math.copysign(math.inf, near))
+    else:
+        other = math.nextafter(near, math.inf if decimal.Decimal(near) < exact else -math.inf)
+    return shown(near) == want == shown(other)

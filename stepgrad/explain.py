@@ -258,11 +258,13 @@ def _nudged(walk: Walkthrough) -> list[str]:
     if nudged is None or walk.pass_.number != 1:
         return []
     passes = f"(after {nudged.passes} passes) " if nudged.passes > 1 else ""
+    predicted = "{} × {} = {}".format(  # numbers whose product is the one written after =
+        *worked(nudged.grad, "×", nudged.h, nudged.predicted, lambda x: format_number(x, 10))
+    )
     return [
         f"You nudged {nudged.input} by h = {n(nudged.h)} and ran the forward pass again: "
         f"{nudged.name} moved by {format_number(nudged.delta_out, 10)}, and {nudged.input}.grad "
-        f"{passes}× h = {n(nudged.grad)} × {n(nudged.h)} predicted "
-        f"{format_number(nudged.predicted, 10)}. " + nudged.verdict(" (H)")
+        f"{passes}× h predicted {predicted}. " + nudged.verdict(" (H)")
     ]
 
 
@@ -343,7 +345,7 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
     order: list[str] = []
     shared: list[tuple[str, int]] = []  # (name, contributions it had before this step)
     both: list[str] = []
-    held: list[tuple[str, float, float]] = []  # (name, grad from earlier passes, grad after)
+    held: list[tuple[str, list[Edge]]] = []  # (name, its edges: grad before, contribution...)
     waits: list[tuple[str, int]] = []  # (name, contributions still to come)
     final: list[str] = []
     complete: list[tuple[str, bool]] = []  # (name, whether it fires next)
@@ -359,7 +361,7 @@ def _step(program: Program, step: Step, walk: Walkthrough) -> list[str]:
             both.append(name)
             kinds.append("both")
         if ordinal == 1 and walk.pass_.accumulates:
-            held.append((name, step.edges[positions[0]].grad_before, last.grad_after))
+            held.append((name, [step.edges[i] for i in positions]))
             kinds.append("held")
         if last.pending > 0:
             waits.append((name, last.pending))
@@ -411,20 +413,35 @@ def _had(shared: list[tuple[str, int]]) -> str:
     return f"{had}: both {why.format('')}"
 
 
-def _held(held: list[tuple[str, float, float]], earlier: int) -> str:
-    """What each parent held from the passes before (no zero_grad), and what += makes it."""
+def _held(held: list[tuple[str, list[Edge]]], earlier: int) -> str:
+    """What each parent held from the passes before (no zero_grad), and what += makes it: in
+    words (``held 3, so += makes it 6``) where the contribution written before, added to that
+    by hand, gives it; else as sums whose numbers add up as written (``held 0.4385794, so +=
+    makes it 0.4385794 + 0.4385794 = 0.877159``: 0.438579 held and 0.438579 sent make
+    0.877158)."""
     source = f"from pass {earlier} (no zero_grad)"
+    sums = [
+        [worked(e.grad_before, "+", e.contribution, e.grad_after) for e in edges]
+        for _, edges in held
+    ]
+    short = all(
+        len(edges) == 1
+        and said[0] == (n(edges[0].grad_before), n(edges[0].contribution), n(edges[0].grad_after))
+        for (_, edges), said in zip(held, sums, strict=True)
+    )
+    befores = [said[0][0] for said in sums]
+    afters = [
+        said[-1][2] if short else ", then ".join("{} + {} = {}".format(*s) for s in said)
+        for said in sums
+    ]
     if len(held) == 1:
-        ((name, before, after),) = held
-        return f"{name} already held {n(before)} {source}, so += makes it {n(after)}."
-    (a, before_a, after_a), (b, before_b, after_b) = held
-    if (n(before_a), n(after_a)) == (n(before_b), n(after_b)):
-        return (
-            f"{a} and {b} each already held {n(before_a)} {source}, so += makes each {n(after_a)}."
-        )
+        return f"{held[0][0]} already held {befores[0]} {source}, so += makes it {afters[0]}."
+    (a, _), (b, _) = held
+    if (befores[0], afters[0]) == (befores[1], afters[1]):
+        return f"{a} and {b} each already held {befores[0]} {source}, so += makes each {afters[0]}."
     return (
-        f"{a} already held {n(before_a)} and {b} {n(before_b)} {source}, so += makes them "
-        f"{n(after_a)} and {n(after_b)}."
+        f"{a} already held {befores[0]} and {b} {befores[1]} {source}, so += makes them "
+        f"{afters[0]} and {afters[1]}."
     )
 
 
@@ -556,8 +573,9 @@ def _done(walk: Walkthrough, out: str) -> list[str]:
         one = walk.trace.grads.get(value)  # this pass's own gradient: the true one
         if grad is not None and one is not None:
             if pass_.stack > 1:
+                stack, times, total = worked(pass_.stack, "×", one, grad)  # 2 × 0.4385794
                 lines.append(
-                    f"{name}.grad = {n(grad)} is {pass_.stack} × {n(one)}: the passes "
+                    f"{name}.grad = {total} is {stack} × {times}: the passes "
                     f"accumulated. Nudge {name} by a small h and {out} moves by about "
                     f"{n(one)}·h, not {n(grad)}·h. That is why a training loop calls zero_grad() "
                     "before every backward pass."

@@ -59,6 +59,7 @@ __all__ = [
     "format_comparison",
     "gradient_step",
     "heading",
+    "lr_text",
     "most_steps",
     "read_lr",
     "read_steps",
@@ -718,12 +719,22 @@ def names_text(names: list[str] | tuple[str, ...], limit: int = 6) -> str:
     return f"{', '.join(names[: limit - 1])}, … {names[-1]} ({len(names)})"
 
 
+def lr_text(lr: float) -> str:
+    """The learning rate with the fewest digits that read back as it (``0.123456789`` as typed,
+    not ``0.123457``): the updates written beside it work out by hand from this number."""
+    for digits in range(6, 17):
+        text = format_number(lr, digits)
+        if float(text) == lr:
+            return text
+    return format_number(lr, 17)
+
+
 def heading(comparison: Comparison) -> str:
     """``5 steps of p.data -= 0.2 * p.grad on w, b; x stays fixed``."""
     spec = comparison.spec
     text = (
         f"{spec.steps} step{'s' if spec.steps != 1 else ''} of "
-        f"p.data -= {format_number(spec.lr)} * p.grad on {names_text(spec.params)}"
+        f"p.data -= {lr_text(spec.lr)} * p.grad on {names_text(spec.params)}"
     )
     fixed = _fixed_inputs(comparison)
     if fixed:

@@ -686,3 +686,42 @@ async def test_a_gradient_step_rewrites_a_name_in_any_script() -> None:
         assert step.after["ω"] == pytest.approx(1.0, rel=1e-15)
         top = text_of(app).splitlines()[0]
         assert "ω = 1;" in top and "ω = 3" not in top
+
+
+def test_a_gradient_steps_written_arithmetic_works_out() -> None:
+    """``u`` on the zero_grad example, twice at lr 0.2: step 2 wrote ``w -0.236852 → -0.0753725
+    p.grad -0.807399`` (-0.236852 - 0.2 × -0.807399 is -0.0753722) and a prediction of
+    -0.111078 from 0.0772465 and a change of -0.188325 (their sum -0.1110785 is a half). Each
+    update, the loss's change and the prediction (before + its change) must work out by hand
+    from the numbers written, with the lr as the panel writes it."""
+    from test_truth import NUMBER, works_out
+
+    from stepgrad.widgets.loop_panel import update_lines
+
+    program = parse(EXAMPLES["zero_grad"].program)
+    checked = 0
+    for number in (1, 2):
+        program.zero_grad()
+        program.backward()
+        grad = {name: program.inputs[name].grad for name in ("w", "b")}
+        step = gradient_step(program, ("w", "b"), grad, grad, 0.2, number=number)
+        text = "\n".join(line.plain for line in update_lines(step, program))
+        lr = re.search(rf"p\.data -= ({NUMBER}) \* p\.grad", text)[1]  # type: ignore[index]
+        assert lr == "0.2"
+        rows = re.findall(rf"(\w+) +({NUMBER}) → ({NUMBER}) +p\.grad ({NUMBER})", text)
+        assert [name for name, *_ in rows] == ["w", "b"]
+        for _name, before, after, grad_text in rows:
+            assert works_out(before, "−", grad_text, after, factor=lr), (before, grad_text)
+        loss = re.search(rf"loss ({NUMBER}) → ({NUMBER}) \(change ({NUMBER})\)", text)
+        assert loss is not None
+        assert works_out(loss[2], "−", loss[1], loss[3]), loss.groups()
+        said = re.search(rf"prediction ({NUMBER}) \+ ({NUMBER}) = ({NUMBER})", text)
+        if said is None:  # before + the change in the parentheses
+            one = re.search(rf"prediction ({NUMBER}) \(.* = ({NUMBER})\)", text)
+            assert one is not None
+            said_sum = (loss[1], one[2], one[1])
+        else:
+            said_sum = said.groups()
+        assert works_out(said_sum[0], "+", said_sum[1], said_sum[2]), said_sum
+        checked += 1
+    assert checked == 2

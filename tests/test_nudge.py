@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
+from fractions import Fraction
 
 import pytest
 from test_app import TOY, VALUES
+from test_truth import NUMBER, works_out
 
 from engine.numbers import format_number
 from engine.parse import ProgramError, parse
@@ -235,7 +238,7 @@ def test_the_narration_tells_the_nudge() -> None:
     walk.nudged = result  # type: ignore[attr-defined]
     text = narrate(walk)[0]
     assert "You nudged x by h = 0.001" in text
-    assert "0.002000125" in text and "predicted 0.002" in text
+    assert "0.002000125" in text and "predicted 2 × 0.001 = 0.002" in text
     assert math.isclose(result.delta_out, 0.002000125, rel_tol=1e-9)
 
 
@@ -345,7 +348,7 @@ async def test_after_two_passes_the_nudge_tests_the_grad_on_screen() -> None:
         assert (result.grad, result.one_pass, result.passes) == (4.0, 2.0, 2)
         note = screen.query_one(LessonNote).text()
         assert "4 × 0.001" in note and "after 2 backward passes without zero_grad" in note
-        assert "The sensitivity is one pass's grad, 2: it predicts 0.002" in note
+        assert "The sensitivity is one pass's grad, 2: it predicts 2 × 0.001 = 0.002" in note
         assert app.contained == []
 
 
@@ -455,11 +458,14 @@ def test_one_pass_grad_is_never_called_the_correct_grad() -> None:
                            "--nudge", "x")  # fmt: skip
     nudged = out.split("\nnudge:")[1]
     assert code == 0 and "correct" not in nudged
-    assert "The sensitivity is one pass's grad without the bug, 2: it predicts 0.002" in nudged
+    assert (
+        "The sensitivity is one pass's grad without the bug, 2: it predicts 2 × 0.001 = 0.002"
+        in nudged
+    )
     code, out, _ = run_cli(TOY, "x=8", "y=3", "--print", "--passes", "2", "--nudge", "x")
     nudged = out.split("\nnudge:")[1]
     assert "correct" not in nudged
-    assert "it adds up 2 passes (2 × 2). The sensitivity is one pass's grad, 2" in nudged
+    assert "it adds up 2 passes (2 × 2 = 4). The sensitivity is one pass's grad, 2" in nudged
 
 
 def test_operands_that_round_alike_are_shown_with_the_digits_that_differ() -> None:
@@ -560,3 +566,84 @@ def test_a_value_read_before_its_name_is_assigned_keeps_the_assignment() -> None
     again = parse(text)
     assert {k: v.data for k, v in again.inputs.items()} == {"x": 1.0, "q₁": 1.5, "q₂": 3.0}
     assert again.output.data == 7.5
+
+
+# --- the written arithmetic works out, in decimal from the written strings ----------------------
+
+TINY_X = "x*1e-3 + y*1e9"
+"""The tester's program: at x = 2, y = 3 the output is 3e9, where a float's last bit is 2**-21
+(about 4.8e-7), and x's grad 1e-3 predicts a change of only 1e-6 for h = 0.001."""
+
+
+def arithmetic(text: str) -> list[tuple[str, str, str, str]]:
+    """Every ``N − N = N`` and ``N × N = N`` in ``text``, as (a, sign, b, c)."""
+    found = []
+    for sign in ("−", "×"):
+        for a, b, c in re.findall(rf"({NUMBER}) {sign} ({NUMBER}) = ({NUMBER})", text):
+            found.append((a, sign, b, c))
+    return found
+
+
+async def test_the_nudge_panels_arithmetic_works_out_at_3e9() -> None:
+    """``3000000000.002001 − 3000000000.002 = 9.536743164e-7`` was shown (the written operands
+    differ by 1e-6); each difference and product on the panel and in the narration must give,
+    worked out by hand, the 10 digits written after =. Out's change, in floats computed here,
+    is 2 ulps of 3e9: 2**-20 = 9.5367431640625e-7 (by fractions). The rounding band (about
+    5.3e-6) is larger than the predicted 1e-6: no "within that, out moved just as predicted"."""
+    from stepgrad.explain import narrate
+
+    out, nudged = 2 * 1e-3 + 3 * 1e9, 2.001 * 1e-3 + 3 * 1e9
+    assert Fraction(nudged) - Fraction(out) == Fraction(1, 2**20)
+    app = create_app(TINY_X, {"x": 2.0, "y": 3.0}, steady=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("home")
+        app.main.select(app.walk.program.inputs["x"])
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        note = app.main.query_one(LessonNote).text()
+        said = " ".join(narrate(app.walk))
+    assert "= 9.536743164e-7" in note
+    written = arithmetic(note) + arithmetic(said)
+    assert len(written) >= 3
+    for a, sign, b, c in written:
+        assert works_out(a, sign, b, c, 10), (a, sign, b, c)
+    for text in (note, said):
+        assert "moved just as" not in text
+        assert "neither confirms nor refutes" in text
+
+
+def test_the_printed_nudge_after_two_passes_works_out() -> None:
+    """The zero_grad example, two passes: x.grad 0.877159 is 2 × 0.4385794 (2 × 0.438579 is
+    0.877158), and one pass's grad predicts its product with h; as --print writes them."""
+    code, out, _ = run_cli("--example", "zero_grad", "--print", "--passes", "2", "--nudge", "x")
+    nudged = out.split("\nnudge:")[1]
+    assert code == 0
+    assert re.search(rf"adds up 2 passes \(2 × {NUMBER} = {NUMBER}\)", nudged)
+    assert re.search(rf"it predicts {NUMBER} × 0\.001 = {NUMBER}", nudged)
+    written = arithmetic(" ".join(nudged.split()))
+    assert len(written) >= 4
+    for a, sign, b, c in written:
+        assert works_out(a, sign, b, c, 10 if sign == "−" else 6), (a, sign, b, c)
+
+
+def test_a_nudge_past_the_largest_float_is_one_line_and_its_rounding_stays_finite() -> None:
+    """1e308*sin(x) from x = -pi/2 by h = pi goes from -1e308 to 1e308: the change is past the
+    largest float. --json wrote Infinity (not JSON) with exit 0; it is refused in one line. By
+    h = 0.001 the change is finite, and the rounding band was 4·eps·(1e308 + 1e308) = inf."""
+    import subprocess
+    import sys
+
+    def run(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "stepgrad", "1e308*sin(x)", "x=-1.5707963267948966", *options],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    refused = run("--json", "--nudge", "x=3.141592653589793")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "past the largest float" in refused.stderr
+    small = run("--print", "--nudge", "x=0.001")
+    assert small.returncode == 0, small.stderr
+    assert "inf" not in small.stdout.replace("info", "")

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from micrograd.engine import Value as MG
+from test_truth import NUMBER, works_out
 from textual.app import App
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from engine.numbers import format_number
 from engine.parse import ProgramError
@@ -366,14 +367,17 @@ async def test_screen_shows_both_runs_side_by_side() -> None:
         row = next(line for line in lines if f"loss {format_number(records_bad[2][0], 4)}" in line)
         assert f"loss {format_number(records_good[2][0], 4)}" in row and WENT_UP in row
         assert text.count(WENT_UP) == 4  # iterations 3, 4, 5 and after the last step
-        # the sum the update used: -2.123 = -1.316 + -0.8074 at iteration 2
+        # the sum the update used at iteration 2 (micrograd's grads: w -2.123, -1.316 before)
         w2 = records_bad[1][2]["w"]
         own2 = w2 - records_bad[0][2]["w"]
-        before = format_number(records_bad[0][2]["w"], 4)
-        assert re.search(
-            rf"grad +{re.escape(format_number(w2, 4))} = +{re.escape(before)} \+ ", text
-        )
-        assert format_number(own2, 4) in text
+        grad, before, own = re.search(
+            rf"grad +({NUMBER})[ │]*\n[ │]*= +({NUMBER}) \+ ({NUMBER})",
+            text.split(f"loss {format_number(records_bad[1][0], 4)}", 1)[1],
+        ).groups()  # type: ignore[union-attr]
+        assert float(grad) == pytest.approx(w2, abs=1e-4)
+        assert float(before) == pytest.approx(records_bad[0][2]["w"], abs=1e-4)
+        assert float(own) == pytest.approx(own2, abs=1e-4)
+        assert works_out(before, "+", own, grad, 4)
         assert "the loss fell at every step" in screen.comparison.lesson()
         await pilot.press("escape")
         await pilot.pause()
@@ -539,3 +543,94 @@ def test_each_grad_is_the_last_plus_this_pass_bit_for_bit_and_an_overflow_is_one
     message = caught.value.format()
     assert "step 3" in message and "earlier passes" in message and "zero_grad" in message
     assert run_training("exp(x)", {"x": 709.0}, spec, zero_grad=True).iterations[2].own["x"] > 8e307
+
+
+# --- the window's written arithmetic works out, in decimal from the written strings ------------
+
+
+def written_updates(lines: list[str]) -> list[tuple[str, ...]]:
+    """Each update the table writes, ``p data → after  grad G = before + own`` (the sum only
+    without zero_grad), from each run's cell of each line (side by side: split at │)."""
+    found = []
+    for line in lines:
+        for cell in line.split("│"):
+            m = re.search(
+                rf"(\S+) +({NUMBER}) → ({NUMBER}) +grad +({NUMBER})"
+                rf"(?: = +({NUMBER}) \+ ({NUMBER}))?",
+                cell,
+            )
+            if m:
+                found.append(m.groups())
+    return found
+
+
+@pytest.mark.parametrize("lr", [None, 0.123456789])
+def test_the_windows_updates_and_sums_work_out(lr: float | None) -> None:
+    """The tester's lines: ``-0.776 = -1.415 + 0.6394`` (their sum is -0.7756), ``-0.3534 =
+    -0.776 + 0.4227`` (-0.3533), and ``-0.5 → -0.2369  grad -1.316`` (-0.5 - 0.2 × -1.316 is
+    -0.2368): every update ``data - lr × grad`` and sum ``before + own`` in the window must
+    give, worked out by hand, the number written, to the window's 4 digits, with the lr the
+    heading writes (an lr of 0.123456789 as typed, not 0.123457)."""
+    from stepgrad.screens.training import training_lines
+    from stepgrad.training import heading
+
+    spec = EXAMPLE.training if lr is None else EXAMPLE.training._replace(lr=lr)
+    comparison = compare(EXAMPLE.program, None, spec)
+    written_lr = re.search(rf"p\.data -= ({NUMBER}) \* p\.grad", heading(comparison))[1]  # type: ignore[index]
+    assert float(written_lr) == spec.lr
+    lines, side = training_lines(comparison, 400)
+    assert side
+    found = written_updates([line.plain for line in lines])
+    assert len(found) == 2 * spec.steps * len(spec.params)
+    sums = 0
+    for name, data, after, grad, before, own in found:
+        assert works_out(data, "−", grad, after, 4, factor=written_lr), (name, data, grad, after)
+        if before is not None:
+            sums += 1
+            assert works_out(before, "+", own, grad, 4), (name, before, own, grad)
+    assert sums == spec.steps * len(spec.params)
+
+
+async def test_the_windows_fields_fit_at_40x12() -> None:
+    """At 40x12 the steps field ran past the window's right border."""
+    app = Host()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen)
+        box = screen.query_one("#training-box")
+        for field in ("#training-lr", "#training-steps", "#training-params"):
+            region = screen.query_one(field).region
+            assert box.region.x < region.x and region.right < box.region.right, field
+        steps = screen.query_one("#training-steps", Input)
+        steps.value = "10000"  # the most steps: shown whole beside the cursor
+        await pilot.pause()
+        assert steps.content_region.width >= len("10000") + 1
+
+
+async def test_enter_on_a_parameter_reruns_and_clears_the_note_as_space_does() -> None:
+    """Untick w and b (space): "nothing to train"; enter on b ticks it again: the note must go,
+    and the heading say what is shown (b trained, w fixed), as after space."""
+    from stepgrad.app import create_app
+    from stepgrad.screens.training import ParamList
+
+    for key in ("enter", "space"):
+        app = create_app("w = 0.5; b = 1; (w*3 + b - 2)**2", steady=True)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("t")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, TrainingScreen)
+            await pilot.press("tab", "tab", "tab")
+            assert isinstance(screen.focused, ParamList)
+            await pilot.press("space", "down", "space")
+            await pilot.pause()
+            note = screen.query_one("#training-form-error", Static)
+            assert "nothing to train" in str(note.render()) and note.display
+            await pilot.press(key)
+            await pilot.pause()
+            assert tuple(screen.query_one(ParamList).selected) == ("b",)
+            assert not note.display and str(note.render()) == "", key
+            head = str(screen.query_one("#training-head", Static).render())
+            assert "on b; w stays fixed" in head, key
+            assert screen.spec.params == ("b",) and screen.comparison is not None

@@ -13,6 +13,8 @@ import io
 import json
 import random
 import re
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -24,7 +26,7 @@ from engine.numbers import format_number
 from engine.parse import ProgramError, parse
 from stepgrad.cli import main
 from stepgrad.examples import EXAMPLES, mlp_program
-from stepgrad.explain import contribution_ordinals, narrate
+from stepgrad.explain import called, contribution_ordinals, narrate
 from stepgrad.state import Walkthrough
 
 HERO = "(x*x + 1)/(y*y - 1)"
@@ -814,13 +816,13 @@ def test_the_written_products_and_sums_work_out(example: str) -> None:
     products = re.findall(rf"({number}) × ({number}) = ({number})", out)
     assert products
     for a, b, c in products:
-        assert format_number(float(a) * float(b)) == c, (a, b, c)
+        assert works_out(a, "×", b, c), (a, b, c)
     from stepgrad.sources.html import walkthrough
 
     page = json.dumps(walkthrough(parse(EXAMPLES[example].program), title="t"))
     sums = re.findall(rf"({number}) \+ ({number}) = ({number})", page)
     for a, b, c in sums:
-        assert format_number(float(a) + float(b)) == c, (a, b, c)
+        assert works_out(a, "+", b, c), (a, b, c)
 
 
 def test_the_toys_product_is_written_with_the_digits_it_takes() -> None:
@@ -834,8 +836,9 @@ def test_the_toys_product_is_written_with_the_digits_it_takes() -> None:
 
 async def test_the_step_panels_sums_add_up_in_a_second_pass() -> None:
     """Pass 2 of the toy, step 5: ``grad -6.09375 + -3.04688 → -9.14062`` (they add up to
-    -9.14063); every ``before + contribution`` and ``upstream × local`` in the step panel
-    works out from the written numbers."""
+    -9.14063; -6.09375 + -3.046875 is -9.140625, a half, rounded to even); every
+    ``before + contribution`` and ``upstream × local`` in the step panel works out from the
+    written numbers, in decimal."""
     from test_app import panel_text
 
     from stepgrad.app import create_app
@@ -850,9 +853,113 @@ async def test_the_step_panels_sums_add_up_in_a_second_pass() -> None:
             await pilot.pause()
             text = " ".join(panel_text(app).split())
             for a, b, c in re.findall(rf"({number}) \+ ({number}) (?:→|=) ({number})", text):
-                assert format_number(float(a) + float(b)) == c, (a, b, c)
+                assert works_out(a, "+", b, c), (a, b, c)
                 checked += 1
             for a, b, c in re.findall(rf"({number}) × ({number}) = ({number})", text):
-                assert format_number(float(a) * float(b)) == c, (a, b, c)
+                assert works_out(a, "×", b, c), (a, b, c)
                 checked += 1
     assert checked >= 10
+
+
+# --- written arithmetic, worked out in decimal from the written strings ------------------------
+
+NUMBER = r"-?\d+(?:\.\d+)?(?:e-?\d+)?"
+_SIGNS = {"×": "multiply", "+": "add", "−": "subtract", "-": "subtract"}
+
+
+def significant(text: str) -> int:
+    """How many significant digits ``text`` is written with (``-0.0625``: 3)."""
+    return len(text.lstrip("-").split("e")[0].replace(".", "").lstrip("0"))
+
+
+def works_out(a: str, sign: str, b: str, c: str, digits: int = 6, factor: str = "") -> bool:
+    """Whether ``a sign b`` (``a − factor × b`` with a ``factor``), as written, worked out
+    exactly in decimal and rounded to ``digits`` significant digits (more if ``c`` is written
+    with more), is ``c``. A half is rounded to even, as Python and IEEE 754 round it
+    (``-6.09375 + -3.046875 = -9.140625``, written ``-9.14062``)."""
+    exact = Context(prec=5000)
+    right = exact.multiply(Decimal(factor), Decimal(b)) if factor else Decimal(b)
+    value = getattr(exact, _SIGNS[sign])(Decimal(a), right)
+    places = max(digits, significant(c))
+    return Context(prec=places, rounding=ROUND_HALF_EVEN).plus(value) == Decimal(c)
+
+
+def test_works_out_is_hand_arithmetic() -> None:
+    """The helper itself, on the tester's cases (the sums worked by hand in the comments)."""
+    assert not works_out("3000000000.002001", "−", "3000000000.002", "9.536743164e-7", 10)  # 1e-6
+    assert not works_out("-1.415", "+", "0.6394", "-0.776", 4)  # -0.7756
+    assert works_out("-1.415", "+", "0.6394", "-0.7756", 4)
+    assert not works_out("2", "×", "0.438579", "0.877159")  # 0.877158
+    assert works_out("-6.09375", "+", "-3.046875", "-9.14062")  # -9.140625: a half, to even
+    assert works_out("-0.5", "−", "-1.3157", "-0.2369", 4, factor="0.2")  # -0.23686
+
+
+def test_worked_subtracts_with_the_digits_it_takes() -> None:
+    """``x*1e-3 + y*1e9`` at x = 2, y = 3, x nudged by 0.001, computed here in plain floats:
+    the two outputs are 2 ulps of 3e9 apart, 2**-20 = 9.5367431640625e-7 exactly (by
+    fractions), and the difference written must be that number's 10 digits, from operands
+    written with the digits their difference needs."""
+    from engine.numbers import worked
+
+    out, nudged = 2 * 1e-3 + 3 * 1e9, 2.001 * 1e-3 + 3 * 1e9
+    assert Fraction(nudged) - Fraction(out) == Fraction(1, 2**20)
+    a, b, c = worked(nudged, "−", out, nudged - out, lambda x: format_number(x, 10))
+    assert c == "9.536743164e-7"
+    assert works_out(a, "−", b, c, 10), (a, b, c)
+    assert Fraction(a) > Fraction(b)  # written apart, in the right order
+
+
+def narration_arithmetic(walk: Walkthrough) -> list[str]:
+    """Every product or sum the narration writes at the walk's step that does not work out
+    from its written numbers (``N × N = N``, ``N + N = N``, ``x.grad = N is 2 × N``), and
+    every ``held N, so += makes it N`` whose sum with the contribution sent does not."""
+    wrong = []
+    sentences = narrate(walk)
+    text = " ".join(sentences)
+    for sign in ("×", r"\+"):
+        for a, b, c in re.findall(rf"({NUMBER}) {sign} ({NUMBER}) = ({NUMBER})", text):
+            if not works_out(a, sign.strip("\\"), b, c):
+                wrong.append(f"{a} {sign} {b} = {c}")
+    for c, k, b in re.findall(rf"= ({NUMBER}) is (\d+) × ({NUMBER})", text):
+        if not works_out(k, "×", b, c):
+            wrong.append(f"{c} is {k} × {b}")
+    step = walk.current
+    if step is not None:
+        sent = {called(walk.program, e.parent): e for e in step.edges}
+        for sentence in sentences:
+            held = re.fullmatch(
+                rf"(.+?) already held ({NUMBER}) from pass \d+ \(no zero_grad\), so \+= makes it "
+                rf"({NUMBER})\.",
+                sentence,
+            )
+            if held and held[1] in sent:
+                contribution = format_number(sent[held[1]].contribution)
+                assert contribution in sentences[0]  # as the sends clause writes it
+                if not works_out(held[2], "+", contribution, held[3]):
+                    wrong.append(sentence)
+    return wrong
+
+
+def test_the_narrations_zero_grad_sentence_works_out() -> None:
+    """The tester's case: zero_grad example, End, b, End said ``x.grad = 0.877159 is 2 ×
+    0.438579`` (2 × 0.438579 = 0.877158) and ``x 0.438579 held ..., += makes it 0.877159``
+    after sending 0.438579."""
+    walk = Walkthrough(parse(EXAMPLES["zero_grad"].program))
+    walk.end()
+    walk.backward_again()
+    walk.end()
+    assert "is 2 ×" in " ".join(narrate(walk))
+    assert narration_arithmetic(walk) == []
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_every_product_and_sum_the_narration_writes_works_out(example: str) -> None:
+    """Every step of two passes (the second adds to the first) of every example."""
+    walk = Walkthrough(parse(EXAMPLES[example].program))
+    wrong = []
+    for _pass in range(2):
+        for k in range(1, walk.total + 1):
+            walk.go(k)
+            wrong += narration_arithmetic(walk)
+        walk.backward_again()
+    assert wrong == []

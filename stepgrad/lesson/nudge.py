@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from engine import OPS, Value, nodes
-from engine.numbers import format_number
+from engine.numbers import format_number, worked
 from engine.parse import Program, ProgramError, clip, name_list, read_name
 
 __all__ = ["DEFAULT_H", "SIZES", "Nudge", "find_input", "forward", "next_size", "nudge"]
@@ -157,17 +157,19 @@ class Nudge(NamedTuple):
         x, out, h = self.input, self.name, self.h
         way = f"up by h = {n(h)}" if h > 0 else f"down by {n(-h)} (h = {n(h)})"
         before, after = _apart(self.x, self.x + h, 6)  # 1234.5 → 1234.501, not 1234.5 → 1234.5
-        nudged, base = _apart(self.nudged, self.out, 10)  # 3e12 − 3e12 would not read
+        # numbers whose difference and product, worked out by hand, give the number after =
+        # (3e12 − 3e12 would not read; 3000000000.002001 − 3000000000.002 is not 9.54e-7)
+        measured = "{} − {} = {}".format(*worked(self.nudged, "−", self.out, self.delta_out, _long))
+        predicted = "{} × {} = {}".format(*worked(self.grad, "×", h, self.predicted, _long))
         rows = [
             ("nudge", f"{x} {way}: {x} = {before} → {after}"),
             (
                 "measured",
-                f"Δ{out} = {out}({x}+h) − {out}({x}) = {nudged} − {base}"
-                f" = {_long(self.delta_out)} (a fresh forward pass)",
+                f"Δ{out} = {out}({x}+h) − {out}({x}) = {measured} (a fresh forward pass)",
             ),
             (
                 "predicted",
-                f"{x}.grad × h = {n(self.grad)} × {n(h)} = {_long(self.predicted)} ({x}.grad "
+                f"{x}.grad × h = {predicted} ({x}.grad "
                 f"{self.grad_source} at {x} = {n(self.x)}, before the nudge)",
             ),
             (
@@ -194,7 +196,9 @@ class Nudge(NamedTuple):
         bits, and the step ``(x + h) - x`` that the forward pass really took (not ``h``)."""
         eps = sys.float_info.epsilon
         step = (self.x + self.h) - self.x
-        return 4 * eps * (abs(self.out) + abs(self.nudged)) + abs(self.grad * (step - self.h))
+        # each output's part apart: their sum can pass the largest float (1e308 and -1e308)
+        bits = 4 * eps * abs(self.out) + 4 * eps * abs(self.nudged)
+        return bits + abs(self.grad * (step - self.h))
 
     def verdict(self, hint: str = "") -> str:
         """One or two sentences on what the numbers say, true for these numbers; ``hint`` says
@@ -276,14 +280,18 @@ class Nudge(NamedTuple):
                 if self.passes > 1 and math.isclose(
                     self.grad, self.passes * self.one_pass, rel_tol=1e-9, abs_tol=1e-12
                 ):
-                    why = f"it adds up {self.passes} passes ({self.passes} × {n(self.one_pass)})"
+                    times = "{} × {} = {}".format(
+                        *worked(self.passes, "×", self.one_pass, self.grad)
+                    )
+                    why = f"it adds up {self.passes} passes ({times})"
                 elif self.passes > 1:
                     why = f"it sums {self.passes} passes"
                 else:
                     why = "it is not what one pass gives"
+            predicts = "{} × {} = {}".format(*worked(self.one_pass, "×", self.h, right, _long))
             return (
                 f"This {x}.grad is not the sensitivity: {why}. The sensitivity is {whose}, "
-                f"{n(self.one_pass)}: it predicts {_long(right)} (ratio {ratio})."
+                f"{n(self.one_pass)}: it predicts {predicts} (ratio {ratio})."
             )
         crossed = self._crossing()
         ratio = self.ratio
@@ -298,6 +306,15 @@ class Nudge(NamedTuple):
         if ratio == 1:
             return f"Exactly as predicted: {out} is a straight line in {x} here."
         if abs(self.delta_out - self.predicted) <= self.rounding:
+            if self.rounding >= abs(self.predicted):  # "within ±5e-6 it moved 1e-6" says nothing
+                band = n(self.rounding, 2)
+                return (
+                    f"Below what floats resolve at this h: {x}.grad × h predicts a change of "
+                    f"{_long(self.predicted)}, but at {out} = {n(self.out)} rounding alone can "
+                    f"move {out} by about ±{band}, more than that, so the measured change is "
+                    "mostly rounding: it neither confirms nor refutes the grad. Try a larger "
+                    f"h{hint}, one whose predicted change is well above ±{band}."
+                )
             return (
                 f"Equal up to floating-point rounding (about ±{n(self.rounding, 2)}): within "
                 f"that, {out} moved just as {x}.grad × h predicts. If {out} curves in {x}, a "
@@ -476,6 +493,15 @@ def nudge(
     there = _values(root, {leaf: x + h}, describe)
     if one_pass is not None and one_pass == grad:
         one_pass = None
+    change, predicted = there[root] - here[root], grad * h
+    if not (math.isfinite(change) and math.isfinite(predicted)):  # 1e308 − -1e308
+        what = "change" if not math.isfinite(change) else f"predicted change ({display}.grad × h)"
+        raise ProgramError(
+            f"the nudge's {what} in {program.name(root)} is past the largest float "
+            f"({program.name(root)} goes from {format_number(here[root])} to "
+            f"{format_number(there[root])})",
+            hint="try a smaller h",
+        )
     result = Nudge(
         display,
         x,

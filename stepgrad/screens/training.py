@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.segment import Segment as RichSegment
@@ -39,7 +40,7 @@ from textual.widgets import Input, Label, SelectionList, Static
 from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.option_list import OptionDoesNotExist
 
-from engine.numbers import format_number
+from engine.numbers import format_number, significant_digits, worked
 from engine.parse import ProgramError, clip, parse
 from engine.text import statements, visible
 from stepgrad.examples import Example
@@ -56,6 +57,7 @@ from stepgrad.training import (
     check_work,
     compare,
     heading,
+    lr_text,
     read_lr,
     read_steps,
     training_for,
@@ -89,15 +91,53 @@ def _pad(line: list[Segment], width: int) -> list[Segment]:
     return [*line, (" " * (width - _width(line)), "")]
 
 
-def _run_cells(run: Run, params: tuple[str, ...], *, narrow: bool) -> list[list[list[Segment]]]:
-    """Per row (each iteration, then the final one), the run's lines for that row."""
+class _Update(NamedTuple):
+    """One parameter's update as written, its numbers working out by hand: ``data - lr ×
+    grad`` gives ``after``, and without ``zero_grad`` ``before + own`` gives ``grad``."""
+
+    data: str
+    after: str
+    grad: str
+    before: str = ""
+    own: str = ""
+
+
+def _written(run: Run, p: str, i: int, lr: str) -> _Update:
+    """Iteration ``i``'s update of ``p`` in the window's digits (:func:`_n`), or as many more
+    as it takes for the written numbers to work out (see :func:`engine.numbers.worked`);
+    ``lr`` as the heading writes it."""
+    it = run.iterations[i]
+    data, grad, after = worked(it.data[p], "−", it.grad[p], it.after[p], _n, factor=lr)
+    if run.zero_grad:
+        return _Update(data, after, grad)
+    # p.grad after backward = what the last iteration left + this iteration's own (the engine
+    # adds them: exactly the float sum), written so that they add up to the grad written above
+    digits = max(4, significant_digits(grad))
+    before, own, _ = worked(
+        run.iterations[i - 1].grad[p] if i else 0.0,
+        "+",
+        it.own[p],
+        it.grad[p],
+        lambda x: format_number(x, digits),
+    )
+    return _Update(data, after, grad, before, own)
+
+
+def _run_cells(
+    run: Run, params: tuple[str, ...], lr: str, *, narrow: bool, spaced: bool = False
+) -> list[list[list[Segment]]]:
+    """Per row (each iteration, then the final one), the run's lines for that row; ``narrow``:
+    each sum on a line of its own under its update, ``spaced``: with zero_grad (no sums), a
+    blank line there instead, so that the runs' updates stand side by side."""
     its = run.iterations
     went_up = run.went_up()
+    written = [{p: _written(run, p, i, lr) for p in params} for i in range(len(its))]
+    updates = [u for row in written for u in row.values()]
     name_w = max(cell_len(p) for p in params)
-    data_w = max(cell_len(_n(it.data[p])) for it in its for p in params)
-    after_w = max(cell_len(_n(it.after[p])) for it in its for p in params)
-    grad_w = max(cell_len(_n(it.grad[p])) for it in its for p in params)
-    before_w = max(cell_len(_n(it.grad[p] - it.own[p])) for it in its for p in params)
+    data_w = max(cell_len(u.data) for u in updates)
+    after_w = max(cell_len(u.after) for u in updates)
+    grad_w = max(cell_len(u.grad) for u in updates)
+    before_w = max(cell_len(u.before) for u in updates)
     rows: list[list[list[Segment]]] = []
     losses = run.losses
     for i, loss in enumerate(losses):
@@ -116,26 +156,24 @@ def _run_cells(run: Run, params: tuple[str, ...], *, narrow: bool) -> list[list[
                 loss_line.append((f"  ({ended})", "$text-muted"))
             rows.append(lines)
             continue
-        it = its[i]
         for p in params:
+            u = written[i][p]
             update: list[Segment] = [
                 (p.ljust(name_w) + " ", "bold"),
-                (_n(it.data[p]).rjust(data_w), ""),
+                (u.data.rjust(data_w), ""),
                 (" → ", "$text-muted"),
-                (_n(it.after[p]).ljust(after_w), ""),
+                (u.after.ljust(after_w), ""),
                 ("  grad ", "$text-muted"),
-                (_n(it.grad[p]).rjust(grad_w), "bold"),
+                (u.grad.rjust(grad_w), "bold"),
             ]
             if run.zero_grad:
-                lines.append(update)
+                lines += [update, []] if narrow and spaced else [update]
                 continue
-            # p.grad after backward = what the last iteration left + this iteration's own
-            before = _n(it.grad[p] - it.own[p]) if i else "0"
             total: list[Segment] = [
                 (" = ", "$text-muted"),
-                (before.rjust(before_w), ""),
+                (u.before.rjust(before_w), ""),
                 (" + ", "$text-muted"),
-                (_n(it.own[p]), ""),
+                (u.own, ""),
             ]
             if narrow:
                 indent = _width(update) - grad_w - len("  grad ") + 2
@@ -150,9 +188,12 @@ def _left(i: int, count: int) -> str:
     return "after" if i == count - 1 else str(i + 1)
 
 
-def _side_by_side(comparison: Comparison) -> list[list[Segment]]:
+def _side_by_side(comparison: Comparison, *, narrow: bool = False) -> list[list[Segment]]:
+    """The two runs side by side; ``narrow``: each sum on a line of its own, under its update
+    (as stacked runs show it), which the numbers' extra digits may need."""
     params = comparison.spec.params
-    runs = [_run_cells(run, params, narrow=False) for run in comparison.runs]
+    lr = lr_text(comparison.spec.lr)
+    runs = [_run_cells(run, params, lr, narrow=narrow, spaced=True) for run in comparison.runs]
     widths = [
         max([_width(line) for row in cells for line in row] + [cell_len(t) for t in _TITLES[z]])
         for cells, z in zip(runs, (True, False), strict=True)
@@ -192,7 +233,7 @@ def _stacked(comparison: Comparison) -> list[list[Segment]]:
         title, subtitle = _TITLES[run.zero_grad]
         out.append([(title, "bold $accent")])
         out.append([(subtitle, "$text-muted")])
-        cells = _run_cells(run, params, narrow=True)
+        cells = _run_cells(run, params, lr_text(comparison.spec.lr), narrow=True)
         for i, lines in enumerate(cells):
             for j, piece in enumerate(lines):
                 label = _left(i, len(cells)) if j == 0 else ""
@@ -286,14 +327,18 @@ def compact_lines(comparison: Comparison, width: int) -> list[Content]:
 def training_lines(comparison: Comparison, width: int) -> tuple[list[Content], bool]:
     """The comparison as lines for a box ``width`` cells wide, and whether they are side by side.
 
-    Side by side if that fits in ``width``, stacked otherwise; with many parameters or steps,
-    the compact table (:func:`compact_lines`, side by side by nature).
+    Side by side if that fits in ``width`` (each sum under its update, if only that fits),
+    stacked otherwise; with many parameters or steps, the compact table
+    (:func:`compact_lines`, side by side by nature).
     """
     if not detailed(comparison):
         return compact_lines(comparison, width), True
-    wide = _side_by_side(comparison)
-    side = max(_width(line) for line in wide) <= width
-    lines = wide if side else _stacked(comparison)
+    lines = _side_by_side(comparison)
+    if max(_width(line) for line in lines) > width:  # the sums under their updates, else stacked
+        lines = _side_by_side(comparison, narrow=True)
+    side = max(_width(line) for line in lines) <= width
+    if not side:
+        lines = _stacked(comparison)
     return [Content.assemble(*line) for line in lines], side
 
 
@@ -319,6 +364,9 @@ class ParamList(SelectionList[str]):
 
 NARROW = 100
 """Below this width the form's two parts (numbers, parameters) are stacked."""
+TINY = 50
+"""Below this width the lr and steps fields are narrower, so both fit beside their names
+(at 40 columns the steps field ran past the window's border)."""
 SYNC_WORK = 200_000
 """Node-steps (graph size x steps x 2 runs) run at once; more run in a worker thread, with a
 note meanwhile, so the window answers keys during a long run."""
@@ -360,6 +408,8 @@ class TrainingScreen(ModalScreen[Training | None]):
     #training-form Label { padding: 1 1 0 0; color: $text-muted; }
     #training-form Input { width: 14; }
     #training-form #training-steps { width: 12; }  /* 10000, the most steps, and the cursor */
+    /* at 40 columns lr, steps and their fields fit in the 31 cells the box has */
+    TrainingScreen.-tiny #training-form #training-lr { width: 10; }
     #training-form SelectionList { width: 1fr; min-width: 20; height: auto; max-height: 6; }
     #training-form-error { color: $text-error; }
     #training-results { height: auto; }
@@ -581,6 +631,7 @@ class TrainingScreen(ModalScreen[Training | None]):
 
     def _layout(self, screen_width: int) -> None:
         self.set_class(screen_width < NARROW, "-narrow")
+        self.set_class(screen_width < TINY, "-tiny")
         if self.comparison is None:
             return
         # the box is at most 96% of the screen, less its border, padding and scrollbar
@@ -613,6 +664,8 @@ class TrainingScreen(ModalScreen[Training | None]):
             return
         if settings != self.spec or self.comparison is None:
             self.run(settings)
+        elif not self.running:  # the settings of the run shown: what the note said is past
+            self._show()
 
     @on(Input.Submitted)
     def _submitted(self) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 
-from engine.numbers import format_number
+from engine.numbers import format_number, worked
 from engine.parse import Program
 from stepgrad.forward import ForwardWalk, expression_with_numbers, forward_sentences
 
@@ -233,8 +233,10 @@ class UpdatePanel(_GrowingPanel):
 
 def update_lines(step: GradientStep, program: Program) -> list[Content]:
     """The gradient step as lines: the update, each parameter, the output three ways."""
+    from stepgrad.training import lr_text  # with the step: not at startup
+
     out = program.name(program.output)
-    lr = n(step.lr)
+    lr = lr_text(step.lr)  # the digits the rows below work out from
     lines = [
         Content.assemble(
             (f"gradient step {step.number}", "bold $accent"),
@@ -244,19 +246,25 @@ def update_lines(step: GradientStep, program: Program) -> list[Content]:
         )
     ]
     shown = step.params[:_PARAMS_SHOWN]
+    # numbers that work out by hand: before - lr × p.grad gives after (see engine.numbers.worked)
+    rows = {
+        name: worked(step.before[name], "−", step.grad[name], step.after[name], factor=lr)
+        for name in shown
+    }
     widths = [
         max(len(name) for name in shown),
-        max(len(n(step.before[name])) for name in shown),
-        max(len(n(step.after[name])) for name in shown),
+        max(len(row[0]) for row in rows.values()),
+        max(len(row[2]) for row in rows.values()),
     ]
     for name in shown:
+        before, grad, after = rows[name]
         lines.append(
             Content.assemble(
                 "  ",
                 (name.ljust(widths[0]), "bold"),
-                f"  {n(step.before[name]).rjust(widths[1])} → ",
-                (n(step.after[name]).ljust(widths[2]), "bold"),
-                (f"   p.grad {n(step.grad[name])}", "dim"),
+                f"  {before.rjust(widths[1])} → ",
+                (after.ljust(widths[2]), "bold"),
+                (f"   p.grad {grad}", "dim"),
             )
         )
     if len(step.params) > _PARAMS_SHOWN:
@@ -272,15 +280,21 @@ def update_lines(step: GradientStep, program: Program) -> list[Content]:
         )
     else:
         prediction = f"-{lr}·Σ p.grad²"
+    after, before, change = worked(step.loss_after, "−", step.loss_before, step.change)
+    start, predicted_change, predicted = worked(
+        step.loss_before, "+", step.predicted_change, step.predicted
+    )
+    if start != before:  # the prediction is before + its change: said as a sum that works out
+        predicted = f"{start} + {predicted_change} = {predicted}"
     lines.append(
         Content.assemble(
             (f"{out} ", "bold"),
-            f"{n(step.loss_before)} → ",
-            (n(step.loss_after), "bold"),
-            f" (change {n(step.change)})",
+            f"{before} → ",
+            (after, "bold"),
+            f" (change {change})",
             ("   first-order prediction ", "dim"),
-            n(step.predicted),
-            (f" ({prediction} = {n(step.predicted_change)})", "dim"),
+            predicted,
+            (f" ({prediction} = {predicted_change})", "dim"),
         )
     )
     return lines
