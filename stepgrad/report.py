@@ -83,16 +83,14 @@ def terminal_width(out: TextIO) -> int | None:
         return 80
 
 
-_NARROW = str.maketrans(dict.fromkeys(_SAMPLE + "␇", "."))  # one column each
+_WIDER = re.compile(f"[^\x00-\x7f{re.escape(_SAMPLE)}␇]")
+"""A character other than ASCII and our own symbols, which take one column each."""
 
 
 def _cells(text: str) -> int:
     """How many terminal columns ``text`` takes (CJK characters take two)."""
-    if text.isascii():
+    if text.isascii() or not _WIDER.search(text):  # our own symbols: the common case
         return len(text)
-    plain = text.translate(_NARROW)  # our own symbols, the common case, without a loop
-    if plain.isascii():
-        return len(plain)
     return sum(
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
         for c in text

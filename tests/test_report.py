@@ -38,10 +38,10 @@ TOY_FIELDS = [  # every field of every edge, by hand
     "— → -1.01562",
     "∂(x*x)/∂x = x = 8",
     "0.125 × 8 = 1",
-    "1 → 2",
+    "1 + 1 → 2",
     "∂(y*y)/∂y = y = 3",
     "-1.015625 × 3 = -3.04688",  # -65/64 × 3 = -3.046875: the rounded -1.01562 gives -3.04686
-    "-3.04688 → -6.09375",
+    "-3.046875 + -3.046875 → -6.09375",  # by hand, as the sum is written
     "complete: will fire",
     "waits for 1 more",
     "complete (input)",
@@ -284,3 +284,37 @@ def test_print_names_unnamed_values_by_their_whole_text() -> None:
         out = io.StringIO()
         assert main([program, "x=2", "y=1", "--print", *extra], out=out) == 0
         assert "…" not in out.getvalue(), extra
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--example", "toy", "--print"],
+        ["--example", "toy", "--print", "--passes", "2"],
+        ["--example", "mlp", "--print"],
+        ["--example", "zero_grad", "--print", "--passes", "3"],
+    ],
+)
+def test_every_grad_sum_in_print_adds_up_as_written(args: list[str]) -> None:
+    """``grad before + contribution → after``, as --print writes it, adds up in decimal to the
+    number after the arrow once rounded to the digits it is written with (issue 9: a reader
+    who checks it by hand gets what is written; -3.04688 → -6.09375 beside a contribution of
+    -3.04688 did not). Ties round to even, as the README says."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    from stepgrad.cli import main
+
+    out = io.StringIO()
+    assert main(args, out=out) == 0
+    sums = re.findall(r"(-?[\d.e+-]+) \+ (-?[\d.e+-]+) → (-?[\d.e+-]+)", out.getvalue())
+    assert sums
+    for before, contribution, after in sums:
+        total = Decimal(before) + Decimal(contribution)
+        shown = Decimal(after)
+        exponent = shown.as_tuple().exponent
+        assert isinstance(exponent, int)
+        assert total.quantize(Decimal(1).scaleb(exponent), ROUND_HALF_EVEN) == shown, (
+            before,
+            contribution,
+            after,
+        )

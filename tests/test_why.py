@@ -49,7 +49,7 @@ def test_passes_print_shows_every_pass_and_the_accumulated_grads() -> None:
     assert "no zero_grad" in out
     # the second pass adds to what the first left: x gets 1 twice more, 2 -> 3 -> 4
     second = out[out.index("pass 2 of 2") :]
-    assert re.search(r"\b2 → 3\b", second) and re.search(r"\b3 → 4\b", second)
+    assert re.search(r"\b2 \+ 1 → 3\b", second) and re.search(r"\b3 \+ 1 → 4\b", second)
 
 
 def test_passes_with_graph_backward_draws_the_accumulated_grads() -> None:
