@@ -389,17 +389,7 @@ def _add_grads(groups: tuple[list[Value], ...]) -> None:
                 continue
             total = grad + node._g
             if total - total != 0.0:  # inf or nan: the pass would leave a grad not finite
-                error = GradientError(
-                    None,
-                    None,
-                    None,
-                    None,
-                    "the gradient is not finite once added to the grad from earlier passes",
-                    kind="accumulated",
-                    parent=node,
-                    contribution=node._g,
-                    before=grad,
-                )
+                error = GradientError.accumulated(node, node._g, grad)
                 _put_back(groups, node, summed)
                 raise error
             node.grad, node._g = total, grad

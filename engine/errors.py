@@ -89,3 +89,19 @@ class GradientError(EngineError):
         self.before = before
         self.reason = reason
         super().__init__(reason)
+
+    @classmethod
+    def accumulated(cls, parent: Value, contribution: float, before: float) -> GradientError:
+        """The ``"accumulated"`` error: ``parent``'s gradient in this pass (``contribution``)
+        and its ``.grad`` from earlier passes (``before``) add up past the largest float."""
+        return cls(
+            None,
+            None,
+            None,
+            None,
+            "the gradient is not finite once added to the grad from earlier passes",
+            kind="accumulated",
+            parent=parent,
+            contribution=contribution,
+            before=before,
+        )

@@ -361,17 +361,7 @@ def _pass(
         total = before[name] + own[name]
         if not math.isfinite(total):
             raise program._gradient_error(  # the engine's own words for it
-                GradientError(
-                    None,
-                    None,
-                    None,
-                    None,
-                    "the gradient is not finite once added to the grad from earlier passes",
-                    kind="accumulated",
-                    parent=param,
-                    contribution=own[name],
-                    before=before[name],
-                )
+                GradientError.accumulated(param, own[name], before[name])
             )
         param.grad = total
     return own, {name: param.grad for name, param in params.items()}
