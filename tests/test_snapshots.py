@@ -20,8 +20,8 @@ SCENES: dict[str, list[str]] = {
     "start": [],
     "shared_node": ["right"] * 4,  # x*x fires: x gets its 2nd contribution
     "pass_done": ["end"],
-    "accumulated": ["end", "b", "end"],  # pass 2 without zero_grad: every grad doubled
-    "zero_grad": ["end", "z"],
+    "accumulated": ["end", "b", "end", "_"],  # pass 2 without zero_grad: every grad doubled
+    "zero_grad": ["end", "z", "_", "_"],  # the panel settles its height after a frame
     "help": ["question_mark"],
     "edit_error": ["e", "backspace"],  # the last ")" deleted: a caret under the error
 }
