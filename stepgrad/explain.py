@@ -138,6 +138,12 @@ def worked_product(upstream: float, local: float, contribution: float) -> str:
     return "{} × {} = {}".format(*worked(upstream, "×", local, contribution))
 
 
+def worked_sum(before: float, contribution: float, after: float) -> str:
+    """``before + contribution → after``, a grad added to, with numbers that add up as written
+    (see :func:`engine.numbers.worked`)."""
+    return "{} + {} → {}".format(*worked(before, "+", contribution, after))
+
+
 def edge_note(edge: Edge) -> str:
     """What the parent does after this contribution: wait, fire, or finish."""
     if edge.pending > 0:

@@ -25,7 +25,7 @@ from typing import TextIO
 
 from engine import Step, Trace, Value
 from engine.check import Check, check_gradients
-from engine.numbers import format_number, worked
+from engine.numbers import format_number
 from engine.parse import PRINT_NAME, Program
 from engine.text import to_ascii, visible
 
@@ -42,6 +42,7 @@ from .explain import (
     plural,
     titled,
     worked_product,
+    worked_sum,
 )
 
 __all__ = ["edge_note", "partial", "print_trace", "terminal_width", "wants_ascii"]
@@ -445,9 +446,7 @@ def _edge_rows(
         if edge.parent in fresh:
             grads = f"— → {format_number(edge.grad_after)}"
         else:  # a sum, as the app writes it, in numbers that add up (engine.numbers.worked)
-            grads = "{} + {} → {}".format(
-                *worked(edge.grad_before, "+", edge.contribution, edge.grad_after)
-            )
+            grads = worked_sum(edge.grad_before, edge.contribution, edge.grad_after)
         fresh.discard(edge.parent)
         formula = local_formula(program, step, edge)
         local = format_number(edge.local)

@@ -15,10 +15,17 @@ from typing import Any, TextIO
 
 from engine import Step, Trace, Value
 from engine.check import estimate_all, judge
-from engine.numbers import format_number, worked
+from engine.numbers import format_number
 from engine.parse import Program, ProgramError
 
-from ..explain import difference_quotient, edge_note, local_formula, plural, worked_product
+from ..explain import (
+    difference_quotient,
+    edge_note,
+    local_formula,
+    plural,
+    worked_product,
+    worked_sum,
+)
 from ..report import (
     _check_row,
     _fits,
@@ -355,9 +362,7 @@ def _edge_rows(
         elif overwrote:  # = for +=: no sum, the note says what += gives
             grads = f"{n(edge.grad_before)} → {n(edge.grad_after)}"
         else:  # a sum, in numbers that add up as written (engine.numbers.worked)
-            grads = "{} + {} → {}".format(
-                *worked(edge.grad_before, "+", edge.contribution, edge.grad_after)
-            )
+            grads = worked_sum(edge.grad_before, edge.contribution, edge.grad_after)
         formula = local_formula(program, step, edge)
         note = edge_note(edge)
         if overwrote:
