@@ -157,6 +157,17 @@ class StepgradApp(App[None]):
         if title:
             self.title = title
 
+    @property
+    def current_theme(self) -> Theme:
+        """The theme in use: Textual's property, without its copy of every registered theme.
+
+        Textual asks for it several times per line it draws (every widget, every frame) and
+        looks the name up in a fresh copy of all themes each time; a step on the MLP drew
+        about 80 lines. A name Textual would resolve otherwise (a comma-separated list of
+        fallbacks) still goes to Textual's own lookup."""
+        theme = getattr(self, "_registered_themes", {}).get(self.theme)
+        return theme if theme is not None else super().current_theme
+
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this platform; in a terminal on Linux and macOS, ours
         (:class:`TerminalDriver`: Textual's with the repairs it names)."""

@@ -257,6 +257,7 @@ class GraphView(ScrollView, can_focus=False):
         self._rendered: tuple[tuple[object, ...], Rendered] | None = None
         self._styles: dict[str, Style] = {}
         self._strips: dict[tuple[object, ...], Strip] = {}
+        self._frame: tuple[int, Rendered | None] | None = None  # while a frame is drawn
         self._version = 0
         self._state: object = ("version", 0)
         self._windows: dict[tuple[object, ...], Rendered] = {}
@@ -614,9 +615,17 @@ class GraphView(ScrollView, can_focus=False):
             self._rendered = (key, rendered)
         return self._rendered[1]
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the width and the window are the same for every line of a frame: worked out once
+        # (each asks the DOM for the scrollbars' sizes)
+        self._frame = (self.scrollable_content_region.width, self._window())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        rendered = self._window()
+        width, rendered = self._frame or (self.scrollable_content_region.width, self._window())
         if rendered is None:
             text = self.placeholder if y == 0 else ""
             return Strip([Segment(text.ljust(width)[:width], self._style("graph--idle"))], width)

@@ -10,7 +10,13 @@ from textual.content import Content
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["LineWidget"]
+__all__ = ["LineWidget", "content_key"]
+
+
+def content_key(content: Content) -> tuple[object, ...]:
+    """What a drawn line depends on: its text *and* its styles (two Contents of the same text
+    are equal whatever their styles, so a Content alone is no key for a cache of strips)."""
+    return (content.plain, tuple(content.spans))
 
 
 class LineWidget(Widget, can_focus=False):
@@ -18,7 +24,7 @@ class LineWidget(Widget, can_focus=False):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._strips: dict[tuple[Content, int], Strip] = {}
+        self._strips: dict[tuple[object, ...], Strip] = {}
 
     def lines(self, width: int) -> list[Content]:  # pragma: no cover - overridden
         return []
@@ -42,7 +48,7 @@ class LineWidget(Widget, can_focus=False):
             self._strip(line, width)
 
     def _strip(self, content: Content, width: int) -> Strip:
-        key = (content, width)
+        key = (content_key(content), width)
         strip = self._strips.get(key)
         if strip is None:
             if content.cell_length > width:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from textual.content import Content
 
 from .contrast import legible
-from .lines import LineWidget
+from .lines import LineWidget, content_key
 
 if TYPE_CHECKING:
     from textual.strip import Strip
@@ -148,7 +148,7 @@ class TopBar(LineWidget):
         super().__init__(id=id, classes=classes)
         self.header: Header | None = None
         self._fitted: tuple[Header | None, int, list[Content]] = (None, -1, [])
-        self._legible: dict[tuple[Content, int], Strip] = {}
+        self._legible: dict[tuple[object, ...], Strip] = {}
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -156,7 +156,7 @@ class TopBar(LineWidget):
 
     def _strip(self, content: Content, width: int) -> Strip:
         """A line drawn with its colours readable on the bar (see :func:`legible`)."""
-        key = (content, width)
+        key = (content_key(content), width)
         strip = self._legible.get(key)
         if strip is None:
             drawn = super()._strip(content, width)

@@ -6,11 +6,16 @@ in this step is marked with text (``◀ fired``, ``+= 0.125``) and weight, never
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.cells import cell_len, set_cell_size
+from rich.style import Style
+from textual.color import Color
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as VisualStyle
 from textual.widget import Widget
 
 from engine import OPS, Value
@@ -20,6 +25,7 @@ from stepgrad.lesson.bugs import wrong
 from stepgrad.state import Walkthrough
 
 from .contrast import legible
+from .lines import content_key
 from .step_panel import NOT_COMPUTED, node_status
 
 __all__ = ["Inspector", "ValuesTable", "named_values"]
@@ -40,6 +46,17 @@ def named_values(walk: Walkthrough) -> list[tuple[str, Value]]:
     if program.output not in seen:
         out.append((program.name(program.output), program.output))
     return out
+
+
+class _Frame(NamedTuple):
+    """What the lines of one frame of the values table share."""
+
+    width: int
+    pins: tuple[list[int], int]
+    top: int
+    visual_style: VisualStyle
+    background: Color
+    rich_style: Style
 
 
 def grad_text(walk: Walkthrough, node: Value) -> str:
@@ -79,7 +96,9 @@ class ValuesTable(ScrollView, can_focus=False):
         self._wrong: dict[Value, float] = {}  # a bug mode: grads that differ, and the correct
         self._under: dict[int, list[tuple[int, str]]] = {}  # row: marker lines (indent, text)
         self._extra: list[tuple[int, int]] = []  # (row, lines under it), in row order
-        self._shown: dict[int, Content] = {}  # the line last drawn at each table line
+        self._shown: dict[int, tuple[object, ...]] = {}  # the line last drawn at each line
+        self._strips: dict[tuple[object, ...], Strip] = {}  # drawn lines, by content
+        self._frame: _Frame | None = None  # while a frame is drawn: see render_lines
         self._widths_for: tuple[object, tuple[int, int, int]] = (None, (4, 4, 4))
         self._pinned: list[tuple[int, int]] = []  # (first line, lines) receiving now, not in view
         self._follow: list[Value] = []  # the values whose rows are kept in view
@@ -114,7 +133,7 @@ class ValuesTable(ScrollView, can_focus=False):
         top = round(self.scroll_y)
         for y in range(top, top + self.scrollable_content_region.height):
             shown = self._shown.get(y)
-            if shown is None or shown != self.line(y, self.scrollable_content_region.width):
+            if shown is None or shown != content_key(self.line(y)):
                 self.refresh_line(y)
 
     def on_resize(self) -> None:
@@ -373,10 +392,31 @@ class ValuesTable(ScrollView, can_focus=False):
             beside,
         )
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame = self._frame_constants()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def _frame_constants(self) -> _Frame:
+        """What every line of one frame shares, worked out once: each walks the DOM."""
+        return _Frame(
+            self.scrollable_content_region.width,
+            self._pins(),
+            round(self.scroll_y),
+            self.visual_style,
+            self.background_colors[1],
+            self.rich_style,
+        )
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        pinned, shown = self._pins()
-        top = round(self.scroll_y)
+        frame = self._frame or self._frame_constants()
+        width, (pinned, shown), top = frame.width, frame.pins, frame.top
         if pinned and y >= shown:
             if y == shown:
                 content = Content.styled("▼ also receiving now".ljust(width, "─")[:width], "dim")
@@ -386,12 +426,20 @@ class ValuesTable(ScrollView, can_focus=False):
             self._shown.pop(y + top, None)  # not the scrolled line: redraw
         else:
             content = self.line(y + top, width)
-            self._shown[y + top] = content
-        if content.cell_length > width:
-            content = content.truncate(width, ellipsis=True)
-        segments = content.render_segments(self.visual_style)
-        strip = Strip(legible(segments, self.background_colors[1]), content.cell_length)
-        return strip.extend_cell_length(width, self.rich_style)
+            self._shown[y + top] = content_key(content)
+        # a step or a scroll leaves most lines as they were: reuse their strips
+        key = (content_key(content), width)
+        strip = self._strips.get(key)
+        if strip is None:
+            if content.cell_length > width:
+                content = content.truncate(width, ellipsis=True)
+            segments = content.render_segments(frame.visual_style)
+            strip = Strip(legible(segments, frame.background), content.cell_length)
+            strip = strip.extend_cell_length(width, frame.rich_style)
+            if len(self._strips) > 1024:
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
 
 
 class Inspector(Widget, can_focus=False):
