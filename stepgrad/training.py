@@ -73,13 +73,13 @@ DEFAULT_STEPS = 20
 """The number of training steps when neither the user nor the example gives one."""
 MAX_STEPS = 10_000
 """The most steps one training request runs (on a small program; see :data:`MAX_NODE_STEPS`)."""
-MAX_NODE_STEPS = 400_000
+MAX_NODE_STEPS = 300_000
 """The most node-steps (steps x the graph's nodes) one training request runs: each step is a
 forward and a backward pass over every node, in both runs, and its record goes to the output.
-Measured on a 2-core machine, the worst programs at this bound (20,000 characters: one input
-used 5,000 times, 1,850 squares summed) answer ``--train --print`` and ``--json`` in about 4 s
-and 400 MB; the 324-node MLP may take 1,234 steps. Without it 10,000 steps of the MLP took 17 s
-and 1.4 GB, and of 1,850 squares over a minute."""
+Measured on a slow 2-core machine, the worst programs at this bound (20,000 characters: 2,638
+inputs summed, 56 steps) answer ``--train --json`` and ``--print`` in 4.2 s (at 400,000 they took
+5.2 s, over the 5 s every mode keeps); the 324-node MLP may take 925 steps. Without it 10,000
+steps of the MLP took 17 s and 1.4 GB, and of 1,850 squares over a minute."""
 
 EXPLANATION = (
     "backward() adds each new gradient to p.grad; it never replaces it. With zero_grad each "

@@ -58,10 +58,11 @@ def refused(argv: list[str], says: str) -> None:
 
 
 def test_the_budgets_on_the_mlp() -> None:
-    assert most_steps(MLP_NODES) == 1234 and most_passes(MLP_NODES) == 49
-    check_work(1234, MLP_NODES)
-    with pytest.raises(TooMuchWork, match="the limit is 400,000: use at most 1,234 steps"):
-        check_work(1235, MLP_NODES)
+    # 300,000 // 324 and 10,000 // 324
+    assert most_steps(MLP_NODES) == 925 and most_passes(MLP_NODES) == 30
+    check_work(925, MLP_NODES)
+    with pytest.raises(TooMuchWork, match="the limit is 300,000: use at most 925 steps"):
+        check_work(926, MLP_NODES)
     check_work(1, 10**9)  # one step is never refused: it is no more than one pass
     assert most_steps(1) == training.MAX_STEPS and most_passes(1) == 1000
 
@@ -71,7 +72,7 @@ def test_the_budgets_on_the_mlp() -> None:
     [
         ["--example", "mlp", "--train", "--json", "--steps", "10000"],
         ["--example", "mlp", "--train", "--print", "--steps", "10000"],
-        ["--example", "mlp", "--train", "--print", "--steps", "1235"],
+        ["--example", "mlp", "--train", "--print", "--steps", "926"],
     ],
 )
 def test_too_many_steps_for_the_size_are_refused_at_once(argv: list[str]) -> None:
@@ -79,7 +80,7 @@ def test_too_many_steps_for_the_size_are_refused_at_once(argv: list[str]) -> Non
     refused(
         argv,
         f"--steps {steps:,} on 324 nodes is {steps * 324:,} node-steps; the limit is "
-        f"{MAX_NODE_STEPS:,}: use at most 1,234 steps",
+        f"{MAX_NODE_STEPS:,}: use at most 925 steps",
     )
 
 
@@ -90,14 +91,14 @@ def test_too_many_passes_for_the_size_are_refused_at_once(mode: list[str]) -> No
     refused(
         ["--example", "mlp", "--passes", "1000", *mode],
         f"--passes 1,000 on 324 nodes is 324,000 node-passes; the limit is {MAX_NODE_PASSES:,}: "
-        "use at most 49 passes",
+        "use at most 30 passes",
     )
-    refused(["--example", "mlp", "--passes", "50", *mode], "use at most 49 passes")
+    refused(["--example", "mlp", "--passes", "31", *mode], "use at most 30 passes")
 
 
 def test_the_most_passes_allowed_still_answer() -> None:
-    code, out, _ = run_cli("--example", "mlp", "--passes", "49", "--json")
-    assert code == 0 and len(json.loads(out)["passes"]) == 49
+    code, out, _ = run_cli("--example", "mlp", "--passes", "30", "--json")
+    assert code == 0 and len(json.loads(out)["passes"]) == 30
     code, out, _ = run_cli("(x*x + 1)/(y*y - 1)", "x=8", "y=3", "--passes", "1000", "--json")
     assert code == 0 and len(json.loads(out)["passes"]) == 1000  # small programs: as before
 
@@ -201,8 +202,8 @@ async def test_the_window_refuses_too_many_steps_in_its_note() -> None:
         assert not screen.running and screen.spec.steps == 50  # nothing ran
         note = str(screen.query_one("#training-form-error").content)  # type: ignore[attr-defined]
         assert note == (
-            "steps 10,000 on 324 nodes is 3,240,000 node-steps; the limit is 400,000: use at "
-            "most 1,234 steps on this program"
+            "steps 10,000 on 324 nodes is 3,240,000 node-steps; the limit is 300,000: use at "
+            "most 925 steps on this program"
         )
         steps.value = "３"
         await pilot.press("enter")

@@ -46,10 +46,11 @@ __all__ = ["MAX_NODE_PASSES", "MAX_PASSES", "Run", "document", "most_passes", "p
 
 MAX_PASSES = 1000
 """The most passes ``--passes`` runs (each is recorded step by step), on a small program."""
-MAX_NODE_PASSES = 16_000
+MAX_NODE_PASSES = 10_000
 """The most node-passes (passes x the graph's nodes) ``--passes`` runs: every pass is printed
-step by step. Measured on a 2-core machine, the slowest at this bound (one input used 5,000
-times, 3 passes) prints in about 3.5 s; the 324-node MLP may take 49 passes. Without it 1,000
+step by step. Measured on a slow 2-core machine, the slowest programs at this bound (20,000
+characters, 5,000 to 5,300 nodes, 2 passes) print in at most 3.6 s (at 16,000 they took up to
+6.2 s, over the 5 s every mode keeps); the 324-node MLP may take 30 passes. Without it 1,000
 passes of the MLP took 28 s and printed 300 MB. (One pass is never refused: it is no more than
 ``--print`` itself.)"""
 
