@@ -16,6 +16,7 @@ The kinks follow PyTorch: relu'(0) = 0 and abs'(0) = 0.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -332,4 +333,10 @@ def evaluate_formula(formula: str, operands: Mapping[str, float]) -> float:
                 return walk(node.body) if test else walk(node.orelse)
         raise ValueError(f"not a formula of the op table: {formula!r}")
 
-    return walk(ast.parse(formula, mode="eval").body)
+    return walk(_parsed(formula))
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed(formula: str) -> ast.expr:
+    """A formula of the table, parsed once (``--print`` works one out for every edge)."""
+    return ast.parse(formula, mode="eval").body
