@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import decimal
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-__all__ = ["format_number", "significant_digits", "worked"]
+__all__ = ["format_number", "significant_digits", "worked", "worked_terms"]
 
 
 def format_number(x: float, digits: int = 6) -> str:
@@ -81,6 +81,43 @@ def worked(
             break  # inf - inf): leave it as it is
         x, y = format_number(a, digits), format_number(b, digits)
     return x, y, want
+
+
+def worked_terms(
+    values: Sequence[float],
+    sign: str,
+    result: float,
+    shown: Callable[[float], str] = format_number,
+) -> tuple[list[str], str, int | None]:
+    """:func:`worked` for any number of terms: ``values`` and ``result`` written for ``v1 × v2
+    × … = result`` (``sign`` ``"×"``) or ``v1 + v2 + … = result`` (``"+"``), so that the
+    written numbers, worked out by hand in decimal, give the written result (a path's factors
+    ``3 × 1 × -1.015625 = -3.04688``, where ``-1.01562`` gives ``-3.04686``).
+
+    Returns the written values, the written result (by ``shown``) and the significant digits
+    the values took beyond ``shown``'s (None where ``shown`` wrote them well)."""
+    want = shown(result)
+    combine = _APPLY[sign]
+    texts = [shown(v) for v in values]
+    if not texts:
+        return texts, want, None
+    start = max(significant_digits(t) for t in texts) + 1
+    digits: int | None = None
+    for rung in [*range(start, 41), 800]:  # 800: every digit of any float
+        try:
+            exact = decimal.Decimal(texts[0])
+            for text in texts[1:]:
+                exact = combine(exact, decimal.Decimal(text))
+            if _reads(exact, want, shown):
+                break
+            pairs = zip(texts, values, strict=True)
+            if all(decimal.Decimal(t) == decimal.Decimal(v) for t, v in pairs):
+                break  # every digit is written
+        except (ValueError, ArithmeticError):  # a text that is no number: leave it
+            break
+        digits = rung
+        texts = [format_number(v, rung) for v in values]
+    return texts, want, digits
 
 
 def _reads(exact: decimal.Decimal, want: str, shown: Callable[[float], str]) -> bool:

@@ -656,6 +656,9 @@ bound keeps the output linear in the program: every partial sum of a 20,000-char
 written whole would make it quadratic)."""
 
 
+_NOT_FINITE = frozenset({"nan", "inf", "infinity"})
+"""What Python's ``float()`` reads as not finite, written as a name in a program."""
+
 _LOOKALIKES = str.maketrans(
     "аеорсхуіјѕԁһԛԝАВЕКМНОРСТХЅІЈοναιΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
     "aeopcxyijsdhqwABEKMHOPCTXSIJovaiABEZHIKMNOPTYX",
@@ -1708,6 +1711,16 @@ class _Parser:
                 f"e.g. w = {mark}(0.5)",
             )
         argument = node.args[0]
+        if (
+            isinstance(argument, ast.Name)
+            and argument.id.casefold() in _NOT_FINITE
+            and argument.id not in assigned
+        ):
+            raise self.error(  # read as a name, it would be called "an expression of values"
+                f"{mark}(...) takes a finite number: {clip(argument.id)} is not one",
+                argument,
+                f"e.g. w = {mark}(0.5)",
+            )
         self._check_expression(argument, assigned, free)
         if not _is_constant_expression(argument, assigned):
             raise self.error(

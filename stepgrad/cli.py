@@ -345,8 +345,28 @@ def main(
     conflict = _why_conflict(args)
     if conflict is not None:
         return _fail(conflict, err)
+    warnings = _Warnings(err)
     with _Collector() as collector:
-        return _run(args, split, loop, out, err, collector)
+        code = _run(args, split, loop, out, err, collector, warnings)
+    if code == 0:
+        warnings.flush()
+    return code
+
+
+class _Warnings:
+    """The program's warnings (``the output does not depend on any input``), held until the
+    run has answered: a run that ends in an error says that one line alone (``3*4 --train``
+    printed the warning, then the error that made it moot); one that answers prints them
+    after its output (or, for ``--serve``, before it starts serving)."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.pending: list[str] = []
+
+    def flush(self) -> None:
+        for warning in self.pending:
+            _tell(self.err, f"stepgrad: warning: {warning}")
+        self.pending.clear()
 
 
 class _Collector:
@@ -382,8 +402,10 @@ def _run(
     out: TextIO,
     err: TextIO,
     collector: _Collector,
+    warnings: _Warnings,
 ) -> int:
-    """Read the program and values and make what ``args`` asks for: the rest of :func:`main`."""
+    """Read the program and values and make what ``args`` asks for: the rest of :func:`main`
+    (the program's warnings go to ``warnings``, printed once the run has answered)."""
     example: Example | None = None
     values_args = list(args.values)
     if args.example is not None:
@@ -423,8 +445,7 @@ def _run(
             given[name] = text
             values[name] = value
         program = parse(source, values)
-        for warning in program.warnings:
-            _tell(err, f"stepgrad: warning: {warning}")
+        warnings.pending += program.warnings
         if "params" in loop:  # a name as shown (x₁), else as the program reads it (ｘ is x)
             from .training import distinct_params
 
@@ -458,6 +479,7 @@ def _run(
             # each browser tab runs its own stepgrad: a program read from stdin goes in as text,
             # after "--" so that no program (say "--x") is read as an option
             app_args = _app_args(split, source)
+            warnings.flush()
             return serve(app_args, host=args.host, port=args.port, out=out, err=err)
         if not (args.json or args.print) and _interactive(out, args.program == "-"):
             from .app import create_app
@@ -683,7 +705,10 @@ def _why(
             program, count=args.passes, bug=args.bug, nudge_input=nudge, with_paths=args.paths
         )
     except ProgramError as exc:
-        return _fail(f"--nudge: {exc.format()}" if "nudge" in str(exc) else exc.format(), err)
+        about_nudge = "nudge" in str(exc) or (
+            nudge is not None and exc.message.startswith(f"{clip(nudge[0])!r} ")
+        )  # the input it names is not there
+        return _fail(f"--nudge: {exc.format()}" if about_nudge else exc.format(), err)
     if args.json:
         doc = document(result)
         if comparison is not None:

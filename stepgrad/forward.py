@@ -194,12 +194,23 @@ def forward_sentences(walk: ForwardWalk) -> list[str]:
     step = walk.current
     if step is None:
         first = walk.steps[0].node
+        if walk.total == 1:
+            order = "The forward pass computes its one op node once its inputs are known."
+        else:
+            order = (
+                f"The forward pass computes the {walk.total} op nodes one at a time, in a "
+                "topological order of the graph: a node only once all of its inputs are known."
+            )
+        given = _given(program)
+        known = (
+            f"The inputs and constants are given ({given})"
+            if given
+            else "The program has no inputs: its constants are given"
+        )
         return [
-            f"The forward pass computes the {walk.total} op node"
-            f"{'s' if walk.total != 1 else ''} one at a time, in a topological order of the "
-            "graph: a node only once all of its inputs are known.",
-            f"Inputs and constants are given ({_given(program)}); every other value shows — "
-            f"until it is computed. Press → to compute {program.describe(first)}.",
+            order,
+            f"{known}; every other value shows — until it is computed. Press → to compute "
+            f"{program.describe(first)}.",
         ]
     node = step.node
     sentences = [

@@ -109,6 +109,11 @@ def _x_ticks(steps: int) -> list[int]:
     return list(range(0, steps + 1, int(step)))
 
 
+MOST_MARKS = 40
+"""The most ``▲`` a run's curve gets: past it, the first rise in each 1/40 of the steps (a loss
+that rises at every other step of 2,000 drew a solid row of marks over its curve)."""
+
+
 def draw_losses(plt: Any, comparison: Comparison, *, ascii: bool = False) -> None:
     """Draw both runs' losses on ``plt`` (plotext's module or textual-plotext's ``Plot``):
     x is the number of updates done (0 to N), y the loss then; ``▲`` where it went up.
@@ -134,12 +139,20 @@ def draw_losses(plt: Any, comparison: Comparison, *, ascii: bool = False) -> Non
             marker=markers[run.zero_grad],
             color=COLORS[run.zero_grad],
         )
-    ups = [
-        (x, loss)
-        for run in runs
-        for x, (loss, up) in enumerate(zip(run.losses, run.went_up(), strict=True))
-        if up
-    ]
+    ups = []
+    for run in runs:
+        rises = [
+            (x, loss)
+            for x, (loss, up) in enumerate(zip(run.losses, run.went_up(), strict=True))
+            if up
+        ]
+        if len(rises) > MOST_MARKS:  # so many that the marks would hide the curve: one a stretch
+            stretch = len(xs) / MOST_MARKS
+            kept: dict[int, tuple[int, float]] = {}
+            for x, loss in rises:
+                kept.setdefault(int(x / stretch), (x, loss))
+            rises = list(kept.values())
+        ups += rises
     if ups:
         plt.scatter(
             [x for x, _ in ups],

@@ -145,12 +145,14 @@ class Run(NamedTuple):
         iterations: one record per iteration.
         final_loss: the loss at the parameters the last update left.
         final: those parameters.
+        unused: the parameters the loss does not depend on (their grad is 0 at every step).
     """
 
     zero_grad: bool
     iterations: tuple[Iteration, ...]
     final_loss: float
     final: Mapping[str, float]
+    unused: tuple[str, ...] = ()
 
     @property
     def losses(self) -> list[float]:
@@ -183,6 +185,22 @@ class Comparison(NamedTuple):
         too large for the program."""
         reset, kept = self.with_zero_grad, self.without_zero_grad
         text = f"With zero_grad {_summary(reset)}; without it {_summary(kept)}."
+        unused = reset.unused
+        if unused:  # trained, and nothing said: a student who marked the wrong variable
+            start = reset.iterations[0].data if reset.iterations else {}
+            if len(unused) == 1:
+                (name,) = unused
+                where = f" at {format_number(start[name])}" if name in start else ""
+                note = (
+                    f"{name} does not reach the loss: its grad is 0 at every step, so training "
+                    f"leaves it{where}."
+                )
+            else:
+                note = (
+                    f"{names_text(unused)} do not reach the loss: their grads are 0 at every "
+                    "step, so training leaves them where they started."
+                )
+            text = f"{note} {text}"
         if reset.losses[-1] > reset.losses[0]:  # plain gradient descent went uphill: lr too large
             text += (
                 " Even the run with zero_grad ended above its start: this lr is too large for "
@@ -217,6 +235,11 @@ def _ranges(numbers: list[int]) -> list[str]:
     return out
 
 
+MANY_RISES = 12
+"""Past this many separate rises (a range of them counts once), the lesson says how many and
+where the first and last were, not each one."""
+
+
 def _summary(run: Run) -> str:
     losses = run.losses
     start, end = format_number(losses[0]), format_number(losses[-1])
@@ -226,7 +249,14 @@ def _summary(run: Run) -> str:
         fell = all(b < a for a, b in zip(losses, losses[1:], strict=False))
         return f"the loss {'fell at every step' if fell else 'never went up'}, {start} → {end}"
     where = []
-    if iterations:
+    if len(iterations) > MANY_RISES:  # a list this long is a wall of numbers: how many, where
+        rises = [i + 1 for i, up in enumerate(went_up[:-1]) if up]
+        steps = len(losses) - 1
+        where.append(
+            f"at {len(rises):,} of the {steps:,} iterations (the first {rises[0]}, the last "
+            f"{rises[-1]})"
+        )
+    elif iterations:
         plural = "s" if len(iterations) > 1 or "–" in iterations[0] else ""  # 3–5 is three
         where.append(f"at iteration{plural} {', '.join(iterations)}")
     if went_up[-1]:
@@ -330,7 +360,8 @@ def run_training(
         iterations.append(Iteration(number, program.output.data, data, own, grad, after))
         _update(program, params, after, order, f"step {number}", f"{run_name}: ")
     final = {name: param.data for name, param in params.items()}
-    return Run(zero_grad, tuple(iterations), program.output.data, final)
+    unused = tuple(name for name, param in params.items() if not program.reaches_output(param))
+    return Run(zero_grad, tuple(iterations), program.output.data, final, unused)
 
 
 def _pass(

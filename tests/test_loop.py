@@ -725,3 +725,15 @@ def test_a_gradient_steps_written_arithmetic_works_out() -> None:
         assert works_out(said_sum[0], "+", said_sum[1], said_sum[2]), said_sum
         checked += 1
     assert checked == 2
+
+
+def test_the_forward_pass_of_a_program_without_inputs_reads_as_english() -> None:
+    """``3*4`` has no inputs and one op node: the narration at step 0 said "the 1 op node" and
+    "Inputs and constants are given ()"."""
+    walk = ForwardWalk(parse("3*4"))
+    text = " ".join(forward_sentences(walk))
+    assert "()" not in text and "the 1 op node" not in text
+    assert "no inputs" in text and "one op node" in text
+    walk = ForwardWalk(parse("x*x + 1", {"x": 3}))
+    text = " ".join(forward_sentences(walk))
+    assert "the 2 op nodes one at a time" in text and "(x = 3)" in text

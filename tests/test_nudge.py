@@ -193,9 +193,10 @@ async def test_nudge_keys_in_the_app() -> None:
         await pilot.press("less_than_sign")
         await pilot.pause()
         x = app.walk.program.inputs["x"].data
-        assert x == pytest.approx(8 + DEFAULT_H - 0.01)
+        assert x == 7.991  # 8.001 - 0.01 as written: exactly the float 7.991
         result = screen.nudged
-        assert result is not None and result.h == -0.01
+        # the step taken: 7.991 - 8.001 in floats, -0.01 to 13 digits
+        assert result is not None and result.h == 7.991 - 8.001 == pytest.approx(-0.01, rel=1e-12)
         assert result.delta_out == toy(x, 3) - toy(8 + DEFAULT_H, 3)
         await pilot.press("end")
         await pilot.pause()
@@ -311,7 +312,7 @@ async def test_the_header_shows_the_nudged_value() -> None:
         app.main.select(app.walk.program.inputs["x"])
         await pilot.press("greater_than_sign", "greater_than_sign")
         await pilot.pause()
-        x = 8 + DEFAULT_H + DEFAULT_H
+        x = 8.002  # 8 + 0.001 + 0.001 as written (in floats, 8.001999999999999)
         assert app.walk.program.inputs["x"].data == x
         assert app.walk.program.output.data == toy(x, 3)
         forms = app.main._program_forms()
@@ -647,3 +648,38 @@ def test_a_nudge_past_the_largest_float_is_one_line_and_its_rounding_stays_finit
     small = run("--print", "--nudge", "x=0.001")
     assert small.returncode == 0, small.stderr
     assert "inf" not in small.stdout.replace("info", "")
+
+
+async def test_nudges_add_as_a_reader_adds() -> None:
+    """Up twice and down twice came back to 7.999999999999999, and ten nudges of 0.001 from 8
+    reached 8.009999999999994 (the editor showed it): each nudge now steps as the numbers
+    written add up, 8 + 0.001 + 0.001 - 0.001 - 0.001 = 8 and 8 + 10 × 0.001 = 8.01."""
+    app = create_app(TOY, dict(VALUES), steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("tab")
+        await pilot.pause()
+        for key in [">", ">", "<", "<"]:
+            await pilot.press(key)
+            await pilot.pause()
+        assert app.walk.program.inputs["x"].data == 8.0
+        for _ in range(10):
+            await pilot.press(">")
+            await pilot.pause()
+        assert app.walk.program.inputs["x"].data == 8.01
+        screen = app.main
+        assert screen.nudged is not None and screen.nudged.x == 8.009
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("X", "did you mean x? names are case-sensitive"),
+        ("х", "х here is cyrillic small letter ha"),
+    ],
+)
+def test_a_nudge_of_a_mistyped_name_gets_the_parsers_hint(name: str, hint: str) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main([TOY, "x=8", "y=3", "--print", "--nudge", name], out=out, err=err) == 2
+    line = err.getvalue()
+    assert line.count("\n") == 1 and line.startswith("stepgrad: error: --nudge: ")
+    assert hint in line and not out.getvalue()

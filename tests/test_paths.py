@@ -7,12 +7,15 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import time
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_app import TOY
+from test_truth import NUMBER
 
 from engine import Value, nodes
 from engine.parse import parse
@@ -394,3 +397,63 @@ def test_in_a_bug_mode_the_paths_add_up_to_the_correct_grad_and_say_so() -> None
     assert main(args, out=out) == 0
     head = next(line for line in out.getvalue().splitlines() if line.startswith("x: "))
     assert head.endswith("add up to 5 (one correct pass's grad)")
+
+
+def _hand(numbers: list[str], sign: str) -> Decimal:
+    """The written numbers combined by hand, exactly (in decimal)."""
+    exact = Context(prec=5000)
+    total = Decimal(numbers[0])
+    for text in numbers[1:]:
+        total = (
+            exact.multiply(total, Decimal(text)) if sign == "×" else exact.add(total, Decimal(text))
+        )
+    return total
+
+
+def _reads(value: Decimal, written: str) -> bool:
+    """``value`` rounded to the digits ``written`` shows (6 at least), half to even."""
+    digits = max(6, len(written.lstrip("-").split("e")[0].replace(".", "").lstrip("0")))
+    return Context(prec=digits, rounding=ROUND_HALF_EVEN).plus(value) == Decimal(written)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [TOY, "x=8", "y=3"],
+        [TOY, "x=8.001", "y=3"],  # after one nudge: 1.00012 = 8.001 × 1 × 0.125 did not
+        ["tanh(w*x + b)*v + w*w", "w=0.7", "x=1.3", "b=-0.2", "v=1.7"],
+    ],
+)
+def test_the_printed_paths_work_out_by_hand(argv: list[str]) -> None:
+    """Every listed path's factors multiply, by hand, to its product as written, and the
+    products add up to the total as written (``3 × 1 × -1.01562 = -3.04688`` read -3.04686;
+    ``-3.04688`` twice read -6.09376 against ``add up to -6.09375``)."""
+    code, out, _ = run_cli(*argv, "--print", "--paths")
+    assert code == 0
+    section = out[out.index("paths: the chain rule") :]
+    checked = 0
+    for block in section.split("\n\n")[1:]:
+        head = re.search(rf"add up to ({NUMBER}) \(", block)
+        rows = re.findall(rf":  ((?:{NUMBER} × )+{NUMBER}) = ({NUMBER})$", block, re.M)
+        for factors, product in rows:
+            assert _reads(_hand(factors.split(" × "), "×"), product), (factors, product)
+            checked += 1
+        if head and rows and "not listed" not in block and "largest listed" not in block:
+            products = [product for _, product in rows]
+            assert _reads(_hand(products, "+"), head.group(1)), (products, head.group(1))
+    assert checked >= 4
+
+
+async def test_bug_mode_paths_name_the_buggy_grad_beside_the_correct_one() -> None:
+    """In bug mode overwrite x ends the pass with grad 1 (✗, correct 2); the paths screen
+    said "= x's grad from one pass" beside 2, as if 2 were what the student just saw."""
+    app = create_app(TOY, {"x": 8, "y": 3}, bug="overwrite", steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("end", "tab")
+        await pilot.pause()
+        await pilot.press("P")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PathsScreen)
+        text = str(screen._summary().plain)
+        assert "add up to 2 = x's grad from one correct pass (the buggy pass gives 1 ✗)" in text

@@ -608,29 +608,145 @@ async def test_the_windows_fields_fit_at_40x12() -> None:
         assert steps.content_region.width >= len("10000") + 1
 
 
-async def test_enter_on_a_parameter_reruns_and_clears_the_note_as_space_does() -> None:
-    """Untick w and b (space): "nothing to train"; enter on b ticks it again: the note must go,
-    and the heading say what is shown (b trained, w fixed), as after space."""
+async def test_space_on_a_parameter_reruns_and_clears_the_note() -> None:
+    """Untick w and b (space): "nothing to train"; space on b ticks it again: the note must go,
+    and the heading say what is shown (b trained, w fixed)."""
     from stepgrad.app import create_app
     from stepgrad.screens.training import ParamList
 
-    for key in ("enter", "space"):
-        app = create_app("w = 0.5; b = 1; (w*3 + b - 2)**2", steady=True)
-        async with app.run_test(size=(120, 36)) as pilot:
-            await pilot.press("t")
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, TrainingScreen)
-            await pilot.press("tab", "tab", "tab")
-            assert isinstance(screen.focused, ParamList)
-            await pilot.press("space", "down", "space")
-            await pilot.pause()
-            note = screen.query_one("#training-form-error", Static)
-            assert "nothing to train" in str(note.render()) and note.display
-            await pilot.press(key)
-            await pilot.pause()
-            assert tuple(screen.query_one(ParamList).selected) == ("b",)
-            assert not note.display and str(note.render()) == "", key
-            head = str(screen.query_one("#training-head", Static).render())
-            assert "on b; w stays fixed" in head, key
-            assert screen.spec.params == ("b",) and screen.comparison is not None
+    app = create_app("w = 0.5; b = 1; (w*3 + b - 2)**2", steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen)
+        await pilot.press("tab", "tab", "tab")
+        assert isinstance(screen.focused, ParamList)
+        await pilot.press("space", "down", "space")
+        await pilot.pause()
+        note = screen.query_one("#training-form-error", Static)
+        assert "nothing to train" in str(note.render()) and note.display
+        await pilot.press("space")
+        await pilot.pause()
+        assert tuple(screen.query_one(ParamList).selected) == ("b",)
+        assert not note.display and str(note.render()) == ""
+        head = str(screen.query_one("#training-head", Static).render())
+        assert "on b; w stays fixed" in head
+        assert screen.spec.params == ("b",) and screen.comparison is not None
+
+
+async def test_enter_on_a_parameter_runs_again_and_changes_no_choice() -> None:
+    """The window says "enter runs": enter on a parameter must not tick or untick it (Textual's
+    list toggles on enter: a lecturer re-running with enter trained the data marked fixed)."""
+    from stepgrad.app import create_app
+    from stepgrad.screens.training import ParamList
+
+    app = create_app("w = 0.5; x = fixed(2); (w*x - 3)**2", steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen)
+        await pilot.press("tab", "tab", "tab")
+        params = screen.query_one(ParamList)
+        assert screen.focused is params and tuple(params.selected) == ("w",)
+        await pilot.press("down", "enter")  # x highlighted: enter runs, x stays fixed
+        await pilot.pause()
+        assert tuple(params.selected) == ("w",) and screen.spec.params == ("w",)
+        head = str(screen.query_one("#training-head", Static).render())
+        assert "on w; x stays fixed" in head
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+        assert tuple(params.selected) == ("w",) and screen.spec.params == ("w",)
+        # with nothing checked, enter says so again and checks nothing
+        await pilot.press("up", "space")
+        await pilot.pause()
+        assert tuple(params.selected) == ()
+        await pilot.press("enter")
+        await pilot.pause()
+        note = screen.query_one("#training-form-error", Static)
+        assert "nothing to train" in str(note.render()) and note.display
+        assert tuple(params.selected) == ()
+
+
+def test_a_parameter_the_loss_does_not_use_is_named_in_the_lesson() -> None:
+    """``w`` trained on ``x*x``: its grad is 0 at every step (nothing depends on it) and the
+    lesson said nothing about it; now it says so, in --print, --json and the window alike."""
+    spec = Training(("w",), 0.1, 3)
+    comparison = compare("w = param(1); x = 2; x*x", None, spec)
+    for run in comparison.runs:
+        assert [it.own["w"] for it in run.iterations] == [0.0, 0.0, 0.0]
+        assert run.unused == ("w",)
+    lesson = comparison.lesson()
+    assert lesson.startswith("w does not reach the loss: its grad is 0 at every step")
+    assert "leaves it at 1." in lesson
+    used = compare("w = param(1); x = 2; x*w", None, spec)
+    assert used.with_zero_grad.unused == () and "does not reach" not in used.lesson()
+    code = main(
+        ["w = param(1); x = 2; x*x", "--train", "--steps", "3", "--json"],
+        out=(out := io.StringIO()),
+    )
+    assert (
+        code == 0
+        and "w does not reach the loss" in json.loads(out.getvalue())["training"]["lesson"]
+    )
+
+
+def test_many_rises_are_counted_not_listed() -> None:
+    """lr 0.2 on (2w - 3)**2 without zero_grad: the loss goes up at about every other step of
+    2,000. The lesson listed each (about 50 lines); it now counts them and gives the first and
+    the last. The count is checked against the losses themselves."""
+    spec = Training(("w",), 0.2, 2000)
+    comparison = compare("w = param(0.5); x = fixed(2); (w*x - 3)**2", None, spec)
+    kept = comparison.without_zero_grad.losses
+    # the loss before iteration i + 1 above the one before iteration i: a rise at i + 1
+    rises = [i + 1 for i in range(1, 2000) if kept[i] > kept[i - 1]]
+    assert len(rises) > 100
+    lesson = comparison.lesson()
+    assert (
+        f"went up at {len(rises):,} of the 2,000 iterations (the first {rises[0]}, the last "
+        f"{rises[-1]})" in lesson
+    )
+    assert len(lesson) < 600
+    # a few rises are still listed one by one
+    few = compare("w = param(0.5); x = fixed(2); (w*x - 3)**2", None, Training(("w",), 0.2, 12))
+    assert "went up at iteration" in few.lesson()
+
+
+def test_the_plot_marks_at_most_a_few_dozen_rises_per_run() -> None:
+    """A solid row of ▲ hid the curve: past 40 rises a run gets one mark per 1/40 of the
+    steps (the first rise in it)."""
+    from stepgrad.plot import plot_lines
+
+    spec = Training(("w",), 0.2, 2000)
+    comparison = compare("w = param(0.5); x = fixed(2); (w*x - 3)**2", None, spec)
+    marks = sum(line.count("▲") for line in plot_lines(comparison, 80, 16))
+    assert 0 < marks <= 2 * 40
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["3*4", "--train", "--print"], "nothing to train: the program has no inputs"),
+        (["3*4", "--train", "--json"], "nothing to train: the program has no inputs"),
+        (["w = param(nan); w*2", "--print"], "param(...) takes a finite number: nan is not one"),
+        (["w = fixed(inf); w*2", "--train"], "fixed(...) takes a finite number: inf is not one"),
+    ],
+)
+def test_a_refused_request_is_one_line_even_with_a_warning(argv: list[str], says: str) -> None:
+    """``3*4`` warns that the output depends on no input; with ``--train`` it is refused too,
+    and the warning came first: two lines for one mistake. ``param(nan)`` was called an
+    expression of other values."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main(argv, out=out, err=err) == 2 and not out.getvalue()
+    lines = err.getvalue().splitlines()
+    assert lines[0].startswith("stepgrad: error: ") and says in lines[0], lines
+    assert not any("warning" in line for line in lines)
+
+
+def test_a_warning_still_comes_with_an_answer() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["3*4", "--print"], out=out, err=err) == 0 and "12" in out.getvalue()
+    assert err.getvalue() == (
+        "stepgrad: warning: the output does not depend on any input: no gradient flows\n"
+    )

@@ -112,5 +112,9 @@ def test_the_text_around_the_numbers_says_what_they_show() -> None:
     assert "iterations 3–5" in " ".join(out.getvalue().split())  # by hand: 0.077 → 0.28 → …
     out = io.StringIO()
     assert main(["--example", "toy", "--bug", "micrograd", "--print"], out=out) == 0
-    # micrograd 0.1.0: v - 2 is v + (-2), the -2 a Value of its own; v / w is v * w**-1
-    assert "micrograd builds a - 2 as a + -2, a / b as a * b**-1" in out.getvalue()
+    # micrograd 0.1.0: v - 1 is v + (-1), the -1 a Value of its own; v / w is v * w**-1 (the
+    # toy's y*y - 1: its own number, not a template's 2)
+    assert "micrograd builds a - 1 as a + -1, a / b as a * b**-1" in out.getvalue()
+    out = io.StringIO()
+    assert main(["2 - x/4", "x=3", "--bug", "micrograd", "--print"], out=out) == 0
+    assert "micrograd builds 2 - b as 2 + b*-1, a / 4 as a * 0.25" in out.getvalue()

@@ -349,9 +349,33 @@ HIDDEN = frozenset({"2 - b as 2 + b*-1", "a - b as a + b*-1", "a / b as a * b**-
 def reshaped(program: Program) -> list[str]:
     """How micrograd builds the ops of ``program`` it has no op for (``a - b as a + b*-1``...),
     and numbers it never sees as ops, for the forms the program uses; empty when micrograd
-    builds the same graph."""
-    used = {_form(node) for node in nodes(program.output)}
-    return [form for form in _FORMS if form in used]
+    builds the same graph. A form with a number says it with the program's own number (``a - 1
+    as a + -1`` for ``y*y - 1``; a template's ``a - 2`` sent readers looking for a 2)."""
+    first: dict[str, Value] = {}
+    for node in nodes(program.output):
+        form = _form(node)
+        if form is not None:
+            first.setdefault(form, node)
+    return [_instance(form, first[form]) for form in _FORMS if form in first]
+
+
+def _instance(form: str, node: Value) -> str:
+    """``form`` with the number ``node`` has where the template writes 2 or 4."""
+    a, b = (node.parents + (node, node))[:2]
+    if form == "a - 2 as a + -2":
+        return f"a - {format_number(b.data)} as a + {format_number(-b.data)}"
+    if form == "2 - b as 2 + b*-1":
+        number = format_number(a.data)
+        return f"{number} - b as {number} + b*-1"
+    if form == "a / 4 as a * 0.25":
+        return f"a / {format_number(b.data)} as a * {format_number(b.data**-1)}"
+    return form
+
+
+def hides_nodes(form: str) -> bool:
+    """Whether a form of :func:`reshaped` adds a node stepgrad's graph does not have (``b*-1``,
+    ``b**-1``), which keeps old grads too (see :data:`HIDDEN`)."""
+    return "b*-1" in form or "b**-1" in form
 
 
 _FORMS = (

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from engine import OPS, Value, nodes
 from engine.numbers import format_number, worked
-from engine.parse import Program, ProgramError, clip, name_list, read_name
+from engine.parse import Program, ProgramError, _meant, clip, name_list, read_name
 
 __all__ = ["DEFAULT_H", "SIZES", "Nudge", "find_input", "forward", "next_size", "nudge"]
 
@@ -398,8 +398,9 @@ def find_input(program: Program, name: str) -> tuple[str, Value]:
             f"{clip(name)!r} names {len(found):,} inputs ({name_list(d for d, _ in found)}): "
             "give one of them as shown"
         )
-    raise ProgramError(
-        f"{clip(name)!r} is not an input of the program (its inputs: {name_list(program.inputs)})"
+    raise ProgramError(  # a look-alike letter or another case: the parser's own hint
+        f"{clip(name)!r} is not an input of the program (its inputs: {name_list(program.inputs)})",
+        hint=_meant(name, {}, set(program.inputs)),
     )
 
 

@@ -26,9 +26,10 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from engine import OPS, Value, nodes
+from engine.numbers import format_number, worked_terms
 
 __all__ = [
     "SHOWN",
@@ -40,6 +41,8 @@ __all__ = [
     "prepare",
     "product_number",
     "product_text",
+    "writers",
+    "Writer",
 ]
 
 SHOWN = 10
@@ -359,13 +362,50 @@ def factors_text(path: Path, number: Callable[[float], str]) -> str:
     return " × ".join(factors)
 
 
-def product_text(path: Path, number: Callable[[float], str]) -> str:
+def product_text(
+    path: Path, number: Callable[[float], str], product: Callable[[float], str] | None = None
+) -> str:
     """``8 × 1 × 0.125 = 1`` (just ``1`` for the empty path of the output itself); a long
-    path shortened as :func:`factors_text` says."""
+    path shortened as :func:`factors_text` says. ``product`` writes the product (default:
+    ``number``)."""
     if not path.locals:
         return "1 (the output itself)"
-    shown = product_number(path, number)
+    shown = product_number(path, product or number)
     return factors_text(path, number) + (f" {shown}" if path.beyond else f" = {shown}")
+
+
+class Writer(NamedTuple):
+    """How one listed path's numbers are written: its factors, and its product."""
+
+    factor: Callable[[float], str]
+    product: Callable[[float], str]
+
+
+def writers(found: Paths) -> list[Writer]:
+    """For each listed path, how to write its numbers so that they work out by hand: its
+    factors multiply to its product as written (``3 × 1 × -1.015625 = -3.04688``: with
+    ``-1.01562`` a reader gets ``-3.04686``), and when every path is listed, the products add up
+    to the total as written (``-3.046875 + -3.046875`` is ``-6.09375``; ``-3.04688`` twice is
+    not). See :func:`engine.numbers.worked_terms`. A path too long to list every factor, or
+    whose product is beyond a float, is written as it is."""
+    shown = found.shown
+    digits: int | None = None
+    if not found.truncated and len(shown) > 1 and not any(p.beyond for p in shown):
+        digits = worked_terms([p.product for p in shown], "+", found.total)[2]
+
+    def product_shown(x: float) -> str:
+        return format_number(x) if digits is None else format_number(x, digits)
+
+    out = []
+    for path in shown:
+        texts: dict[float, str] = {}
+        if len(path.locals) == 1:  # its one factor is its product: written alike
+            texts = {path.locals[0]: product_shown(path.locals[0])}
+        elif not path.beyond and len(path.locals) <= LONG:
+            factors, _, _ = worked_terms(path.locals, "×", path.product, product_shown)
+            texts = dict(zip(path.locals, factors, strict=True))
+        out.append(Writer(lambda x, t=texts: t.get(x) or format_number(x), product_shown))
+    return out
 
 
 def is_close(a: float, b: float) -> bool:

@@ -38,9 +38,27 @@ from ..report import (
     wants_ascii,
 )
 from ..training import most_within, over_budget
-from .bugs import HIDDEN, Bug, bug_for, differs, micrograd_program, passes, reshaped, upstream
+from .bugs import (
+    Bug,
+    bug_for,
+    differs,
+    hides_nodes,
+    micrograd_program,
+    passes,
+    reshaped,
+    upstream,
+)
 from .nudge import Nudge, find_input, nudge
-from .paths import SHOWN, Paths, describe_path, path_total, paths, prepare, product_text
+from .paths import (
+    SHOWN,
+    Paths,
+    describe_path,
+    path_total,
+    paths,
+    prepare,
+    product_text,
+    writers,
+)
 
 __all__ = ["MAX_NODE_PASSES", "MAX_PASSES", "Run", "document", "most_passes", "print_run", "run"]
 
@@ -251,7 +269,7 @@ def print_run(result: Run, out: TextIO) -> None:
     if bug is not None:
         w.line(w.seg(f"bug mode {bug.name}", "bold reverse"), ("  ", ""), w.seg(bug.rule))
         if result.reshaped:
-            hidden = any(form in HIDDEN for form in result.reshaped)
+            hidden = any(hides_nodes(form) for form in result.reshaped)
             w.line(
                 w.seg(
                     f"micrograd builds {', '.join(result.reshaped)}: this is the graph as "
@@ -514,9 +532,9 @@ def _print_paths(result: Run, w: _Writer) -> None:
             adds = "its product is" if count == 1 else "their products add up to"
             head = f": {plural(count, 'path')}; {adds} {total} ({whose})"
         w.line(w.seg(name, "bold"), w.seg(head))
-        for path in found.shown:
+        for path, writer in zip(found.shown, writers(found), strict=True):
             w.line(
                 w.seg(f"  {describe_path(path, program.name)}"),
-                w.seg(f":  {product_text(path, format_number)}"),
+                w.seg(f":  {product_text(path, writer.factor, writer.product)}"),
                 indent=6,
             )

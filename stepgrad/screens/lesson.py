@@ -7,6 +7,8 @@ is here, so the screen itself only gains a few thin actions. The lessons themsel
 
 from __future__ import annotations
 
+import decimal
+import math
 from typing import TYPE_CHECKING
 
 from textual.content import Content
@@ -118,7 +120,7 @@ def do_nudge(screen: MainScreen, direction: int) -> None:
     display = next((n for n, v in program.inputs.items() if v is leaf), None)
     if display is None:
         return
-    h = direction * screen.h
+    h = _step(leaf.data, direction * screen.h)
     grad, one_pass, passes = _grad_to_test(walk, leaf)
     try:
         bug = walk.bug.name if isinstance(walk, BugWalkthrough) else None
@@ -138,6 +140,18 @@ def do_nudge(screen: MainScreen, direction: int) -> None:
     screen.nudged = result
     screen.walk.nudged = result  # type: ignore[attr-defined]  # for the narration
     screen.select(screen.walk.program.inputs.get(display))
+
+
+def _step(x: float, h: float) -> float:
+    """The step that takes ``x`` to ``x + h`` as a reader adds them (in decimal, the numbers as
+    written): nudges that go up and down again come back to the value typed, and ten of 0.001
+    from 8 reach 8.01 (in floats, 8.009999999999994; and 8.001 − 0.001 gave
+    7.999999999999999). What the nudge then compares is measured over this step."""
+    if not (math.isfinite(x) and math.isfinite(h)):
+        return h
+    target = float(decimal.Decimal(repr(x)) + decimal.Decimal(repr(h)))
+    step = target - x
+    return step if step and x + step == target else h
 
 
 def _same_notes(example: object) -> bool:

@@ -32,6 +32,7 @@ from stepgrad.lesson.paths import (
     path_total,
     paths,
     product_number,
+    writers,
 )
 from stepgrad.widgets import GraphView
 
@@ -53,17 +54,24 @@ def one_pass(main: MainScreen) -> Mapping[Value, float]:
     return walk.trace.grads
 
 
-def summary(found: Paths, name: str, out: str, grad: float | None) -> str:
+def summary(
+    found: Paths, name: str, out: str, grad: float | None, buggy: float | None = None
+) -> str:
     """``2 paths from x to r; their products add up to 2 = x's grad from one pass``, with the
     count left out when some are not listed. One pass's: after ``b`` without ``zero_grad`` the
-    screen shows a multiple of it."""
+    screen shows a multiple of it. In a bug mode the paths give one *correct* pass's grad, and
+    ``buggy``, the grad the buggy pass gives, is named beside it (the screen just showed it)."""
     count = found.count
     total = path_total(found, n)
     if count == 0:
         return f"no path leads from {name} to {out}"
     if count == 1 and not found.shown[0].locals:
         return f"{name} is the output: its grad is 1 by definition"
-    if grad is None or is_close(found.total, grad):
+    if buggy is not None and grad is not None and is_close(found.total, grad):
+        grads = f" = {name}'s grad from one correct pass"
+        if not is_close(buggy, grad):
+            grads += f" (the buggy pass gives {n(buggy)} ✗)"
+    elif grad is None or is_close(found.total, grad):
         grads = f" = {name}'s grad from one pass" if grad is not None else ""
     else:  # pragma: no cover - the sum over paths is backprop's sum: they agree
         grads = f" (backprop says {n(grad)})"
@@ -104,6 +112,7 @@ class PathsScreen(ModalScreen[None]):
         self.found = paths(program.output, start)
         self.grads = one_pass(main)
         self.grad = self.grads.get(start)
+        self.writers = writers(self.found)  # numbers that work out by hand
         self._leaving = False
 
     def _title(self, small: bool) -> Content:
@@ -127,8 +136,10 @@ class PathsScreen(ModalScreen[None]):
 
     def _summary(self, small: bool = False) -> Content:
         program = self.main.walk.program
+        walk = self.main.walk
+        buggy = walk.trace.grads.get(self.start) if isinstance(walk, BugWalkthrough) else None
         text = summary(
-            self.found, program.name(self.start), program.name(program.output), self.grad
+            self.found, program.name(self.start), program.name(program.output), self.grad, buggy
         )
         if small:
             return Content.assemble((text, "bold"), (" · ↑ ↓ · esc", "$text-muted"))
@@ -142,11 +153,11 @@ class PathsScreen(ModalScreen[None]):
     def _options(self) -> list[Option]:
         program = self.main.walk.program
         shown = self.found.shown
-        products = [product_number(p, n) for p in shown]
+        products = [product_number(p, w.product) for p, w in zip(shown, self.writers, strict=True)]
         width = max((len(text) for text in products), default=1)
         options = []
-        for path, product in zip(shown, products, strict=True):
-            factors = factors_text(path, n) or "1"
+        for path, product, writer in zip(shown, products, self.writers, strict=True):
+            factors = factors_text(path, writer.factor) or "1"
             text = f"{product.rjust(width)}  = {factors}   {describe_path(path, program.name)}"
             options.append(Option(Content(text)))
         return options
@@ -184,8 +195,9 @@ class PathsScreen(ModalScreen[None]):
             view = scene.path_view(walk, [self.start], [], ["start"], self.grads)
             follow = scene.shown_ids([self.start])
         else:
-            product = product_number(path, n, why=False)
-            labels = [f"× {n(x)}" for x in path.locals] + [
+            writer = self.writers[at]  # type: ignore[index]
+            product = product_number(path, writer.product, why=False)
+            labels = [f"× {writer.factor(x)}" for x in path.locals] + [
                 product if path.beyond else f"= {product}"
             ]
             view = scene.path_view(walk, path.nodes, path.indices, labels, self.grads)

@@ -1,9 +1,10 @@
 """The training window (``t``): any program's training loop, with and without ``zero_grad``.
 
 At the top, what to run: the learning rate, the number of steps and the parameters (the
-program's inputs, each checked or not); enter in a field, or a change of parameters, runs it
-again. Under it the loss curves of both runs, drawn by plotext in textual-plotext's widget
-(imported when the window opens, never at startup), with ``▲`` where a loss went up.
+program's inputs, each checked or not: space checks or unchecks one); enter in any field, or a
+change of parameters, runs it again. Under it the loss curves of both runs, drawn by plotext in
+textual-plotext's widget (imported when the window opens, never at startup), with ``▲`` where a
+loss went up.
 
 Then the numbers. With a few parameters and steps, each iteration shows the loss and every
 parameter's update ``data → after`` with the grad that made it; without ``zero_grad`` the grad
@@ -34,6 +35,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.events import Resize
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widgets import Input, Label, SelectionList, Static
@@ -344,7 +346,18 @@ def training_lines(comparison: Comparison, width: int) -> tuple[list[Content], b
 
 class ParamList(SelectionList[str]):
     """The parameters to train, each checked or not: checked ones show ``X``, the others a
-    blank (Textual's list shows ``X`` either way, told apart by colour alone)."""
+    blank (Textual's list shows ``X`` either way, told apart by colour alone).
+
+    Space checks or unchecks; enter runs again, as in the other fields (Textual's list toggles
+    on enter too, which silently trained what was marked fixed)."""
+
+    BINDINGS = [Binding("enter", "run", "Run", show=False)]
+
+    class RunAgain(Message):
+        """Enter in the list: run the loop with the settings as they are."""
+
+    def action_run(self) -> None:
+        self.post_message(self.RunAgain())
 
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)
@@ -668,6 +681,7 @@ class TrainingScreen(ModalScreen[Training | None]):
             self._show()
 
     @on(Input.Submitted)
+    @on(ParamList.RunAgain)
     def _submitted(self) -> None:
         self._apply()
 
