@@ -963,3 +963,20 @@ def test_every_product_and_sum_the_narration_writes_works_out(example: str) -> N
             wrong += narration_arithmetic(walk)
         walk.backward_again()
     assert wrong == []
+
+
+def test_worked_terms_writes_chains_that_work_out_by_hand() -> None:
+    """A path's factors and a sum of several products, checked by hand arithmetic
+    (:func:`works_out`, exact decimal), not by the function's own rounding."""
+    from engine.numbers import worked_terms
+
+    texts, want, digits = worked_terms([3.0, 1.0, -1.015625], "×", -3.046875)
+    assert want == "-3.04688" and digits is not None
+    product = Decimal(texts[0]) * Decimal(texts[1])
+    assert works_out(str(product), "×", texts[2], want)
+    assert not works_out("3", "×", "-1.01562", want)  # what six digits wrote: -3.04686
+    texts, want, _ = worked_terms([-3.046875, -3.046875], "+", -6.09375)
+    assert want == "-6.09375" and works_out(texts[0], "+", texts[1], want)
+    assert not works_out("-3.04688", "+", "-3.04688", want)  # -6.09376
+    # numbers that already work out keep six digits
+    assert worked_terms([8.0, 1.0, 0.125], "×", 1.0) == (["8", "1", "0.125"], "1", None)
