@@ -7,6 +7,7 @@ by what it depends on and can run in a worker thread: nothing touches Textual.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -142,17 +143,49 @@ def _cut(title: str, width: int) -> str:
     if mark:  # already shortened around an ellipsis: keep as much of the end as fits
         head, tail = head.rstrip(), tail.strip()
         # whole terms where they fit: the one ``…`` left always covers the one there was
-        whole = _whole_terms(f"{head} {tail}", width)
+        # (cut as one text, ``t6_1 + t6_2 … + t6_7`` gave ``…+ t6_2 + t6_7``: a sum that
+        # ends in t6_2 + t6_7)
+        whole = _whole_terms_around(_terms(head), _terms(tail), width)
         if whole:
             return whole
         if len(tail) <= width - 2:
             return f"{head[: width - 1 - len(tail)].rstrip()}…{tail}"
-        return f"{head[:2].rstrip()}…{tail[-(width - 3) :].lstrip()}"
+        return _between_names(head, tail, width) or (
+            f"{head[:2].rstrip()}…{tail[-(width - 3) :].lstrip()}"
+        )
     whole = _whole_terms(title, width)
     if whole:
         return whole
     keep = (width - 1) * 2 // 3
-    return f"{title[:keep].rstrip()}…{title[-(width - 1 - keep) :].lstrip()}"
+    return _between_names(title, title, width) or (
+        f"{title[:keep].rstrip()}…{title[-(width - 1 - keep) :].lstrip()}"
+    )
+
+
+_OPERATOR_AT = re.compile(r"[-+*/]")
+_NAME_END = re.compile(r"\w(?=\W|$)")
+
+
+def _between_names(head: str, tail: str, width: int) -> str:
+    """``title`` cut where even its last term does not fit, at names, not in them: the longest
+    end of ``tail`` from an operator on (``*h4_2_4``) that leaves room for a start of ``head``
+    that ends a name (``w3_1_1``): ``w3_1_1…*h4_2_4``. Cut anywhere, it read
+    ``w3…_1_4*h4_2_4``, a product of names that are not there. ``""`` if no such end fits."""
+    alone = ""  # the longest end that fits, with no start: if no end leaves room for one
+    for at in (m.start() for m in _OPERATOR_AT.finditer(tail)):
+        end = tail[at:].strip()
+        if len(end) + 1 > width:
+            continue
+        start = ""
+        for m in _NAME_END.finditer(head):
+            candidate = head[: m.end()].rstrip()
+            if len(candidate) + 1 + len(end) > width or (head is tail and m.end() > at):
+                break
+            start = candidate
+        if start:
+            return f"{start}…{end}"
+        alone = alone or f"…{end}"
+    return alone if len(alone) > width // 2 else ""  # ``…*b`` alone tells too little
 
 
 _OPERATORS = frozenset(("+", "-", "*", "/", "**"))
@@ -200,6 +233,30 @@ def _whole_terms(title: str, width: int) -> str:
             if fits:
                 if len(head) + len(tail) > kept:
                     best, kept = fits[0], len(head) + len(tail)
+                break  # shorter heads keep less
+    return best
+
+
+def _whole_terms_around(head: list[str], tail: list[str], width: int) -> str:
+    """:func:`_whole_terms` for a title already cut between the terms ``head`` and ``tail``:
+    a start of ``head`` and an end of ``tail`` around ``…``, so that the new ``…`` covers what
+    the old one did; ``""`` if not even the last term fits."""
+    best, kept = "", 0
+    for j in range(len(tail) - 1, -1, -1):  # the tail: tail[j:], longer each time
+        end = " ".join(tail[j:])
+        if len(end) + 1 > width:
+            break
+        for i in range(len(head), -1, -1):  # the head: head[:i], longest first
+            if i and head[i - 1] in _OPERATORS:
+                continue  # a head does not end on an operator
+            start = " ".join(head[:i])
+            if not start and j and tail[j - 1] in _OPERATORS:
+                continue  # alone, a tail starts at its operator (see _whole_terms)
+            forms = (f"{start} … {end}", f"{start}…{end}") if start else (f"… {end}", f"…{end}")
+            fits = [text for text in forms if len(text) <= width]
+            if fits:
+                if len(start) + len(end) > kept:
+                    best, kept = fits[0], len(start) + len(end)
                 break  # shorter heads keep less
     return best
 

@@ -406,6 +406,11 @@ async def test_F_mid_pass_starts_over_from_the_forward_pass() -> None:
         await pilot.pause()
         assert app.main.fwd is not None and app.walk.key == (1, 0, False)
         assert all(app.walk.grad(v) is None for v in app.walk.program.inputs.values())
+        # and it says so: the place given up was pass 2, step 1 of the toy's 5
+        said = [str(n.message) for n in app._notifications][-1]
+        assert said.endswith(
+            "the backward pass you were in (pass 2, step 1 of 5) starts over after it"
+        )
         await pilot.press("plus", "plus", "p")  # play (4 a second) computes node after node
         await pilot.pause(3)
         assert app.main.fwd is not None and app.main.fwd.finished and app.main.playing is None

@@ -86,13 +86,15 @@ async def test_the_mlp_opens_collapsed_and_expands() -> None:
         assert scene.collapsed == frozenset()
         assert screen.graph.number_of_nodes() == scene.graph.number_of_nodes()  # type: ignore[union-attr]
         assert [n.message for n in app._notifications][-1] == (
-            f"{len(scene.groups)} weighted sums expanded (x: just one)"
+            f"{len(scene.groups)} weighted sums expanded (x collapses or expands just the one "
+            "the current node is in)"
         )
         await pilot.press("X")
         await pilot.pause()
         assert len(scene.collapsed) == len(scene.groups)
         assert [n.message for n in app._notifications][-1] == (
-            f"{len(scene.groups)} weighted sums collapsed (x: just one)"
+            f"{len(scene.groups)} weighted sums collapsed (x collapses or expands just the one "
+            "the current node is in)"
         )
 
 
@@ -304,3 +306,20 @@ def test_a_cut_title_never_reads_as_another_nodes_name() -> None:
     square = next(v for v in walk.nodes if program.title(v) == "hidden_value * hidden_value")
     names = set(program.names)
     assert shown[square].lstrip("… ") not in names, shown[square]
+
+
+async def test_one_weighted_sum_is_one() -> None:
+    """``X`` on a graph with a single weighted sum said "1 weighted sums collapsed (x: just
+    one)": a plural for one, and a cryptic key hint."""
+    terms = " + ".join(f"tanh(w{i}*x + c{i})*v{i}" for i in range(30))
+    values = [f"w{i} = 0.{i + 1}; c{i} = 0.1; v{i} = 0.5" for i in range(30)]
+    app = create_app("x = 0.3; " + "; ".join(values) + "; y = " + terms, steady=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        scene = app.main.scene
+        assert scene is not None and len(scene.groups) == 1
+        for word in ("expanded", "collapsed"):
+            await pilot.press("X")
+            await pilot.pause()
+            message = [n.message for n in app._notifications][-1]
+            assert message.startswith(f"1 weighted sum {word} (x collapses or expands"), message

@@ -1423,9 +1423,10 @@ class MainScreen(Screen[None]):
             return
         collapse = len(scene.collapsed) < len(scene.groups)
         scene.set_all(collapse)
+        count = len(scene.groups)
         self.tell(
-            f"{len(scene.groups)} weighted sums {'collapsed' if collapse else 'expanded'} "
-            "(x: just one)"
+            f"{plural(count, 'weighted sum')} {'collapsed' if collapse else 'expanded'} "
+            f"(x collapses or expands just the one the current node is in)"
         )
         self._after_regroup()
 
@@ -1591,7 +1592,13 @@ class MainScreen(Screen[None]):
             self.sync()
             return
         walk = self.walk
+        left = ""
         if walk.step or walk.cleared or walk.pass_.number > 1 or walk.pass_.zeroed:
+            if walk.step or walk.pass_.number > 1:  # say what is given up, not only do it
+                left = (
+                    f"; the backward pass you were in (pass {walk.pass_.number}, step "
+                    f"{walk.step} of {walk.total}) starts over after it"
+                )
             walk.program.zero_grad()  # the forward pass comes first: a fresh backward pass after
             self.walk = Walkthrough(walk.program)
         from stepgrad.forward import ForwardWalk
@@ -1600,7 +1607,7 @@ class MainScreen(Screen[None]):
         self._fwd_behind = False
         self.tell(
             f"forward pass: → computes one node at a time ({plural(self.fwd.total, 'step')}), "
-            "then the backward pass begins (F: leave forward mode)"
+            f"then the backward pass begins (F: leave forward mode){left}"
         )
         self.sync()
 

@@ -468,6 +468,13 @@ class GraphView(ScrollView, can_focus=False):
         first = boxes[0]
         region = Region(first.x, first.y, first.w, first.h)
         viewport = self.scrollable_content_region.size
+        if first.h > viewport.height and len(boxes) > 1:
+            # a box taller than the view (a collapsed sum's column, its inputs beside it): the
+            # part of it beside the others, so that the values it sends to come into view (its
+            # top, with the member firing, is on the step's title line too)
+            low = min(box.y for box in boxes[1:])
+            top = max(first.y, min(low, first.y + first.h - viewport.height))
+            region = Region(first.x, top, first.w, viewport.height)
         apart: list[Box] = []
         whole = [first]
         for box in boxes[1:]:
